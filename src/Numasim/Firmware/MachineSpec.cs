@@ -1,0 +1,67 @@
+namespace Numasim.Firmware;
+
+/// <summary>
+/// A machine as a user starts it in QEMU (CONTRACT §3): RAM and hotplug limits, the CPU topology, NUMA
+/// nodes, distances, memory backends. Produced by <c>QemuCommandLine.Parse</c> or <c>MachineFile.Load</c>;
+/// <c>PcMachine.Build</c> turns it into the firmware tables the kernel reads.
+/// </summary>
+public sealed record MachineSpec
+{
+    /// <summary>A label for reports ("qemu", a file name, an imported machine's name).</summary>
+    public string Name { get; init; } = "machine";
+
+    /// <summary>-m SIZE: boot RAM in bytes (QEMU's default for pc is 128 MiB).</summary>
+    public required ulong RamBytes { get; init; }
+
+    /// <summary>-m slots=N: DIMM slots; 0 without memory hotplug.</summary>
+    public int Slots { get; init; }
+
+    /// <summary>-m maxmem=SIZE; equals RamBytes when not given.</summary>
+    public required ulong MaxMemBytes { get; init; }
+
+    public required SmpSpec Smp { get; init; }
+
+    /// <summary>-numa node entries in node id order; empty for a machine without -numa (one implicit node 0).</summary>
+    public IReadOnlyList<NodeSpec> Nodes { get; init; } = [];
+
+    /// <summary>One entry per possible CPU, in QEMU's CPU index order, with its resolved node.</summary>
+    public required IReadOnlyList<CpuSlotSpec> CpuSlots { get; init; }
+
+    /// <summary>Distance matrix indexed by position in <see cref="Nodes"/>: [i][j]. Null when no -numa dist
+    /// was given (the kernel then uses LOCAL_DISTANCE/REMOTE_DISTANCE, QEMU emits no SLIT).</summary>
+    public IReadOnlyList<IReadOnlyList<int>>? Distances { get; init; }
+
+    /// <summary>-object memory-backend-ram entries given at start-up.</summary>
+    public IReadOnlyList<MemoryBackendSpec> Backends { get; init; } = [];
+
+    /// <summary>The kernel command line's memhp_default_state= ("offline", "online", "online_kernel",
+    /// "online_movable"); null for the kernel's built-in default (Debian: offline).</summary>
+    public string? MemhpDefaultState { get; init; }
+
+    /// <summary>Imported machines only: the memory block size the real machine used, overriding the x86 rule.</summary>
+    public ulong? MemoryBlockSizeBytes { get; init; }
+
+    /// <summary>Imported machines only: blocks to leave offline after boot (block index), as the real machine showed.</summary>
+    public IReadOnlyList<int> OfflineBlocksAtBoot { get; init; } = [];
+
+    /// <summary>Whether the kernel's own allocations (slab, per-CPU data) are modelled (issue: kernel allocations).</summary>
+    public bool ModelKernelAllocations { get; init; } = true;
+
+    /// <summary>The node ids the machine has (0 alone when no -numa was given).</summary>
+    public IEnumerable<int> NodeIds => Nodes.Count == 0 ? [0] : Nodes.Select(n => n.NodeId);
+}
+
+/// <summary>-smp after QEMU's defaults are applied (hw/core/machine-smp.c): cpus present at start,
+/// maxcpus possible, and the topology with sockets*dies*cores*threads == maxcpus.</summary>
+public sealed record SmpSpec(int Cpus, int MaxCpus, int Sockets, int Dies, int Cores, int Threads);
+
+/// <summary>-numa node,nodeid=N[,memdev=ID|mem=SIZE][,cpus=...]: MemBytes is the node's boot RAM.</summary>
+public sealed record NodeSpec(int NodeId, ulong MemBytes, string? MemDev = null);
+
+/// <summary>A possible CPU: QEMU's index, topology ids, the APIC id QEMU derives from them, its node
+/// (-1 when none was given) and whether it is present (cold-plugged) at boot. OnlineAtBoot is false only
+/// for imported machines whose CPU was offline.</summary>
+public sealed record CpuSlotSpec(int Index, int SocketId, int DieId, int CoreId, int ThreadId, uint ApicId, int NodeId, bool Present, bool OnlineAtBoot = true);
+
+/// <summary>-object memory-backend-ram,id=ID,size=SIZE.</summary>
+public sealed record MemoryBackendSpec(string Id, ulong SizeBytes);

@@ -1,0 +1,76 @@
+namespace Numasim.Kernel.Profiles;
+
+/// <summary>
+/// The behaviour switches where the modelled kernel versions differ. Code reads a named switch where
+/// the kernel's code differed; no version string is compared anywhere else.
+/// </summary>
+public sealed record KernelProfile
+{
+    /// <summary>Profile name as the CLI takes it (v4.19, v4.20, v6.1, v6.12).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>uname -r style release shown in oops reports.</summary>
+    public required string Release { get; init; }
+
+    /// <summary>e13fe8695c57's unmap_cpu_on_node(): try_offline_node() sets cpu_to_node of every possible CPU
+    /// of the node to NUMA_NO_NODE. True only before the seed (v4.19).</summary>
+    public bool ClearCpuNodeOnNodeOffline { get; init; }
+
+    /// <summary>v6.1's free_area_init(): a possible node without memory gets a pgdat ("Initializing node N as
+    /// memoryless") but is not set online. False for v4.x, where init_cpu_to_node() onlined it.</summary>
+    public bool MemorylessPossibleNodesStayOffline { get; init; }
+
+    /// <summary>CONFIG_DEBUG_VM: VM_BUG_ON(nid &lt; 0 || nid &gt;= MAX_NUMNODES) in __alloc_pages_node().</summary>
+    public bool DebugVm { get; init; }
+
+    /// <summary>The page allocator's main entry is __alloc_pages() (v5.13+) rather than __alloc_pages_nodemask().</summary>
+    public bool AllocPagesIsNodemaskFree { get; init; }
+
+    /// <summary>MAX_ORDER semantics: orders 0..MaxOrder-1 exist (11 in every modelled version).</summary>
+    public int MaxOrder { get; init; } = 11;
+
+    /// <summary>Whether the kernel's own unmovable allocations (slab, per-CPU data) are modelled on nodes
+    /// with online CPUs and ZONE_NORMAL memory, so that offlining such memory fails with EBUSY.</summary>
+    public bool ModelKernelAllocations { get; init; } = true;
+
+    /// <summary>The ACPI processor driver maps a hot-added CPU (acpi_map_cpu). v6.12 under QEMU 7.2 refuses it
+    /// ("ACPI: Unable to map lapic to logical cpu number").</summary>
+    public bool AcpiCpuHotAddRefused { get; init; }
+
+    public static readonly KernelProfile V4_19 = new()
+    {
+        Name = "v4.19", Release = "4.19.0-numasim",
+        ClearCpuNodeOnNodeOffline = true,
+        MemorylessPossibleNodesStayOffline = false,
+    };
+
+    public static readonly KernelProfile V4_20 = V4_19 with
+    {
+        Name = "v4.20", Release = "4.20.0-numasim",
+        ClearCpuNodeOnNodeOffline = false,
+    };
+
+    public static readonly KernelProfile V6_1 = new()
+    {
+        Name = "v6.1", Release = "6.1.0-numasim",
+        MemorylessPossibleNodesStayOffline = true,
+        AllocPagesIsNodemaskFree = true,
+    };
+
+    public static readonly KernelProfile V6_12 = V6_1 with
+    {
+        Name = "v6.12", Release = "6.12.0-numasim",
+        AcpiCpuHotAddRefused = false,
+    };
+
+    public static IReadOnlyList<KernelProfile> All { get; } = [V4_19, V4_20, V6_1, V6_12];
+
+    public static KernelProfile Default => V6_1;
+
+    /// <summary>Finds a profile by name ("v6.1" or "6.1"); null when unknown.</summary>
+    public static KernelProfile? Find(string name)
+    {
+        var n = name.StartsWith('v') ? name : "v" + name;
+        return All.FirstOrDefault(p => p.Name == n);
+    }
+}
