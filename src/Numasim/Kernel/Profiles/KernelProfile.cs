@@ -37,6 +37,26 @@ public sealed record KernelProfile
     /// ("ACPI: Unable to map lapic to logical cpu number").</summary>
     public bool AcpiCpuHotAddRefused { get; init; }
 
+    /// <summary>CONFIG_HAVE_MEMORYLESS_NODES: x86 does not select it, so numa_mem_id() is numa_node_id().</summary>
+    public bool HaveMemorylessNodes { get; init; }
+
+    /// <summary>Boot-time reservations (memblock) that stay reserved after boot, in 4 KiB pages: the resident
+    /// kernel image (code, rwdata, rodata, bss of Debian's build).</summary>
+    public long KernelImagePages { get; init; } = 10778;
+
+    /// <summary>"percpu: Embedded N pages/cpu": the first-chunk size per possible CPU.</summary>
+    public long PercpuPagesPerCpu { get; init; } = 61;
+
+    /// <summary>roundup(sizeof(pg_data_t), PAGE_SIZE) in pages (NODE_DATA(0) allocated [mem 0x3fea8000-0x3fed2fff]).</summary>
+    public long PgDataPages { get; init; } = 43;
+
+    /// <summary>Early allocations not modelled one by one (page tables, ACPI copies, IRQ stacks...). Calibrated so
+    /// that the oracle machine's MemTotal (916536 kB on 6.1.176) comes out exactly; other machines approximate.</summary>
+    public long EarlyMiscPages { get; init; } = 1206;
+
+    /// <summary>SWIOTLB bounce buffer reserved at boot when memory may exist above 4 GiB (pci_swiotlb_detect()).</summary>
+    public long SwiotlbPages { get; init; } = (64L << 20) >> 12;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",

@@ -1,0 +1,154 @@
+using System.Globalization;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Arch;
+
+/// <summary>arch/x86/mm/numa.c: from SRAT/SLIT to possible and online nodes, NODE_DATA and cpu_to_node.</summary>
+internal static class X86Numa
+{
+    /// <summary>Models x86_numa_init() → numa_init(x86_acpi_numa_init) with dummy_numa_init() as fallback.
+    /// Returns max_possible_pfn.</summary>
+    public static long NumaInit(KernelContext k, long maxPfn)
+    {
+        List<(ulong Start, ulong End, int Nid, bool Hotplug)> blks;
+        Bitmap parsed;
+        Dictionary<uint, int> apicToNode;
+        long maxPossiblePfn = maxPfn;
+        if (k.Firmware.HasSrat)
+        {
+            var srat = Srat.AcpiNumaInit(k, maxPfn);
+            blks = srat.MemBlks;
+            parsed = srat.NodesParsed;
+            apicToNode = srat.ApicToNode;
+            maxPossiblePfn = srat.MaxPossiblePfn;
+            if (k.Firmware.Slit is { } slit) SlitInit(k, slit, srat);
+        }
+        else
+        {
+            k.Log.Printk("No NUMA configuration found");
+            k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
+                $"Faking a node at [mem {Hex018(0)}-{Hex018(Page.AddrOf(maxPfn) - 1)}]"));
+            blks = [(0UL, Page.AddrOf(maxPfn), 0, false)];
+            parsed = new Bitmap(NumaConstants.MaxNumNodes);
+            parsed.Set(0);
+            apicToNode = k.Firmware.Cpus.ToDictionary(c => c.ApicId, _ => 0);
+        }
+
+        CleanupMeminfo(k, blks, maxPfn);
+        RegisterMemblks(k, blks, parsed);
+        k.ApicToNode = apicToNode;
+        return maxPossiblePfn;
+    }
+
+    /// <summary>Models acpi_numa_slit_init(): numa_set_distance() for every pair of known PXMs.</summary>
+    private static void SlitInit(KernelContext k, IReadOnlyList<IReadOnlyList<int>> slit, SratResult srat)
+    {
+        int cnt = 0;
+        foreach (var n in srat.NodesParsed.Bits()) cnt = n + 1;
+        k.Distance = new NumaDistance(cnt);
+        k.Log.Printk(string.Create(CultureInfo.InvariantCulture, $"NUMA: Initialized distance table, cnt={cnt}"));
+        for (int i = 0; i < slit.Count; i++)
+        {
+            if (!srat.PxmToNode.TryGetValue(i, out int from)) continue;
+            for (int j = 0; j < slit[i].Count; j++)
+                if (srat.PxmToNode.TryGetValue(j, out int to)) k.Distance.Set(from, to, slit[i][j]);
+        }
+    }
+
+    /// <summary>Models numa_cleanup_meminfo(): trim to [0, max_pfn), drop empty blocks (hotpluggable ones beyond
+    /// max_pfn stay known to phys_to_target_node only) and merge a node's neighbouring blocks.</summary>
+    private static void CleanupMeminfo(KernelContext k, List<(ulong Start, ulong End, int Nid, bool Hotplug)> blks, long maxPfn)
+    {
+        ulong high = Page.AddrOf(maxPfn);
+        for (int i = 0; i < blks.Count; i++)
+        {
+            var b = blks[i];
+            var trimmed = (b.Start, End: Math.Min(b.End, high), b.Nid, b.Hotplug);
+            if (trimmed.Start >= trimmed.End)
+            {
+                k.ReservedNumaMeminfo.Add((b.Start, b.End, b.Nid));
+                blks.RemoveAt(i--);
+                continue;
+            }
+            blks[i] = trimmed;
+        }
+        for (int i = 0; i < blks.Count; i++)
+        {
+            for (int j = i + 1; j < blks.Count; j++)
+            {
+                var bi = blks[i];
+                var bj = blks[j];
+                if (bi.Nid != bj.Nid) continue;
+                ulong start = Math.Min(bi.Start, bj.Start), end = Math.Max(bi.End, bj.End);
+                bool overlapsOther = blks.Any(bk => bk.Nid != bi.Nid && start < bk.End && end > bk.Start);
+                if (overlapsOther) continue;
+                k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
+                    $"NUMA: Node {bi.Nid} [mem {Srat.Hex010(bi.Start)}-{Srat.Hex010(bi.End - 1)}] + [mem {Srat.Hex010(bj.Start)}-{Srat.Hex010(bj.End - 1)}] -> [mem {Srat.Hex010(start)}-{Srat.Hex010(end - 1)}]"));
+                blks[i] = (start, end, bi.Nid, bi.Hotplug && bj.Hotplug);
+                blks.RemoveAt(j--);
+            }
+        }
+    }
+
+    /// <summary>Models numa_register_memblks(): node_possible_map, memblock node ids, NODE_DATA for nodes with
+    /// memory (alloc_node_data()), which are set online.</summary>
+    private static void RegisterMemblks(KernelContext k, List<(ulong Start, ulong End, int Nid, bool Hotplug)> blks, Bitmap parsed)
+    {
+        var possible = k.NodeStates[NodeState.Possible];
+        possible.CopyFrom(parsed);
+        foreach (var b in blks)
+        {
+            possible.Set(b.Nid);
+            k.Memblock.SetNode(Page.PfnOf(b.Start), Page.PfnOf(b.End), b.Nid);
+        }
+        foreach (var nid in possible.Bits().ToList())
+        {
+            ulong start = ulong.MaxValue, end = 0;
+            foreach (var b in blks.Where(b => b.Nid == nid))
+            {
+                start = Math.Min(start, b.Start);
+                end = Math.Max(end, b.End);
+            }
+            if (start >= end) continue;
+            AllocNodeData(k, nid);
+            k.NodeStates.Set(nid, NodeState.Online);
+        }
+        int last = possible.Last();
+        k.NrNodeIds = last < possible.NBits ? last + 1 : 1;
+    }
+
+    /// <summary>Models alloc_node_data(): NODE_DATA from node-local memory, falling back to any node.</summary>
+    public static PgData AllocNodeData(KernelContext k, int nid)
+    {
+        long pages = k.Profile.PgDataPages;
+        long pfn = k.Memblock.AllocTopDown(pages, nid, k.MaxPfn);
+        if (pfn < 0) pfn = k.Memblock.AllocTopDown(pages, -1, k.MaxPfn);
+        if (pfn >= 0)
+            k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
+                $"NODE_DATA({nid}) allocated [mem {Srat.Hex010(Page.AddrOf(pfn))}-{Srat.Hex010(Page.AddrOf(pfn + pages) - 1)}]"));
+        var pgdat = new PgData(nid);
+        k.NodeData[nid] = pgdat;
+        return pgdat;
+    }
+
+    /// <summary>Models init_cpu_to_node(): every possible CPU takes its APIC id's node. Before v6.0 a CPU's
+    /// node without memory was initialised and onlined here (init_memory_less_node()).</summary>
+    public static void InitCpuToNode(KernelContext k)
+    {
+        foreach (var cpu in k.Cpus.Possible.Bits())
+        {
+            var id = k.Cpus.Identity(cpu);
+            if (id is null || !k.ApicToNode.TryGetValue(id.ApicId, out int node)) continue;
+            if (!k.Profile.MemorylessPossibleNodesStayOffline && !k.NodeStates.Has(node, NodeState.Online))
+            {
+                k.NodeData[node] ??= new PgData(node);
+                k.NodeStates.Set(node, NodeState.Online);
+            }
+            k.Cpus.NumaSetNode(cpu, node);
+        }
+    }
+
+    /// <summary>"%#018Lx".</summary>
+    public static string Hex018(ulong v) => "0x" + v.ToString("x16", CultureInfo.InvariantCulture);
+}

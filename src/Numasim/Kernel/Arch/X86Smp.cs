@@ -1,0 +1,45 @@
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Arch;
+
+/// <summary>arch/x86/kernel/apic/apic.c and smpboot.c: logical CPU numbers from the MADT, the possible map.</summary>
+internal static class X86Smp
+{
+    /// <summary>Models acpi_parse_lapic() → generic_processor_info() for each MADT entry and
+    /// prefill_possible_map(): enabled entries get logical numbers in table order, disabled ones count
+    /// as hotplug CPUs; possible = present + hotplug.</summary>
+    public static void EnumerateCpus(KernelContext k)
+    {
+        var madt = k.Firmware.Cpus;
+        int present = madt.Count(c => c.Enabled);
+        int disabled = madt.Count - present;
+        int possible = Math.Min(present + disabled, NumaConstants.NrCpus);
+        k.Cpus = new CpuTopology(Math.Max(possible, 1));
+        int cpu = 0;
+        foreach (var c in madt)
+        {
+            if (!c.Enabled || cpu >= possible) continue;
+            k.Cpus.Present.Set(cpu);
+            k.Cpus.SetIdentity(cpu, new CpuIdentity(c.ApicId, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
+            cpu++;
+        }
+        for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
+        k.Log.Printk($"smpboot: Allowing {possible} CPUs, {possible - present} hotplug CPUs");
+    }
+
+    /// <summary>Models numa_init_array(): CPUs without a node get the online nodes round robin (before
+    /// init_cpu_to_node() gives the enumerated CPUs their SRAT nodes).</summary>
+    public static void NumaInitArray(KernelContext k)
+    {
+        var online = k.NodeStates[NodeState.Online];
+        int rr = online.First();
+        if (rr >= online.NBits) return;
+        foreach (var cpu in k.Cpus.Possible.Bits())
+        {
+            if (k.Cpus.CpuToNode(cpu) != NumaConstants.NumaNoNode) continue;
+            k.Cpus.NumaSetNode(cpu, rr);
+            rr = online.NextSet(rr + 1);
+            if (rr >= online.NBits) rr = online.First();
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Numa;
+using Numasim.Kernel.Sysfs;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>drivers/base/cpu.c and drivers/base/topology.c: /sys/devices/system/cpu.</summary>
+public sealed class CpuDevices
+{
+    public const string CpuRoot = "/sys/devices/system/cpu";
+    private readonly KernelContext _k;
+
+    internal CpuDevices(KernelContext k) => _k = k;
+
+    /// <summary>Set by the CPU hotplug code: cpuN/online stores go to device_online()/device_offline().</summary>
+    internal Func<int, bool, Errno>? OnlineHandler { get; set; }
+
+    /// <summary>Models cpu_dev_init(): the subsystem's own files.</summary>
+    public void CpuDevInit()
+    {
+        var root = _k.Fs.MakeDirs(CpuRoot);
+        var c = _k.Cpus;
+        root.Attr("possible", () => SysfsFormat.List(c.Possible));
+        root.Attr("present", () => SysfsFormat.List(c.Present));
+        root.Attr("online", () => SysfsFormat.List(c.Online));
+        root.Attr("offline", () =>
+        {
+            var off = c.Possible.Clone();
+            foreach (var cpu in c.Online.Bits()) off.Clear(cpu);
+            return SysfsFormat.List(off);
+        });
+        root.Attr("kernel_max", () => SysfsFormat.Line(NumaConstants.NrCpus - 1));
+        root.Attr("isolated", () => "\n");
+        DeviceCommon.AddUeventAndPower(root);
+        _k.Fs.MakeDirs("/sys/bus/cpu/devices");
+    }
+
+    /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
+    /// x86 cannot unplug), and its node link through register_cpu_under_node().</summary>
+    public void RegisterCpu(int cpu, NodeDevices nodes)
+    {
+        var root = (SysfsDirectory)_k.Fs.Lookup(CpuRoot)!;
+        var d = root.Dir($"cpu{cpu}");
+        if (cpu != 0)
+            d.Attr("online", () => SysfsFormat.Line(_k.Cpus.Online[cpu] ? 1 : 0), v => StoreOnline(cpu, v));
+        d.Attr("crash_notes", () => "0\n");
+        d.Attr("crash_notes_size", () => "376\n");
+        d.Link("subsystem", "/sys/bus/cpu");
+        d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXCPU:{cpu:x2}");
+        DeviceCommon.AddUeventAndPower(d);
+        _k.Fs.MakeDirs("/sys/bus/cpu/devices").Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
+        _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
+        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu));
+        if (_k.Cpus.Online[cpu]) AddTopology(cpu);
+    }
+
+    /// <summary>Models unregister_cpu().</summary>
+    public void UnregisterCpu(int cpu, NodeDevices nodes)
+    {
+        int nid = _k.Cpus.CpuToNode(cpu);
+        if (nid >= 0) nodes.UnregisterCpuUnderNode(cpu, nid);
+        ((SysfsDirectory)_k.Fs.Lookup(CpuRoot)!).Remove($"cpu{cpu}");
+        (_k.Fs.Lookup("/sys/bus/cpu/devices") as SysfsDirectory)?.Remove($"cpu{cpu}");
+        _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/cpu/cpu{cpu}", "cpu");
+    }
+
+    /// <summary>Models online_store() of a CPU device: kstrtobool, then device_online()/device_offline().</summary>
+    private Errno StoreOnline(int cpu, string value)
+    {
+        var b = DeviceCommon.KstrToBool(value);
+        if (b is null) return Errno.EINVAL;
+        return OnlineHandler?.Invoke(cpu, b.Value) ?? Errno.EBUSY;
+    }
+
+    /// <summary>Models topology_add_dev() (CPUHP_TOPOLOGY_PREPARE): cpuN/topology/ exists while the CPU is up.</summary>
+    public void AddTopology(int cpu)
+    {
+        if (_k.Fs.Lookup($"{CpuRoot}/cpu{cpu}") is not SysfsDirectory d || d.Child("topology") is not null) return;
+        var t = d.Dir("topology");
+        var id = _k.Cpus.Identity(cpu);
+        int nbits = _k.Cpus.NrCpuIds;
+        t.Attr("physical_package_id", () => SysfsFormat.Line(id?.PackageId ?? -1));
+        t.Attr("die_id", () => SysfsFormat.Line(id?.DieId ?? -1));
+        t.Attr("core_id", () => SysfsFormat.Line(id?.CoreId ?? 0));
+        t.Attr("cluster_id", () => SysfsFormat.Line(id is null ? -1 : (int)(id.ApicId >> ThreadBits())));
+        void Pair(string name, Func<Bitmap> mask)
+        {
+            t.Attr(name, () => SysfsFormat.Mask(mask(), nbits));
+            t.Attr(name + "_list", () => SysfsFormat.List(mask()));
+        }
+        Pair("thread_siblings", () => Siblings(cpu, sameCore: true, sameDie: true));
+        Pair("core_cpus", () => Siblings(cpu, sameCore: true, sameDie: true));
+        Pair("cluster_cpus", () => Siblings(cpu, sameCore: true, sameDie: true));
+        Pair("core_siblings", () => Siblings(cpu, sameCore: false, sameDie: false));
+        Pair("package_cpus", () => Siblings(cpu, sameCore: false, sameDie: false));
+        Pair("die_cpus", () => Siblings(cpu, sameCore: false, sameDie: true));
+    }
+
+    /// <summary>Models topology_remove_dev().</summary>
+    public void RemoveTopology(int cpu) =>
+        (_k.Fs.Lookup($"{CpuRoot}/cpu{cpu}") as SysfsDirectory)?.Remove("topology");
+
+    private int ThreadBits()
+    {
+        int threads = Math.Max(1, _k.Machine.Smp.Threads);
+        return threads == 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(threads - 1));
+    }
+
+    /// <summary>The sibling maps set_cpu_sibling_map() keeps: online CPUs sharing the package (and die/core).</summary>
+    private Bitmap Siblings(int cpu, bool sameCore, bool sameDie)
+    {
+        var m = new Bitmap(_k.Cpus.NrCpuIds);
+        var me = _k.Cpus.Identity(cpu);
+        if (me is null) return m;
+        foreach (var other in _k.Cpus.Online.Bits())
+        {
+            var o = _k.Cpus.Identity(other);
+            if (o is null || o.PackageId != me.PackageId) continue;
+            if (sameDie && o.DieId != me.DieId) continue;
+            if (sameCore && (o.CoreId != me.CoreId || o.DieId != me.DieId)) continue;
+            m.Set(other);
+        }
+        m.Set(cpu);
+        return m;
+    }
+}

@@ -1,0 +1,51 @@
+using Numasim.Kernel.Mm;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>The states of a memory block (include/linux/memory.h MEM_*), as memoryN/state prints them.</summary>
+public enum MemoryBlockState { Online, GoingOffline, Offline }
+
+/// <summary>
+/// struct memory_block, include/linux/memory.h: one sysfs memoryN device covering sections_per_block
+/// sections. Carries its node, state and zone instead of any per-page array.
+/// </summary>
+public sealed class MemoryBlock
+{
+    public MemoryBlock(long id, long startPfn, long nrPages, int nid, bool hotplugged)
+    {
+        Id = id;
+        StartPfn = startPfn;
+        NrPages = nrPages;
+        Nid = nid;
+        Hotplugged = hotplugged;
+    }
+
+    /// <summary>Block id: memoryN.</summary>
+    public long Id { get; }
+    public long StartPfn { get; }
+    public long NrPages { get; }
+    public long EndPfn => StartPfn + NrPages;
+
+    /// <summary>mem->nid: the node the block belongs to (NUMA_NO_NODE for a boot block spanning nodes).</summary>
+    public int Nid { get; internal set; }
+
+    public MemoryBlockState State { get; internal set; } = MemoryBlockState.Offline;
+
+    /// <summary>mem->zone: the single zone an online block lies in; null when it spans zones (or is offline).</summary>
+    public Zone? Zone { get; internal set; }
+
+    /// <summary>Created by add_memory() (ACPI memory device) rather than at boot: it then has a firmware_node link.</summary>
+    public bool Hotplugged { get; }
+
+    /// <summary>Pages of the block that are RAM (less than NrPages for a boot block with a firmware hole).</summary>
+    public long PresentPages { get; internal set; }
+
+    /// <summary>The ACPI memory device (DIMM) this block belongs to, if hot-added.</summary>
+    public string? DeviceId { get; internal set; }
+
+    /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
+    public bool HasHoles => PresentPages != NrPages;
+
+    /// <summary>phys_index: the first section number of the block.</summary>
+    public long PhysIndex => StartPfn / Page.PagesPerSection;
+}

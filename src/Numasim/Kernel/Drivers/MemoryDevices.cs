@@ -1,0 +1,131 @@
+using System.Globalization;
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Sysfs;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>The memory hotplug operations the memory block devices call into (mm/memory_hotplug.c).</summary>
+internal interface IMemoryOnlining
+{
+    /// <summary>memory_block_online() with the requested online type.</summary>
+    Errno Online(MemoryBlock mb, OnlineType type);
+
+    /// <summary>memory_block_offline().</summary>
+    Errno Offline(MemoryBlock mb);
+
+    /// <summary>valid_zones of an offline block: the default zone and the other allowed ones.</summary>
+    string ValidZonesOffline(MemoryBlock mb);
+}
+
+/// <summary>drivers/base/memory.c: the memory subsystem root and one memoryN device per memory block.</summary>
+public sealed class MemoryDevices
+{
+    public const string MemoryRoot = "/sys/devices/system/memory";
+    private readonly KernelContext _k;
+
+    internal MemoryDevices(KernelContext k) => _k = k;
+
+    internal IMemoryOnlining? Onlining { get; set; }
+
+    /// <summary>Models memory_dev_init(): block size, the root files, and a block for every present boot section range.</summary>
+    public void MemoryDevInit()
+    {
+        var root = _k.Fs.MakeDirs(MemoryRoot);
+        root.Attr("block_size_bytes", () => _k.MemoryBlockSize.ToString("x", CultureInfo.InvariantCulture) + "\n");
+        root.Attr("auto_online_blocks", () => OnlineTypeName(_k.DefaultOnlineType) + "\n", StoreAutoOnline);
+        root.Attr("hard_offline_page", null, _ => Errno.EINVAL);
+        root.Attr("soft_offline_page", null, _ => Errno.EINVAL);
+        DeviceCommon.AddUeventAndPower(root);
+        _k.Fs.MakeDirs("/sys/bus/memory/devices");
+    }
+
+    /// <summary>Models add_memory_block(): the memoryN device with its attributes.</summary>
+    public void AddMemoryBlock(MemoryBlock mb)
+    {
+        _k.MemoryBlocks[mb.Id] = mb;
+        var root = (SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!;
+        var d = root.Dir($"memory{mb.Id}");
+        d.Attr("phys_index", () => mb.PhysIndex.ToString("x8", CultureInfo.InvariantCulture) + "\n");
+        d.Attr("state", () => StateName(mb.State) + "\n", v => StoreState(mb, v));
+        d.Attr("online", () => SysfsFormat.Line(mb.State == MemoryBlockState.Offline ? 0 : 1), v => StoreOnline(mb, v));
+        d.Attr("phys_device", () => "0\n");
+        d.Attr("removable", () => "1\n");
+        d.Attr("valid_zones", () => ValidZones(mb));
+        d.Link("subsystem", "/sys/bus/memory");
+        if (mb.Hotplugged && mb.DeviceId is not null)
+            d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:00/{mb.DeviceId}");
+        DeviceCommon.AddUeventAndPower(d);
+        _k.Fs.MakeDirs("/sys/bus/memory/devices").Link($"memory{mb.Id}", $"{MemoryRoot}/memory{mb.Id}");
+        _k.Uevents.Emit(UeventAction.Add, $"/devices/system/memory/memory{mb.Id}", "memory");
+    }
+
+    /// <summary>Models remove_memory_block().</summary>
+    public void RemoveMemoryBlock(MemoryBlock mb)
+    {
+        _k.MemoryBlocks.Remove(mb.Id);
+        ((SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!).Remove($"memory{mb.Id}");
+        (_k.Fs.Lookup("/sys/bus/memory/devices") as SysfsDirectory)?.Remove($"memory{mb.Id}");
+        _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/memory/memory{mb.Id}", "memory");
+    }
+
+    public static string StateName(MemoryBlockState s) => s switch
+    {
+        MemoryBlockState.Online => "online",
+        MemoryBlockState.GoingOffline => "going-offline",
+        _ => "offline",
+    };
+
+    public static string OnlineTypeName(OnlineType t) => t switch
+    {
+        OnlineType.Online => "online",
+        OnlineType.OnlineKernel => "online_kernel",
+        OnlineType.OnlineMovable => "online_movable",
+        _ => "offline",
+    };
+
+    /// <summary>Models mhp_online_type_from_str(): -1 (null) when the text names no online type.</summary>
+    public static OnlineType? OnlineTypeFromString(string s)
+    {
+        foreach (var t in Enum.GetValues<OnlineType>())
+            if (DeviceCommon.SysfsStreq(s, OnlineTypeName(t))) return t;
+        return null;
+    }
+
+    /// <summary>Models auto_online_blocks_store().</summary>
+    private Errno StoreAutoOnline(string value)
+    {
+        var t = OnlineTypeFromString(value);
+        if (t is null) return Errno.EINVAL;
+        _k.DefaultOnlineType = t.Value;
+        return Errno.None;
+    }
+
+    /// <summary>Models state_store(): an unknown type, or a block already in the asked state, is EINVAL.</summary>
+    private Errno StoreState(MemoryBlock mb, string value)
+    {
+        var t = OnlineTypeFromString(value);
+        if (t is null || Onlining is null) return Errno.EINVAL;
+        if (t == OnlineType.Offline)
+            return mb.State == MemoryBlockState.Offline ? Errno.EINVAL : Onlining.Offline(mb);
+        return mb.State == MemoryBlockState.Online ? Errno.EINVAL : Onlining.Online(mb, t.Value);
+    }
+
+    /// <summary>Models online_store() of the device core: kstrtobool; a block already in that state succeeds.</summary>
+    private Errno StoreOnline(MemoryBlock mb, string value)
+    {
+        var b = DeviceCommon.KstrToBool(value);
+        if (b is null || Onlining is null) return Errno.EINVAL;
+        if (b.Value)
+            return mb.State == MemoryBlockState.Online ? Errno.None : Onlining.Online(mb, OnlineType.Offline);
+        return mb.State == MemoryBlockState.Offline ? Errno.None : Onlining.Offline(mb);
+    }
+
+    /// <summary>Models valid_zones_show(): an online block shows its zone ("none" when it spans zones).</summary>
+    private string ValidZones(MemoryBlock mb)
+    {
+        if (mb.State == MemoryBlockState.Online)
+            return (mb.Zone?.Name ?? "none") + "\n";
+        return (Onlining?.ValidZonesOffline(mb) ?? "none") + "\n";
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text;
+using Numasim.Kernel.Mm;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>The per-node memory statistics files: nodeN/meminfo (node_read_meminfo()), numastat, vmstat.</summary>
+internal sealed class NodeMeminfo
+{
+    private readonly KernelContext _k;
+
+    public NodeMeminfo(KernelContext k) => _k = k;
+
+    /// <summary>Models si_meminfo_node(): total and free pages of the node's managed zones.</summary>
+    public (long Total, long Free) SiMeminfoNode(int nid)
+    {
+        var p = _k.NodeDataOf(nid);
+        if (p is null) return (0, 0);
+        long total = 0, free = 0;
+        foreach (var z in p.Zones)
+        {
+            total += z.ManagedPages;
+            free += z.FreePages;
+        }
+        return (total, free);
+    }
+
+    /// <summary>Models node_read_meminfo() of v6.1 (x86_64, CONFIG_TRANSPARENT_HUGEPAGE, no HIGHMEM).</summary>
+    public string Show(int nid)
+    {
+        var (total, free) = SiMeminfoNode(nid);
+        var sb = new StringBuilder();
+        void Kb(string label, long pages) => sb.Append($"Node {nid} {label}{Page.Kb(pages),8} kB\n");
+        Kb("MemTotal:       ", total);
+        Kb("MemFree:        ", free);
+        Kb("MemUsed:        ", total - free);
+        foreach (var label in new[] { "SwapCached:     ", "Active:         ", "Inactive:       ", "Active(anon):   ",
+                     "Inactive(anon): ", "Active(file):   ", "Inactive(file): ", "Unevictable:    ", "Mlocked:        ",
+                     "Dirty:          ", "Writeback:      ", "FilePages:      ", "Mapped:         ", "AnonPages:      ",
+                     "Shmem:          ", "KernelStack:    ", "PageTables:     ", "SecPageTables:  ", "NFS_Unstable:   ",
+                     "Bounce:         ", "WritebackTmp:   " })
+            Kb(label, 0);
+        long slab = _k.KernelAllocatedPages(nid);
+        Kb("KReclaimable:   ", 0);
+        Kb("Slab:           ", slab);
+        Kb("SReclaimable:   ", 0);
+        Kb("SUnreclaim:     ", slab);
+        foreach (var label in new[] { "AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages: ", "FilePmdMapped: " })
+            Kb(label, 0);
+        sb.Append($"Node {nid} HugePages_Total: {0,5}\n");
+        sb.Append($"Node {nid} HugePages_Free:  {0,5}\n");
+        sb.Append($"Node {nid} HugePages_Surp:  {0,5}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>Models node_read_numastat(): NUMA allocation hit/miss counters of the node's zones.</summary>
+    public string Numastat(int nid)
+    {
+        var s = _k.NumaStats(nid);
+        return $"numa_hit {s.Hit}\nnuma_miss {s.Miss}\nnuma_foreign {s.Foreign}\ninterleave_hit 0\nlocal_node {s.Local}\nother_node {s.Other}\n";
+    }
+
+    /// <summary>Models node_read_vmstat() for the counters the model keeps.</summary>
+    public string Vmstat(int nid)
+    {
+        var (_, free) = SiMeminfoNode(nid);
+        return $"nr_free_pages {free}\n";
+    }
+}

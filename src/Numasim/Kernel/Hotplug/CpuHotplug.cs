@@ -1,0 +1,73 @@
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Hotplug;
+
+/// <summary>kernel/cpu.c with the x86 smpboot steps: CPUs going up and down.</summary>
+public sealed class CpuHotplug
+{
+    private readonly KernelContext _k;
+    private readonly NodeHotplug _nodes;
+    private readonly CpuDevices _devices;
+
+    internal CpuHotplug(KernelContext k, NodeHotplug nodes, CpuDevices devices)
+    {
+        _k = k;
+        _nodes = nodes;
+        _devices = devices;
+        devices.OnlineHandler = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu);
+    }
+
+    /// <summary>Models device_online() on a CPU: 0 when already online, else cpu_up().</summary>
+    private Errno DeviceOnline(int cpu) => _k.Cpus.Online[cpu] ? Errno.None : CpuUp(cpu);
+
+    /// <summary>Models device_offline() on a CPU: 0 when already offline, else cpu_down().</summary>
+    private Errno DeviceOffline(int cpu) => !_k.Cpus.Online[cpu] ? Errno.None : CpuDown(cpu);
+
+    /// <summary>Models cpu_up(): the CPU must be present; try_online_node(cpu_to_node(cpu)) first, then the
+    /// CPU boots ("smpboot: Booting Node N Processor C APIC 0xA") and joins its node's masks.</summary>
+    public Errno CpuUp(int cpu)
+    {
+        if (cpu < 0 || cpu >= _k.Cpus.NrCpuIds || !_k.Cpus.Possible[cpu]) return Errno.EINVAL;
+        if (!_k.Cpus.Present[cpu]) return Errno.EINVAL;
+        if (_k.Cpus.Online[cpu]) return Errno.None;
+        int nid = _k.Cpus.CpuToNode(cpu);
+        if (nid >= 0) _nodes.TryOnlineNode(nid, true);
+        if (_k.Booted)
+        {
+            var apic = _k.Cpus.Identity(cpu)?.ApicId ?? 0;
+            _k.Log.Printk($"smpboot: Booting Node {nid} Processor {cpu} APIC 0x{apic:x}");
+        }
+        SetOnline(cpu);
+        return Errno.None;
+    }
+
+    /// <summary>The CPU's arrival in the masks: set_cpu_online(), numa_add_cpu(), N_CPU (CPUHP_AP_ONLINE steps).</summary>
+    internal void SetOnline(int cpu)
+    {
+        _k.Cpus.Online.Set(cpu);
+        _k.Cpus.NumaAddCpu(cpu);
+        int nid = _k.Cpus.CpuToNode(cpu);
+        if (nid >= 0) _k.NodeStates.Set(nid, NodeState.Cpu);
+        _devices.AddTopology(cpu);
+        if (_k.Booted) _k.Uevents.Emit(UeventAction.Online, $"/devices/system/cpu/cpu{cpu}", "cpu");
+    }
+
+    /// <summary>Models cpu_down(): the last online CPU cannot go (EBUSY); N_CPU is cleared when the node has no
+    /// online CPU left ("smpboot: CPU N is now offline").</summary>
+    public Errno CpuDown(int cpu)
+    {
+        if (cpu < 0 || cpu >= _k.Cpus.NrCpuIds || !_k.Cpus.Present[cpu]) return Errno.EINVAL;
+        if (!_k.Cpus.Online[cpu]) return Errno.None;
+        if (_k.Cpus.Online.Weight() == 1) return Errno.EBUSY;
+        int nid = _k.Cpus.CpuToNode(cpu);
+        _k.Cpus.Online.Clear(cpu);
+        _devices.RemoveTopology(cpu);
+        _k.Cpus.NumaRemoveCpu(cpu);
+        if (nid >= 0 && _k.Cpus.CpumaskOfNode(nid).IsEmpty) _k.NodeStates.Clear(nid, NodeState.Cpu);
+        _k.Log.Printk($"smpboot: CPU {cpu} is now offline");
+        _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/cpu/cpu{cpu}", "cpu");
+        return Errno.None;
+    }
+}

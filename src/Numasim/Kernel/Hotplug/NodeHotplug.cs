@@ -1,0 +1,71 @@
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Hotplug;
+
+/// <summary>mm/memory_hotplug.c: bringing a node online and taking it offline.</summary>
+public sealed class NodeHotplug
+{
+    private readonly KernelContext _k;
+    private readonly NodeDevices _nodes;
+
+    internal NodeHotplug(KernelContext k, NodeDevices nodes)
+    {
+        _k = k;
+        _nodes = nodes;
+    }
+
+    /// <summary>Models __try_online_node(): an offline node gets its pgdat (re)initialised and its own zonelist
+    /// built (hotadd_init_pgdat()), then, when asked, is set online and registered. Returns 0 when already online.</summary>
+    public int TryOnlineNode(int nid, bool setNodeOnline)
+    {
+        if (_k.NodeStates.Has(nid, NodeState.Online)) return 0;
+        HotaddInitPgdat(nid);
+        if (setNodeOnline)
+        {
+            _k.NodeStates.Set(nid, NodeState.Online);
+            _nodes.RegisterOneNode(nid);
+        }
+        return 1;
+    }
+
+    /// <summary>Models hotadd_init_pgdat(): NODE_DATA is kept from boot (never freed); its zones are reset
+    /// as empty (free_area_init_core_hotplug()) and build_all_zonelists(pgdat) builds its fallback list.</summary>
+    private PgData HotaddInitPgdat(int nid)
+    {
+        var pgdat = _k.NodeData[nid] ??= new PgData(nid);
+        foreach (var z in pgdat.Zones)
+        {
+            if (z.PresentPages != 0) continue;
+            z.ZoneStartPfn = 0;
+            z.SpannedPages = 0;
+        }
+        pgdat.RecomputeSpan();
+        Zonelists.BuildAll(_k, pgdat);
+        return pgdat;
+    }
+
+    /// <summary>Models try_offline_node(): the node goes offline only when no memory block and no present CPU
+    /// is left on it. Under e13fe8695c57 (v3.8..v4.19) every possible CPU of the node also loses its node.</summary>
+    public void TryOfflineNode(int nid)
+    {
+        if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
+        if (_k.AllMemoryBlocks.Any(mb => mb.Nid == nid)) return;
+        // check_cpu_on_node(): a present CPU keeps the node.
+        foreach (var cpu in _k.Cpus.Present.Bits())
+            if (_k.Cpus.CpuToNode(cpu) == nid) return;
+        if (_k.Profile.ClearCpuNodeOnNodeOffline)
+            UnmapCpuOnNode(nid);
+        _k.NodeStates.Clear(nid, NodeState.Online);
+        _nodes.UnregisterOneNode(nid);
+    }
+
+    /// <summary>Models unmap_cpu_on_node() (removed by the seed, 46a3679b8190): numa_clear_node() for every
+    /// possible CPU whose cpu_to_node() is the node.</summary>
+    private void UnmapCpuOnNode(int nid)
+    {
+        foreach (var cpu in _k.Cpus.Possible.Bits())
+            if (_k.Cpus.CpuToNode(cpu) == nid) _k.Cpus.NumaClearNode(cpu);
+    }
+}

@@ -1,0 +1,151 @@
+using Numasim.Firmware;
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+using Numasim.Kernel.Profiles;
+using Numasim.Kernel.Sysfs;
+
+namespace Numasim.Kernel;
+
+/// <summary>
+/// The modelled kernel's global state: what the real kernel keeps in globals (node_data[], node_states[],
+/// the CPU masks, numa_distance, the memory block xarray, the printk log). Subsystem classes operate on it.
+/// </summary>
+public sealed class KernelContext
+{
+    internal KernelContext(FirmwareTables firmware, MachineSpec machine, KernelProfile profile)
+    {
+        Firmware = firmware;
+        Machine = machine;
+        Profile = profile;
+        Uevents = new Uevents(Log);
+    }
+
+    public FirmwareTables Firmware { get; }
+    public MachineSpec Machine { get; }
+    public KernelProfile Profile { get; }
+    public KernelLog Log { get; } = new();
+    public SysfsTree Fs { get; } = new();
+    public NodeStates NodeStates { get; } = new();
+    public CpuTopology Cpus { get; internal set; } = new(1);
+    public Memblock Memblock { get; } = new();
+    public NumaDistance Distance { get; internal set; } = new(0);
+
+    /// <summary>node_data[]: a pgdat once allocated is never freed.</summary>
+    internal readonly PgData?[] NodeData = new PgData?[NumaConstants.MaxNumNodes];
+
+    /// <summary>nr_node_ids: highest possible node + 1.</summary>
+    public int NrNodeIds { get; internal set; } = 1;
+
+    /// <summary>Models NODE_DATA(nid); null where no pgdat was ever allocated.</summary>
+    public PgData? NodeDataOf(int nid) => nid >= 0 && nid < NodeData.Length ? NodeData[nid] : null;
+
+    /// <summary>Every allocated pgdat in node order (for_each_online_pgdat and friends filter further).</summary>
+    public IEnumerable<PgData> AllPgData()
+    {
+        foreach (var p in NodeData)
+            if (p is not null) yield return p;
+    }
+
+    /// <summary>All zones of all allocated nodes, node by node, low zone first (for_each_zone()).</summary>
+    public IEnumerable<Zone> AllZones()
+    {
+        foreach (var p in AllPgData())
+            foreach (var z in p.Zones) yield return z;
+    }
+
+    /// <summary>Memory block size in bytes (memory_block_size_bytes()).</summary>
+    public ulong MemoryBlockSize { get; internal set; } = 128UL << 20;
+    public long PagesPerBlock => (long)(MemoryBlockSize >> Page.Shift);
+
+    /// <summary>The memory block devices (drivers/base/memory.c memory_blocks xarray), by block id.</summary>
+    internal readonly SortedDictionary<long, MemoryBlock> MemoryBlocks = [];
+
+    public MemoryBlock? FindMemoryBlock(long id) => MemoryBlocks.GetValueOrDefault(id);
+    public IEnumerable<MemoryBlock> AllMemoryBlocks => MemoryBlocks.Values;
+
+    /// <summary>Total pages of zone-managed memory (totalram_pages()).</summary>
+    public long TotalRamPages => AllZones().Sum(z => z.ManagedPages);
+
+    /// <summary>max_pfn: end of boot RAM in pages.</summary>
+    public long MaxPfn { get; internal set; }
+
+    /// <summary>Whether boot has finished (system_state != SYSTEM_BOOTING).</summary>
+    public bool Booted { get; internal set; }
+
+    /// <summary>__apicid_to_node[]: the node SRAT gave each APIC id (kept for CPU hot-add, acpi_map_cpu2node()).</summary>
+    internal Dictionary<uint, int> ApicToNode { get; set; } = [];
+
+    /// <summary>numa_reserved_meminfo: SRAT ranges beyond boot memory (hotplug), used by memory_add_physaddr_to_nid().</summary>
+    internal List<(ulong Start, ulong End, int Nid)> ReservedNumaMeminfo { get; } = [];
+
+    /// <summary>max_possible_pfn: the end of boot RAM or of any hotpluggable SRAT range.</summary>
+    public long MaxPossiblePfn { get; internal set; }
+
+    /// <summary>The NUMA_HIT.. counters of each node's zones (mm/vmstat.c zone_statistics()).</summary>
+    internal readonly Dictionary<int, NumaStat> NumaStat = [];
+
+    public NumaStat NumaStats(int nid) => NumaStat.TryGetValue(nid, out var s) ? s : NumaStat[nid] = new NumaStat();
+
+    /// <summary>Pages the modelled kernel holds for itself (slab, per-CPU data) on a node.</summary>
+    internal readonly Dictionary<int, long> KernelPages = [];
+
+    public long KernelAllocatedPages(int nid) => KernelPages.GetValueOrDefault(nid);
+
+    public Uevents Uevents { get; }
+
+    /// <summary>totalreserve_pages (calculate_totalreserve_pages()): high watermark plus the largest lowmem reserve per zone.</summary>
+    public long TotalReservePages { get; internal set; }
+
+    /// <summary>policy_zone: the highest zone below ZONE_MOVABLE that any node populates.</summary>
+    public ZoneType PolicyZone { get; internal set; } = ZoneType.Dma;
+
+    /// <summary>page_group_by_mobility_disabled.</summary>
+    public bool PageGroupByMobilityDisabled { get; internal set; }
+
+    /// <summary>mhp_default_online_type as memhp_default_state= or the Kconfig default set it.</summary>
+    public OnlineType DefaultOnlineType { get; internal set; } = OnlineType.Offline;
+}
+
+/// <summary>The online types memory blocks take (mm/memory_hotplug.c MMOP_*), with "offline" for MMOP_OFFLINE.</summary>
+public enum OnlineType { Offline, Online, OnlineKernel, OnlineMovable }
+
+/// <summary>numa_distance[], arch/x86/mm/numa.c: a cnt x cnt byte table, defaults where out of range.</summary>
+public sealed class NumaDistance
+{
+    private readonly byte[] _table;
+
+    public NumaDistance(int cnt)
+    {
+        Count = cnt;
+        _table = new byte[cnt * cnt];
+        for (int i = 0; i < cnt; i++)
+            for (int j = 0; j < cnt; j++)
+                _table[i * cnt + j] = (byte)(i == j ? NumaConstants.LocalDistance : NumaConstants.RemoteDistance);
+    }
+
+    public int Count { get; }
+
+    /// <summary>Models numa_set_distance(): invalid values are ignored as the kernel does.</summary>
+    public void Set(int from, int to, int distance)
+    {
+        if (from < 0 || to < 0 || from >= Count || to >= Count) return;
+        if (distance is < 0 or > 255 || (from == to && distance != NumaConstants.LocalDistance)) return;
+        _table[from * Count + to] = (byte)distance;
+    }
+
+    /// <summary>Models __node_distance() (node_distance()).</summary>
+    public int Get(int from, int to)
+    {
+        if (from >= Count || to >= Count || from < 0 || to < 0)
+            return from == to ? NumaConstants.LocalDistance : NumaConstants.RemoteDistance;
+        return _table[from * Count + to];
+    }
+}
+
+/// <summary>The per-node NUMA event counters (enum numa_stat_item).</summary>
+public sealed class NumaStat
+{
+    public long Hit, Miss, Foreign, Local, Other;
+}

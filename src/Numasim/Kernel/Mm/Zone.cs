@@ -1,0 +1,57 @@
+namespace Numasim.Kernel.Mm;
+
+/// <summary>
+/// struct zone, include/linux/mmzone.h: span, present and managed page counts, watermarks and lowmem
+/// reserves; the free pages themselves live in <see cref="ZoneFreePages"/>.
+/// </summary>
+public sealed class Zone
+{
+    public Zone(PgData pgdat, ZoneType type)
+    {
+        PgData = pgdat;
+        Type = type;
+    }
+
+    public PgData PgData { get; }
+    public ZoneType Type { get; }
+    public int NodeId => PgData.NodeId;
+    public string Name => Type.Name();
+
+    public long ZoneStartPfn { get; internal set; }
+    public long SpannedPages { get; internal set; }
+    public long PresentPages { get; internal set; }
+    public long ManagedPages { get; internal set; }
+    /// <summary>present_early_pages: pages present at boot (6.1 zoneinfo does not print it; kept for accounting).</summary>
+    public long ZoneEndPfn => ZoneStartPfn + SpannedPages;
+
+    /// <summary>_watermark[WMARK_MIN..HIGH] plus watermark_boost.</summary>
+    public long WatermarkMin { get; internal set; }
+    public long WatermarkLow { get; internal set; }
+    public long WatermarkHigh { get; internal set; }
+    public long WatermarkPromo { get; internal set; }
+
+    /// <summary>lowmem_reserve[MAX_NR_ZONES]: pages kept back from allocations that could use a higher zone.</summary>
+    public long[] LowmemReserve { get; } = new long[ZoneTypes.MaxNrZones];
+
+    /// <summary>NR_FREE_PAGES: pages in the buddy free lists.</summary>
+    public long FreePages { get; internal set; }
+
+    /// <summary>free_area[order].nr_free: free blocks of that order (what /proc/buddyinfo prints).</summary>
+    public long NrFree(int order) => FreeArea.NrFree(order);
+
+    internal ZoneFreeArea FreeArea { get; } = new();
+
+    /// <summary>Models populated_zone(): present pages exist.</summary>
+    public bool IsPopulated => PresentPages > 0;
+
+    /// <summary>Models managed_zone(): the buddy allocator manages pages here.</summary>
+    public bool IsManaged => ManagedPages > 0;
+
+    /// <summary>Models zone_spans_pfn().</summary>
+    public bool SpansPfn(long pfn) => pfn >= ZoneStartPfn && pfn < ZoneEndPfn;
+
+    /// <summary>Models zone_is_empty().</summary>
+    public bool IsEmpty => SpannedPages == 0;
+
+    public override string ToString() => $"Node {NodeId} {Name}";
+}

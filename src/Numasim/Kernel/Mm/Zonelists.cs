@@ -1,0 +1,121 @@
+using System.Text;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Mm;
+
+/// <summary>mm/page_alloc.c: building the node fallback order and the zonelists (v6.1).</summary>
+internal static class Zonelists
+{
+    /// <summary>PENALTY_FOR_NODE_WITH_CPUS.</summary>
+    private const int PenaltyForNodeWithCpus = 1;
+
+    /// <summary>Models build_all_zonelists(pgdat): a node being hot-added (not yet online) rebuilds only its own
+    /// list; otherwise every possible node's. Prints the kernel's summary lines.</summary>
+    public static void BuildAll(KernelContext k, PgData? self)
+    {
+        var nodeLoad = new int[k.NrNodeIds];
+        if (self is not null && !k.NodeStates.Has(self.NodeId, NodeState.Online))
+        {
+            Build(k, self, nodeLoad);
+        }
+        else
+        {
+            foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
+                if (k.NodeDataOf(nid) is { } p) Build(k, p, nodeLoad);
+        }
+        long total = NrFreeZonePages(k, ZoneType.Movable);
+        bool mobilityOff = total < Page.PageblockNrPages * 6; // MIGRATE_TYPES with CMA
+        k.PageGroupByMobilityDisabled = mobilityOff;
+        k.Log.Printk($"Built {k.NodeStates.NrOnline} zonelists, mobility grouping {(mobilityOff ? "off" : "on")}.  Total pages: {total}");
+        k.Log.Printk($"Policy zone: {k.PolicyZone.Name()}");
+    }
+
+    /// <summary>Models nr_free_zone_pages(): managed pages above the high watermark in zones up to the index.</summary>
+    public static long NrFreeZonePages(KernelContext k, ZoneType highest)
+    {
+        long sum = 0;
+        foreach (var p in k.AllPgData())
+        {
+            if (!k.NodeStates.Has(p.NodeId, NodeState.Online) && p.NodePresentPages == 0) continue;
+            foreach (var z in p.Zones)
+            {
+                if (z.Type > highest) continue;
+                if (z.ManagedPages > z.WatermarkHigh) sum += z.ManagedPages - z.WatermarkHigh;
+            }
+        }
+        return sum;
+    }
+
+    /// <summary>Models build_zonelists(): the node order by find_next_best_node() with the node_load round robin,
+    /// then build_zonelists_in_node_order() and build_thisnode_zonelists().</summary>
+    private static void Build(KernelContext k, PgData pgdat, int[] nodeLoad)
+    {
+        int local = pgdat.NodeId;
+        int prev = local;
+        var used = new Bitmap(NumaConstants.MaxNumNodes);
+        var order = new List<int>();
+        int node;
+        while ((node = FindNextBestNode(k, local, used, nodeLoad)) >= 0)
+        {
+            if (k.Distance.Get(local, node) != k.Distance.Get(local, prev) && node < nodeLoad.Length)
+                nodeLoad[node] += 1;
+            order.Add(node);
+            prev = node;
+        }
+
+        var zones = new List<Zone>();
+        foreach (var n in order)
+            if (k.NodeDataOf(n) is { } p) AddZonesOfNode(k, p, zones);
+        pgdat.Fallback = new Zonelist(zones);
+        var own = new List<Zone>();
+        AddZonesOfNode(k, pgdat, own);
+        pgdat.NoFallback = new Zonelist(own);
+        pgdat.FallbackNodeOrder = order;
+
+        var sb = new StringBuilder($"Fallback order for Node {local}: ");
+        foreach (var n in order) sb.Append(n).Append(' ');
+        k.Log.Printk(sb.ToString());
+    }
+
+    /// <summary>Models build_zonerefs_node(): managed zones of a node, highest zone first; tracks policy_zone.</summary>
+    private static void AddZonesOfNode(KernelContext k, PgData p, List<Zone> zones)
+    {
+        for (int i = ZoneTypes.MaxNrZones - 1; i >= 0; i--)
+        {
+            var z = p.Zones[i];
+            if (!z.IsManaged) continue;
+            zones.Add(z);
+            // check_highest_zone()
+            if (z.Type > k.PolicyZone && z.Type != ZoneType.Movable && z.Type <= ZoneType.Normal) k.PolicyZone = z.Type;
+        }
+    }
+
+    /// <summary>Models find_next_best_node(): the local node first, then the closest node with memory, preferring
+    /// higher node ids at equal distance, headless nodes, and less loaded nodes.</summary>
+    public static int FindNextBestNode(KernelContext k, int node, Bitmap used, int[] nodeLoad)
+    {
+        if (!used[node])
+        {
+            used.Set(node);
+            return node;
+        }
+        long minVal = long.MaxValue;
+        int best = NumaConstants.NumaNoNode;
+        foreach (var n in k.NodeStates[NodeState.Memory].Bits())
+        {
+            if (used[n]) continue;
+            long val = k.Distance.Get(node, n);
+            val += n < node ? 1 : 0;
+            if (!k.Cpus.CpumaskOfNode(n).IsEmpty) val += PenaltyForNodeWithCpus;
+            val *= NumaConstants.MaxNumNodes;
+            val += n < nodeLoad.Length ? nodeLoad[n] : 0;
+            if (val < minVal)
+            {
+                minVal = val;
+                best = n;
+            }
+        }
+        if (best >= 0) used.Set(best);
+        return best;
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text;
+using Numasim.Kernel.Mm;
+
+namespace Numasim.Kernel.Procfs;
+
+/// <summary>fs/proc/meminfo.c: /proc/meminfo in v6.1's line order and widths (x86_64, CMA, ZSWAP, THP).</summary>
+internal static class Meminfo
+{
+    /// <summary>Models meminfo_proc_show().</summary>
+    public static string Show(KernelContext k)
+    {
+        long total = 0, free = 0;
+        foreach (var z in k.AllZones())
+        {
+            total += z.ManagedPages;
+            free += z.FreePages;
+        }
+        long kernel = k.KernelPages.Values.Sum();
+        long available = Math.Max(0, free - k.TotalReservePages);
+        var sb = new StringBuilder();
+        void Kb(string label, long pages) => Val(label, Page.Kb(pages));
+        void Val(string label, long kb) => sb.Append(label).Append(':').Append(' ', Math.Max(1, 15 - label.Length)).Append($"{kb,8} kB\n");
+        Kb("MemTotal", total);
+        Kb("MemFree", free);
+        Kb("MemAvailable", available);
+        foreach (var l in new[] { "Buffers", "Cached", "SwapCached", "Active", "Inactive", "Active(anon)", "Inactive(anon)",
+                     "Active(file)", "Inactive(file)", "Unevictable", "Mlocked", "SwapTotal", "SwapFree", "Zswap", "Zswapped",
+                     "Dirty", "Writeback", "AnonPages", "Mapped", "Shmem", "KReclaimable" })
+            Kb(l, 0);
+        Kb("Slab", kernel);
+        Kb("SReclaimable", 0);
+        Kb("SUnreclaim", kernel);
+        foreach (var l in new[] { "KernelStack", "PageTables", "SecPageTables", "NFS_Unstable", "Bounce", "WritebackTmp" })
+            Kb(l, 0);
+        Kb("CommitLimit", total / 2);
+        Kb("Committed_AS", 0);
+        Val("VmallocTotal", 34359738367);
+        Kb("VmallocUsed", 0);
+        Kb("VmallocChunk", 0);
+        Kb("Percpu", k.Profile.PercpuPagesPerCpu * k.Cpus.Possible.Weight());
+        Kb("HardwareCorrupted", 0);
+        foreach (var l in new[] { "AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "CmaTotal", "CmaFree" })
+            Kb(l, 0);
+        foreach (var l in new[] { "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp" })
+            sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{0,8}\n");
+        Val("Hugepagesize", 2048);
+        Val("Hugetlb", 0);
+        DirectMap.Report(k, Val);
+        return sb.ToString();
+    }
+}
