@@ -101,6 +101,12 @@ public static class MachineFile
 
     private sealed class Reader(string file)
     {
+        private string DefaultName()
+        {
+            var stem = Path.GetFileNameWithoutExtension(file);
+            return string.IsNullOrEmpty(stem) ? "machine" : stem;
+        }
+
         private MachineFormatException Err(YamlNode node, string message) => new(file, (int)node.Start.Line, message);
 
         public MachineSpec Read(YamlMappingNode root)
@@ -114,7 +120,7 @@ public static class MachineFile
             }
             MachineSpec spec = fields.TryGetValue("qemu", out var q) ? FromQemu(q.value, fields) : Explicit(root, fields);
 
-            if (fields.TryGetValue("name", out var name)) spec = spec with { Name = Scalar(name.value, "name") };
+            spec = spec with { Name = fields.TryGetValue("name", out var name) ? Scalar(name.value, "name") : DefaultName() };
             if (fields.TryGetValue("memhp_default_state", out var mh))
             {
                 var st = Scalar(mh.value, "memhp_default_state");

@@ -31,6 +31,7 @@ public class MachineFileTests
         Assert.Equal([0, 1, 0, 1], s.CpuSlots.Select(c => c.NodeId));
         Assert.Equal([true, true, false, false], s.CpuSlots.Select(c => c.Present));
         Assert.Equal(1073741824UL, s.RamBytes);
+        Assert.Equal("two", s.Name);   // from the file name when not given
     }
 
     [Fact]
