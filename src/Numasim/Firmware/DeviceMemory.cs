@@ -1,0 +1,141 @@
+namespace Numasim.Firmware;
+
+/// <summary>A DIMM plugged into the device-memory region: QOM id, slot, guest-physical address, size, node.</summary>
+public sealed record PluggedDimm(string Id, int Slot, ulong Address, ulong Size, int Node)
+{
+    /// <summary>One past the last byte.</summary>
+    public ulong End => Address + Size;
+}
+
+/// <summary>The outcome of <see cref="DeviceMemory.Plug"/>: the DIMM placed, or QEMU's error.</summary>
+public readonly record struct PlugResult(PluggedDimm? Dimm, QemuError? Error)
+{
+    /// <summary>Whether the DIMM was plugged.</summary>
+    public bool Ok => Dimm is not null;
+
+    /// <summary>The DIMM's address (0 on error).</summary>
+    public ulong Address => Dimm?.Address ?? 0;
+}
+
+/// <summary>
+/// The QEMU side of DIMM hotplug on pc: slot choice (pc_dimm_get_free_slot(), hw/mem/pc-dimm.c), address
+/// choice (memory_device_get_free_addr() / memory_device_check_addable(), hw/mem/memory-device.c) with the
+/// alignment of pc_memory_pre_plug(), hw/i386/pc.c (enforce_aligned_dimm: the backend's RAM block alignment,
+/// QEMU_VMALLOC_ALIGN = 2 MiB on x86_64 Linux hosts), and the node check of pc_dimm_realize(). Deterministic.
+/// </summary>
+public sealed class DeviceMemory
+{
+    /// <summary>QEMU_VMALLOC_ALIGN on an x86_64 Linux host (include/qemu/osdep.h): a memory-backend-ram's alignment.</summary>
+    public const ulong BackendAlignment = 2 * QemuSize.MiB;
+
+    private readonly List<PluggedDimm> _dimms = [];   // sorted by address, as memory_device_build_list() sorts
+
+    /// <summary>A device-memory model over <paramref name="region"/> (null: the machine has none).</summary>
+    public DeviceMemory(DeviceMemoryRegion? region, ulong ramBytes, ulong maxMemBytes, int slots, int numaNodes)
+    {
+        Region = region;
+        MaxDeviceBytes = maxMemBytes > ramBytes ? maxMemBytes - ramBytes : 0;
+        Slots = slots;
+        NumaNodes = numaNodes;
+    }
+
+    /// <summary>The device memory of the pc machine <paramref name="spec"/> describes.</summary>
+    public static DeviceMemory For(MachineSpec spec) =>
+        new(PcMachine.DeviceMemoryRegionFor(spec), spec.RamBytes, spec.MaxMemBytes, spec.Slots, spec.Nodes.Count);
+
+    /// <summary>The region DIMMs are placed in.</summary>
+    public DeviceMemoryRegion? Region { get; }
+
+    /// <summary>maxmem - ram: the total size DIMMs may have.</summary>
+    public ulong MaxDeviceBytes { get; }
+
+    /// <summary>-m slots=N.</summary>
+    public int Slots { get; }
+
+    /// <summary>The machine's NUMA node count (0 without NUMA).</summary>
+    public int NumaNodes { get; }
+
+    /// <summary>Plugged DIMMs in address order.</summary>
+    public IReadOnlyList<PluggedDimm> Dimms => _dimms;
+
+    /// <summary>Bytes in use by plugged DIMMs. Models memory_device_used_region_size().</summary>
+    public ulong UsedBytes => _dimms.Aggregate(0UL, (s, d) => s + d.Size);
+
+    /// <summary>device_add pc-dimm: picks a slot and the first free 2 MiB-aligned address from the region
+    /// base (or checks the given <paramref name="slot"/> / <paramref name="addr"/>), in QEMU's check order.</summary>
+    public PlugResult Plug(string id, ulong size, int node, int? slot = null, ulong? addr = null)
+    {
+        if (_dimms.Any(d => d.Id == id)) return Fail($"Duplicate device ID '{id}'");
+        // pc_dimm_pre_plug()
+        if (slot is int s0 && (s0 < 0 || s0 >= Slots))
+            return Fail($"invalid slot number, valid range is [0-{Slots - 1}]");
+        if (Slots <= 0) return Fail("no slots where allocated, please specify the 'slots' option");
+        int chosen;
+        if (slot is int s)
+        {
+            if (_dimms.Any(d => d.Slot == s)) return Fail($"slot {s} is busy");
+            chosen = s;
+        }
+        else
+        {
+            chosen = 0;
+            while (chosen < Slots && _dimms.Any(d => d.Slot == chosen)) chosen++;
+            if (chosen == Slots) return Fail("no free slots available");
+        }
+        // memory_device_pre_plug() -> memory_device_get_free_addr()
+        if (Region is not { } r || r.Size == 0)
+            return Fail("memory devices (e.g. for memory hotplug) are not enabled, please specify the maxmem option");
+        ulong align = BackendAlignment;
+        ulong used = UsedBytes;
+        if (used + size < used || used + size > MaxDeviceBytes)
+            return Fail($"not enough space, currently {QemuSize.Hex(used)} in use of total space for memory devices {QemuSize.Hex(MaxDeviceBytes)}");
+        if (addr is ulong hint && hint % align != 0) return Fail($"address must be aligned to {QemuSize.Hex(align)} bytes");
+        if (size == 0 || size % align != 0) return Fail($"backend memory size must be multiple of {QemuSize.Hex(align)}");
+        ulong start;
+        if (addr is ulong h)
+        {
+            if (h < r.Base || h + size < h || h + size > r.End)
+                return Fail($"can't add memory device [{QemuSize.Hex(h)}:{QemuSize.Hex(size)}], usable range for memory devices [{QemuSize.Hex(r.Base)}:{QemuSize.Hex(r.Size)}]");
+            start = h;
+        }
+        else
+        {
+            start = AlignUp(r.Base, align);
+        }
+        foreach (var d in _dimms)
+        {
+            bool overlaps = d.Address < start + size && start < d.End;
+            if (overlaps)
+            {
+                if (addr is not null) return Fail($"address range conflicts with memory device id='{d.Id}'");
+                start = AlignUp(d.End, align);
+            }
+            else if (d.Address >= start + size) break;
+        }
+        if (start < r.Base || start + size > r.End)
+            return Fail("could not find position in guest address space for memory device - memory fragmented due to alignments");
+        // pc_dimm_realize()
+        if ((NumaNodes > 0 && node >= NumaNodes) || (NumaNodes == 0 && node != 0) || node < 0)
+            return Fail($"'DIMM property node has value {node}' which exceeds the number of numa nodes: {(NumaNodes > 0 ? NumaNodes : 1)}");
+        var dimm = new PluggedDimm(id, chosen, start, size, node);
+        int at = _dimms.FindIndex(x => x.Address > start);
+        _dimms.Insert(at < 0 ? _dimms.Count : at, dimm);
+        return new PlugResult(dimm, null);
+    }
+
+    /// <summary>device_del of a DIMM (after the guest ejected it): frees its slot and range; null on success.</summary>
+    public QemuError? Unplug(string id)
+    {
+        int i = _dimms.FindIndex(d => d.Id == id);
+        if (i < 0) return new QemuError($"Device '{id}' not found", "device_del");
+        _dimms.RemoveAt(i);
+        return null;
+    }
+
+    /// <summary>The DIMM with this id, or null.</summary>
+    public PluggedDimm? Find(string id) => _dimms.Find(d => d.Id == id);
+
+    private static PlugResult Fail(string message) => new(null, new QemuError(message, "device_add"));
+
+    private static ulong AlignUp(ulong v, ulong a) => (v + a - 1) / a * a;
+}
