@@ -29,7 +29,7 @@ internal static class X86Smp
 
     /// <summary>Models numa_init_array(): CPUs without a node get the online nodes round robin (before
     /// init_cpu_to_node() gives the enumerated CPUs their SRAT nodes).</summary>
-    public static void NumaInitArray(KernelContext k)
+    public static void NumaInitArrayBeforeCpuNodes(KernelContext k)
     {
         var online = k.NodeStates[NodeState.Online];
         int rr = online.First();
