@@ -96,16 +96,29 @@ public class BuddyAllocatorTests
     }
 
     [Fact]
-    public void Movable_fallback_without_steal_takes_the_smallest_block_and_keeps_the_pageblock()
+    public void Movable_fallback_below_half_pageblock_order_takes_a_single_block_and_keeps_the_pageblock()
     {
         var z = Zone(0, 512, online: false);
         z.SetPageblockMigratetype(0, 512, MigrateType.Unmovable);
         z.OnlineRange(0, 512);
-        long u = z.Allocate(8, MigrateType.Unmovable, 0); // leaves one order-8 unmovable block
-        long m = z.Allocate(4, MigrateType.Movable, 0);  // order 4 < pageblock_order/2: no steal
-        Assert.Equal(0, u);
-        Assert.Equal(256, m);
+        for (int o = 8; o >= 3; o--) z.Allocate(o, MigrateType.Unmovable, 0); // leaves one order-3 block at 504
+        Assert.Equal(new long[] { 504 }, z.FreeBlocks(3, MigrateType.Unmovable).ToArray());
+        long m = z.Allocate(2, MigrateType.Movable, 0); // order 3 < pageblock_order / 2: no steal
+        Assert.Equal(504, m);
         Assert.Equal(MigrateType.Unmovable, z.PageblockMigratetype(0));
+        Assert.Equal(new long[] { 508 }, z.FreeBlocks(2, MigrateType.Movable).ToArray());
+    }
+
+    [Fact]
+    public void Movable_fallback_at_half_pageblock_order_claims_the_pageblock()
+    {
+        var z = Zone(0, 512, online: false);
+        z.SetPageblockMigratetype(0, 512, MigrateType.Unmovable);
+        z.OnlineRange(0, 512);
+        z.Allocate(8, MigrateType.Unmovable, 0);
+        Assert.Equal(256, z.Allocate(4, MigrateType.Movable, 0));
+        // can_steal_fallback(8, Movable): order >= pageblock_order / 2; 256 free pages >= half a pageblock
+        Assert.Equal(MigrateType.Movable, z.PageblockMigratetype(0));
     }
 
     [Fact]
