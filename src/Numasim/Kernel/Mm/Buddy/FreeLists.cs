@@ -1,0 +1,333 @@
+namespace Numasim.Kernel.Mm;
+
+/// <summary>The free_area[order].free_list[migratetype] lists of one zone with their counts (struct free_area,
+/// include/linux/mmzone.h), stored so that memory follows fragmentation, not zone size. A free block is a node
+/// in a doubly linked list per (order, migratetype); list order is the kernel's (head = next to be taken).
+/// A node of order MAX_ORDER-1 may stand for a run of physically consecutive max-order blocks that sit next to
+/// each other in the list in ascending pfn order, which is exactly what freeing a range with FPI_TO_TAIL
+/// produces; a 16 TiB zone freshly freed is one node.</summary>
+internal sealed class FreeLists
+{
+    private const int Top = BuddyConstants.MaxOrder - 1;
+    private const long TopPages = BuddyConstants.MaxOrderNrPages;
+    private const int NLists = BuddyConstants.MaxOrder * MigrateTypes.Count;
+
+    private struct Node
+    {
+        public long Pfn;
+        public long Count;
+        public int Prev, Next;
+        public int Order;
+        public MigrateType Mt;
+    }
+
+    private Node[] _n = new Node[16];
+    private int _nodesUsed;
+    private int _freeNode = -1;
+    private readonly int[] _head = new int[NLists];
+    private readonly int[] _tail = new int[NLists];
+    private readonly long[] _blocks = new long[NLists];
+    private readonly long[] _nrFree = new long[BuddyConstants.MaxOrder];
+    private readonly Dictionary<long, int> _byPfn = new();
+    /// <summary>Max-order nodes with Count &gt; 1, sorted by Pfn.</summary>
+    private readonly List<int> _runs = new();
+
+    public FreeLists()
+    {
+        Array.Fill(_head, -1);
+        Array.Fill(_tail, -1);
+    }
+
+    private static int L(int order, MigrateType mt) => order * MigrateTypes.Count + (int)mt;
+
+    /// <summary>free_area[order].nr_free: blocks of that order on all lists.</summary>
+    public long NrFree(int order) => _nrFree[order];
+
+    /// <summary>Blocks on free_area[order].free_list[mt] (what /proc/pagetypeinfo counts).</summary>
+    public long NrFree(int order, MigrateType mt) => _blocks[L(order, mt)];
+
+    /// <summary>Models free_area_empty(), mm/internal.h.</summary>
+    public bool IsEmpty(int order, MigrateType mt) => _head[L(order, mt)] < 0;
+
+    /// <summary>Number of list nodes in use (for memory figures).</summary>
+    public int NodeCount => _byPfn.Count;
+
+    public int NodeCapacity => _n.Length;
+
+    private int NewNode(long pfn, long count, int order, MigrateType mt)
+    {
+        int i;
+        if (_freeNode >= 0) { i = _freeNode; _freeNode = _n[i].Next; }
+        else
+        {
+            if (_nodesUsed == _n.Length) Array.Resize(ref _n, _n.Length * 2);
+            i = _nodesUsed++;
+        }
+        _n[i] = new Node { Pfn = pfn, Count = count, Order = order, Mt = mt, Prev = -1, Next = -1 };
+        _byPfn.Add(pfn, i);
+        if (count > 1) RunInsert(i);
+        return i;
+    }
+
+    private void ReleaseNode(int i)
+    {
+        _byPfn.Remove(_n[i].Pfn);
+        if (_n[i].Count > 1) RunRemove(i);
+        _n[i].Next = _freeNode;
+        _n[i].Order = -1;
+        _freeNode = i;
+    }
+
+    private int RunSearch(long pfn)
+    {
+        int lo = 0, hi = _runs.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            long p = _n[_runs[mid]].Pfn;
+            if (p == pfn) return mid;
+            if (p < pfn) lo = mid + 1; else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    private void RunInsert(int i)
+    {
+        int pos = RunSearch(_n[i].Pfn);
+        if (pos >= 0) throw new InvalidOperationException("BUG: duplicate run");
+        _runs.Insert(~pos, i);
+    }
+
+    private void RunRemove(int i)
+    {
+        int pos = RunSearch(_n[i].Pfn);
+        if (pos < 0) throw new InvalidOperationException("BUG: run missing");
+        _runs.RemoveAt(pos);
+    }
+
+    private void SetCount(int i, long count)
+    {
+        long old = _n[i].Count;
+        if (old > 1 && count <= 1) RunRemove(i);
+        _n[i].Count = count;
+        if (old <= 1 && count > 1) RunInsert(i);
+    }
+
+    private void SetPfn(int i, long pfn)
+    {
+        // The node keeps its place among runs: a run only moves within space that no other node covers.
+        _byPfn.Remove(_n[i].Pfn);
+        _n[i].Pfn = pfn;
+        _byPfn.Add(pfn, i);
+    }
+
+    private void LinkHead(int i, int list)
+    {
+        int h = _head[list];
+        _n[i].Prev = -1;
+        _n[i].Next = h;
+        if (h >= 0) _n[h].Prev = i; else _tail[list] = i;
+        _head[list] = i;
+    }
+
+    private void LinkTail(int i, int list)
+    {
+        int t = _tail[list];
+        _n[i].Next = -1;
+        _n[i].Prev = t;
+        if (t >= 0) _n[t].Next = i; else _head[list] = i;
+        _tail[list] = i;
+    }
+
+    private void LinkAfter(int i, int after, int list)
+    {
+        int nx = _n[after].Next;
+        _n[i].Prev = after;
+        _n[i].Next = nx;
+        _n[after].Next = i;
+        if (nx >= 0) _n[nx].Prev = i; else _tail[list] = i;
+    }
+
+    private void Unlink(int i, int list)
+    {
+        int p = _n[i].Prev, nx = _n[i].Next;
+        if (p >= 0) _n[p].Next = nx; else _head[list] = nx;
+        if (nx >= 0) _n[nx].Prev = p; else _tail[list] = p;
+    }
+
+    /// <summary>Models add_to_free_list(): list_add at the head, nr_free++.</summary>
+    public void AddHead(long pfn, int order, MigrateType mt)
+    {
+        int list = L(order, mt);
+        _blocks[list]++;
+        _nrFree[order]++;
+        if (order == Top)
+        {
+            int h = _head[list];
+            if (h >= 0 && _n[h].Pfn == pfn + TopPages)
+            {
+                SetPfn(h, pfn);
+                SetCount(h, _n[h].Count + 1);
+                return;
+            }
+        }
+        LinkHead(NewNode(pfn, 1, order, mt), list);
+    }
+
+    /// <summary>Models add_to_free_list_tail(): list_add_tail, nr_free++.</summary>
+    public void AddTail(long pfn, int order, MigrateType mt) => AddTailRun(pfn, 1, order, mt);
+
+    /// <summary>count consecutive max-order blocks (or one block of a lower order) added at the tail one after
+    /// the other, as a loop of add_to_free_list_tail() would.</summary>
+    public void AddTailRun(long pfn, long count, int order, MigrateType mt)
+    {
+        if (count > 1 && order != Top) throw new ArgumentException("runs exist only at MAX_ORDER-1");
+        int list = L(order, mt);
+        _blocks[list] += count;
+        _nrFree[order] += count;
+        if (order == Top)
+        {
+            int t = _tail[list];
+            if (t >= 0 && _n[t].Pfn + _n[t].Count * TopPages == pfn)
+            {
+                SetCount(t, _n[t].Count + count);
+                return;
+            }
+        }
+        LinkTail(NewNode(pfn, count, order, mt), list);
+    }
+
+    /// <summary>Models get_page_from_free_area(): the head block's pfn or -1.</summary>
+    public long PeekHead(int order, MigrateType mt)
+    {
+        int h = _head[L(order, mt)];
+        return h < 0 ? -1 : _n[h].Pfn;
+    }
+
+    /// <summary>Finds the node holding the free block with head pfn of the given order, or -1.</summary>
+    private int FindNode(long pfn, int order)
+    {
+        if (_byPfn.TryGetValue(pfn, out int i))
+            return _n[i].Order == order ? i : -1;
+        if (order != Top || _runs.Count == 0 || (pfn & (TopPages - 1)) != 0) return -1;
+        int r = RunContaining(pfn);
+        return r;
+    }
+
+    private int RunContaining(long pfn)
+    {
+        int pos = RunSearch(pfn);
+        if (pos >= 0) return _runs[pos];
+        pos = ~pos - 1;
+        if (pos < 0) return -1;
+        int i = _runs[pos];
+        ref var n = ref _n[i];
+        if (pfn < n.Pfn + n.Count * TopPages && ((pfn - n.Pfn) & (TopPages - 1)) == 0) return i;
+        return -1;
+    }
+
+    /// <summary>Models page_is_buddy() as used by find_buddy_page_pfn(): is there a free block of exactly this
+    /// order with head pfn; gives the list (migratetype) it is on.</summary>
+    public bool IsFreeHead(long pfn, int order, out MigrateType mt)
+    {
+        int i = FindNode(pfn, order);
+        mt = i >= 0 ? _n[i].Mt : default;
+        return i >= 0;
+    }
+
+    /// <summary>Models PageBuddy(pfn_to_page(pfn)) + buddy_order(): a free block starts at pfn.</summary>
+    public bool TryGetFreeHead(long pfn, out int order, out MigrateType mt)
+    {
+        if (_byPfn.TryGetValue(pfn, out int i)) { order = _n[i].Order; mt = _n[i].Mt; return true; }
+        if ((pfn & (TopPages - 1)) == 0 && _runs.Count > 0)
+        {
+            int r = RunContaining(pfn);
+            if (r >= 0) { order = Top; mt = _n[r].Mt; return true; }
+        }
+        order = -1; mt = default;
+        return false;
+    }
+
+    /// <summary>Models is_free_buddy_page(): the free block containing pfn, if any.</summary>
+    public bool TryFindContaining(long pfn, out long head, out int order, out MigrateType mt)
+    {
+        for (int o = 0; o < BuddyConstants.MaxOrder; o++)
+        {
+            long h = pfn & ~((1L << o) - 1);
+            if (_byPfn.TryGetValue(h, out int i) && _n[i].Order >= o && h + (_n[i].Count << _n[i].Order) > pfn)
+            {
+                var n = _n[i];
+                head = n.Order == Top ? h + ((pfn - h) & ~(TopPages - 1)) : h;
+                order = n.Order; mt = n.Mt;
+                return true;
+            }
+        }
+        if (_runs.Count > 0)
+        {
+            int r = RunContaining(pfn & ~(TopPages - 1));
+            if (r >= 0) { head = pfn & ~(TopPages - 1); order = Top; mt = _n[r].Mt; return true; }
+        }
+        head = -1; order = -1; mt = default;
+        return false;
+    }
+
+    /// <summary>Models del_page_from_free_list(): removes the free block with head pfn of this order; returns
+    /// the migratetype of the list it was on. Missing block = bug.</summary>
+    public MigrateType Remove(long pfn, int order)
+    {
+        int i = FindNode(pfn, order);
+        if (i < 0) throw new InvalidOperationException($"BUG: pfn {pfn:x} order {order} is not a free block");
+        var mt = _n[i].Mt;
+        int list = L(order, mt);
+        _blocks[list]--;
+        _nrFree[order]--;
+        long count = _n[i].Count;
+        if (count == 1)
+        {
+            Unlink(i, list);
+            ReleaseNode(i);
+            return mt;
+        }
+        long k = (pfn - _n[i].Pfn) >> Top;
+        if (k == 0) { SetPfn(i, pfn + TopPages); SetCount(i, count - 1); }
+        else if (k == count - 1) SetCount(i, count - 1);
+        else
+        {
+            SetCount(i, k);
+            int j = NewNode(pfn + TopPages, count - k - 1, order, mt);
+            LinkAfter(j, i, list);
+        }
+        return mt;
+    }
+
+    /// <summary>Removes and returns the head block of a list, or -1 when empty.</summary>
+    public long RemoveHead(int order, MigrateType mt)
+    {
+        long pfn = PeekHead(order, mt);
+        if (pfn >= 0) Remove(pfn, order);
+        return pfn;
+    }
+
+    /// <summary>Models move_to_free_list(): list_move_tail onto another migratetype's list.</summary>
+    public void MoveTail(long pfn, int order, MigrateType mt)
+    {
+        Remove(pfn, order);
+        AddTail(pfn, order, mt);
+    }
+
+    /// <summary>All free blocks of one list in list order (runs expanded), for tests and /proc dumps.</summary>
+    public IEnumerable<long> Blocks(int order, MigrateType mt)
+    {
+        for (int i = _head[L(order, mt)]; i >= 0; i = _n[i].Next)
+        {
+            long c = _n[i].Count, p = _n[i].Pfn;
+            for (long k = 0; k < c; k++) yield return p + (k << order);
+        }
+    }
+
+    /// <summary>List segments (pfn, count of blocks) of one list, for tests and memory figures.</summary>
+    public IEnumerable<(long Pfn, long Count)> Segments(int order, MigrateType mt)
+    {
+        for (int i = _head[L(order, mt)]; i >= 0; i = _n[i].Next) yield return (_n[i].Pfn, _n[i].Count);
+    }
+}
