@@ -98,6 +98,10 @@ public sealed class KernelContext
     /// <summary>totalreserve_pages (calculate_totalreserve_pages()): high watermark plus the largest lowmem reserve per zone.</summary>
     public long TotalReservePages { get; internal set; }
 
+    /// <summary>min_free_kbytes and user_min_free_kbytes (the sysctl; -1 when never written).</summary>
+    public int MinFreeKbytes { get; internal set; } = 1024;
+    public int UserMinFreeKbytes { get; internal set; } = -1;
+
     /// <summary>policy_zone: the highest zone below ZONE_MOVABLE that any node populates.</summary>
     public ZoneType PolicyZone { get; internal set; } = ZoneType.Dma;
 

@@ -24,6 +24,12 @@ internal static class X86Smp
             cpu++;
         }
         for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
+    }
+
+    /// <summary>The line prefill_possible_map() prints (after paging_init() in the boot log).</summary>
+    public static void ReportPossible(KernelContext k)
+    {
+        int possible = k.Cpus.Possible.Weight(), present = k.Cpus.Present.Weight();
         k.Log.Printk($"smpboot: Allowing {possible} CPUs, {possible - present} hotplug CPUs");
     }
 

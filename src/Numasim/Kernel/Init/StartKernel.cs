@@ -25,6 +25,7 @@ internal static class StartKernel
         SparseInit(k);
         long dmaReserve = E820Setup.FindDmaReserve(k);
         FreeAreaInit.Run(k, dmaReserve);
+        X86Smp.ReportPossible(k);
 
         // setup_per_cpu_areas(), build_all_zonelists(NULL), mm_init().
         k.Log.Printk($"setup_percpu: NR_CPUS:{NumaConstants.NrCpus} nr_cpumask_bits:{k.Cpus.NrCpuIds} nr_cpu_ids:{k.Cpus.NrCpuIds} nr_node_ids:{k.NrNodeIds}");
@@ -33,7 +34,7 @@ internal static class StartKernel
         k.Cpus.NumaAddCpu(0);
         Zonelists.BuildAll(k, null);
         MemInit(k);
-        Watermarks.InitPerZoneWmarkMin(k);
+        PerZoneWmarks.InitPerZoneWmarkMin(k);
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
         s.CpuHotplug.SetOnline(0);

@@ -34,12 +34,24 @@ public sealed class Zone
     public long[] LowmemReserve { get; } = new long[ZoneTypes.MaxNrZones];
 
     /// <summary>NR_FREE_PAGES: pages in the buddy free lists.</summary>
-    public long FreePages { get; internal set; }
+    public long FreePages => Pages.FreePages;
+
+    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking.</summary>
+    public ZonePageAllocator Pages { get; private set; } = new(0, 0);
 
     /// <summary>free_area[order].nr_free: free blocks of that order (what /proc/buddyinfo prints).</summary>
-    public long NrFree(int order) => FreeArea.NrFree(order);
+    public long NrFree(int order) => Pages.NrFree(order);
 
-    internal ZoneFreeArea FreeArea { get; } = new();
+    /// <summary>Hands [start, end) to the buddy (__free_pages_core()); the zone span must already cover it.</summary>
+    internal void ReleaseRange(long start, long end)
+    {
+        if (Pages.ZoneStartPfn != ZoneStartPfn || Pages.SpannedPages != SpannedPages)
+        {
+            if (Pages.ManagedPages == 0 && Pages.AllocatedPages == 0) Pages = new ZonePageAllocator(ZoneStartPfn, SpannedPages);
+            else Pages.Resize(ZoneStartPfn, SpannedPages);
+        }
+        Pages.OnlineRange(start, end - start);
+    }
 
     /// <summary>Models populated_zone(): present pages exist.</summary>
     public bool IsPopulated => PresentPages > 0;

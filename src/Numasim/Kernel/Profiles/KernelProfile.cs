@@ -52,10 +52,14 @@ public sealed record KernelProfile
 
     /// <summary>Early allocations not modelled one by one (page tables, ACPI copies, IRQ stacks...). Calibrated so
     /// that the oracle machine's MemTotal (916536 kB on 6.1.176) comes out exactly; other machines approximate.</summary>
-    public long EarlyMiscPages { get; init; } = 1206;
+    public long EarlyMiscPages { get; init; } = 1134;
 
     /// <summary>SWIOTLB bounce buffer reserved at boot when memory may exist above 4 GiB (pci_swiotlb_detect()).</summary>
     public long SwiotlbPages { get; init; } = (64L << 20) >> 12;
+
+    /// <summary>CONFIG_TRANSPARENT_HUGEPAGE with khugepaged running (Debian: madvise), which raises
+    /// min_free_kbytes (set_recommended_min_free_kbytes()).</summary>
+    public bool TransparentHugepage { get; init; } = true;
 
     public static readonly KernelProfile V4_19 = new()
     {

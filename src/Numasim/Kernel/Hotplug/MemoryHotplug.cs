@@ -1,0 +1,178 @@
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Hotplug;
+
+/// <summary>mm/memory_hotplug.c: onlining and offlining memory blocks, adding and removing memory (v6.1 rules).</summary>
+public sealed class MemoryHotplug : IMemoryOnlining
+{
+    private readonly KernelContext _k;
+    private readonly MemoryDevices _devices;
+    private readonly NodeDevices _nodes;
+    private readonly NodeHotplug _nodeHotplug;
+
+    internal MemoryHotplug(KernelContext k, MemoryDevices devices, NodeDevices nodes, NodeHotplug nodeHotplug)
+    {
+        _k = k;
+        _devices = devices;
+        _nodes = nodes;
+        _nodeHotplug = nodeHotplug;
+    }
+
+    /// <summary>Set by the page allocator: moves the movable pages of an isolated range elsewhere (do_migrate_range()).</summary>
+    internal Func<Zone, long, long, Errno>? MigrateRange { get; set; }
+
+    /// <summary>The online type a block remembers from its last state write (mem->online_type).</summary>
+    private readonly Dictionary<long, OnlineType> _onlineType = [];
+
+    /// <summary>Models memory_subsys_online() → memory_block_online() → online_pages().</summary>
+    public Errno Online(MemoryBlock mb, OnlineType type)
+    {
+        if (type == OnlineType.Offline)
+            type = _onlineType.GetValueOrDefault(mb.Id, _k.DefaultOnlineType);
+        if (type == OnlineType.Offline) type = OnlineType.Online;
+        _onlineType[mb.Id] = type;
+        int nid = mb.Nid;
+        if (mb.HasHoles) return Errno.EINVAL;
+        var zone = ZoneForPfnRange(type, nid, mb.StartPfn, mb.NrPages);
+        bool wasPopulated = zone.IsPopulated;
+        MovePfnRangeToZone(zone, mb.StartPfn, mb.NrPages);
+        zone.PresentPages += mb.NrPages;
+        zone.PgData.RecomputeSpan();
+        zone.ManagedPages += mb.NrPages;
+        zone.ReleaseRange(mb.StartPfn, mb.EndPfn);
+        // node_states_set_node()
+        if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
+        _k.NodeStates.Set(nid, NodeState.Memory);
+        if (!wasPopulated) Zonelists.BuildAll(_k, null);
+        PerZoneWmarks.InitPerZoneWmarkMin(_k);
+        mb.State = MemoryBlockState.Online;
+        mb.Zone = zone;
+        _k.Uevents.Emit(UeventAction.Online, $"/devices/system/memory/memory{mb.Id}", "memory");
+        return Errno.None;
+    }
+
+    /// <summary>Models memory_block_offline() → offline_pages(): a block spanning zones or with holes is EINVAL;
+    /// the range is isolated, its movable pages migrated, and an unmovable page makes it EBUSY, rolled back.</summary>
+    public Errno Offline(MemoryBlock mb)
+    {
+        var zone = mb.Zone;
+        if (zone is null || mb.HasHoles) return Errno.EINVAL;
+        long start = mb.StartPfn, end = mb.EndPfn;
+        var pages = zone.Pages;
+        pages.DrainPcp();
+        mb.State = MemoryBlockState.GoingOffline;
+        var err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
+        if (err == Errno.None && MigrateRange is not null) err = MigrateRange(zone, start, end);
+        if (err == Errno.None) err = pages.TestPagesIsolated(start, end, out badPfn);
+        if (err != Errno.None)
+        {
+            pages.UndoIsolate(start, end);
+            mb.State = MemoryBlockState.Online;
+            if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
+            return err;
+        }
+        long removed = pages.OfflineIsolated(start, end);
+        zone.ManagedPages -= removed;
+        zone.PresentPages -= mb.NrPages;
+        bool nowEmpty = !zone.IsPopulated;
+        RemovePfnRangeFromZone(zone, start, end);
+        zone.PgData.RecomputeSpan();
+        if (nowEmpty) Zonelists.BuildAll(_k, null);
+        PerZoneWmarks.InitPerZoneWmarkMin(_k);
+        NodeStatesClearNode(zone.PgData);
+        mb.State = MemoryBlockState.Offline;
+        mb.Zone = null;
+        _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
+        return Errno.None;
+    }
+
+    /// <summary>Models valid_zones_show() for an offline block: the default zone, then the other zones
+    /// print_allowed_zone() allows.</summary>
+    public string ValidZonesOffline(MemoryBlock mb)
+    {
+        var def = ZoneForPfnRange(OnlineType.Online, mb.Nid, mb.StartPfn, mb.NrPages);
+        var names = new List<string> { def.Name };
+        foreach (var t in new[] { OnlineType.OnlineKernel, OnlineType.OnlineMovable })
+        {
+            var z = ZoneForPfnRange(t, mb.Nid, mb.StartPfn, mb.NrPages);
+            if (z != def) names.Add(z.Name);
+        }
+        return string.Join(' ', names);
+    }
+
+    /// <summary>Models zone_for_pfn_range() with the default "contig-zones" online policy.</summary>
+    private Zone ZoneForPfnRange(OnlineType type, int nid, long start, long nr)
+    {
+        var pgdat = _k.NodeDataOf(nid) ?? throw new InvalidOperationException($"no pgdat for node {nid}");
+        if (type == OnlineType.OnlineKernel) return DefaultKernelZoneForPfn(pgdat, start, nr);
+        if (type == OnlineType.OnlineMovable) return pgdat.Zone(ZoneType.Movable);
+        // default_zone_for_pfn()
+        var kernel = DefaultKernelZoneForPfn(pgdat, start, nr);
+        var movable = pgdat.Zone(ZoneType.Movable);
+        bool inKernel = Intersects(kernel, start, nr), inMovable = Intersects(movable, start, nr);
+        if (inKernel ^ inMovable) return inKernel ? kernel : movable;
+        return kernel;
+    }
+
+    /// <summary>Models default_kernel_zone_for_pfn(): the first kernel zone the range intersects, else ZONE_NORMAL.</summary>
+    private static Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
+    {
+        for (int i = 0; i <= (int)ZoneType.Normal; i++)
+            if (Intersects(pgdat.Zones[i], start, nr)) return pgdat.Zones[i];
+        return pgdat.Zone(ZoneType.Normal);
+    }
+
+    /// <summary>Models zone_intersects().</summary>
+    private static bool Intersects(Zone z, long start, long nr) =>
+        !z.IsEmpty && start < z.ZoneEndPfn && start + nr > z.ZoneStartPfn;
+
+    /// <summary>Models move_pfn_range_to_zone(): the zone's span grows to cover the range (resize_zone_range()).</summary>
+    private static void MovePfnRangeToZone(Zone z, long start, long nr)
+    {
+        if (z.IsEmpty)
+        {
+            z.ZoneStartPfn = start;
+            z.SpannedPages = nr;
+            return;
+        }
+        long s = Math.Min(z.ZoneStartPfn, start), e = Math.Max(z.ZoneEndPfn, start + nr);
+        z.ZoneStartPfn = s;
+        z.SpannedPages = e - s;
+    }
+
+    /// <summary>Models remove_pfn_range_from_zone() → shrink_zone_span(): trims the span at either end.</summary>
+    private void RemovePfnRangeFromZone(Zone z, long start, long end)
+    {
+        if (!z.IsPopulated)
+        {
+            z.ZoneStartPfn = 0;
+            z.SpannedPages = 0;
+            return;
+        }
+        // The remaining online blocks of this zone bound its span.
+        long s = long.MaxValue, e = 0;
+        foreach (var mb in _k.AllMemoryBlocks)
+        {
+            if (mb.Zone != z || (mb.StartPfn >= start && mb.EndPfn <= end)) continue;
+            s = Math.Min(s, mb.StartPfn);
+            e = Math.Max(e, mb.EndPfn);
+        }
+        if (e == 0) return;
+        s = Math.Max(s, z.ZoneStartPfn);
+        e = Math.Min(e, z.ZoneEndPfn);
+        z.ZoneStartPfn = s;
+        z.SpannedPages = e - s;
+    }
+
+    /// <summary>Models node_states_clear_node(): N_NORMAL_MEMORY and N_MEMORY go with the node's last pages.</summary>
+    private void NodeStatesClearNode(PgData p)
+    {
+        bool normal = false;
+        for (int i = 0; i <= (int)ZoneType.Normal; i++) normal |= p.Zones[i].IsPopulated;
+        if (!normal) _k.NodeStates.Clear(p.NodeId, NodeState.NormalMemory);
+        if (p.NodePresentPages == 0) _k.NodeStates.Clear(p.NodeId, NodeState.Memory);
+    }
+}

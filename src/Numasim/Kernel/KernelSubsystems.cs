@@ -1,0 +1,32 @@
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Hotplug;
+using Numasim.Kernel.Procfs;
+
+namespace Numasim.Kernel;
+
+/// <summary>The modelled kernel's subsystems, wired once at boot (what initcalls set up in the real kernel).</summary>
+internal sealed class KernelSubsystems
+{
+    public KernelSubsystems(KernelContext k)
+    {
+        Kernel = k;
+        var meminfo = new NodeMeminfo(k);
+        NodeDevices = new NodeDevices(k, meminfo);
+        CpuDevices = new CpuDevices(k);
+        MemoryDevices = new MemoryDevices(k);
+        NodeHotplug = new NodeHotplug(k, NodeDevices);
+        CpuHotplug = new CpuHotplug(k, NodeHotplug, CpuDevices);
+        MemoryHotplug = new MemoryHotplug(k, MemoryDevices, NodeDevices, NodeHotplug);
+        MemoryDevices.Onlining = MemoryHotplug;
+        Procfs = new ProcfsFiles(k);
+    }
+
+    public KernelContext Kernel { get; }
+    public NodeDevices NodeDevices { get; }
+    public CpuDevices CpuDevices { get; }
+    public MemoryDevices MemoryDevices { get; }
+    public NodeHotplug NodeHotplug { get; }
+    public CpuHotplug CpuHotplug { get; }
+    public MemoryHotplug MemoryHotplug { get; }
+    public ProcfsFiles Procfs { get; }
+}

@@ -1,0 +1,81 @@
+using System.Text;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Procfs;
+
+/// <summary>mm/vmstat.c zoneinfo_show(): /proc/zoneinfo for every zone of every online node (v6.1 layout).</summary>
+internal static class Zoneinfo
+{
+    /// <summary>node_stat_item names in v6.1 order (x86_64, CONFIG_SWAP, CONFIG_NUMA_BALANCING).</summary>
+    private static readonly string[] NodeStatNames =
+    [
+        "nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",
+        "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_isolated_anon", "nr_isolated_file", "workingset_nodes",
+        "workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
+        "workingset_restore_anon", "workingset_restore_file", "workingset_nodereclaim", "nr_anon_pages", "nr_mapped",
+        "nr_file_pages", "nr_dirty", "nr_writeback", "nr_writeback_temp", "nr_shmem", "nr_shmem_hugepages",
+        "nr_shmem_pmdmapped", "nr_file_hugepages", "nr_file_pmdmapped", "nr_anon_transparent_hugepages",
+        "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written", "nr_throttled_written",
+        "nr_kernel_misc_reclaimable", "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_kernel_stack",
+        "nr_page_table_pages", "nr_sec_page_table_pages", "nr_swapcached", "pgpromote_success",
+    ];
+
+    /// <summary>Models zoneinfo_show_print() over walk_zones_in_node().</summary>
+    public static string Show(KernelContext k)
+    {
+        var sb = new StringBuilder();
+        foreach (var p in k.AllPgData())
+        {
+            if (!k.NodeStates.Has(p.NodeId, NodeState.Online)) continue;
+            var firstPopulated = p.Zones.FirstOrDefault(z => z.IsPopulated);
+            foreach (var z in p.Zones) Print(k, sb, p, z, z == firstPopulated);
+        }
+        return sb.ToString();
+    }
+
+    private static void Print(KernelContext k, StringBuilder sb, PgData p, Zone z, bool nodeStats)
+    {
+        sb.Append($"Node {p.NodeId}, zone {z.Name,8}");
+        if (nodeStats)
+        {
+            sb.Append("\n  per-node stats");
+            long slab = k.KernelAllocatedPages(p.NodeId);
+            foreach (var name in NodeStatNames)
+                sb.Append($"\n      {name,-12} {(name == "nr_slab_unreclaimable" ? slab : 0)}");
+        }
+        sb.Append($"\n  pages free     {z.FreePages}");
+        sb.Append("\n        boost    0");
+        sb.Append($"\n        min      {z.WatermarkMin}");
+        sb.Append($"\n        low      {z.WatermarkLow}");
+        sb.Append($"\n        high     {z.WatermarkHigh}");
+        sb.Append($"\n        spanned  {z.SpannedPages}");
+        sb.Append($"\n        present  {z.PresentPages}");
+        sb.Append($"\n        managed  {z.ManagedPages}");
+        sb.Append("\n        cma      0");
+        sb.Append("\n        protection: (").Append(string.Join(", ", z.LowmemReserve)).Append(')');
+        if (!z.IsPopulated)
+        {
+            sb.Append('\n');
+            return;
+        }
+        (string, long)[] zoneStats =
+        [
+            ("nr_free_pages", z.FreePages), ("nr_zone_inactive_anon", 0), ("nr_zone_active_anon", 0),
+            ("nr_zone_inactive_file", 0), ("nr_zone_active_file", 0), ("nr_zone_unevictable", 0),
+            ("nr_zone_write_pending", 0), ("nr_mlock", 0), ("nr_bounce", 0), ("nr_zspages", 0), ("nr_free_cma", 0),
+            ("numa_hit", 0), ("numa_miss", 0), ("numa_foreign", 0), ("numa_interleave", 0), ("numa_local", 0), ("numa_other", 0),
+        ];
+        foreach (var (name, v) in zoneStats) sb.Append($"\n      {name,-12} {v}");
+        sb.Append("\n  pagesets");
+        foreach (var cpu in k.Cpus.Online.Bits())
+        {
+            var pcp = z.Pages.Pcp(cpu);
+            sb.Append($"\n    cpu: {cpu}\n              count: {pcp.Count}\n              high:  {z.Pages.PcpHigh}\n              batch: {z.Pages.PcpBatch}");
+            sb.Append("\n  vm stats threshold: 0");
+        }
+        sb.Append("\n  node_unreclaimable:  0");
+        sb.Append($"\n  start_pfn:           {z.ZoneStartPfn}");
+        sb.Append('\n');
+    }
+}
