@@ -1,5 +1,6 @@
 using Numasim.Kernel.Drivers;
 using Numasim.Kernel.Hotplug;
+using Numasim.Kernel.Mm;
 using Numasim.Kernel.Procfs;
 
 namespace Numasim.Kernel;
@@ -18,6 +19,10 @@ internal sealed class KernelSubsystems
         CpuHotplug = new CpuHotplug(k, NodeHotplug, CpuDevices);
         MemoryHotplug = new MemoryHotplug(k, MemoryDevices, NodeDevices, NodeHotplug);
         MemoryDevices.Onlining = MemoryHotplug;
+        PageAlloc = new PageAlloc(k);
+        MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
+        Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
+        Kvm = new KvmIntel(k, PageAlloc);
         Procfs = new ProcfsFiles(k);
     }
 
@@ -29,4 +34,7 @@ internal sealed class KernelSubsystems
     public CpuHotplug CpuHotplug { get; }
     public MemoryHotplug MemoryHotplug { get; }
     public ProcfsFiles Procfs { get; }
+    public PageAlloc PageAlloc { get; }
+    public AcpiHotplug Acpi { get; }
+    public KvmIntel Kvm { get; }
 }

@@ -61,11 +61,19 @@ public sealed record KernelProfile
     /// min_free_kbytes (set_recommended_min_free_kbytes()).</summary>
     public bool TransparentHugepage { get; init; } = true;
 
+    /// <summary>Page-fault oops wording: v4.x prints "BUG: unable to handle kernel paging request at ADDR" and
+    /// an "IP:" line; v5.2+ prints "BUG: unable to handle page fault for address:" and #PF lines.</summary>
+    public bool OopsStyleV4 { get; init; }
+
+    /// <summary>offsetof(pg_data_t, node_zonelists): the address NODE_DATA(NULL)->node_zonelists faults at (0x21c0 in the seed's build).</summary>
+    public ulong NodeZonelistsOffset { get; init; } = 0x21c0;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
         ClearCpuNodeOnNodeOffline = true,
         MemorylessPossibleNodesStayOffline = false,
+        OopsStyleV4 = true,
     };
 
     public static readonly KernelProfile V4_20 = V4_19 with

@@ -1,0 +1,141 @@
+using Numasim.Kernel.Hotplug;
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>drivers/acpi/acpi_processor.c and drivers/acpi/acpi_memhotplug.c: the guest side of QEMU's ACPI
+/// CPU and memory hotplug (device check and eject requests).</summary>
+public sealed class AcpiHotplug
+{
+    private readonly KernelContext _k;
+    private readonly CpuHotplug _cpuHotplug;
+    private readonly CpuDevices _cpuDevices;
+    private readonly NodeDevices _nodeDevices;
+    private readonly NodeHotplug _nodeHotplug;
+    private readonly MemoryHotplug _memory;
+    private readonly MemoryDevices _memoryDevices;
+
+    internal AcpiHotplug(KernelContext k, CpuHotplug cpuHotplug, CpuDevices cpuDevices, NodeDevices nodeDevices,
+        NodeHotplug nodeHotplug, MemoryHotplug memory, MemoryDevices memoryDevices)
+    {
+        _k = k;
+        _cpuHotplug = cpuHotplug;
+        _cpuDevices = cpuDevices;
+        _nodeDevices = nodeDevices;
+        _nodeHotplug = nodeHotplug;
+        _memory = memory;
+        _memoryDevices = memoryDevices;
+    }
+
+    /// <summary>Models acpi_processor_hotadd_init() → acpi_map_cpu(): the lowest non-present possible CPU number
+    /// takes the APIC id, acpi_map_cpu2node() sets its node from _PXM, the cpuN device appears offline.
+    /// Returns the logical CPU, or -1 when the kernel refuses.</summary>
+    public int CpuHotAdd(uint apicId, int nid, out Errno err)
+    {
+        err = Errno.None;
+        int cpu = _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
+        if (cpu < 0 || _k.Profile.AcpiCpuHotAddRefused)
+        {
+            _k.Log.Printk("ACPI: Unable to map lapic to logical cpu number");
+            err = Errno.ENODEV;
+            return -1;
+        }
+        var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
+        _k.Cpus.SetIdentity(cpu, new CpuIdentity(apicId, slot?.SocketId ?? 0, slot?.DieId ?? 0, slot?.CoreId ?? 0, slot?.ThreadId ?? 0));
+        _k.Cpus.Present.Set(cpu);
+        if (nid != NumaConstants.NumaNoNode)
+        {
+            _k.ApicToNode[apicId] = nid;
+            _k.Cpus.NumaSetNode(cpu, nid);
+        }
+        _k.Log.Printk($"CPU{cpu} has been hot-added");
+        _cpuDevices.RegisterCpu(cpu, _nodeDevices);
+        return cpu;
+    }
+
+    /// <summary>Models the eject of a processor device: acpi_scan_hot_remove() offlines it (cpu_down()), then
+    /// acpi_processor_post_eject() unregisters it, acpi_unmap_cpu() clears its presence (not its node), and
+    /// try_offline_node(cpu_to_node(cpu)) runs.</summary>
+    public Errno CpuEject(int cpu)
+    {
+        if (_k.Cpus.Online[cpu])
+        {
+            var e = _cpuHotplug.CpuDown(cpu);
+            if (e != Errno.None) return e;
+        }
+        _cpuDevices.UnregisterCpu(cpu, _nodeDevices);
+        var id = _k.Cpus.Identity(cpu);
+        if (id is not null) _k.ApicToNode.Remove(id.ApicId);
+        _k.Cpus.SetIdentity(cpu, null);
+        _k.Cpus.Present.Clear(cpu);
+        int nid = _k.Cpus.CpuToNode(cpu);
+        if (nid >= 0) _nodeHotplug.TryOfflineNode(nid);
+        return Errno.None;
+    }
+
+    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the node is prepared
+    /// (__try_online_node(nid, false)), memory blocks appear offline, a new node is set online and registered,
+    /// and the blocks are onlined when auto_online_blocks says so.</summary>
+    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int nid)
+    {
+        long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
+        long ppb = _k.PagesPerBlock;
+        if (startPfn % ppb != 0 || nr % ppb != 0) return Errno.EINVAL;
+        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
+            if (_k.FindMemoryBlock(pfn / ppb) is not null) return Errno.EEXIST;
+        bool newNode = _nodeHotplug.TryOnlineNode(nid, setNodeOnline: false) == 1;
+        var blocks = new List<MemoryBlock>();
+        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
+        {
+            var mb = new MemoryBlock(pfn / ppb, pfn, ppb, nid, hotplugged: true) { PresentPages = ppb, DeviceId = deviceId };
+            _memoryDevices.AddMemoryBlock(mb);
+            blocks.Add(mb);
+        }
+        if (newNode)
+        {
+            _k.NodeStates.Set(nid, NodeState.Online);
+            _nodeDevices.RegisterOneNode(nid);
+        }
+        else
+        {
+            foreach (var mb in blocks) _nodeDevices.LinkMemoryBlock(mb, nid);
+        }
+        if (_k.DefaultOnlineType != OnlineType.Offline)
+            foreach (var mb in blocks) _memory.Online(mb, _k.DefaultOnlineType);
+        return Errno.None;
+    }
+
+    /// <summary>Models the eject of a memory device: acpi_scan_try_to_offline() offlines every block; when one
+    /// refuses, the ones already offlined are onlined again and the eject fails. Then __remove_memory() removes
+    /// the blocks and try_offline_node() runs.</summary>
+    public Errno MemoryEject(string deviceId)
+    {
+        var blocks = _k.AllMemoryBlocks.Where(b => b.DeviceId == deviceId).ToList();
+        if (blocks.Count == 0) return Errno.ENODEV;
+        var offlined = new List<(MemoryBlock Block, Zone Zone)>();
+        foreach (var mb in blocks)
+        {
+            if (mb.State == MemoryBlockState.Offline) continue;
+            var zone = mb.Zone;
+            var e = _memory.Offline(mb);
+            if (e != Errno.None)
+            {
+                _k.Log.Printk($"memory memory{mb.Id}: Offline failed.");
+                foreach (var (b, z) in offlined)
+                    _memory.Online(b, z.Type == ZoneType.Movable ? OnlineType.OnlineMovable : OnlineType.OnlineKernel);
+                return e;
+            }
+            if (zone is not null) offlined.Add((mb, zone));
+        }
+        int nid = blocks[0].Nid;
+        foreach (var mb in blocks)
+        {
+            _nodeDevices.UnlinkMemoryBlock(mb);
+            _memoryDevices.RemoveMemoryBlock(mb);
+        }
+        _nodeHotplug.TryOfflineNode(nid);
+        return Errno.None;
+    }
+}

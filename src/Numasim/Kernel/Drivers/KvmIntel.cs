@@ -1,0 +1,57 @@
+using Numasim.Kernel.Mm;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>arch/x86/kvm/vmx (v4.x vmx.c, 6.1 vmx/vmx.c): the part of kvm_intel's load that allocates per-CPU VMCS pages.</summary>
+public sealed class KvmIntel
+{
+    private readonly KernelContext _k;
+    private readonly PageAlloc _alloc;
+    private readonly List<AllocatedPage> _vmcs = [];
+
+    internal KvmIntel(KernelContext k, PageAlloc alloc)
+    {
+        _k = k;
+        _alloc = alloc;
+    }
+
+    public bool Loaded { get; private set; }
+
+    /// <summary>The VMCS pages, one per possible CPU, once loaded.</summary>
+    public IReadOnlyList<AllocatedPage> VmcsPages => _vmcs;
+
+    /// <summary>Models vmx_init() → kvm_init() → hardware_setup() → alloc_kvm_area(): alloc_vmcs_cpu(cpu) for every
+    /// possible CPU, each __alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL, vmcs_config.order). An invalid node
+    /// oopses inside (the seed); ENOMEM frees what was taken.</summary>
+    public Errno Modprobe(int currentCpu)
+    {
+        if (Loaded) return Errno.EEXIST;
+        var ctx = new AllocContext(currentCpu, "modprobe", 1223, [
+            "alloc_vmcs_cpu+0x3d/0x90 [kvm_intel]", "hardware_setup+0x781/0x849 [kvm_intel]",
+            "kvm_arch_hardware_setup+0x28/0x190 [kvm]", "kvm_init+0x7c/0x2d0 [kvm]", "vmx_init+0x1e/0x32c [kvm_intel]",
+            "do_one_initcall+0xca/0x1f0", "do_init_module+0x5a/0x1d7", "load_module+0x1393/0x1c90",
+            "__do_sys_finit_module+0xa0/0xe0", "do_syscall_64+0x5b/0x80", "entry_SYSCALL_64_after_hwframe+0x63/0xcd"]);
+        foreach (var cpu in _k.Cpus.Possible.Bits())
+        {
+            var page = _alloc.AllocPagesNodeUnchecked(_k.Cpus.CpuToNode(cpu), Gfp.GfpKernel, 0, ctx);
+            if (page is null)
+            {
+                Rmmod();
+                return Errno.ENOMEM;
+            }
+            _vmcs.Add(page);
+        }
+        Loaded = true;
+        return Errno.None;
+    }
+
+    /// <summary>Models vmx_exit() → free_kvm_area(): every VMCS page goes back.</summary>
+    public Errno Rmmod()
+    {
+        foreach (var p in _vmcs) _alloc.FreePages(p.Pfn, 0);
+        _vmcs.Clear();
+        bool was = Loaded;
+        Loaded = false;
+        return was ? Errno.None : Errno.ENOENT;
+    }
+}

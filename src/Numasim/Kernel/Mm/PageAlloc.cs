@@ -1,0 +1,134 @@
+using Numasim.Kernel.Log;
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Mm;
+
+/// <summary>A page handed out by the allocator: the head pfn, its order and zone.</summary>
+public sealed record AllocatedPage(long Pfn, int Order, Zone Zone)
+{
+    public int Node => Zone.NodeId;
+}
+
+/// <summary>Who is allocating: the CPU the call runs on and the task (for reports).</summary>
+public readonly record struct AllocContext(int Cpu, string Comm, int Pid, IReadOnlyList<string> Caller);
+
+/// <summary>mm/page_alloc.c entry points over the zonelists: alloc_pages_node(), __alloc_pages_node(),
+/// __alloc_pages() / __alloc_pages_nodemask(), get_page_from_freelist(), __free_pages(), and migration for offlining.</summary>
+public sealed class PageAlloc
+{
+    private readonly KernelContext _k;
+
+    internal PageAlloc(KernelContext k) => _k = k;
+
+    /// <summary>Models alloc_pages_node(): NUMA_NO_NODE means numa_mem_id() of the calling CPU.</summary>
+    public AllocatedPage? AllocPagesNode(int nid, Gfp gfp, int order, AllocContext ctx)
+    {
+        if (nid == NumaConstants.NumaNoNode) nid = NumaMemId(ctx.Cpu);
+        return AllocPagesNodeUnchecked(nid, gfp, order, ctx with { Caller = ["alloc_pages_node", .. ctx.Caller] });
+    }
+
+    /// <summary>Models __alloc_pages_node(): only a VM_BUG_ON guards the nid (CONFIG_DEBUG_VM); without it an
+    /// invalid nid reads node_data[nid] and faults at the node_zonelists offset, as the seed's oops shows.</summary>
+    public AllocatedPage? AllocPagesNodeUnchecked(int nid, Gfp gfp, int order, AllocContext ctx)
+    {
+        string fn = _k.Profile.AllocPagesIsNodemaskFree ? "__alloc_pages" : "__alloc_pages_nodemask";
+        if (_k.Profile.DebugVm && (nid < 0 || nid >= NumaConstants.MaxNumNodes))
+            throw new KernelOops(OopsReport.Bug(_k, "include/linux/gfp.h:227", ctx.Cpu, ctx.Comm, ctx.Pid,
+                ["__alloc_pages_node", .. ctx.Caller]));
+        var pgdat = _k.NodeDataOf(nid);
+        if (pgdat is null)
+            throw new KernelOops(OopsReport.PagingRequest(_k, _k.Profile.NodeZonelistsOffset, ctx.Cpu, ctx.Comm, ctx.Pid,
+                [$"{fn}+0x93/0xb70", .. ctx.Caller]));
+        return AllocPages(gfp, order, nid, null, ctx);
+    }
+
+    /// <summary>Models __alloc_pages() (v5.13+) / __alloc_pages_nodemask(): the fast path at the low watermark,
+    /// then a retry at the min watermark (reclaim and compaction are not modelled); failure warns unless __GFP_NOWARN.</summary>
+    public AllocatedPage? AllocPages(Gfp gfp, int order, int preferredNid, Bitmap? nodemask, AllocContext ctx)
+    {
+        if (order < 0 || order >= _k.Profile.MaxOrder) return null;
+        var pgdat = _k.NodeDataOf(preferredNid)!;
+        var zonelist = (gfp & Gfp.ThisNode) != 0 ? pgdat.NoFallback : pgdat.Fallback;
+        var highest = GfpFlags.GfpZone(gfp);
+        var mt = GfpFlags.GfpMigratetype(gfp);
+        var page = GetPageFromFreelist(zonelist, highest, order, mt, nodemask, AllocFlags.WmarkLow, ctx)
+                   ?? GetPageFromFreelist(zonelist, highest, order, mt, nodemask,
+                       AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
+        if (page is null && (gfp & Gfp.NoWarn) == 0)
+            _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
+        if (page is not null) ZoneStatistics(zonelist.Zones.FirstOrDefault(z => z.Type <= highest), page.Zone, ctx.Cpu);
+        return page;
+    }
+
+    /// <summary>Models get_page_from_freelist(): the first eligible zone whose watermark allows the request.</summary>
+    private AllocatedPage? GetPageFromFreelist(Zonelist zonelist, ZoneType highest, int order, MigrateType mt,
+        Bitmap? nodemask, AllocFlags flags, AllocContext ctx)
+    {
+        foreach (var z in zonelist.Eligible(highest))
+        {
+            if (nodemask is not null && !nodemask[z.NodeId]) continue;
+            long mark = (flags & AllocFlags.WmarkLow) != 0 ? z.WatermarkLow : z.WatermarkMin;
+            if (!z.Pages.ZoneWatermarkOk(order, mark, (int)highest, flags, z.LowmemReserve)) continue;
+            long pfn = z.Pages.Allocate(order, mt, ctx.Cpu, flags | (mt == MigrateType.Movable ? AllocFlags.Cma : 0));
+            if (pfn >= 0) return new AllocatedPage(pfn, order, z);
+        }
+        return null;
+    }
+
+    /// <summary>Models zone_statistics(): NUMA_HIT/MISS/FOREIGN and LOCAL/OTHER.</summary>
+    private void ZoneStatistics(Zone? preferred, Zone z, int cpu)
+    {
+        var s = _k.NumaStats(z.NodeId);
+        if (preferred is null || preferred.NodeId == z.NodeId) s.Hit++;
+        else
+        {
+            s.Miss++;
+            _k.NumaStats(preferred.NodeId).Foreign++;
+        }
+        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) s.Local++;
+        else s.Other++;
+    }
+
+    /// <summary>Models __free_pages(): back through the pcp lists or the buddy of the page's zone.</summary>
+    public Errno FreePages(long pfn, int cpu)
+    {
+        var z = ZoneOfAllocated(pfn);
+        if (z is null) return Errno.EINVAL;
+        z.Pages.Free(pfn, cpu);
+        return Errno.None;
+    }
+
+    /// <summary>The zone holding an allocated head pfn (page_zone()).</summary>
+    public Zone? ZoneOfAllocated(long pfn)
+    {
+        foreach (var z in _k.AllZones())
+            if (!z.IsEmpty && z.SpansPfn(pfn) && z.Pages.AllocatedInRange(pfn, pfn + 1).Any()) return z;
+        return null;
+    }
+
+    /// <summary>numa_mem_id(): x86 has no CONFIG_HAVE_MEMORYLESS_NODES, so it is numa_node_id().</summary>
+    public int NumaMemId(int cpu) =>
+        _k.Profile.HaveMemorylessNodes ? _k.Cpus.CpuToMem(cpu) : _k.Cpus.CpuToNode(cpu);
+
+    /// <summary>Models do_migrate_range() during offline_pages(): each movable page of the isolated range gets a
+    /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
+    internal Errno MigrateRange(Zone zone, long start, long end, Action<long, AllocatedPage>? moved = null)
+    {
+        var blocks = zone.Pages.AllocatedInRange(start, end).ToList();
+        if (blocks.Any(b => !b.IsMovable)) return Errno.EBUSY;
+        int nid = zone.NodeId;
+        var mask = _k.NodeStates[NodeState.Memory].Clone();
+        mask.Clear(nid);
+        if (mask.IsEmpty) mask.Set(nid);
+        var ctx = new AllocContext(0, "kworker/u8:1", 40, ["do_migrate_range"]);
+        foreach (var b in blocks)
+        {
+            var target = AllocPages(Gfp.GfpUser | Gfp.Movable | Gfp.RetryMayfail | Gfp.NoWarn, b.Order, nid, mask, ctx);
+            if (target is null) return Errno.EBUSY;
+            zone.Pages.Free(b.Pfn, 0);
+            moved?.Invoke(b.Pfn, target);
+        }
+        zone.Pages.DrainPcp();
+        return Errno.None;
+    }
+}
