@@ -30,10 +30,10 @@ internal sealed class AllocatedPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(long pfn, int order, MigrateType mt)
     {
-        var c = _map.GetOrCreate(pfn);
+        var c = _map.Find(pfn) ?? _map.GetOrCreate(pfn);
         var heads = c.Heads ??= new byte[BuddyConstants.PageblockNrPages];
         int i = (int)pfn & PbMask;
-        if (heads[i] != 0) throw new InvalidOperationException($"BUG: pfn {pfn:x} handed out twice");
+        if (heads[i] != 0) ThrowHandedOutTwice(pfn);
         heads[i] = (byte)(1 + order + ((int)mt << 4));
         c.AllocatedHeads++;
         Count++;
@@ -52,16 +52,33 @@ internal sealed class AllocatedPages
         var c = _map.Find(pfn);
         int i = (int)pfn & PbMask;
         byte s;
-        if (c?.Heads is not { } heads || (s = heads[i]) == 0)
-            throw new InvalidOperationException($"BUG: Bad page state: freeing pfn {pfn:x} which is not an allocated head");
+        if (c?.Heads is not { } heads || (s = heads[i]) == 0) { ThrowNotAllocated(pfn); pageblockMt = default; return default; }
         heads[i] = 0;
         int order = (s & 15) - 1;
         Count--;
         Pages -= 1L << order;
         byte ov = c.Override;
         pageblockMt = ov == PageblockChunk.NoOverride ? _map.DefaultType : (MigrateType)ov;
-        if (--c.AllocatedHeads == 0) { c.Heads = null; _map.Trim(pfn, c); }
+        // An emptied chunk is kept (no churn on alloc/free pairs); Compact() releases it.
+        c.AllocatedHeads--;
         return (order, (MigrateType)(s >> 4));
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowHandedOutTwice(long pfn) => throw new InvalidOperationException($"BUG: pfn {pfn:x} handed out twice");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowNotAllocated(long pfn) =>
+        throw new InvalidOperationException($"BUG: Bad page state: freeing pfn {pfn:x} which is not an allocated head");
+
+    /// <summary>Releases the per-page arrays of pageblocks in [startPfn, endPfn) that hold no allocation any more,
+    /// and chunks that then record nothing.</summary>
+    public void Compact(long startPfn, long endPfn)
+    {
+        var empty = new List<(long, PageblockChunk)>();
+        foreach (var (pb, c) in _map.ChunksInRange(startPfn, endPfn))
+            if (c.AllocatedHeads == 0) empty.Add((pb, c));
+        foreach (var (pb, c) in empty) { c.Heads = null; _map.Trim(pb, c); }
     }
 
     /// <summary>Order of the allocated head at pfn, or -1.</summary>

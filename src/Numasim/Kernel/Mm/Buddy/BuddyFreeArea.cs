@@ -122,8 +122,9 @@ internal sealed class BuddyFreeArea
     public void FreeRange(long startPfn, long endPfn)
     {
         var overrides = new List<long>();
-        foreach (var (pb, c) in Pageblocks.ChunksInRange(startPfn, endPfn))
-            if (c.Override != PageblockChunk.NoOverride) overrides.Add(pb);
+        if (Pageblocks.ChunkCount > 0)
+            foreach (var (pb, c) in Pageblocks.ChunksInRange(startPfn, endPfn))
+                if (c.Override != PageblockChunk.NoOverride) overrides.Add(pb);
         int oi = 0;
         long pfn = startPfn;
         while (pfn < endPfn)

@@ -137,8 +137,7 @@ public sealed class ZonePageAllocator
     /// <summary>Models rmqueue(), mm/page_alloc.c, with explicit ALLOC_* flags.</summary>
     public long Allocate(int order, MigrateType mt, int cpu, AllocFlags flags)
     {
-        if ((uint)order >= BuddyConstants.MaxOrder) throw new ArgumentOutOfRangeException(nameof(order));
-        if ((int)mt >= MigrateTypes.PcpTypes) throw new ArgumentOutOfRangeException(nameof(mt), "gfp_migratetype() gives only Unmovable, Movable, Reclaimable");
+        if ((uint)order >= BuddyConstants.MaxOrder || (int)mt >= MigrateTypes.PcpTypes) ThrowBadRequest(order, mt);
         long pfn = -1;
         if (PerCpuPages.PcpAllowedOrder(order) && ((flags & AllocFlags.Cma) != 0 || mt != MigrateType.Movable))
             pfn = Pcp(cpu).RmqueuePcplist(_area, order, mt, flags, _batch, out _);
@@ -151,8 +150,13 @@ public sealed class ZonePageAllocator
         return pfn;
     }
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadRequest(int order, MigrateType mt) =>
+        throw new ArgumentOutOfRangeException(nameof(order), $"order {order} / {mt}: orders 0..MAX_ORDER-1; gfp_migratetype() gives only Unmovable, Movable, Reclaimable");
+
     /// <summary>Models free_the_page() (free_unref_page() for pcp orders, else __free_pages_ok()), mm/page_alloc.c.
     /// The order comes from the allocation record; a pfn that is not an allocated head is a bug.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(long pfn, int cpu)
     {
         var (order, _) = _area.Allocated.Remove(pfn, out var pbMt);
@@ -207,8 +211,13 @@ public sealed class ZonePageAllocator
     {
         long n = _area.OfflineIsolatedPages(startPfn, endPfn);
         ManagedPages -= n;
+        _area.Allocated.Compact(startPfn, endPfn);
         return n;
     }
+
+    /// <summary>Releases per-page tracking of pageblocks that hold no allocation any more (kept otherwise so that
+    /// alloc/free churn does not allocate); memory then follows current, not peak, allocations.</summary>
+    public void Compact() => _area.Allocated.Compact(ZoneStartPfn, ZoneEndPfn);
 
     /// <summary>Allocated blocks whose head pfn lies in [startPfn, endPfn), ascending, with their migratetype.</summary>
     public IEnumerable<AllocatedBlock> AllocatedInRange(long startPfn, long endPfn) => _area.Allocated.InRange(startPfn, endPfn);
