@@ -1,4 +1,6 @@
 using Numasim.Firmware;
+using Numasim.Hypervisor;
+using Numasim.Kernel.Mm;
 using Numasim.Kernel;
 using Numasim.Kernel.Init;
 using Numasim.Kernel.Log;
@@ -23,7 +25,46 @@ public sealed class Machine
         var k = new KernelContext(firmware, spec, profile);
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
+        Qmp = new Qmp(spec, k, _s.Acpi);
     }
+
+    /// <summary>The hypervisor's QMP interface for hotplug events.</summary>
+    public Qmp Qmp { get; }
+
+    /// <summary>The modelled kernel oopsed; it is dead and takes no more steps.</summary>
+    public KernelOops? Oops { get; private set; }
+
+    /// <summary>Runs a kernel-internal action; a modelled oops is recorded and logged, never thrown out.</summary>
+    public T Guard<T>(Func<T> action, T onOops)
+    {
+        if (Oops is not null) throw new InvalidOperationException("the modelled kernel has oopsed");
+        try
+        {
+            return action();
+        }
+        catch (KernelOops oops)
+        {
+            Oops = oops;
+            Log.Printk(oops.Report);
+            return onOops;
+        }
+    }
+
+    /// <summary>modprobe kvm_intel (the seed's trigger), run on the given CPU.</summary>
+    public Errno Modprobe(string module, int cpu = 0) => module switch
+    {
+        "kvm_intel" => Guard(() => _s.Kvm.Modprobe(cpu), Errno.EFAULT),
+        _ => Errno.ENOENT,
+    };
+
+    /// <summary>rmmod kvm_intel.</summary>
+    public Errno Rmmod(string module) => module == "kvm_intel" ? Guard(() => _s.Kvm.Rmmod(), Errno.EFAULT) : Errno.ENOENT;
+
+    /// <summary>The page allocator's entry points, for scenario steps and tests.</summary>
+    public PageAlloc PageAlloc => _s.PageAlloc;
+
+    /// <summary>VMCS pages kvm_intel holds.</summary>
+    public IReadOnlyList<AllocatedPage> KvmPages => _s.Kvm.VmcsPages;
 
     /// <summary>Boots the machine: firmware tables from the spec, then the modelled start_kernel().</summary>
     public static Machine Boot(MachineSpec spec, KernelProfile? profile = null) => new(spec, profile ?? KernelProfile.Default);

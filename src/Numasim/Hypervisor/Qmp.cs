@@ -1,0 +1,123 @@
+using Numasim.Firmware;
+using Numasim.Kernel;
+using Numasim.Kernel.Drivers;
+
+namespace Numasim.Hypervisor;
+
+/// <summary>The result of a QMP command: success, or QEMU's error description.</summary>
+public readonly record struct QmpResult(string? Error)
+{
+    public bool Ok => Error is null;
+    public static readonly QmpResult Success = new(null);
+}
+
+/// <summary>
+/// The hypervisor side of hotplug, as QEMU's QMP takes it: object-add/object-del of memory backends,
+/// device_add/device_del of *-x86_64-cpu and pc-dimm devices. Plugs raise the guest's ACPI events.
+/// </summary>
+public sealed class Qmp
+{
+    private readonly MachineSpec _spec;
+    private readonly AcpiHotplug _acpi;
+    private readonly KernelContext _k;
+    private readonly DeviceMemory _deviceMemory;
+    private readonly Dictionary<string, ulong> _backends = [];
+    private readonly Dictionary<string, string> _backendUser = [];
+    private readonly Dictionary<string, uint> _cpus = [];
+    private readonly Dictionary<string, (string Memdev, int Node)> _dimms = [];
+
+    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi)
+    {
+        _spec = spec;
+        _k = k;
+        _acpi = acpi;
+        _deviceMemory = DeviceMemory.For(spec);
+        foreach (var b in spec.Backends) _backends[b.Id] = b.SizeBytes;
+        foreach (var n in spec.Nodes.Where(n => n.MemDev is not null)) _backendUser[n.MemDev!] = "numa";
+    }
+
+    /// <summary>object-add: only memory-backend-ram is modelled.</summary>
+    public QmpResult ObjectAdd(IReadOnlyDictionary<string, string> args)
+    {
+        if (!args.TryGetValue("qom-type", out var type)) return new("Parameter 'qom-type' is missing");
+        if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
+        if (type != "memory-backend-ram") return new($"Invalid parameter type for 'qom-type', expected: memory-backend-ram");
+        if (!args.TryGetValue("size", out var sz)) return new("can't create backend with size 0");
+        if (!QemuSize.TryParse(sz, 1, out var size) || size == 0) return new("Parameter 'size' expects a size");
+        if (_backends.ContainsKey(id)) return new($"attempt to add duplicate property '{id}' to object (type 'container')");
+        _backends[id] = size;
+        return QmpResult.Success;
+    }
+
+    /// <summary>object-del: a backend in use by a device cannot go.</summary>
+    public QmpResult ObjectDel(IReadOnlyDictionary<string, string> args)
+    {
+        if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
+        if (!_backends.ContainsKey(id)) return new($"object '{id}' not found");
+        if (_backendUser.ContainsKey(id)) return new($"object '{id}' can't be deleted");
+        _backends.Remove(id);
+        return QmpResult.Success;
+    }
+
+    /// <summary>device_add of a CPU or a pc-dimm.</summary>
+    public QmpResult DeviceAdd(IReadOnlyDictionary<string, string> args)
+    {
+        if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
+        args.TryGetValue("id", out var id);
+        if (id is not null && (_cpus.ContainsKey(id) || _dimms.ContainsKey(id))) return new($"Duplicate device ID '{id}'");
+        if (driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal)) return CpuAdd(id ?? $"cpu-anon{_cpus.Count}", args);
+        if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Count}", args);
+        return new($"'{driver}' is not a valid device model name");
+    }
+
+    private QmpResult CpuAdd(string id, IReadOnlyDictionary<string, string> args)
+    {
+        int Get(string key) => args.TryGetValue(key, out var v) && int.TryParse(v, out var n) ? n : 0;
+        if (!args.ContainsKey("socket-id")) return new("parameter 'socket-id' is missing");
+        var slot = QemuCommandLine.FindSlot(_spec, Get("socket-id"), Get("die-id"), Get("core-id"), Get("thread-id"));
+        if (slot is null)
+            return new($"Invalid CPU [socket: {Get("socket-id")}, die: {Get("die-id")}, core: {Get("core-id")}, thread: {Get("thread-id")}] with APIC ID not in the topology");
+        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0)
+            return new($"CPU[{slot.Index}] with APIC ID {slot.ApicId} exists");
+        _cpus[id] = slot.ApicId;
+        int nid = slot.NodeId;
+        _acpi.CpuHotAdd(slot.ApicId, nid >= 0 ? nid : 0, out _);
+        return QmpResult.Success;
+    }
+
+    private QmpResult DimmAdd(string id, IReadOnlyDictionary<string, string> args)
+    {
+        if (!args.TryGetValue("memdev", out var memdev)) return new("'memdev' property is not set");
+        if (!_backends.TryGetValue(memdev, out var size)) return new($"Property 'pc-dimm.memdev' can't find value '{memdev}'");
+        if (_backendUser.ContainsKey(memdev)) return new($"can't use already busy memdev: {memdev}");
+        int node = args.TryGetValue("node", out var n) && int.TryParse(n, out var nn) ? nn : 0;
+        var plug = _deviceMemory.Plug(id, size, node);
+        if (!plug.Ok) return new(plug.Error!.Message);
+        _backendUser[memdev] = id;
+        _dimms[id] = (memdev, node);
+        var err = _acpi.MemoryAdd(id, plug.Address, size, node);
+        return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
+    }
+
+    /// <summary>device_del: an ACPI eject request the guest handles; a refused eject leaves the device in place.</summary>
+    public QmpResult DeviceDel(IReadOnlyDictionary<string, string> args)
+    {
+        if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
+        if (_cpus.TryGetValue(id, out var apic))
+        {
+            int cpu = _k.Cpus.CpuOfApicId(apic);
+            if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) return QmpResult.Success;
+            _cpus.Remove(id);
+            return QmpResult.Success;
+        }
+        if (_dimms.TryGetValue(id, out var dimm))
+        {
+            if (_acpi.MemoryEject(id) != Errno.None) return QmpResult.Success;
+            _deviceMemory.Unplug(id);
+            _backendUser.Remove(dimm.Memdev);
+            _dimms.Remove(id);
+            return QmpResult.Success;
+        }
+        return new($"Device '{id}' not found");
+    }
+}

@@ -1,0 +1,230 @@
+using System.Text.RegularExpressions;
+using Numasim.Firmware;
+using Numasim.Kernel;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Profiles;
+
+namespace Numasim.Scenarios;
+
+/// <summary>The outcome of one step.</summary>
+public sealed record StepResult(ScenarioStep Step, bool Passed, string Message);
+
+/// <summary>The outcome of one scenario: every step's result, and the machine it ended with.</summary>
+public sealed record ScenarioResult(Scenario Scenario, KernelProfile Profile, IReadOnlyList<StepResult> Steps, Machine Machine)
+{
+    public bool Passed => Steps.All(s => s.Passed);
+}
+
+/// <summary>Runs scenario files against the model (CONTRACT §4).</summary>
+public static class ScenarioRunner
+{
+    /// <summary>Boots the scenario's machine and runs its steps. Bad input (machine, profile, step arguments)
+    /// throws <see cref="ScenarioFormatException"/>.</summary>
+    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null)
+    {
+        var profile = profileOverride ?? (sc.Profile is null ? KernelProfile.Default
+            : KernelProfile.Find(sc.Profile) ?? throw new ScenarioFormatException(sc.File, 1, $"unknown profile '{sc.Profile}'"));
+        var spec = LoadMachine(sc);
+        var m = Machine.Boot(spec, profile);
+        var state = new RunState(m);
+        var results = new List<StepResult>();
+        foreach (var step in sc.Steps)
+        {
+            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Contains(profile.Name))
+            {
+                results.Add(new StepResult(step, true, Describe(step) + " (skipped: not " + profile.Name + ")"));
+                continue;
+            }
+            if (step.Kind != "expect") state.MarkStep();
+            string? fail;
+            if (m.Oops is not null && step.Kind != "expect")
+                fail = "the modelled kernel has oopsed; only expect steps may follow";
+            else
+            {
+                try
+                {
+                    fail = Execute(sc, step, state);
+                }
+                catch (ScenarioFormatException) { throw; }
+            }
+            results.Add(new StepResult(step, fail is null, fail ?? Describe(step)));
+        }
+        return new ScenarioResult(sc, profile, results, m);
+    }
+
+    private static MachineSpec LoadMachine(Scenario sc)
+    {
+        if (sc.MachineQemu is not null)
+        {
+            var r = QemuCommandLine.Parse(sc.MachineQemu);
+            if (!r.Ok) throw new ScenarioFormatException(sc.File, 1, "machine: " + r.ErrorText);
+            return r.Spec!;
+        }
+        var path = Path.IsPathRooted(sc.MachineFile!) ? sc.MachineFile! : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sc.File)) ?? ".", sc.MachineFile!);
+        return MachineFile.Load(path);
+    }
+
+    /// <summary>What a scenario run keeps between steps: named pages, log and uevent marks.</summary>
+    private sealed class RunState(Machine m)
+    {
+        public Machine M { get; } = m;
+        public Dictionary<string, AllocatedPage> Pages { get; } = [];
+        public int LogMark { get; private set; } = m.Log.Count;
+        public int UeventMark { get; private set; } = m.Uevents.Count;
+        public bool LastStepOopsed { get; set; }
+
+        public void MarkStep()
+        {
+            LogMark = M.Log.Count;
+            UeventMark = M.Uevents.Count;
+            LastStepOopsed = false;
+        }
+    }
+
+    /// <summary>Runs one step; null when it passed, else why it failed.</summary>
+    private static string? Execute(Scenario sc, ScenarioStep step, RunState st)
+    {
+        var m = st.M;
+        var a = step.Args;
+        string Req(string key) => a.TryGetValue(key, out var v) ? v
+            : throw new ScenarioFormatException(sc.File, step.Line, $"{step.Kind}: missing field '{key}'");
+        int Int(string key, int def) => !a.TryGetValue(key, out var v) ? def
+            : int.TryParse(v, out var n) ? n : throw new ScenarioFormatException(sc.File, step.Line, $"{step.Kind}.{key}: '{v}' is not a number");
+
+        switch (step.Kind)
+        {
+            case "write":
+            {
+                var expected = a.TryGetValue("errno", out var en) ? ParseErrno(sc, step, en) : Errno.None;
+                var got = m.Write(Req("path"), Req("value"));
+                return got == expected ? null : $"write {a["path"]}: expected {Show(expected)}, got {Show(got)}";
+            }
+            case "device_add": return Qmp(step, m.Qmp.DeviceAdd(Without(a, "error")));
+            case "device_del": return Qmp(step, m.Qmp.DeviceDel(Without(a, "error")));
+            case "object-add": return Qmp(step, m.Qmp.ObjectAdd(Without(a, "error")));
+            case "object-del": return Qmp(step, m.Qmp.ObjectDel(Without(a, "error")));
+            case "modprobe":
+            case "rmmod":
+            {
+                var module = step.Scalar ?? Req("module");
+                var before = m.Oops;
+                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0)) : m.Rmmod(module);
+                if (m.Oops is not null && before is null)
+                {
+                    st.LastStepOopsed = true;
+                    return null;
+                }
+                return err == Errno.None ? null : $"{step.Kind} {module}: {Show(err)}";
+            }
+            case "alloc_pages":
+            {
+                if (!GfpFlags.TryParse(a.GetValueOrDefault("gfp", "GFP_KERNEL"), out var gfp, out var gerr))
+                    throw new ScenarioFormatException(sc.File, step.Line, "alloc_pages.gfp: " + gerr);
+                int cpu = Int("cpu", 0), order = Int("order", 0), nid = Int("nid", -1);
+                var ctx = new AllocContext(cpu, a.GetValueOrDefault("comm", "numasim"), 1000, ["numasim_alloc_step"]);
+                bool unchecked_ = a.GetValueOrDefault("fn", "alloc_pages_node") == "__alloc_pages_node";
+                var page = m.Guard(() => unchecked_ ? m.PageAlloc.AllocPagesNodeUnchecked(nid, gfp, order, ctx)
+                                                    : m.PageAlloc.AllocPagesNode(nid, gfp, order, ctx), null);
+                if (m.Oops is not null) { st.LastStepOopsed = true; return null; }
+                bool expectFail = a.GetValueOrDefault("fails", "false") == "true";
+                if (page is null) return expectFail ? null : "alloc_pages: allocation failed";
+                if (expectFail) return $"alloc_pages: expected failure, got pfn 0x{page.Pfn:x} on node {page.Node}";
+                if (a.TryGetValue("as", out var name)) st.Pages[name] = page;
+                return null;
+            }
+            case "free_pages":
+            {
+                var name = step.Scalar ?? Req("page");
+                if (!st.Pages.Remove(name, out var page)) return $"free_pages: no page named '{name}'";
+                var err = m.PageAlloc.FreePages(page.Pfn, Int("cpu", 0));
+                return err == Errno.None ? null : $"free_pages {name}: {Show(err)}";
+            }
+            case "expect": return Expect(sc, step, st);
+            default: throw new ScenarioFormatException(sc.File, step.Line, $"unknown step '{step.Kind}'");
+        }
+    }
+
+    private static string? Expect(Scenario sc, ScenarioStep step, RunState st)
+    {
+        var m = st.M;
+        var a = step.Args;
+        if (a.TryGetValue("path", out var path))
+        {
+            var r = m.Read(path);
+            if (a.TryGetValue("exists", out var ex))
+            {
+                bool want = ex == "true";
+                return m.Fs.Exists(path) == want ? null : $"{path}: expected {(want ? "to exist" : "not to exist")}";
+            }
+            if (!r.Ok) return $"{path}: cannot read ({Show(r.Error)})";
+            var text = r.Text.EndsWith('\n') ? r.Text[..^1] : r.Text;
+            if (a.TryGetValue("equals", out var eq))
+                return text == eq ? null : $"{path}:\n    expected: {eq}\n    actual:   {text}";
+            if (a.TryGetValue("contains", out var c))
+                return text.Contains(c, StringComparison.Ordinal) ? null : $"{path}: does not contain '{c}'; it reads:\n{text}";
+            if (a.TryGetValue("matches", out var re))
+                return Regex.IsMatch(text, re) ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            throw new ScenarioFormatException(sc.File, step.Line, "expect: give equals, contains, matches or exists");
+        }
+        if (a.TryGetValue("dmesg", out var d))
+        {
+            bool want = a.GetValueOrDefault("present", "true") == "true";
+            bool found = m.Log.Since(st.LogMark).Any(rec => rec.Text.Contains(d, StringComparison.Ordinal));
+            return found == want ? null : $"dmesg: {(want ? "no line contains" : "a line contains")} '{d}'";
+        }
+        if (a.TryGetValue("oops", out var o))
+        {
+            if (m.Oops is null) return $"oops: expected an oops containing '{o}', the kernel is alive";
+            return m.Oops.Report.Contains(o, StringComparison.Ordinal) ? null : $"oops: report lacks '{o}':\n{m.Oops.Report}";
+        }
+        if (a.TryGetValue("no_oops", out _))
+            return m.Oops is null ? null : "expected no oops:\n" + m.Oops.Report;
+        if (a.TryGetValue("uevent", out var u))
+        {
+            bool found = m.Uevents.Skip(st.UeventMark).Any(e => $"{e.ActionName} {e.DevPath}".Contains(u, StringComparison.Ordinal));
+            return found ? null : $"uevent: none matches '{u}'";
+        }
+        if (a.TryGetValue("vmcs", out var vcpu))
+        {
+            if (!int.TryParse(vcpu, out int cpu) || cpu < 0 || cpu >= m.KvmPages.Count) return $"vmcs: kvm_intel holds no VMCS page for CPU {vcpu}";
+            var page = m.KvmPages[cpu];
+            return a.TryGetValue("node", out var node) && node != page.Node.ToString()
+                ? $"vmcs of CPU {cpu}: expected node {node}, got node {page.Node}" : null;
+        }
+        if (a.TryGetValue("page", out var pname))
+        {
+            if (!st.Pages.TryGetValue(pname, out var page)) return $"page: no page named '{pname}'";
+            if (a.TryGetValue("node", out var node) && node != page.Node.ToString())
+                return $"page {pname}: expected node {node}, got node {page.Node}";
+            if (a.TryGetValue("zone", out var zone) && zone != page.Zone.Name)
+                return $"page {pname}: expected zone {zone}, got zone {page.Zone.Name}";
+            return null;
+        }
+        throw new ScenarioFormatException(sc.File, step.Line, "expect: give path, dmesg, oops, uevent or page");
+    }
+
+    private static string? Qmp(ScenarioStep step, Hypervisor.QmpResult r)
+    {
+        step.Args.TryGetValue("error", out var wantErr);
+        if (wantErr is null) return r.Ok ? null : $"{step.Kind}: QMP error: {r.Error}";
+        if (r.Ok) return $"{step.Kind}: expected QMP error containing '{wantErr}', it succeeded";
+        return r.Error!.Contains(wantErr, StringComparison.Ordinal) ? null : $"{step.Kind}: QMP error '{r.Error}' lacks '{wantErr}'";
+    }
+
+    private static Dictionary<string, string> Without(IReadOnlyDictionary<string, string> a, string key) =>
+        a.Where(kv => kv.Key != key && kv.Key != "when").ToDictionary(kv => kv.Key, kv => kv.Value);
+
+    private static Errno ParseErrno(Scenario sc, ScenarioStep step, string name) =>
+        ErrnoExtensions.TryParse(name, out var e) ? e : throw new ScenarioFormatException(sc.File, step.Line, $"write.errno: unknown errno '{name}'");
+
+    private static string Show(Errno e) => e == Errno.None ? "success" : $"{e} ({e.Message()})";
+
+    /// <summary>A one-line description of a step, as the runner prints it.</summary>
+    public static string Describe(ScenarioStep s) => s.Kind switch
+    {
+        "write" => $"write {s.Args.GetValueOrDefault("path")} <- {s.Args.GetValueOrDefault("value")}" +
+                   (s.Args.TryGetValue("errno", out var e) ? $" ({e})" : ""),
+        "expect" => "expect " + string.Join(", ", s.Args.Where(kv => kv.Key != "when").Select(kv => $"{kv.Key}: {kv.Value}")),
+        _ => $"{s.Kind} " + (s.Scalar ?? string.Join(", ", s.Args.Select(kv => $"{kv.Key}={kv.Value}"))),
+    };
+}

@@ -1,0 +1,38 @@
+using Numasim.Kernel.Profiles;
+using Numasim.Scenarios;
+
+namespace Numasim.Tests.Scenarios;
+
+/// <summary>Every file under scenarios/ is a test: it must pass under its own profile (and the seed under every profile).</summary>
+public class ScenarioFilesTests
+{
+    public static string RepoRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Numasim.slnx"))) dir = Path.GetDirectoryName(dir);
+        return dir ?? throw new InvalidOperationException("repo root not found");
+    }
+
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        var root = Path.Combine(RepoRoot(), "scenarios");
+        foreach (var f in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            data.Add(Path.GetRelativePath(root, f));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Scenario_file_passes(string file)
+    {
+        var sc = ScenarioParser.Load(Path.Combine(RepoRoot(), "scenarios", file));
+        IReadOnlyList<KernelProfile?> profiles = file.StartsWith("seed", StringComparison.Ordinal) ? [.. KernelProfile.All] : [(KernelProfile?)null];
+        foreach (var p in profiles)
+        {
+            var r = ScenarioRunner.Run(sc, p);
+            var failures = r.Steps.Where(s => !s.Passed).Select(s => $"line {s.Step.Line}: {s.Message}");
+            Assert.True(r.Passed, $"{file} under {r.Profile.Name}:\n" + string.Join("\n", failures));
+        }
+    }
+}
