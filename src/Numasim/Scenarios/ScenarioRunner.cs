@@ -69,8 +69,8 @@ public static class ScenarioRunner
     {
         public Machine M { get; } = m;
         public Dictionary<string, AllocatedPage> Pages { get; } = [];
-        public int LogMark { get; private set; } = m.Log.Count;
-        public int UeventMark { get; private set; } = m.Uevents.Count;
+        public int LogMark { get; private set; }
+        public int UeventMark { get; private set; }
         public bool LastStepOopsed { get; set; }
 
         public void MarkStep()
