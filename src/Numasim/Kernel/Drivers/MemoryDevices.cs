@@ -54,7 +54,12 @@ public sealed class MemoryDevices
         d.Attr("valid_zones", () => ValidZones(mb));
         d.Link("subsystem", "/sys/bus/memory");
         if (mb.Hotplugged && mb.DeviceId is not null)
-            d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:00/{mb.DeviceId}");
+        {
+            // The ACPI memory device (PNP0C80) the DIMM shows up as; its physical_node links are not modelled.
+            var acpi = $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A03:00/PNP0C80:{mb.DeviceId}";
+            _k.Fs.MakeDirs(acpi);
+            d.Link("firmware_node", acpi);
+        }
         DeviceCommon.AddUeventAndPower(d);
         _k.Fs.MakeDirs("/sys/bus/memory/devices").Link($"memory{mb.Id}", $"{MemoryRoot}/memory{mb.Id}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/memory/memory{mb.Id}", "memory");

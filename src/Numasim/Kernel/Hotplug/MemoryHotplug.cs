@@ -77,12 +77,12 @@ public sealed class MemoryHotplug : IMemoryOnlining
         long removed = pages.OfflineIsolated(start, end);
         zone.ManagedPages -= removed;
         zone.PresentPages -= mb.NrPages;
-        bool nowEmpty = !zone.IsPopulated;
-        RemovePfnRangeFromZone(zone, start, end);
         zone.PgData.RecomputeSpan();
-        if (nowEmpty) Zonelists.BuildAll(_k, null);
+        // offline_pages() recomputes watermarks before it rebuilds the zonelists (online_pages() the other way round).
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
+        if (!zone.IsPopulated) Zonelists.BuildAll(_k, null);
         NodeStatesClearNode(zone.PgData);
+        RemovePfnRangeFromZone(zone, start, end);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
