@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Numasim.Cli.Commands;
+
+namespace Numasim.Cli;
+
+/// <summary>
+/// The <c>numasim</c> command line (CONTRACT §2). <see cref="Run"/> is the whole program: Program.Main and the
+/// tests call it in-process. Every bad input ends as one stderr line "numasim: ..." and exit 2; an unexpected
+/// exception as "numasim: internal error: ..." and exit 70 (EX_SOFTWARE); never a stack trace.
+/// </summary>
+public static class CliApp
+{
+    public const int ExitOk = 0, ExitFailed = 1, ExitUsage = 2, ExitInternal = 70;
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("numasim: a kernel-faithful model of Linux NUMA, CPU hotplug and memory hotplug");
+        root.Subcommands.Add(BootCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var root = BuildRoot();
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                // System.CommandLine may report several errors for one mistake ("Required command was not provided."
+                // alongside "Unrecognized command or argument 'x'."): print the most specific one, on one line.
+                var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+                stderr.WriteLine("numasim: " + OneLine(error.Message));
+                return ExitUsage;
+            }
+            var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            return parsed.Invoke(config);
+        }
+        catch (CliException e)
+        {
+            stderr.WriteLine("numasim: " + e.Message);
+            return e.ExitCode;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine("numasim: internal error: " + OneLine(e.Message));
+            return ExitInternal;
+        }
+        finally
+        {
+            stdout.Flush();
+            stderr.Flush();
+        }
+    }
+
+    internal static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+}
+
+/// <summary>A user-facing error: its message is printed after "numasim: ", the exit code is 2 unless given.</summary>
+public sealed class CliException(string message, int exitCode = CliApp.ExitUsage) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

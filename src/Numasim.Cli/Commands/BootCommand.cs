@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Numasim.Export;
+using Numasim.Kernel;
+
+namespace Numasim.Cli.Commands;
+
+/// <summary>
+/// <c>numasim boot (--machine FILE | --qemu "ARGS") [--profile P] [--dmesg] [--cat PATH]... [--export DIR]</c>:
+/// boots the machine, then prints the boot log, the files named (in order, as cat does) and writes the tree.
+/// </summary>
+public static class BootCommand
+{
+    public static Command Create()
+    {
+        var machine = new MachineOptions();
+        var cat = new Option<string[]>("--cat") { Description = "print a sysfs or procfs file (repeatable)", HelpName = "PATH" };
+        var export = new Option<string?>("--export") { Description = "write the whole /sys and /proc tree under DIR", HelpName = "DIR" };
+        var dmesg = new Option<bool>("--dmesg") { Description = "print the boot log" };
+        var command = new Command("boot", "boot a machine and print files from its /sys and /proc");
+        machine.AddTo(command);
+        command.Options.Add(cat);
+        command.Options.Add(export);
+        command.Options.Add(dmesg);
+        command.SetAction(parsed =>
+        {
+            var stdout = parsed.InvocationConfiguration.Output;
+            var stderr = parsed.InvocationConfiguration.Error;
+            var profile = MachineOptions.ResolveProfile(parsed.GetValue(machine.Profile));
+            var spec = machine.ResolveSpec(parsed, "boot", stderr);
+            var exportDir = parsed.GetValue(export);
+            if (exportDir is not null)
+            {
+                try { SysfsExporter.CheckTarget(exportDir); }
+                catch (ExportException e) { throw new CliException("export: " + e.Message); }
+            }
+
+            var m = Numasim.Machine.Boot(spec, profile);
+            int status = CliApp.ExitOk;
+            if (parsed.GetValue(dmesg))
+                foreach (var line in m.Dmesg()) stdout.WriteLine(line);
+            foreach (var path in parsed.GetValue(cat) ?? [])
+            {
+                var abs = path.StartsWith('/') ? path : "/" + path;
+                var r = m.Read(abs);
+                if (r.Ok) stdout.Write(r.Text);
+                else
+                {
+                    stdout.Flush();
+                    stderr.WriteLine($"numasim: cat: {path}: {r.Error.Message()}");
+                    status = CliApp.ExitUsage;
+                }
+            }
+            if (exportDir is not null)
+            {
+                try { SysfsExporter.Export(m.Fs, exportDir); }
+                catch (ExportException e) { throw new CliException("export: " + e.Message); }
+            }
+            return status;
+        });
+        return command;
+    }
+}
