@@ -1,9 +1,10 @@
 using System.CommandLine;
+using Numasim.Kernel.Profiles;
+using Numasim.Scenarios;
 
 namespace Numasim.Cli.Commands;
 
-/// <summary><c>numasim run FILE... [--profile P] [--format text|json]</c> (CONTRACT §2). The body of
-/// <see cref="Execute"/> is a placeholder until Numasim.Scenarios.ScenarioRunner exists.</summary>
+/// <summary><c>numasim run FILE... [--profile P] [--format text|json]</c> (CONTRACT §2).</summary>
 public static class RunCommand
 {
     public static Command Create()
@@ -24,8 +25,24 @@ public static class RunCommand
     /// <summary>Runs the scenarios; returns 0 all expectations hold, 1 one failed, 2 bad input.</summary>
     public static int Execute(IReadOnlyList<string> files, string? profile, string format, TextWriter stdout, TextWriter stderr)
     {
-        _ = files; _ = profile; _ = format; _ = stdout;
-        stderr.WriteLine("numasim: run: not yet available");
-        return CliApp.ExitUsage;
+        KernelProfile? p = null;
+        if (profile is not null && (p = KernelProfile.Find(profile)) is null)
+            throw new CliException($"unknown profile '{profile}' (v4.19, v4.20, v6.1, v6.12)");
+        var results = new List<ScenarioResult>();
+        foreach (var f in files)
+        {
+            if (!File.Exists(f)) throw new CliException($"{f}: No such file or directory");
+            try
+            {
+                results.Add(ScenarioRunner.Run(ScenarioParser.Load(f), p));
+            }
+            catch (ScenarioFormatException e) { throw new CliException(e.Message); }
+            catch (Numasim.Firmware.MachineFormatException e) { throw new CliException(e.Message); }
+        }
+        if (format == "json") ScenarioReport.WriteJson(results, stdout);
+        else foreach (var r in results) ScenarioReport.WriteText(r, stdout);
+        int passed = results.Count(r => r.Passed);
+        stdout.WriteLine($"{passed} passed, {results.Count - passed} failed");
+        return passed == results.Count ? CliApp.ExitOk : CliApp.ExitFailed;
     }
 }
