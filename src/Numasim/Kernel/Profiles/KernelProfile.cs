@@ -95,7 +95,14 @@ public sealed record KernelProfile
         AcpiCpuHotAddRefused = false,
     };
 
+    /// <summary>v6.1 built with CONFIG_DEBUG_VM.</summary>
+    public static readonly KernelProfile V6_1Debug = V6_1 with { Name = "v6.1-debug", DebugVm = true };
+
+    /// <summary>The four kernel versions the model follows.</summary>
     public static IReadOnlyList<KernelProfile> All { get; } = [V4_19, V4_20, V6_1, V6_12];
+
+    /// <summary>Every profile a scenario or the CLI may name (the versions plus config variants).</summary>
+    public static IReadOnlyList<KernelProfile> Named { get; } = [V4_19, V4_20, V6_1, V6_12, V6_1Debug];
 
     public static KernelProfile Default => V6_1;
 
@@ -103,6 +110,6 @@ public sealed record KernelProfile
     public static KernelProfile? Find(string name)
     {
         var n = name.StartsWith('v') ? name : "v" + name;
-        return All.FirstOrDefault(p => p.Name == n);
+        return Named.FirstOrDefault(p => p.Name == n);
     }
 }
