@@ -127,12 +127,30 @@ public class BootCommandTests
     }
 
     [Fact]
-    public void Run_and_demo_slots_exist()
+    public void Run_reports_bad_input_with_exit_2()
     {
         var r = Run("run", "x.yaml", "--profile", "v4.19", "--format", "json");
         Assert.Equal(2, r.Exit);
-        Assert.StartsWith("numasim: run: ", r.Err);
+        Assert.StartsWith("numasim: x.yaml: No such file or directory", r.Err);
         Assert.Equal(2, Run("run", "x.yaml", "--format", "xml").Exit);
-        Assert.Equal(2, Run("demo").Exit);
+    }
+
+    [Fact]
+    public void Run_of_the_seed_scenario_passes_and_counts()
+    {
+        var seed = Path.Combine(Numasim.Tests.Scenarios.ScenarioFilesTests.RepoRoot(), "scenarios", "seed", "kvm-after-node-hot-remove.yaml");
+        var r = Run("run", seed, "--profile", "v4.19");
+        Assert.Equal(0, r.Exit);
+        Assert.EndsWith("1 passed, 0 failed", r.Out.TrimEnd());
+    }
+
+    [Fact]
+    public void Demo_shows_the_oops_before_the_fix_and_the_fallback_after()
+    {
+        var r = Run("demo");
+        Assert.Equal(0, r.Exit);
+        Assert.Contains("BUG: unable to handle kernel paging request at 00000000000021c0", r.Out);
+        Assert.Contains("alloc_vmcs_cpu(2): cpu_to_node=1 -> page", r.Out);
+        Assert.Contains("on node 0", r.Out);
     }
 }
