@@ -68,24 +68,17 @@ internal static class StartKernel
     /// section's node (one reservation per node here; memblock places them the same way, top-down).</summary>
     private static void SparseInit(KernelContext k)
     {
-        var sectionsPerNode = new SortedDictionary<int, long>();
+        // A section shared by two ranges of one node counts once.
+        var sectionsPerNode = new SortedDictionary<int, HashSet<long>>();
         foreach (var r in k.Memblock.Memory)
         {
-            long first = r.Start / Page.PagesPerSection, last = (r.End - 1) / Page.PagesPerSection;
-            sectionsPerNode[r.Nid] = sectionsPerNode.GetValueOrDefault(r.Nid) + (last - first + 1);
-        }
-        // Sections shared by two ranges of one node were counted twice; recount exactly per node.
-        foreach (var nid in sectionsPerNode.Keys.ToList())
-        {
-            var secs = new HashSet<long>();
-            foreach (var r in k.Memblock.Memory.Where(r => r.Nid == nid))
-                for (long s = r.Start / Page.PagesPerSection; s <= (r.End - 1) / Page.PagesPerSection; s++) secs.Add(s);
-            sectionsPerNode[nid] = secs.Count;
+            if (!sectionsPerNode.TryGetValue(r.Nid, out var secs)) sectionsPerNode[r.Nid] = secs = [];
+            for (long sec = r.Start / Page.PagesPerSection; sec <= (r.End - 1) / Page.PagesPerSection; sec++) secs.Add(sec);
         }
         long perSection = Page.PagesPerSection * Page.StructPageSize / Page.Size;
-        foreach (var (nid, n) in sectionsPerNode)
-            if (k.Memblock.AllocTopDown(n * perSection, nid, k.MaxPfn) < 0)
-                k.Memblock.AllocTopDown(n * perSection, -1, k.MaxPfn);
+        foreach (var (nid, secs) in sectionsPerNode)
+            if (k.Memblock.AllocTopDown(secs.Count * perSection, nid, k.MaxPfn) < 0)
+                k.Memblock.AllocTopDown(secs.Count * perSection, -1, k.MaxPfn);
     }
 
     /// <summary>Models pcpu_embed_first_chunk(): each possible CPU's unit from its node's memory.</summary>

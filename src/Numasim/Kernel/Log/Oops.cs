@@ -23,20 +23,19 @@ internal static class OopsReport
     {
         var sb = new StringBuilder();
         string addr = address.ToString("x16", CultureInfo.InvariantCulture);
-        sb.Append(CultureInfo.InvariantCulture, $"BUG: unable to handle page fault for address: {addr}\n");
-        sb.Append("#PF: supervisor read access in kernel mode\n");
-        sb.Append("#PF: error_code(0x0000) - not-present page\n");
-        if (k.Profile.OopsStyleV4) sb.Clear().Append(CultureInfo.InvariantCulture, $"BUG: unable to handle kernel paging request at {addr}\n");
-        if (k.Profile.OopsStyleV4) sb.Append(CultureInfo.InvariantCulture, $"IP: {callTrace[0]}\n");
+        if (k.Profile.OopsStyleV4)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"BUG: unable to handle kernel paging request at {addr}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"IP: {callTrace[0]}\n");
+        }
+        else
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"BUG: unable to handle page fault for address: {addr}\n");
+            sb.Append("#PF: supervisor read access in kernel mode\n");
+            sb.Append("#PF: error_code(0x0000) - not-present page\n");
+        }
         sb.Append("PGD 0 P4D 0\n");
-        sb.Append("Oops: 0000 [#1] SMP\n");
-        sb.Append(CultureInfo.InvariantCulture, $"CPU: {cpu} PID: {pid} Comm: {comm} Not tainted {k.Profile.Release} #1\n");
-        sb.Append("Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014\n");
-        sb.Append(CultureInfo.InvariantCulture, $"RIP: 0010:{callTrace[0]}\n");
-        sb.Append(CultureInfo.InvariantCulture, $"CR2: {addr}\n");
-        sb.Append("Call Trace:\n");
-        foreach (var f in callTrace.Skip(1)) sb.Append(" ").Append(f).Append('\n');
-        sb.Append("---[ end trace 0000000000000000 ]---");
+        Die(sb, k, "Oops: 0000 [#1] SMP", cpu, comm, pid, callTrace, $"CR2: {addr}");
         return sb.ToString();
     }
 
@@ -45,12 +44,21 @@ internal static class OopsReport
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"kernel BUG at {where}!\n");
-        sb.Append("invalid opcode: 0000 [#1] SMP\n");
-        sb.Append(CultureInfo.InvariantCulture, $"CPU: {cpu} PID: {pid} Comm: {comm} Not tainted {k.Profile.Release} #1\n");
-        sb.Append(CultureInfo.InvariantCulture, $"RIP: 0010:{callTrace[0]}\n");
-        sb.Append("Call Trace:\n");
-        foreach (var f in callTrace.Skip(1)) sb.Append(" ").Append(f).Append('\n');
-        sb.Append("---[ end trace 0000000000000000 ]---");
+        Die(sb, k, "invalid opcode: 0000 [#1] SMP", cpu, comm, pid, callTrace, null);
         return sb.ToString();
+    }
+
+    /// <summary>Models __die() and show_regs()/show_trace_log_lvl(): the banner, the task, RIP and the call trace.</summary>
+    private static void Die(StringBuilder sb, KernelContext k, string banner, int cpu, string comm, int pid,
+        IReadOnlyList<string> callTrace, string? cr2Line)
+    {
+        sb.Append(banner).Append('\n');
+        sb.Append(CultureInfo.InvariantCulture, $"CPU: {cpu} PID: {pid} Comm: {comm} Not tainted {k.Profile.Release} #1\n");
+        sb.Append("Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014\n");
+        sb.Append(CultureInfo.InvariantCulture, $"RIP: 0010:{callTrace[0]}\n");
+        if (cr2Line is not null) sb.Append(cr2Line).Append('\n');
+        sb.Append("Call Trace:\n");
+        foreach (var f in callTrace.Skip(1)) sb.Append(' ').Append(f).Append('\n');
+        sb.Append("---[ end trace 0000000000000000 ]---");
     }
 }

@@ -10,9 +10,7 @@ internal static class PerZoneWmarks
     public static void InitPerZoneWmarkMin(KernelContext k)
     {
         var zones = k.AllZones().ToList();
-        var inputs = zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages, z.WatermarkHigh)).ToList();
-        long bufferPages = Watermarks.NrFreeBufferPages(inputs);
-        k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(bufferPages, k.UserMinFreeKbytes, k.MinFreeKbytes);
+        k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
         if (k.Profile.TransparentHugepage) SetRecommendedMinFreeKbytes(k, zones);
     }
@@ -23,8 +21,7 @@ internal static class PerZoneWmarks
     {
         int nrZones = zones.Count(z => z.IsPopulated && z.Type <= ZoneType.Normal);
         long recommended = Page.PageblockNrPages * nrZones * 2 + Page.PageblockNrPages * nrZones * 3 * 3;
-        var inputs = zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages, z.WatermarkHigh)).ToList();
-        recommended = Math.Min(recommended, Watermarks.NrFreeBufferPages(inputs) / 20);
+        recommended = Math.Min(recommended, NrFreeBufferPages(zones) / 20);
         recommended <<= Page.Shift - 10;
         if (recommended > k.MinFreeKbytes)
         {
@@ -32,6 +29,10 @@ internal static class PerZoneWmarks
         }
         Setup(k, zones);
     }
+
+    /// <summary>nr_free_buffer_pages() over the zones as they are now (managed pages above the high watermark).</summary>
+    private static long NrFreeBufferPages(List<Zone> zones) =>
+        Watermarks.NrFreeBufferPages(zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages, z.WatermarkHigh)));
 
     /// <summary>Models setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve() and the pcp high/batch update.</summary>
     private static void Setup(KernelContext k, List<Zone> zones)
