@@ -143,7 +143,8 @@ public sealed class MemoryHotplug : IMemoryOnlining
         z.SpannedPages = e - s;
     }
 
-    /// <summary>Models remove_pfn_range_from_zone() → shrink_zone_span(): trims the span at either end.</summary>
+    /// <summary>Models remove_pfn_range_from_zone() → shrink_zone_span(): the span shrinks only when the removed
+    /// range sits at the zone's start or end, up to the nearest pages still in the zone; a hole in the middle stays spanned.</summary>
     private void RemovePfnRangeFromZone(Zone z, long start, long end)
     {
         if (!z.IsPopulated)
@@ -152,19 +153,23 @@ public sealed class MemoryHotplug : IMemoryOnlining
             z.SpannedPages = 0;
             return;
         }
-        // The remaining online blocks of this zone bound its span.
+        if (start != z.ZoneStartPfn && end != z.ZoneEndPfn) return;
+        // Online blocks of the node that still hold pages of this zone (a block spanning zones has no single zone).
         long s = long.MaxValue, e = 0;
         foreach (var mb in _k.AllMemoryBlocks)
         {
-            if (mb.Zone != z || (mb.StartPfn >= start && mb.EndPfn <= end)) continue;
-            s = Math.Min(s, mb.StartPfn);
-            e = Math.Max(e, mb.EndPfn);
+            if (mb.Nid != z.NodeId || mb.State != MemoryBlockState.Online || (mb.Zone is not null && mb.Zone != z)) continue;
+            if (mb.StartPfn >= start && mb.EndPfn <= end) continue;
+            long bs = Math.Max(mb.StartPfn, z.ZoneStartPfn), be = Math.Min(mb.EndPfn, z.ZoneEndPfn);
+            if (bs >= be) continue;
+            s = Math.Min(s, bs);
+            e = Math.Max(e, be);
         }
         if (e == 0) return;
-        s = Math.Max(s, z.ZoneStartPfn);
-        e = Math.Min(e, z.ZoneEndPfn);
-        z.ZoneStartPfn = s;
-        z.SpannedPages = e - s;
+        long newStart = start == z.ZoneStartPfn ? s : z.ZoneStartPfn;
+        long newEnd = end == z.ZoneEndPfn ? e : z.ZoneEndPfn;
+        z.ZoneStartPfn = newStart;
+        z.SpannedPages = newEnd - newStart;
     }
 
     /// <summary>Models node_states_clear_node(): N_NORMAL_MEMORY and N_MEMORY go with the node's last pages.</summary>
