@@ -23,6 +23,8 @@ internal sealed class KernelSubsystems
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
         Kvm = new KvmIntel(k, PageAlloc);
+        var kernelAllocations = new KernelAllocations(k, PageAlloc);
+        CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
         Procfs = new ProcfsFiles(k);
     }
 

@@ -1,5 +1,6 @@
 using Numasim.Kernel.Drivers;
 using Numasim.Kernel.Log;
+using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
 
 namespace Numasim.Kernel.Hotplug;
@@ -10,6 +11,9 @@ public sealed class CpuHotplug
     private readonly KernelContext _k;
     private readonly NodeHotplug _nodes;
     private readonly CpuDevices _devices;
+
+    /// <summary>The model of the kernel's own allocations, topped up when CPUs or kernel memory arrive.</summary>
+    internal KernelAllocations? KernelAllocations { get; set; }
 
     internal CpuHotplug(KernelContext k, NodeHotplug nodes, CpuDevices devices)
     {
@@ -51,6 +55,7 @@ public sealed class CpuHotplug
         int nid = _k.Cpus.CpuToNode(cpu);
         if (nid >= 0) _k.NodeStates.Set(nid, NodeState.Cpu);
         _devices.AddTopology(cpu);
+        KernelAllocations?.Refill(nid);
         if (_k.Booted) _k.Uevents.Emit(UeventAction.Online, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
 

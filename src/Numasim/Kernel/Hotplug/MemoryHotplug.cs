@@ -13,6 +13,9 @@ public sealed class MemoryHotplug : IMemoryOnlining
     private readonly NodeDevices _nodes;
     private readonly NodeHotplug _nodeHotplug;
 
+    /// <summary>The model of the kernel's own allocations, topped up when CPUs or kernel memory arrive.</summary>
+    internal KernelAllocations? KernelAllocations { get; set; }
+
     internal MemoryHotplug(KernelContext k, MemoryDevices devices, NodeDevices nodes, NodeHotplug nodeHotplug)
     {
         _k = k;
@@ -42,7 +45,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         zone.PresentPages += mb.NrPages;
         zone.PgData.RecomputeSpan();
         zone.ManagedPages += mb.NrPages;
-        zone.ReleaseRange(mb.StartPfn, mb.EndPfn);
+        zone.ReleaseRange(mb.StartPfn, mb.EndPfn, initPageblocks: true);
         // node_states_set_node()
         if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
         _k.NodeStates.Set(nid, NodeState.Memory);
@@ -50,6 +53,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
+        KernelAllocations?.Refill(nid);
         _k.Uevents.Emit(UeventAction.Online, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
     }

@@ -42,14 +42,17 @@ public sealed class Zone
     /// <summary>free_area[order].nr_free: free blocks of that order (what /proc/buddyinfo prints).</summary>
     public long NrFree(int order) => Pages.NrFree(order);
 
-    /// <summary>Hands [start, end) to the buddy (__free_pages_core()); the zone span must already cover it.</summary>
-    internal void ReleaseRange(long start, long end)
+    /// <summary>Hands [start, end) to the buddy (__free_pages_core()); the zone span must already cover it. With
+    /// <paramref name="initPageblocks"/>, the range's pageblocks start MIGRATE_MOVABLE again, as memmap_init_range()
+    /// and undo_isolate_page_range() leave them when online_pages() brings memory back.</summary>
+    internal void ReleaseRange(long start, long end, bool initPageblocks = false)
     {
         if (Pages.ZoneStartPfn != ZoneStartPfn || Pages.SpannedPages != SpannedPages)
         {
             if (Pages.ManagedPages == 0 && Pages.AllocatedPages == 0) Pages = new ZonePageAllocator(ZoneStartPfn, SpannedPages);
             else Pages.Resize(ZoneStartPfn, SpannedPages);
         }
+        if (initPageblocks) Pages.SetPageblockMigratetype(start, end, MigrateType.Movable);
         Pages.OnlineRange(start, end - start);
     }
 

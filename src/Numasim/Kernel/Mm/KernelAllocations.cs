@@ -1,0 +1,59 @@
+using Numasim.Kernel.Numa;
+
+namespace Numasim.Kernel.Mm;
+
+/// <summary>
+/// A deterministic model of the kernel's own unmovable allocations (slab caches and per-CPU data growing on
+/// each node with online CPUs). The real kernel's amounts depend on the workload; the model keeps the one
+/// property hotplug depends on: once a node with online CPUs has ZONE_NORMAL memory, GFP_KERNEL allocations
+/// of its CPUs land there (the highest zone of the local node), so that memory holds unmovable pages and
+/// offlining it fails with EBUSY, as ../shared/oracle/README.md saw on 6.1. Switched off by the profile's
+/// ModelKernelAllocations or the machine's kernel_allocations: false.
+/// </summary>
+internal sealed class KernelAllocations
+{
+    /// <summary>Unmovable pages each online CPU keeps on its node (slab objects and per-CPU chunks), 1 MiB.</summary>
+    public const int PagesPerCpu = 256;
+
+    private readonly KernelContext _k;
+    private readonly PageAlloc _alloc;
+    private readonly Dictionary<int, List<AllocatedPage>> _held = [];
+
+    public KernelAllocations(KernelContext k, PageAlloc alloc)
+    {
+        _k = k;
+        _alloc = alloc;
+    }
+
+    private bool Enabled => _k.Profile.ModelKernelAllocations && _k.Machine.ModelKernelAllocations;
+
+    /// <summary>Tops up the node's kernel pages in its ZONE_NORMAL to PagesPerCpu per online CPU of the node:
+    /// __alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE | __GFP_NOWARN, 0), which takes ZONE_NORMAL first.</summary>
+    public void Refill(int nid)
+    {
+        if (!Enabled || nid < 0) return;
+        var pgdat = _k.NodeDataOf(nid);
+        if (pgdat is null || !pgdat.Zone(ZoneType.Normal).IsManaged) return;
+        int cpus = _k.Cpus.CpumaskOfNode(nid).Weight();
+        if (!_held.TryGetValue(nid, out var pages)) _held[nid] = pages = [];
+        long inNormal = pages.Count(p => p.Zone.Type == ZoneType.Normal);
+        var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, ["kmem_cache_alloc_node"]);
+        for (long i = inNormal; i < (long)PagesPerCpu * cpus; i++)
+        {
+            var page = _alloc.AllocPages(Gfp.GfpKernel | Gfp.ThisNode | Gfp.NoWarn, 0, nid, null, ctx);
+            if (page is null || page.Zone.Type != ZoneType.Normal)
+            {
+                if (page is not null) _alloc.FreePages(page.Pfn, ctx.Cpu);
+                break;
+            }
+            pages.Add(page);
+            _k.KernelPages[nid] = _k.KernelPages.GetValueOrDefault(nid) + 1;
+        }
+    }
+
+    /// <summary>Refills every node with online CPUs.</summary>
+    public void RefillAll()
+    {
+        foreach (var nid in _k.NodeStates[NodeState.Cpu].Bits().ToList()) Refill(nid);
+    }
+}
