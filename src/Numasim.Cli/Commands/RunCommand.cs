@@ -13,17 +13,19 @@ public static class RunCommand
         var profile = MachineOptions.ProfileOption();
         var format = new Option<string>("--format") { Description = "output format", HelpName = "text|json", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
+        var uevents = new Option<bool>("--uevents") { Description = "print each step's uevents as udevadm monitor --kernel does" };
         var command = new Command("run", "run scenario files and check their expectations");
         command.Arguments.Add(files);
         command.Options.Add(profile);
         command.Options.Add(format);
+        command.Options.Add(uevents);
         command.SetAction(parsed => Execute(parsed.GetValue(files) ?? [], parsed.GetValue(profile), parsed.GetValue(format) ?? "text",
-            parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+            parsed.GetValue(uevents), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
         return command;
     }
 
     /// <summary>Runs the scenarios; returns 0 all expectations hold, 1 one failed, 2 bad input.</summary>
-    public static int Execute(IReadOnlyList<string> files, string? profile, string format, TextWriter stdout, TextWriter stderr)
+    public static int Execute(IReadOnlyList<string> files, string? profile, string format, bool uevents, TextWriter stdout, TextWriter stderr)
     {
         KernelProfile? p = null;
         if (profile is not null && (p = KernelProfile.Find(profile)) is null)
@@ -40,7 +42,7 @@ public static class RunCommand
             catch (Numasim.Firmware.MachineFormatException e) { throw new CliException(e.Message); }
         }
         if (format == "json") ScenarioReport.WriteJson(results, stdout);
-        else foreach (var r in results) ScenarioReport.WriteText(r, stdout);
+        else foreach (var r in results) ScenarioReport.WriteText(r, stdout, uevents);
         int passed = results.Count(r => r.Passed);
         stdout.WriteLine($"{passed} passed, {results.Count - passed} failed");
         return passed == results.Count ? CliApp.ExitOk : CliApp.ExitFailed;

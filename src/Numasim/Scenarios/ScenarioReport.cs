@@ -5,7 +5,7 @@ namespace Numasim.Scenarios;
 /// <summary>How `numasim run` prints results: a line per step, or JSON.</summary>
 public static class ScenarioReport
 {
-    public static void WriteText(ScenarioResult r, TextWriter w)
+    public static void WriteText(ScenarioResult r, TextWriter w, bool uevents = false)
     {
         w.WriteLine($"{r.Scenario.File} ({r.Profile.Name}): {r.Scenario.Name}");
         foreach (var s in r.Steps)
@@ -16,6 +16,8 @@ public static class ScenarioReport
                 w.WriteLine($"  FAIL  {ScenarioRunner.Describe(s.Step)}  (line {s.Step.Line})");
                 foreach (var line in s.Message.Split('\n')) w.WriteLine($"        {line}");
             }
+            if (uevents)
+                foreach (var e in s.Uevents) w.WriteLine($"        {e}");
         }
         if (r.Machine.Oops is not null) w.WriteLine("  (the modelled kernel oopsed: " + r.Machine.Oops.Report.Split('\n')[0] + ")");
         w.WriteLine(r.Passed ? "PASS" : "FAIL");

@@ -7,7 +7,11 @@ using Numasim.Kernel.Profiles;
 namespace Numasim.Scenarios;
 
 /// <summary>The outcome of one step.</summary>
-public sealed record StepResult(ScenarioStep Step, bool Passed, string Message);
+public sealed record StepResult(ScenarioStep Step, bool Passed, string Message)
+{
+    /// <summary>The uevents the kernel sent during the step (what `udevadm monitor --kernel` would print).</summary>
+    public IReadOnlyList<Kernel.Log.Uevent> Uevents { get; init; } = [];
+}
 
 /// <summary>The outcome of one scenario: every step's result, and the machine it ended with.</summary>
 public sealed record ScenarioResult(Scenario Scenario, KernelProfile Profile, IReadOnlyList<StepResult> Steps, Machine Machine)
@@ -47,7 +51,8 @@ public static class ScenarioRunner
                 }
                 catch (ScenarioFormatException) { throw; }
             }
-            results.Add(new StepResult(step, fail is null, fail ?? Describe(step)));
+            var sent = step.Kind == "expect" ? [] : m.Uevents.Skip(state.UeventMark).ToList();
+            results.Add(new StepResult(step, fail is null, fail ?? Describe(step)) { Uevents = sent });
         }
         return new ScenarioResult(sc, profile, results, m);
     }
@@ -73,8 +78,12 @@ public static class ScenarioRunner
         public int UeventMark { get; private set; }
         public bool LastStepOopsed { get; set; }
 
+        /// <summary>Virtual time between two steps: the deterministic clock that stamps dmesg and uevents.</summary>
+        private const long StepUs = 1_000_000;
+
         public void MarkStep()
         {
+            M.Log.Advance(StepUs);
             LogMark = M.Log.Count;
             UeventMark = M.Uevents.Count;
             LastStepOopsed = false;
