@@ -70,9 +70,20 @@ public static class ScenarioRunner
     }
 
     /// <summary>What a scenario run keeps between steps: named pages, log and uevent marks.</summary>
-    private sealed class RunState(Machine m)
+    private sealed class RunState
     {
-        public Machine M { get; } = m;
+        public RunState(Machine m)
+        {
+            M = m;
+            // A named page that migration moves keeps its name, as a task's mapping follows its page.
+            m.PageAlloc.PageMigrated += (oldPfn, page) =>
+            {
+                foreach (var name in Pages.Where(kv => kv.Value.Pfn == oldPfn).Select(kv => kv.Key).ToList())
+                    Pages[name] = page;
+            };
+        }
+
+        public Machine M { get; }
         public Dictionary<string, AllocatedPage> Pages { get; } = [];
         public int LogMark { get; private set; }
         public int UeventMark { get; private set; }

@@ -20,6 +20,10 @@ public sealed class PageAlloc
 
     internal PageAlloc(KernelContext k) => _k = k;
 
+    /// <summary>Raised when migration moves an allocated block: its old head pfn and the page that replaces it
+    /// (what the owner of the page, following its page tables, sees next).</summary>
+    public event Action<long, AllocatedPage>? PageMigrated;
+
     /// <summary>Models alloc_pages_node(): NUMA_NO_NODE means numa_mem_id() of the calling CPU.</summary>
     public AllocatedPage? AllocPagesNode(int nid, Gfp gfp, int order, AllocContext ctx)
     {
@@ -112,7 +116,7 @@ public sealed class PageAlloc
 
     /// <summary>Models do_migrate_range() during offline_pages(): each movable page of the isolated range gets a
     /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
-    internal Errno MigrateRange(Zone zone, long start, long end, Action<long, AllocatedPage>? moved = null)
+    internal Errno MigrateRange(Zone zone, long start, long end)
     {
         var blocks = zone.Pages.AllocatedInRange(start, end).ToList();
         if (blocks.Any(b => !b.IsMovable)) return Errno.EBUSY;
@@ -126,7 +130,7 @@ public sealed class PageAlloc
             var target = AllocPages(Gfp.GfpUser | Gfp.Movable | Gfp.RetryMayfail | Gfp.NoWarn, b.Order, nid, mask, ctx);
             if (target is null) return Errno.EBUSY;
             zone.Pages.Free(b.Pfn, 0);
-            moved?.Invoke(b.Pfn, target);
+            PageMigrated?.Invoke(b.Pfn, target);
         }
         zone.Pages.DrainPcp();
         return Errno.None;
