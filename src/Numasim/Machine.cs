@@ -63,6 +63,9 @@ public sealed class Machine
     /// <summary>The page allocator's entry points, for scenario steps and tests.</summary>
     public PageAlloc PageAlloc => _s.PageAlloc;
 
+    /// <summary>The memory hotplug notifier chain (register_memory_notifier()), for users who model a subscriber.</summary>
+    public Kernel.Hotplug.MemoryNotifierChain MemoryNotifiers => _s.MemoryHotplug.Notifiers;
+
     /// <summary>VMCS pages kvm_intel holds.</summary>
     public IReadOnlyList<AllocatedPage> KvmPages => _s.Kvm.VmcsPages;
 

@@ -27,19 +27,27 @@ public sealed class MemoryHotplug : IMemoryOnlining
     /// <summary>Set by the page allocator: moves the movable pages of an isolated range elsewhere (do_migrate_range()).</summary>
     internal Func<Zone, long, long, Errno>? MigrateRange { get; set; }
 
-    /// <summary>The online type a block remembers from its last state write (mem->online_type).</summary>
-    private readonly Dictionary<long, OnlineType> _onlineType = [];
+    /// <summary>The memory notifier chain online_pages() and offline_pages() call.</summary>
+    public MemoryNotifierChain Notifiers { get; } = new();
 
-    /// <summary>Models memory_subsys_online() → memory_block_online() → online_pages().</summary>
+    /// <summary>Models memory_subsys_online() → memory_block_online() → online_pages(). A device_online() without
+    /// an online type (the memoryN/online file) means MMOP_ONLINE.</summary>
     public Errno Online(MemoryBlock mb, OnlineType type)
     {
-        if (type == OnlineType.Offline)
-            type = _onlineType.GetValueOrDefault(mb.Id, _k.DefaultOnlineType);
         if (type == OnlineType.Offline) type = OnlineType.Online;
-        _onlineType[mb.Id] = type;
         int nid = mb.Nid;
         if (mb.HasHoles) return Errno.EINVAL;
         var zone = ZoneForPfnRange(type, nid, mb.StartPfn, mb.NrPages);
+        // node_states_check_changes_online()
+        var arg = new MemoryNotify(mb.StartPfn, mb.NrPages,
+            _k.NodeStates.Has(nid, NodeState.Memory) ? -1 : nid,
+            zone.Type <= ZoneType.Normal && !_k.NodeStates.Has(nid, NodeState.NormalMemory) ? nid : -1);
+        var veto = Notifiers.Notify(MemoryAction.GoingOnline, arg);
+        if (veto != Errno.None)
+        {
+            Notifiers.Notify(MemoryAction.CancelOnline, arg);
+            return veto;
+        }
         bool wasPopulated = zone.IsPopulated;
         MovePfnRangeToZone(zone, mb.StartPfn, mb.NrPages);
         zone.PresentPages += mb.NrPages;
@@ -53,6 +61,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
+        Notifiers.Notify(MemoryAction.Online, arg);
         KernelAllocations?.Refill(nid);
         _k.Uevents.Emit(UeventAction.Online, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
@@ -67,13 +76,22 @@ public sealed class MemoryHotplug : IMemoryOnlining
         long start = mb.StartPfn, end = mb.EndPfn;
         var pages = zone.Pages;
         pages.DrainPcp();
+        var arg = OfflineNotify(zone, mb);
         mb.State = MemoryBlockState.GoingOffline;
-        var err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
+        var err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
+        if (err != Errno.None)
+        {
+            Notifiers.Notify(MemoryAction.CancelOffline, arg);
+            mb.State = MemoryBlockState.Online;
+            return err;
+        }
+        err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
         if (err == Errno.None && MigrateRange is not null) err = MigrateRange(zone, start, end);
         if (err == Errno.None) err = pages.TestPagesIsolated(start, end, out badPfn);
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
+            Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
             return err;
@@ -86,11 +104,24 @@ public sealed class MemoryHotplug : IMemoryOnlining
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
         if (!zone.IsPopulated) Zonelists.BuildAll(_k, null);
         NodeStatesClearNode(zone.PgData);
+        Notifiers.Notify(MemoryAction.Offline, arg);
         RemovePfnRangeFromZone(zone, start, end);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
+    }
+
+    /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the block
+    /// holds all its present pages (all in zones up to ZONE_NORMAL).</summary>
+    private static MemoryNotify OfflineNotify(Zone zone, MemoryBlock mb)
+    {
+        var p = zone.PgData;
+        long normalPresent = 0;
+        for (int i = 0; i <= (int)ZoneType.Normal; i++) normalPresent += p.Zones[i].PresentPages;
+        int nid = p.NodeId;
+        bool lastNormal = zone.Type <= ZoneType.Normal && normalPresent <= mb.NrPages;
+        return new MemoryNotify(mb.StartPfn, mb.NrPages, p.NodePresentPages <= mb.NrPages ? nid : -1, lastNormal ? nid : -1);
     }
 
     /// <summary>Models valid_zones_show() for an offline block: the default zone, then the other zones
