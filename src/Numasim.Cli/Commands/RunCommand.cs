@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Numasim.Export;
 using Numasim.Kernel.Profiles;
 using Numasim.Scenarios;
 
@@ -13,19 +14,21 @@ public static class RunCommand
         var profile = MachineOptions.ProfileOption();
         var format = new Option<string>("--format") { Description = "output format", HelpName = "text|json", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
+        var export = new Option<string?>("--export") { Description = "write each scenario's final /sys and /proc under DIR/NAME", HelpName = "DIR" };
         var uevents = new Option<bool>("--uevents") { Description = "print each step's uevents as udevadm monitor --kernel does" };
         var command = new Command("run", "run scenario files and check their expectations");
         command.Arguments.Add(files);
         command.Options.Add(profile);
         command.Options.Add(format);
         command.Options.Add(uevents);
+        command.Options.Add(export);
         command.SetAction(parsed => Execute(parsed.GetValue(files) ?? [], parsed.GetValue(profile), parsed.GetValue(format) ?? "text",
-            parsed.GetValue(uevents), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+            parsed.GetValue(uevents), parsed.GetValue(export), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
         return command;
     }
 
     /// <summary>Runs the scenarios; returns 0 all expectations hold, 1 one failed, 2 bad input.</summary>
-    public static int Execute(IReadOnlyList<string> files, string? profile, string format, bool uevents, TextWriter stdout, TextWriter stderr)
+    public static int Execute(IReadOnlyList<string> files, string? profile, string format, bool uevents, string? exportDir, TextWriter stdout, TextWriter stderr)
     {
         KernelProfile? p = null;
         if (profile is not null && (p = KernelProfile.Find(profile)) is null)
@@ -40,6 +43,19 @@ public static class RunCommand
             }
             catch (ScenarioFormatException e) { throw new CliException(e.Message); }
             catch (Numasim.Firmware.MachineFormatException e) { throw new CliException(e.Message); }
+        }
+        if (exportDir is not null)
+        {
+            foreach (var r in results)
+            {
+                var dir = Path.Combine(exportDir, $"{Path.GetFileNameWithoutExtension(r.Scenario.File)}-{r.Profile.Name}");
+                try
+                {
+                    SysfsExporter.CheckTarget(dir);
+                    SysfsExporter.Export(r.Machine.Fs, dir);
+                }
+                catch (ExportException e) { throw new CliException("export: " + e.Message); }
+            }
         }
         if (format == "json") ScenarioReport.WriteJson(results, stdout);
         else foreach (var r in results) ScenarioReport.WriteText(r, stdout, uevents);

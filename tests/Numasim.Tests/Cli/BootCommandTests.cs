@@ -145,6 +145,23 @@ public class BootCommandTests
     }
 
     [Fact]
+    public void Run_exports_each_scenarios_final_tree()
+    {
+        var seed = Path.Combine(Numasim.Tests.Scenarios.ScenarioFilesTests.RepoRoot(), "scenarios", "seed", "kvm-after-node-hot-remove.yaml");
+        var dir = Path.Combine(Path.GetTempPath(), "numasim-run-export-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Assert.Equal(0, Run("run", seed, "--export", dir).Exit);
+            var online = Path.Combine(dir, "kvm-after-node-hot-remove-v6.1", "sys", "devices", "system", "node", "online");
+            Assert.Equal("0\n", File.ReadAllText(online));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Demo_shows_the_oops_before_the_fix_and_the_fallback_after()
     {
         var r = Run("demo");
