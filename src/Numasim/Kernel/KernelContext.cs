@@ -83,10 +83,14 @@ public sealed class KernelContext
     /// <summary>max_possible_pfn: the end of boot RAM or of any hotpluggable SRAT range.</summary>
     public long MaxPossiblePfn { get; internal set; }
 
-    /// <summary>The NUMA_HIT.. counters of each node's zones (mm/vmstat.c zone_statistics()).</summary>
-    internal readonly Dictionary<int, NumaStat> NumaStat = [];
-
-    public NumaStat NumaStats(int nid) => NumaStat.TryGetValue(nid, out var s) ? s : NumaStat[nid] = new NumaStat();
+    /// <summary>sum_zone_numa_event_state(): a node's NUMA event counters, summed over its zones.</summary>
+    public NumaStat NumaStats(int nid)
+    {
+        var sum = new NumaStat();
+        if (NodeDataOf(nid) is { } p)
+            foreach (var z in p.Zones) sum.Add(z.Numa);
+        return sum;
+    }
 
     /// <summary>Pages the modelled kernel holds for itself (slab, per-CPU data) on a node.</summary>
     internal readonly Dictionary<int, long> KernelPages = [];
@@ -148,8 +152,17 @@ public sealed class NumaDistance
     }
 }
 
-/// <summary>The per-node NUMA event counters (enum numa_stat_item).</summary>
+/// <summary>NUMA event counters (enum numa_stat_item) of a zone, in pages.</summary>
 public sealed class NumaStat
 {
     public long Hit, Miss, Foreign, Local, Other;
+
+    public void Add(NumaStat o)
+    {
+        Hit += o.Hit;
+        Miss += o.Miss;
+        Foreign += o.Foreign;
+        Local += o.Local;
+        Other += o.Other;
+    }
 }

@@ -60,7 +60,7 @@ public sealed class PageAlloc
                        AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
         if (page is null && (gfp & Gfp.NoWarn) == 0)
             _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
-        if (page is not null) ZoneStatistics(zonelist.Zones.FirstOrDefault(z => z.Type <= highest), page.Zone, ctx.Cpu);
+        if (page is not null) ZoneStatistics(zonelist.Zones.FirstOrDefault(z => z.Type <= highest), page.Zone, ctx.Cpu, order);
         return page;
     }
 
@@ -79,18 +79,19 @@ public sealed class PageAlloc
         return null;
     }
 
-    /// <summary>Models zone_statistics(): NUMA_HIT/MISS/FOREIGN and LOCAL/OTHER.</summary>
-    private void ZoneStatistics(Zone? preferred, Zone z, int cpu)
+    /// <summary>Models zone_statistics(): NUMA_HIT or NUMA_MISS (and NUMA_FOREIGN on the preferred zone), then
+    /// NUMA_LOCAL or NUMA_OTHER against the allocating CPU's node, each counted in pages.</summary>
+    private void ZoneStatistics(Zone? preferred, Zone z, int cpu, int order)
     {
-        var s = _k.NumaStats(z.NodeId);
-        if (preferred is null || preferred.NodeId == z.NodeId) s.Hit++;
+        long pages = 1L << order;
+        if (preferred is null || preferred.NodeId == z.NodeId) z.Numa.Hit += pages;
         else
         {
-            s.Miss++;
-            _k.NumaStats(preferred.NodeId).Foreign++;
+            z.Numa.Miss += pages;
+            preferred.Numa.Foreign += pages;
         }
-        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) s.Local++;
-        else s.Other++;
+        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) z.Numa.Local += pages;
+        else z.Numa.Other += pages;
     }
 
     /// <summary>Models __free_pages(): back through the pcp lists or the buddy of the page's zone.</summary>

@@ -33,6 +33,9 @@ public sealed class Zone
     /// <summary>lowmem_reserve[MAX_NR_ZONES]: pages kept back from allocations that could use a higher zone.</summary>
     public long[] LowmemReserve { get; } = new long[ZoneTypes.MaxNrZones];
 
+    /// <summary>The zone's NUMA_HIT/MISS/FOREIGN/LOCAL/OTHER counters (per_cpu_zonestats folded).</summary>
+    public NumaStat Numa { get; } = new();
+
     /// <summary>NR_FREE_PAGES: pages in the buddy free lists.</summary>
     public long FreePages => Pages.FreePages;
 
