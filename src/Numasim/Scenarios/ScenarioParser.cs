@@ -27,6 +27,7 @@ public static class ScenarioParser
         if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
             throw new ScenarioFormatException(file, 1, "a scenario is a mapping with name, machine and steps");
         string? name = null, qemu = null, machineFile = null, profile = null;
+        List<string>? profiles = null;
         var steps = new List<ScenarioStep>();
         foreach (var (k, v) in root.Children)
         {
@@ -36,6 +37,9 @@ public static class ScenarioParser
             {
                 case "name": name = Scalar(file, v, "name"); break;
                 case "profile": profile = Scalar(file, v, "profile"); break;
+                case "profiles":
+                    profiles = Scalar(file, v, "profiles").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+                    break;
                 case "machine":
                     if (v is YamlScalarNode s) machineFile = s.Value;
                     else if (v is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode("qemu"), out var q)) qemu = Scalar(file, q, "machine.qemu");
@@ -50,7 +54,7 @@ public static class ScenarioParser
             }
         }
         if (qemu is null && machineFile is null) throw new ScenarioFormatException(file, 1, "missing field 'machine'");
-        return new Scenario(file, name ?? Path.GetFileNameWithoutExtension(file), qemu, machineFile, profile, steps);
+        return new Scenario(file, name ?? Path.GetFileNameWithoutExtension(file), qemu, machineFile, profile, steps) { Profiles = profiles };
     }
 
     private static ScenarioStep Step(string file, YamlNode node)

@@ -28,6 +28,8 @@ public static class ScenarioRunner
     {
         var profile = profileOverride ?? (sc.Profile is null ? KernelProfile.Default
             : KernelProfile.Find(sc.Profile) ?? throw new ScenarioFormatException(sc.File, 1, $"unknown profile '{sc.Profile}'"));
+        if (!sc.AppliesTo(profile.Name))
+            throw new ScenarioFormatException(sc.File, 1, $"the scenario applies to {string.Join(", ", sc.Profiles!)} only, not {profile.Name}");
         var spec = LoadMachine(sc);
         var m = Machine.Boot(spec, profile);
         var state = new RunState(m);

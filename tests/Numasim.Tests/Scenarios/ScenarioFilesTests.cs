@@ -27,7 +27,7 @@ public class ScenarioFilesTests
     public void Scenario_file_passes(string file)
     {
         var sc = ScenarioParser.Load(Path.Combine(RepoRoot(), "scenarios", file));
-        IReadOnlyList<KernelProfile?> profiles = file.StartsWith("seed", StringComparison.Ordinal) ? [.. KernelProfile.All] : [(KernelProfile?)null];
+        IReadOnlyList<KernelProfile?> profiles = file.StartsWith("seed", StringComparison.Ordinal) ? [.. KernelProfile.All.Where(p => sc.AppliesTo(p.Name))] : [(KernelProfile?)null];
         foreach (var p in profiles)
         {
             var r = ScenarioRunner.Run(sc, p);

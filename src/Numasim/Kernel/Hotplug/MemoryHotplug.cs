@@ -59,6 +59,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         _k.NodeStates.Set(nid, NodeState.Memory);
         if (!wasPopulated) Zonelists.BuildAll(_k, null);
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
+        if (arg.StatusChangeNid >= 0) EstablishDemotionTargets();
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
         Notifiers.Notify(MemoryAction.Online, arg);
@@ -102,14 +103,26 @@ public sealed class MemoryHotplug : IMemoryOnlining
         zone.PgData.RecomputeSpan();
         // offline_pages() recomputes watermarks before it rebuilds the zonelists (online_pages() the other way round).
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
+        bool memoryNodesChange = arg.StatusChangeNid >= 0;
+        if (_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
         if (!zone.IsPopulated) Zonelists.BuildAll(_k, null);
-        NodeStatesClearNode(zone.PgData);
+        if (!_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
+        if (memoryNodesChange) EstablishDemotionTargets();
         Notifiers.Notify(MemoryAction.Offline, arg);
         RemovePfnRangeFromZone(zone, start, end);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
+    }
+
+    /// <summary>Models establish_demotion_targets(), mm/memory-tiers.c, on a machine whose nodes are all one tier:
+    /// no node has a demotion target.</summary>
+    private void EstablishDemotionTargets()
+    {
+        if (!_k.Profile.PrintsDemotionTargets) return;
+        foreach (var nid in _k.NodeStates[NodeState.Memory].Bits())
+            _k.Log.Printk($"Demotion targets for Node {nid}: null");
     }
 
     /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the block

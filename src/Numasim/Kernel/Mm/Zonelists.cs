@@ -94,11 +94,12 @@ internal static class Zonelists
     /// higher node ids at equal distance, headless nodes, and less loaded nodes.</summary>
     public static int FindNextBestNode(KernelContext k, int node, Bitmap used, int[] nodeLoad)
     {
-        if (!used[node])
+        if (!used[node] && (!k.Profile.FallbackSkipsMemorylessLocalNode || k.NodeStates.Has(node, NodeState.Memory)))
         {
             used.Set(node);
             return node;
         }
+        used.Set(node);
         long minVal = long.MaxValue;
         int best = NumaConstants.NumaNoNode;
         foreach (var n in k.NodeStates[NodeState.Memory].Bits())

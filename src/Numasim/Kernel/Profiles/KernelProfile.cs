@@ -68,6 +68,18 @@ public sealed record KernelProfile
     /// <summary>offsetof(pg_data_t, node_zonelists): the address NODE_DATA(NULL)->node_zonelists faults at (0x21c0 in the seed's build).</summary>
     public ulong NodeZonelistsOffset { get; init; } = 0x21c0;
 
+    /// <summary>find_next_best_node() starts with the local node only when it has memory ("mm: page_alloc: skip
+    /// memoryless nodes entirely", v6.6): 6.12 prints "Fallback order for Node 1: 0" for a memoryless node 1.</summary>
+    public bool FallbackSkipsMemorylessLocalNode { get; init; }
+
+    /// <summary>offline_pages() clears the node's N_MEMORY before it rebuilds the zonelists (6.12 prints
+    /// "Fallback order for Node 0: 0" when node 1's last memory goes; 6.1 still prints "0 1").</summary>
+    public bool NodeStatesClearedBeforeZonelistRebuild { get; init; }
+
+    /// <summary>Memory tiering (mm/memory-tiers.c) prints "Demotion targets for Node N: null" for every node with
+    /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
+    public bool PrintsDemotionTargets { get; init; }
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
@@ -92,7 +104,12 @@ public sealed record KernelProfile
     public static readonly KernelProfile V6_12 = V6_1 with
     {
         Name = "v6.12", Release = "6.12.0-numasim",
-        AcpiCpuHotAddRefused = false,
+        // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
+        // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
+        AcpiCpuHotAddRefused = true,
+        FallbackSkipsMemorylessLocalNode = true,
+        NodeStatesClearedBeforeZonelistRebuild = true,
+        PrintsDemotionTargets = true,
     };
 
     /// <summary>v6.1 built with CONFIG_DEBUG_VM.</summary>
