@@ -132,15 +132,17 @@ internal static class X86Numa
         return pgdat;
     }
 
-    /// <summary>Models init_cpu_to_node(): every possible CPU takes its APIC id's node. Before v6.0 a CPU's
-    /// node without memory was initialised and onlined here (init_memory_less_node()).</summary>
+    /// <summary>Models init_cpu_to_node(): every enumerated CPU takes its APIC id's node (CPUs not yet present have
+    /// no APIC id and keep numa_init_array()'s node). A memoryless node of such a CPU is set online here: v4.x
+    /// through init_memory_less_node(), v6.1 directly, so that smp_init()'s cpu_up() does not try to register it
+    /// before node_subsys exists (1ca75fa7f19d); its pgdat comes with free_area_init().</summary>
     public static void InitCpuToNode(KernelContext k)
     {
         foreach (var cpu in k.Cpus.Possible.Bits())
         {
             var id = k.Cpus.Identity(cpu);
             if (id is null || !k.ApicToNode.TryGetValue(id.ApicId, out int node)) continue;
-            if (!k.Profile.MemorylessPossibleNodesStayOffline && !k.NodeStates.Has(node, NodeState.Online))
+            if (!k.NodeStates.Has(node, NodeState.Online))
             {
                 k.NodeData[node] ??= new PgData(node);
                 k.NodeStates.Set(node, NodeState.Online);
