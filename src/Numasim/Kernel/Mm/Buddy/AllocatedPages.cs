@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Numasim.Kernel.Mm;
 
@@ -26,42 +27,66 @@ internal sealed class AllocatedPages
     /// <summary>Number of allocated pages (sum of 1 &lt;&lt; order).</summary>
     public long Pages { get; private set; }
 
+    /// <summary>The per-page array of the chunk of pfn's pageblock, created when absent (allocation side).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte[] HeadsForAdd(long pfn) => _map.Find(pfn)?.Heads ?? HeadsForAddSlow(pfn);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private byte[] HeadsForAddSlow(long pfn) => _map.GetOrCreate(pfn).Heads ??= new byte[BuddyConstants.PageblockNrPages];
+
+    /// <summary>Slot of pfn in a pageblock's per-page array (always PageblockNrPages long).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref byte Slot(byte[] heads, long pfn) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(heads), (int)pfn & PbMask);
+
     /// <summary>Records pfn as an allocated head (models prep_new_page(): the page gets a refcount).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(long pfn, int order, MigrateType mt)
     {
-        var c = _map.Find(pfn) ?? _map.GetOrCreate(pfn);
-        var heads = c.Heads ??= new byte[BuddyConstants.PageblockNrPages];
-        int i = (int)pfn & PbMask;
-        if (heads[i] != 0) ThrowHandedOutTwice(pfn);
-        heads[i] = (byte)(1 + order + ((int)mt << 4));
-        c.AllocatedHeads++;
+        ref byte h = ref Slot(HeadsForAdd(pfn), pfn);
+        if (h != 0) ThrowHandedOutTwice(pfn);
+        h = (byte)(1 + order + ((int)mt << 4));
         Count++;
         Pages += 1L << order;
     }
 
-    /// <summary>Removes pfn's record and returns its order and migratetype; a pfn that is not an allocated head
-    /// is a bug (the kernel's bad_page()/VM_BUG_ON_PAGE on a double free).</summary>
+    /// <summary>Add(pfn, 0, mt).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public (int Order, MigrateType Mt) Remove(long pfn) => Remove(pfn, out _);
+    public void AddOrder0(long pfn, MigrateType mt)
+    {
+        ref byte h = ref Slot(HeadsForAdd(pfn), pfn);
+        if (h != 0) ThrowHandedOutTwice(pfn);
+        h = (byte)(1 + ((int)mt << 4));
+        Count++;
+        Pages++;
+    }
 
-    /// <summary>As Remove(pfn), also giving the pageblock's migratetype (one radix walk for the free path).</summary>
+    /// <summary>Removes pfn's record and returns its order; gives the pageblock's migratetype too (one lookup for the
+    /// free path). A pfn that is not an allocated head is a bug (the kernel's bad_page()/VM_BUG_ON_PAGE on a double
+    /// free). An emptied pageblock keeps its array (no churn on alloc/free pairs); Compact() releases it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public (int Order, MigrateType Mt) Remove(long pfn, out MigrateType pageblockMt)
+    public int Remove(long pfn, out MigrateType pageblockMt)
     {
         var c = _map.Find(pfn);
-        int i = (int)pfn & PbMask;
-        byte s;
-        if (c?.Heads is not { } heads || (s = heads[i]) == 0) { ThrowNotAllocated(pfn); pageblockMt = default; return default; }
-        heads[i] = 0;
+        if (c?.Heads is not { } heads) return NotAllocated(pfn, out pageblockMt);
+        ref byte h = ref Slot(heads, pfn);
+        int s = h;
+        if (s == 0) return NotAllocated(pfn, out pageblockMt);
+        h = 0;
         int order = (s & 15) - 1;
         Count--;
         Pages -= 1L << order;
-        byte ov = c.Override;
+        int ov = c.Override;
         pageblockMt = ov == PageblockChunk.NoOverride ? _map.DefaultType : (MigrateType)ov;
-        // An emptied chunk is kept (no churn on alloc/free pairs); Compact() releases it.
-        c.AllocatedHeads--;
-        return (order, (MigrateType)(s >> 4));
+        return order;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int NotAllocated(long pfn, out MigrateType pageblockMt)
+    {
+        pageblockMt = default;
+        ThrowNotAllocated(pfn);
+        return -1;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
@@ -77,7 +102,7 @@ internal sealed class AllocatedPages
     {
         var empty = new List<(long, PageblockChunk)>();
         foreach (var (pb, c) in _map.ChunksInRange(startPfn, endPfn))
-            if (c.AllocatedHeads == 0) empty.Add((pb, c));
+            if (!c.HoldsAllocations) empty.Add((pb, c));
         foreach (var (pb, c) in empty) { c.Heads = null; _map.Trim(pb, c); }
     }
 

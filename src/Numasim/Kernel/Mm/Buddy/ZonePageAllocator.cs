@@ -129,10 +129,28 @@ public sealed class ZonePageAllocator
     }
 
     /// <summary>Models rmqueue(), mm/page_alloc.c: head pfn of a 2^order block or -1. Orders 0..3 and
-    /// pageblock_order go through cpu's pcp lists. Movable requests may use CMA (gfp_to_alloc_flags_cma()).</summary>
+    /// pageblock_order go through cpu's pcp lists. Movable requests may use CMA (gfp_to_alloc_flags_cma()).
+    /// The order-0 request served from a non-empty pcp list is done here inline (rmqueue_pcplist() without the
+    /// refill); everything else goes through the full path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long Allocate(int order, MigrateType mt, int cpu) =>
-        Allocate(order, mt, cpu, mt == MigrateType.Movable ? AllocFlags.Cma : AllocFlags.None);
+    public long Allocate(int order, MigrateType mt, int cpu)
+    {
+        if (order == 0 && (uint)mt < MigrateTypes.PcpTypes)
+        {
+            var pcps = _pcp;
+            if ((uint)cpu < (uint)pcps.Length && pcps[cpu] is { } p)
+            {
+                long e = p.TryRmqueueOrder0(mt);
+                if (e >= 0)
+                {
+                    long pfn = e >> 3;
+                    _area.Allocated.AddOrder0(pfn, mt);
+                    return pfn;
+                }
+            }
+        }
+        return Allocate(order, mt, cpu, mt == MigrateType.Movable ? AllocFlags.Cma : AllocFlags.None);
+    }
 
     /// <summary>Models rmqueue(), mm/page_alloc.c, with explicit ALLOC_* flags.</summary>
     public long Allocate(int order, MigrateType mt, int cpu, AllocFlags flags)
@@ -155,17 +173,28 @@ public sealed class ZonePageAllocator
         throw new ArgumentOutOfRangeException(nameof(order), $"order {order} / {mt}: orders 0..MAX_ORDER-1; gfp_migratetype() gives only Unmovable, Movable, Reclaimable");
 
     /// <summary>Models free_the_page() (free_unref_page() for pcp orders, else __free_pages_ok()), mm/page_alloc.c.
-    /// The order comes from the allocation record; a pfn that is not an allocated head is a bug.</summary>
+    /// The order comes from the allocation record; a pfn that is not an allocated head is a bug. An order-0 page of
+    /// a pcp migratetype whose list has room below pcp->high is put on the list inline.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(long pfn, int cpu)
     {
-        var (order, _) = _area.Allocated.Remove(pfn, out var pbMt);
+        int order = _area.Allocated.Remove(pfn, out var pbMt);
+        if (order == 0 && (uint)pbMt < MigrateTypes.PcpTypes)
+        {
+            var pcps = _pcp;
+            if ((uint)cpu < (uint)pcps.Length && pcps[cpu] is { } p && p.TryFreeOrder0(pfn, pbMt, _high)) return;
+        }
+        FreeSlow(pfn, order, pbMt, cpu);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeSlow(long pfn, int order, MigrateType pbMt, int cpu)
+    {
         if (PerCpuPages.PcpAllowedOrder(order)) FreeUnrefPage(pfn, order, pbMt, cpu);
         else _area.FreeOnePageLocked(pfn, order, pbMt);
     }
 
     /// <summary>Models free_unref_page(), mm/page_alloc.c.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FreeUnrefPage(long pfn, int order, MigrateType mt, int cpu)
     {
         var pcpMt = mt;
@@ -263,7 +292,7 @@ public sealed class ZonePageAllocator
         {
             long b = _area.Lists.NodeCapacity * 40L + _area.Lists.NodeCount * 24L;
             b += _area.Pageblocks.ChunkCount * (40L + BuddyConstants.PageblockNrPages) + _area.Pageblocks.LeafCount * 4120L;
-            foreach (var p in _pcp) if (p is not null) for (int i = 0; i < PerCpuPages.NrPcpLists; i++) b += 8L * p.Lists[i].Buf.Length + 24;
+            foreach (var p in _pcp) if (p is not null) b += 8L * p.BufferCapacity + 16L * PerCpuPages.NrPcpLists + 80;
             return b + 8L * _pcp.Length;
         }
     }
