@@ -19,20 +19,52 @@ internal sealed class AllocatedPages
     private readonly PageblockMap _map;
     private const int PbMask = (int)BuddyConstants.PageblockNrPages - 1;
 
-    public AllocatedPages(PageblockMap map) => _map = map;
+    // The pageblock used last, its per-page array and migratetype: alloc/free runs stay in one pageblock for a
+    // while. The map calls InvalidateCache() whenever a chunk goes away or a pageblock migratetype changes.
+    private long _lastPb = long.MinValue;
+    private byte[]? _lastHeads;
+    private MigrateType _lastPbMt;
+    // Pages beyond the first of each allocated block: order-0 pairs leave it alone.
+    private long _extraPages;
+
+    public AllocatedPages(PageblockMap map)
+    {
+        _map = map;
+        map.Tracker = this;
+    }
 
     /// <summary>Number of allocated head pfns.</summary>
     public long Count { get; private set; }
 
     /// <summary>Number of allocated pages (sum of 1 &lt;&lt; order).</summary>
-    public long Pages { get; private set; }
+    public long Pages => Count + _extraPages;
 
-    /// <summary>The per-page array of the chunk of pfn's pageblock, created when absent (allocation side).</summary>
+    /// <summary>Forgets the cached pageblock (its chunk changed or went away).</summary>
+    public void InvalidateCache()
+    {
+        _lastPb = long.MinValue;
+        _lastHeads = null;
+    }
+
+    /// <summary>The per-page array of pfn's pageblock, created when absent (allocation side).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private byte[] HeadsForAdd(long pfn) => _map.Find(pfn)?.Heads ?? HeadsForAddSlow(pfn);
+    private byte[] HeadsForAdd(long pfn) => (pfn >> BuddyConstants.PageblockOrder) == _lastPb ? _lastHeads! : HeadsForAddSlow(pfn);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private byte[] HeadsForAddSlow(long pfn) => _map.GetOrCreate(pfn).Heads ??= new byte[BuddyConstants.PageblockNrPages];
+    private byte[] HeadsForAddSlow(long pfn)
+    {
+        var c = _map.GetOrCreate(pfn);
+        var heads = c.Heads ??= new byte[BuddyConstants.PageblockNrPages];
+        Remember(pfn, c, heads);
+        return heads;
+    }
+
+    private void Remember(long pfn, PageblockChunk c, byte[] heads)
+    {
+        _lastPb = pfn >> BuddyConstants.PageblockOrder;
+        _lastHeads = heads;
+        _lastPbMt = c.Override == PageblockChunk.NoOverride ? _map.DefaultType : (MigrateType)c.Override;
+    }
 
     /// <summary>Slot of pfn in a pageblock's per-page array (always PageblockNrPages long).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -47,7 +79,7 @@ internal sealed class AllocatedPages
         if (h != 0) ThrowHandedOutTwice(pfn);
         h = (byte)(1 + order + ((int)mt << 4));
         Count++;
-        Pages += 1L << order;
+        _extraPages += (1L << order) - 1;
     }
 
     /// <summary>Add(pfn, 0, mt).</summary>
@@ -58,7 +90,6 @@ internal sealed class AllocatedPages
         if (h != 0) ThrowHandedOutTwice(pfn);
         h = (byte)(1 + ((int)mt << 4));
         Count++;
-        Pages++;
     }
 
     /// <summary>Removes pfn's record and returns its order; gives the pageblock's migratetype too (one lookup for the
@@ -67,18 +98,25 @@ internal sealed class AllocatedPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Remove(long pfn, out MigrateType pageblockMt)
     {
-        var c = _map.Find(pfn);
-        if (c?.Heads is not { } heads) return NotAllocated(pfn, out pageblockMt);
-        ref byte h = ref Slot(heads, pfn);
+        if ((pfn >> BuddyConstants.PageblockOrder) != _lastPb && !FindForRemove(pfn)) return NotAllocated(pfn, out pageblockMt);
+        ref byte h = ref Slot(_lastHeads!, pfn);
         int s = h;
         if (s == 0) return NotAllocated(pfn, out pageblockMt);
         h = 0;
-        int order = (s & 15) - 1;
         Count--;
-        Pages -= 1L << order;
-        int ov = c.Override;
-        pageblockMt = ov == PageblockChunk.NoOverride ? _map.DefaultType : (MigrateType)ov;
+        int order = (s & 15) - 1;
+        if (order != 0) _extraPages -= (1L << order) - 1;
+        pageblockMt = _lastPbMt;
         return order;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool FindForRemove(long pfn)
+    {
+        var c = _map.Find(pfn);
+        if (c?.Heads is not { } heads) return false;
+        Remember(pfn, c, heads);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -104,6 +142,7 @@ internal sealed class AllocatedPages
         foreach (var (pb, c) in _map.ChunksInRange(startPfn, endPfn))
             if (!c.HoldsAllocations) empty.Add((pb, c));
         foreach (var (pb, c) in empty) { c.Heads = null; _map.Trim(pb, c); }
+        InvalidateCache();
     }
 
     /// <summary>Order of the allocated head at pfn, or -1.</summary>

@@ -21,7 +21,15 @@ internal sealed class PageblockMap
     private PageblockChunk? _lastChunk;
 
     /// <summary>Migratetype of every pageblock without an override (memmap_init sets MIGRATE_MOVABLE).</summary>
-    public MigrateType DefaultType { get; set; } = MigrateType.Movable;
+    public MigrateType DefaultType
+    {
+        get => _defaultType;
+        set { _defaultType = value; Tracker?.InvalidateCache(); }
+    }
+    private MigrateType _defaultType = MigrateType.Movable;
+
+    /// <summary>The allocation record that caches a chunk; told when a chunk goes away or a migratetype changes.</summary>
+    internal AllocatedPages? Tracker;
 
     /// <summary>Number of chunks currently materialised (for memory figures).</summary>
     public int ChunkCount { get; private set; }
@@ -93,6 +101,7 @@ internal sealed class PageblockMap
         if (c.HoldsAllocations || c.Override != PageblockChunk.NoOverride) return;
         long pb = pfn >> PbShift;
         if (pb == _lastPb) { _lastPb = long.MinValue; _lastChunk = null; }
+        Tracker?.InvalidateCache();
         long key = pb >> LeafShift;
         var leaf = Leaf(key)!;
         leaf[(int)(pb & (LeafSize - 1))] = null;
@@ -113,6 +122,7 @@ internal sealed class PageblockMap
     /// <summary>Models set_pfnblock_flags_mask() for the migratetype bits, mm/page_alloc.c.</summary>
     public void SetMigratetype(long pfn, MigrateType mt)
     {
+        Tracker?.InvalidateCache();
         if (mt == DefaultType)
         {
             var c = Find(pfn);

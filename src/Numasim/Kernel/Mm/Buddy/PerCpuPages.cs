@@ -144,7 +144,7 @@ public sealed class PerCpuPages
     {
         ref var l = ref List((int)mt);
         if (l.Len == 0) return -1;
-        FreeFactor >>= 1;
+        if (FreeFactor != 0) FreeFactor >>= 1;
         Count--;
         return PopFront(ref l);
     }
