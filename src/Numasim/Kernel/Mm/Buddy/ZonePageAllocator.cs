@@ -139,23 +139,45 @@ public sealed class ZonePageAllocator
     {
         if (order == 0 && (uint)mt < MigrateTypes.PcpTypes)
         {
-            var pcps = _pcp;
-            if ((uint)cpu < (uint)pcps.Length && pcps[cpu] is { } p)
-            {
-                long e = p.TryRmqueueOrder0(mt);
-                if (e >= 0)
-                {
-                    long pfn = e >> 3;
-                    _allocated.AddOrder0(pfn, mt);
-                    return pfn;
-                }
-            }
+            long pfn = TryAllocateOrder0FromPcp(mt, cpu);
+            if (pfn >= 0) return pfn;
         }
-        return Allocate(order, mt, cpu, mt == MigrateType.Movable ? AllocFlags.Cma : AllocFlags.None);
+        return AllocateSlow(order, mt, cpu, mt == MigrateType.Movable ? AllocFlags.Cma : AllocFlags.None);
     }
 
     /// <summary>Models rmqueue(), mm/page_alloc.c, with explicit ALLOC_* flags.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Allocate(int order, MigrateType mt, int cpu, AllocFlags flags)
+    {
+        if (order == 0 && (uint)mt < MigrateTypes.PcpTypes && ((flags & AllocFlags.Cma) != 0 || mt != MigrateType.Movable))
+        {
+            long pfn = TryAllocateOrder0FromPcp(mt, cpu);
+            if (pfn >= 0) return pfn;
+        }
+        return AllocateSlow(order, mt, cpu, flags);
+    }
+
+    /// <summary>rmqueue_pcplist() for order 0 when cpu's list of mt is not empty, and prep_new_page()'s record.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long TryAllocateOrder0FromPcp(MigrateType mt, int cpu)
+    {
+        var pcps = _pcp;
+        if ((uint)cpu < (uint)pcps.Length && pcps[cpu] is { } p)
+        {
+            long e = p.TryRmqueueOrder0(mt);
+            if (e >= 0)
+            {
+                long pfn = e >> 3;
+                _allocated.AddOrder0(pfn, mt);
+                return pfn;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>rmqueue() in full: pcp refill, buddy, fallbacks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long AllocateSlow(int order, MigrateType mt, int cpu, AllocFlags flags)
     {
         if ((uint)order >= BuddyConstants.MaxOrder || (int)mt >= MigrateTypes.PcpTypes) ThrowBadRequest(order, mt);
         long pfn = -1;
@@ -169,6 +191,10 @@ public sealed class ZonePageAllocator
         _area.Allocated.Add(pfn, order, mt);
         return pfn;
     }
+
+    /// <summary>Whether pfn is the head of a block this zone handed out (page_zone() + PageBuddy/refcount tests):
+    /// one lookup, no enumeration.</summary>
+    public bool IsAllocatedHead(long pfn) => pfn >= ZoneStartPfn && pfn < ZoneEndPfn && _allocated.OrderAt(pfn, out _) >= 0;
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowBadRequest(int order, MigrateType mt) =>
