@@ -10,7 +10,36 @@ public sealed class ZonePageAllocator
 {
     private readonly BuddyFreeArea _area;
     private readonly AllocatedPages _allocated; // _area.Allocated, one load less on the hot paths
-    private PerCpuPages?[] _pcp = [];
+    // Per-CPU pagesets in chunks of 64 CPUs (memory follows the CPUs that used the zone, not the highest CPU id),
+    // and the one used last: alloc/free runs come from one CPU for a while.
+    private const int PcpChunkShift = 6;
+    private PerCpuPages?[]?[] _pcpChunks = [];
+    private int _lastCpu = -1;
+    private PerCpuPages? _lastPcp;
+
+    /// <summary>Every pcp created so far, ascending CPU.</summary>
+    private IEnumerable<(int Cpu, PerCpuPages Pcp)> AllPcps()
+    {
+        for (int c = 0; c < _pcpChunks.Length; c++)
+            if (_pcpChunks[c] is { } chunk)
+                for (int i = 0; i < chunk.Length; i++)
+                    if (chunk[i] is { } p) yield return ((c << PcpChunkShift) + i, p);
+    }
+
+    /// <summary>The pcp of cpu if it exists (inline fast path: the last CPU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PerCpuPages? PcpOrNull(int cpu) => cpu == _lastCpu ? _lastPcp : PcpOrNullSlow(cpu);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PerCpuPages? PcpOrNullSlow(int cpu)
+    {
+        uint c = (uint)cpu >> PcpChunkShift;
+        if (cpu < 0 || c >= (uint)_pcpChunks.Length || _pcpChunks[c] is not { } chunk || chunk[cpu & ((1 << PcpChunkShift) - 1)] is not { } p)
+            return null;
+        _lastCpu = cpu;
+        _lastPcp = p;
+        return p;
+    }
     private int _batch = 1;  // BOOT_PAGESET_BATCH
     private int _high;       // BOOT_PAGESET_HIGH
 
@@ -47,7 +76,7 @@ public sealed class ZonePageAllocator
     /// <summary>Pages sitting on all CPUs' pcp lists of this zone.</summary>
     public long PcpPages
     {
-        get { long n = 0; foreach (var p in _pcp) if (p is not null) n += p.Count; return n; }
+        get { long n = 0; foreach (var (_, p) in AllPcps()) n += p.Count; return n; }
     }
 
     /// <summary>Pages currently handed out.</summary>
@@ -96,15 +125,19 @@ public sealed class ZonePageAllocator
     /// <summary>The pcp of one CPU (created on first use).</summary>
     public PerCpuPages Pcp(int cpu)
     {
-        if ((uint)cpu < (uint)_pcp.Length && _pcp[cpu] is { } p) return p;
-        return PcpSlow(cpu);
+        return PcpOrNull(cpu) ?? PcpSlow(cpu);
     }
 
     private PerCpuPages PcpSlow(int cpu)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(cpu);
-        if (cpu >= _pcp.Length) Array.Resize(ref _pcp, Math.Max(cpu + 1, _pcp.Length * 2));
-        return _pcp[cpu] ??= new PerCpuPages();
+        int c = cpu >> PcpChunkShift;
+        if (c >= _pcpChunks.Length) Array.Resize(ref _pcpChunks, c + 1);
+        var chunk = _pcpChunks[c] ??= new PerCpuPages?[1 << PcpChunkShift];
+        var p = chunk[cpu & ((1 << PcpChunkShift) - 1)] ??= new PerCpuPages();
+        _lastCpu = cpu;
+        _lastPcp = p;
+        return p;
     }
 
     /// <summary>Migratetype of the pageblock holding pfn.</summary>
@@ -161,8 +194,7 @@ public sealed class ZonePageAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long TryAllocateOrder0FromPcp(MigrateType mt, int cpu)
     {
-        var pcps = _pcp;
-        if ((uint)cpu < (uint)pcps.Length && pcps[cpu] is { } p)
+        if (PcpOrNull(cpu) is { } p)
         {
             long e = p.TryRmqueueOrder0(mt);
             if (e >= 0)
@@ -209,8 +241,7 @@ public sealed class ZonePageAllocator
         int order = _allocated.Remove(pfn, out var pbMt);
         if (order == 0 && (uint)pbMt < MigrateTypes.PcpTypes)
         {
-            var pcps = _pcp;
-            if ((uint)cpu < (uint)pcps.Length && pcps[cpu] is { } p && p.TryFreeOrder0(pfn, pbMt, _high)) return;
+            if (PcpOrNull(cpu) is { } p && p.TryFreeOrder0(pfn, pbMt, _high)) return;
         }
         FreeSlow(pfn, order, pbMt, cpu);
     }
@@ -237,13 +268,13 @@ public sealed class ZonePageAllocator
     /// <summary>Models drain_pages_zone(cpu, zone), mm/page_alloc.c.</summary>
     public void DrainPcp(int cpu)
     {
-        if ((uint)cpu < (uint)_pcp.Length && _pcp[cpu] is { } p) p.DrainPagesZone(_area, _batch);
+        if (PcpOrNull(cpu) is { } p) p.DrainPagesZone(_area, _batch);
     }
 
     /// <summary>Models drain_all_pages(zone), mm/page_alloc.c (every CPU with pages, ascending).</summary>
     public void DrainPcp()
     {
-        for (int cpu = 0; cpu < _pcp.Length; cpu++) DrainPcp(cpu);
+        foreach (var (_, p) in AllPcps().ToList()) p.DrainPagesZone(_area, _batch);
     }
 
     /// <summary>Models start_isolate_page_range(), mm/page_isolation.c: EBUSY (with the first offending pfn) when a
@@ -320,8 +351,9 @@ public sealed class ZonePageAllocator
         {
             long b = _area.Lists.NodeCapacity * 40L + _area.Lists.NodeCount * 24L;
             b += _area.Pageblocks.ChunkCount * (40L + BuddyConstants.PageblockNrPages) + _area.Pageblocks.LeafCount * 4120L;
-            foreach (var p in _pcp) if (p is not null) b += 8L * p.BufferCapacity + 16L * PerCpuPages.NrPcpLists + 80;
-            return b + 8L * _pcp.Length;
+            foreach (var (_, p) in AllPcps()) b += 8L * p.BufferCapacity + 16L * PerCpuPages.NrPcpLists + 80;
+            foreach (var chunk in _pcpChunks) if (chunk is not null) b += 8L * chunk.Length + 24;
+            return b + 8L * _pcpChunks.Length;
         }
     }
 }
