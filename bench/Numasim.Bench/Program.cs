@@ -10,6 +10,7 @@ public static class Program
     public static void Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "--quick") { Quick(); return; }
+        if (args.Length > 0 && args[0] == "--memory") { AllocatorMemoryFigures.Run(); return; }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 

@@ -16,9 +16,20 @@ internal sealed class PageblockMap
     private readonly Dictionary<long, PageblockChunk?[]> _leaves = new();
     private long _lastLeafKey = long.MinValue;
     private PageblockChunk?[]? _lastLeaf;
+    // The chunk found last (never null while _lastPb is valid): alloc/free runs stay in one pageblock for a while.
+    private long _lastPb = long.MinValue;
+    private PageblockChunk? _lastChunk;
 
     /// <summary>Migratetype of every pageblock without an override (memmap_init sets MIGRATE_MOVABLE).</summary>
-    public MigrateType DefaultType { get; set; } = MigrateType.Movable;
+    public MigrateType DefaultType
+    {
+        get => _defaultType;
+        set { _defaultType = value; Tracker?.InvalidateCache(); }
+    }
+    private MigrateType _defaultType = MigrateType.Movable;
+
+    /// <summary>The allocation record that caches a chunk; told when a chunk goes away or a migratetype changes.</summary>
+    internal AllocatedPages? Tracker;
 
     /// <summary>Number of chunks currently materialised (for memory figures).</summary>
     public int ChunkCount { get; private set; }
@@ -45,8 +56,17 @@ internal sealed class PageblockMap
     public PageblockChunk? Find(long pfn)
     {
         long pb = pfn >> PbShift;
+        if (pb == _lastPb) return _lastChunk;
+        return FindSlow(pb);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PageblockChunk? FindSlow(long pb)
+    {
         var leaf = Leaf(pb >> LeafShift);
-        return leaf?[(int)(pb & (LeafSize - 1))];
+        var c = leaf?[(int)(pb & (LeafSize - 1))];
+        if (c is not null) { _lastPb = pb; _lastChunk = c; }
+        return c;
     }
 
     /// <summary>The chunk of the pageblock holding pfn, created when absent.</summary>
@@ -70,14 +90,18 @@ internal sealed class PageblockMap
             leaf[slot] = c;
             ChunkCount++;
         }
+        _lastPb = pb;
+        _lastChunk = c;
         return c;
     }
 
     /// <summary>Drops the chunk of pfn's pageblock if it records nothing any more.</summary>
     public void Trim(long pfn, PageblockChunk c)
     {
-        if (c.AllocatedHeads != 0 || c.Override != PageblockChunk.NoOverride) return;
+        if (c.HoldsAllocations || c.Override != PageblockChunk.NoOverride) return;
         long pb = pfn >> PbShift;
+        if (pb == _lastPb) { _lastPb = long.MinValue; _lastChunk = null; }
+        Tracker?.InvalidateCache();
         long key = pb >> LeafShift;
         var leaf = Leaf(key)!;
         leaf[(int)(pb & (LeafSize - 1))] = null;
@@ -98,6 +122,7 @@ internal sealed class PageblockMap
     /// <summary>Models set_pfnblock_flags_mask() for the migratetype bits, mm/page_alloc.c.</summary>
     public void SetMigratetype(long pfn, MigrateType mt)
     {
+        Tracker?.InvalidateCache();
         if (mt == DefaultType)
         {
             var c = Find(pfn);
@@ -154,5 +179,8 @@ internal sealed class PageblockChunk
     public byte Override = NoOverride;
     /// <summary>Per page of the pageblock: 0 = not an allocated head, else 1 + order + 16 * migratetype.</summary>
     public byte[]? Heads;
-    public int AllocatedHeads;
+
+    /// <summary>Whether any page of the pageblock is an allocated head (a scan: only Compact and Trim ask, so the
+    /// alloc/free paths keep no per-chunk counter).</summary>
+    public bool HoldsAllocations => Heads is { } h && h.AsSpan().ContainsAnyExcept((byte)0);
 }

@@ -1,11 +1,13 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Numasim.Kernel.Mm;
 
 /// <summary>Models struct per_cpu_pages (include/linux/mmzone.h, v6.1 with CONFIG_TRANSPARENT_HUGEPAGE): one CPU's
 /// lists of free pages for one zone, NR_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + 2 (the two
 /// pageblock_order lists for THP). Pages here are free but neither in the buddy nor in NR_FREE_PAGES.
-/// Each list is a ring-buffer deque of (pfn &lt;&lt; 3 | page->index migratetype): head = list_first_entry.</summary>
+/// Each list is a ring-buffer deque of (pfn &lt;&lt; 3 | page->index migratetype), head = list_first_entry; all lists
+/// of the CPU share one flat buffer, each in its own power-of-two segment.</summary>
 public sealed class PerCpuPages
 {
     /// <summary>NR_LOWORDER_PCP_LISTS.</summary>
@@ -13,14 +15,20 @@ public sealed class PerCpuPages
     /// <summary>NR_PCP_LISTS.</summary>
     public const int NrPcpLists = NrLowOrderPcpLists + 2;
 
+    /// <summary>One list: a ring-buffer deque in the segment [Base, Base + Mask + 1) of the CPU's flat buffer.</summary>
     internal struct PcpList
     {
-        public long[] Buf;
+        public int Base;
+        public int Mask;
         public int Head;
         public int Len;
     }
 
-    internal readonly PcpList[] Lists = new PcpList[NrPcpLists];
+    private const int InitialListCapacity = 8;
+
+    /// <summary>All lists of this CPU in one flat buffer of entries; each list owns a power-of-two segment.</summary>
+    private long[] _buf = new long[NrPcpLists * InitialListCapacity];
+    private readonly PcpList[] _lists = new PcpList[NrPcpLists];
 
     /// <summary>pcp->count: pages (not entries) on all lists.</summary>
     public int Count { get; internal set; }
@@ -30,8 +38,11 @@ public sealed class PerCpuPages
 
     public PerCpuPages()
     {
-        for (int i = 0; i < NrPcpLists; i++) Lists[i].Buf = new long[8];
+        for (int i = 0; i < NrPcpLists; i++) _lists[i] = new PcpList { Base = i * InitialListCapacity, Mask = InitialListCapacity - 1 };
     }
+
+    /// <summary>Entries the flat buffer holds (for memory figures).</summary>
+    internal int BufferCapacity => _buf.Length;
 
     /// <summary>Models pcp_allowed_order(), mm/page_alloc.c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -49,68 +60,121 @@ public sealed class PerCpuPages
         pindex >= NrLowOrderPcpLists ? BuddyConstants.PageblockOrder : pindex / MigrateTypes.PcpTypes;
 
     /// <summary>Entries on one list.</summary>
-    public int ListLength(int pindex) => Lists[pindex].Len;
+    public int ListLength(int pindex) => _lists[pindex].Len;
 
     /// <summary>Pfns on one list, head first.</summary>
     public IEnumerable<long> ListPfns(int pindex)
     {
-        var l = Lists[pindex];
-        for (int i = 0; i < l.Len; i++) yield return l.Buf[(l.Head + i) & (l.Buf.Length - 1)] >> 3;
+        var l = _lists[pindex];
+        for (int i = 0; i < l.Len; i++) yield return _buf[l.Base + ((l.Head + i) & l.Mask)] >> 3;
     }
 
-    private static void Grow(ref PcpList l)
+    /// <summary>The list of pindex without a bounds check: pindex comes from OrderToPindex of a checked request.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref PcpList List(int pindex) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lists), pindex);
+
+    /// <summary>Entry slot i of the flat buffer; i is always Base + (x &amp; Mask) of a list, inside the buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref long Slot(int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buf), i);
+
+    /// <summary>Doubles the segment of one full list: lays every list out again, each linearised from its head.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int pindex)
     {
-        var nb = new long[l.Buf.Length * 2];
-        for (int i = 0; i < l.Len; i++) nb[i] = l.Buf[(l.Head + i) & (l.Buf.Length - 1)];
-        l.Buf = nb;
-        l.Head = 0;
+        int total = 0;
+        for (int i = 0; i < NrPcpLists; i++) total += (_lists[i].Mask + 1) << (i == pindex ? 1 : 0);
+        var nb = new long[total];
+        int b = 0;
+        for (int i = 0; i < NrPcpLists; i++)
+        {
+            ref var l = ref _lists[i];
+            for (int k = 0; k < l.Len; k++) nb[b + k] = _buf[l.Base + ((l.Head + k) & l.Mask)];
+            int cap = (l.Mask + 1) << (i == pindex ? 1 : 0);
+            l.Base = b;
+            l.Mask = cap - 1;
+            l.Head = 0;
+            b += cap;
+        }
+        _buf = nb;
     }
 
     /// <summary>list_add: push at the head.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void PushFront(ref PcpList l, long entry)
+    private void PushFront(int pindex, long entry)
     {
-        if (l.Len == l.Buf.Length) Grow(ref l);
-        l.Head = (l.Head - 1) & (l.Buf.Length - 1);
-        l.Buf[l.Head] = entry;
+        ref var l = ref List(pindex);
+        if (l.Len > l.Mask) { Grow(pindex); l = ref List(pindex); }
+        int h = (l.Head - 1) & l.Mask;
+        l.Head = h;
+        Slot(l.Base + h) = entry;
         l.Len++;
     }
 
     /// <summary>list_add_tail.</summary>
-    internal static void PushBack(ref PcpList l, long entry)
+    private void PushBack(int pindex, long entry)
     {
-        if (l.Len == l.Buf.Length) Grow(ref l);
-        l.Buf[(l.Head + l.Len) & (l.Buf.Length - 1)] = entry;
+        ref var l = ref List(pindex);
+        if (l.Len > l.Mask) { Grow(pindex); l = ref List(pindex); }
+        Slot(l.Base + ((l.Head + l.Len) & l.Mask)) = entry;
         l.Len++;
     }
 
     /// <summary>list_first_entry + list_del.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static long PopFront(ref PcpList l)
+    private long PopFront(ref PcpList l)
     {
-        long e = l.Buf[l.Head];
-        l.Head = (l.Head + 1) & (l.Buf.Length - 1);
+        long e = Slot(l.Base + l.Head);
+        l.Head = (l.Head + 1) & l.Mask;
         l.Len--;
         return e;
     }
 
     /// <summary>list_last_entry + list_del.</summary>
-    internal static long PopBack(ref PcpList l)
+    private long PopBack(ref PcpList l)
     {
         l.Len--;
-        return l.Buf[(l.Head + l.Len) & (l.Buf.Length - 1)];
+        return Slot(l.Base + ((l.Head + l.Len) & l.Mask));
+    }
+
+    /// <summary>The order-0 fast path of rmqueue_pcplist() when mt's list is not empty: free_factor decay, the head
+    /// entry (pfn &lt;&lt; 3 | page->index) and pcp->count. Returns -1 without touching anything when the list is
+    /// empty (the caller then takes the full path, which refills a batch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal long TryRmqueueOrder0(MigrateType mt)
+    {
+        ref var l = ref List((int)mt);
+        if (l.Len == 0) return -1;
+        if (FreeFactor != 0) FreeFactor >>= 1;
+        Count--;
+        return PopFront(ref l);
+    }
+
+    /// <summary>The order-0 fast path of free_unref_page_commit() for a pcp migratetype: list_add and pcp->count;
+    /// false when the list must grow or pcp->count reaches high (the caller then takes the full path, which also
+    /// runs free_pcppages_bulk()); nothing is changed then.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryFreeOrder0(long pfn, MigrateType mt, int high)
+    {
+        ref var l = ref List((int)mt);
+        int c = Count + 1;
+        if (l.Len > l.Mask || c >= high) return false; // high == 0: nr_pcp_high() is 0, always drained
+        int h = (l.Head - 1) & l.Mask;
+        l.Head = h;
+        Slot(l.Base + h) = (pfn << 3) | (long)mt;
+        l.Len++;
+        Count = c;
+        return true;
     }
 
     /// <summary>Models rmqueue_bulk(), mm/page_alloc.c: moves up to count blocks from the buddy to the list tail.</summary>
     internal int RmqueueBulk(BuddyFreeArea zone, int order, int count, int pindex, MigrateType mt, AllocFlags flags)
     {
-        ref var list = ref Lists[pindex];
         int i;
         for (i = 0; i < count; i++)
         {
             long pfn = zone.Rmqueue(order, mt, flags, out var takenAs);
             if (pfn < 0) break;
-            PushBack(ref list, (pfn << 3) | (long)takenAs);
+            PushBack(pindex, (pfn << 3) | (long)takenAs);
             if (takenAs == MigrateType.Cma) zone.ModZonePageState(0, -(1L << order));
         }
         zone.ModZonePageState(-((long)i << order), 0);
@@ -124,15 +188,14 @@ public sealed class PerCpuPages
     {
         FreeFactor >>= 1;
         int pindex = OrderToPindex(mt, order);
-        ref var list = ref Lists[pindex];
-        if (list.Len == 0)
+        if (List(pindex).Len == 0)
         {
             if (batch > 1) batch = Math.Max(batch >> order, 2);
             int alloced = RmqueueBulk(zone, order, batch, pindex, mt, flags);
             Count += alloced << order;
-            if (list.Len == 0) { takenAs = mt; return -1; }
+            if (List(pindex).Len == 0) { takenAs = mt; return -1; }
         }
-        long e = PopFront(ref list);
+        long e = PopFront(ref List(pindex));
         Count -= 1 << order;
         takenAs = (MigrateType)(e & 7);
         return e >> 3;
@@ -158,7 +221,7 @@ public sealed class PerCpuPages
     internal void FreeUnrefPageCommit(BuddyFreeArea zone, long pfn, MigrateType pcpMt, MigrateType pageMt, int order, int high, int batch)
     {
         int pindex = OrderToPindex(pcpMt, order);
-        PushFront(ref Lists[pindex], (pfn << 3) | (long)pageMt);
+        PushFront(pindex, (pfn << 3) | (long)pageMt);
         Count += 1 << order;
         bool freeHigh = FreeFactor != 0 && order != 0 && order <= BuddyConstants.PageAllocCostlyOrder;
         int h = NrPcpHigh(high, freeHigh);
@@ -178,11 +241,11 @@ public sealed class PerCpuPages
             while (true)
             {
                 if (++pindex > maxP) pindex = minP;
-                if (Lists[pindex].Len != 0) break;
+                if (_lists[pindex].Len != 0) break;
                 if (pindex == maxP) maxP--;
                 if (pindex == minP) minP++;
             }
-            ref var list = ref Lists[pindex];
+            ref var list = ref _lists[pindex];
             int order = PindexToOrder(pindex);
             int nr = 1 << order;
             do

@@ -9,7 +9,37 @@ namespace Numasim.Kernel.Mm;
 public sealed class ZonePageAllocator
 {
     private readonly BuddyFreeArea _area;
-    private PerCpuPages?[] _pcp = [];
+    private readonly AllocatedPages _allocated; // _area.Allocated, one load less on the hot paths
+    // Per-CPU pagesets in chunks of 64 CPUs (memory follows the CPUs that used the zone, not the highest CPU id),
+    // and the one used last: alloc/free runs come from one CPU for a while.
+    private const int PcpChunkShift = 6;
+    private PerCpuPages?[]?[] _pcpChunks = [];
+    private int _lastCpu = -1;
+    private PerCpuPages? _lastPcp;
+
+    /// <summary>Every pcp created so far, ascending CPU.</summary>
+    private IEnumerable<(int Cpu, PerCpuPages Pcp)> AllPcps()
+    {
+        for (int c = 0; c < _pcpChunks.Length; c++)
+            if (_pcpChunks[c] is { } chunk)
+                for (int i = 0; i < chunk.Length; i++)
+                    if (chunk[i] is { } p) yield return ((c << PcpChunkShift) + i, p);
+    }
+
+    /// <summary>The pcp of cpu if it exists (inline fast path: the last CPU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PerCpuPages? PcpOrNull(int cpu) => cpu == _lastCpu ? _lastPcp : PcpOrNullSlow(cpu);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PerCpuPages? PcpOrNullSlow(int cpu)
+    {
+        uint c = (uint)cpu >> PcpChunkShift;
+        if (cpu < 0 || c >= (uint)_pcpChunks.Length || _pcpChunks[c] is not { } chunk || chunk[cpu & ((1 << PcpChunkShift) - 1)] is not { } p)
+            return null;
+        _lastCpu = cpu;
+        _lastPcp = p;
+        return p;
+    }
     private int _batch = 1;  // BOOT_PAGESET_BATCH
     private int _high;       // BOOT_PAGESET_HIGH
 
@@ -18,6 +48,7 @@ public sealed class ZonePageAllocator
     {
         if (zoneStartPfn < 0 || spannedPages < 0) throw new ArgumentOutOfRangeException(nameof(spannedPages));
         _area = new BuddyFreeArea(zoneStartPfn, spannedPages);
+        _allocated = _area.Allocated;
     }
 
     internal BuddyFreeArea Area => _area;
@@ -45,7 +76,7 @@ public sealed class ZonePageAllocator
     /// <summary>Pages sitting on all CPUs' pcp lists of this zone.</summary>
     public long PcpPages
     {
-        get { long n = 0; foreach (var p in _pcp) if (p is not null) n += p.Count; return n; }
+        get { long n = 0; foreach (var (_, p) in AllPcps()) n += p.Count; return n; }
     }
 
     /// <summary>Pages currently handed out.</summary>
@@ -94,15 +125,19 @@ public sealed class ZonePageAllocator
     /// <summary>The pcp of one CPU (created on first use).</summary>
     public PerCpuPages Pcp(int cpu)
     {
-        if ((uint)cpu < (uint)_pcp.Length && _pcp[cpu] is { } p) return p;
-        return PcpSlow(cpu);
+        return PcpOrNull(cpu) ?? PcpSlow(cpu);
     }
 
     private PerCpuPages PcpSlow(int cpu)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(cpu);
-        if (cpu >= _pcp.Length) Array.Resize(ref _pcp, Math.Max(cpu + 1, _pcp.Length * 2));
-        return _pcp[cpu] ??= new PerCpuPages();
+        int c = cpu >> PcpChunkShift;
+        if (c >= _pcpChunks.Length) Array.Resize(ref _pcpChunks, c + 1);
+        var chunk = _pcpChunks[c] ??= new PerCpuPages?[1 << PcpChunkShift];
+        var p = chunk[cpu & ((1 << PcpChunkShift) - 1)] ??= new PerCpuPages();
+        _lastCpu = cpu;
+        _lastPcp = p;
+        return p;
     }
 
     /// <summary>Migratetype of the pageblock holding pfn.</summary>
@@ -129,13 +164,52 @@ public sealed class ZonePageAllocator
     }
 
     /// <summary>Models rmqueue(), mm/page_alloc.c: head pfn of a 2^order block or -1. Orders 0..3 and
-    /// pageblock_order go through cpu's pcp lists. Movable requests may use CMA (gfp_to_alloc_flags_cma()).</summary>
+    /// pageblock_order go through cpu's pcp lists. Movable requests may use CMA (gfp_to_alloc_flags_cma()).
+    /// The order-0 request served from a non-empty pcp list is done here inline (rmqueue_pcplist() without the
+    /// refill); everything else goes through the full path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long Allocate(int order, MigrateType mt, int cpu) =>
-        Allocate(order, mt, cpu, mt == MigrateType.Movable ? AllocFlags.Cma : AllocFlags.None);
+    public long Allocate(int order, MigrateType mt, int cpu)
+    {
+        if (order == 0 && (uint)mt < MigrateTypes.PcpTypes)
+        {
+            long pfn = TryAllocateOrder0FromPcp(mt, cpu);
+            if (pfn >= 0) return pfn;
+        }
+        return AllocateSlow(order, mt, cpu, mt == MigrateType.Movable ? AllocFlags.Cma : AllocFlags.None);
+    }
 
     /// <summary>Models rmqueue(), mm/page_alloc.c, with explicit ALLOC_* flags.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Allocate(int order, MigrateType mt, int cpu, AllocFlags flags)
+    {
+        if (order == 0 && (uint)mt < MigrateTypes.PcpTypes && ((flags & AllocFlags.Cma) != 0 || mt != MigrateType.Movable))
+        {
+            long pfn = TryAllocateOrder0FromPcp(mt, cpu);
+            if (pfn >= 0) return pfn;
+        }
+        return AllocateSlow(order, mt, cpu, flags);
+    }
+
+    /// <summary>rmqueue_pcplist() for order 0 when cpu's list of mt is not empty, and prep_new_page()'s record.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long TryAllocateOrder0FromPcp(MigrateType mt, int cpu)
+    {
+        if (PcpOrNull(cpu) is { } p)
+        {
+            long e = p.TryRmqueueOrder0(mt);
+            if (e >= 0)
+            {
+                long pfn = e >> 3;
+                _allocated.AddOrder0(pfn, mt);
+                return pfn;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>rmqueue() in full: pcp refill, buddy, fallbacks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long AllocateSlow(int order, MigrateType mt, int cpu, AllocFlags flags)
     {
         if ((uint)order >= BuddyConstants.MaxOrder || (int)mt >= MigrateTypes.PcpTypes) ThrowBadRequest(order, mt);
         long pfn = -1;
@@ -150,22 +224,36 @@ public sealed class ZonePageAllocator
         return pfn;
     }
 
+    /// <summary>Whether pfn is the head of a block this zone handed out (page_zone() + PageBuddy/refcount tests):
+    /// one lookup, no enumeration.</summary>
+    public bool IsAllocatedHead(long pfn) => pfn >= ZoneStartPfn && pfn < ZoneEndPfn && _allocated.OrderAt(pfn, out _) >= 0;
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowBadRequest(int order, MigrateType mt) =>
         throw new ArgumentOutOfRangeException(nameof(order), $"order {order} / {mt}: orders 0..MAX_ORDER-1; gfp_migratetype() gives only Unmovable, Movable, Reclaimable");
 
     /// <summary>Models free_the_page() (free_unref_page() for pcp orders, else __free_pages_ok()), mm/page_alloc.c.
-    /// The order comes from the allocation record; a pfn that is not an allocated head is a bug.</summary>
+    /// The order comes from the allocation record; a pfn that is not an allocated head is a bug. An order-0 page of
+    /// a pcp migratetype whose list has room below pcp->high is put on the list inline.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(long pfn, int cpu)
     {
-        var (order, _) = _area.Allocated.Remove(pfn, out var pbMt);
+        int order = _allocated.Remove(pfn, out var pbMt);
+        if (order == 0 && (uint)pbMt < MigrateTypes.PcpTypes)
+        {
+            if (PcpOrNull(cpu) is { } p && p.TryFreeOrder0(pfn, pbMt, _high)) return;
+        }
+        FreeSlow(pfn, order, pbMt, cpu);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeSlow(long pfn, int order, MigrateType pbMt, int cpu)
+    {
         if (PerCpuPages.PcpAllowedOrder(order)) FreeUnrefPage(pfn, order, pbMt, cpu);
         else _area.FreeOnePageLocked(pfn, order, pbMt);
     }
 
     /// <summary>Models free_unref_page(), mm/page_alloc.c.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FreeUnrefPage(long pfn, int order, MigrateType mt, int cpu)
     {
         var pcpMt = mt;
@@ -180,13 +268,13 @@ public sealed class ZonePageAllocator
     /// <summary>Models drain_pages_zone(cpu, zone), mm/page_alloc.c.</summary>
     public void DrainPcp(int cpu)
     {
-        if ((uint)cpu < (uint)_pcp.Length && _pcp[cpu] is { } p) p.DrainPagesZone(_area, _batch);
+        if (PcpOrNull(cpu) is { } p) p.DrainPagesZone(_area, _batch);
     }
 
     /// <summary>Models drain_all_pages(zone), mm/page_alloc.c (every CPU with pages, ascending).</summary>
     public void DrainPcp()
     {
-        for (int cpu = 0; cpu < _pcp.Length; cpu++) DrainPcp(cpu);
+        foreach (var (_, p) in AllPcps().ToList()) p.DrainPagesZone(_area, _batch);
     }
 
     /// <summary>Models start_isolate_page_range(), mm/page_isolation.c: EBUSY (with the first offending pfn) when a
@@ -263,8 +351,9 @@ public sealed class ZonePageAllocator
         {
             long b = _area.Lists.NodeCapacity * 40L + _area.Lists.NodeCount * 24L;
             b += _area.Pageblocks.ChunkCount * (40L + BuddyConstants.PageblockNrPages) + _area.Pageblocks.LeafCount * 4120L;
-            foreach (var p in _pcp) if (p is not null) for (int i = 0; i < PerCpuPages.NrPcpLists; i++) b += 8L * p.Lists[i].Buf.Length + 24;
-            return b + 8L * _pcp.Length;
+            foreach (var (_, p) in AllPcps()) b += 8L * p.BufferCapacity + 16L * PerCpuPages.NrPcpLists + 80;
+            foreach (var chunk in _pcpChunks) if (chunk is not null) b += 8L * chunk.Length + 24;
+            return b + 8L * _pcpChunks.Length;
         }
     }
 }
