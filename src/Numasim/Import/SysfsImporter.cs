@@ -348,7 +348,8 @@ public static partial class SysfsImporter
 
         public string Read(string rel)
         {
-            try { return File.ReadAllText(Full(rel)); }
+            // some dumps pad attribute files with NUL bytes after the text; sysfs itself never prints them
+            try { return File.ReadAllText(Full(rel)).Replace("\0", "", StringComparison.Ordinal); }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw Missing(rel); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ImportException($"{rel}: cannot read ({e.Message})"); }
         }
