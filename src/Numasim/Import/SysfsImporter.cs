@@ -245,6 +245,14 @@ public static partial class SysfsImporter
                 notes.Add("memory block numbers differ: the model lays RAM out as QEMU's pc does (from address 0, 3 or 3.5 GiB below the PCI hole, the rest from 4 GiB)");
         }
 
+        // A tree without memory blocks came from a real machine: x86's probe_memory_block_size() gives bare metal
+        // with 64 GiB or more 2 GiB blocks (MAX_BLOCK_SIZE); the model would otherwise take the VM rule (128 MiB).
+        if (blockSize is null && ram >= 64 * QemuSize.GiB)
+        {
+            blockSize = 2 * QemuSize.GiB;
+            notes.Add("no memory blocks in the tree: 2G blocks, as x86 gives bare metal with 64 GiB or more");
+        }
+
         // ---- node numbering
         var nodes = nodeIds.Select(nid => new NodeSpec(nid, mem[nid])).ToList();
         bool firmwareIds = !X86NumberingKeepsIds(slots, nodes, out var unparsed);
