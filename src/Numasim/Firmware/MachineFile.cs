@@ -8,7 +8,7 @@ namespace Numasim.Firmware;
 /// <summary>
 /// YAML machine files (CONTRACT §3, machines/*.yaml). Either <c>qemu: "-m 1G ..."</c> (parsed by
 /// <see cref="QemuCommandLine"/>) or the explicit form: name, ram, slots, maxmem, smp, nodes, cpus, distances,
-/// backends, memhp_default_state, memory_block_size, offline_blocks, kernel_allocations. Sizes are "1G",
+/// backends, memhp_default_state, memory_block_size, offline_blocks, firmware_node_ids, kernel_allocations. Sizes are "1G",
 /// "512M" or integers (bytes). Errors are <see cref="MachineFormatException"/>s naming file, line and field.
 /// </summary>
 public static class MachineFile
@@ -16,7 +16,7 @@ public static class MachineFile
     private static readonly string[] MemhpStates = ["offline", "online", "online_kernel", "online_movable"];
     private static readonly HashSet<string> QemuOnlyForbidden = ["ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends"];
     private static readonly HashSet<string> TopKeys = ["name", "qemu", "ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends",
-        "memhp_default_state", "memory_block_size", "offline_blocks", "kernel_allocations"];
+        "memhp_default_state", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids"];
 
     /// <summary>Reads and parses a machine file.</summary>
     public static MachineSpec Load(string path)
@@ -73,6 +73,7 @@ public static class MachineFile
         if (spec.MemoryBlockSizeBytes is ulong mbs) sb.Append("memory_block_size: ").Append(QemuSize.Format(mbs)).Append('\n');
         if (spec.OfflineBlocksAtBoot.Count > 0)
             sb.Append("offline_blocks: [").Append(string.Join(", ", spec.OfflineBlocksAtBoot.Select(b => b.ToString(inv)))).Append("]\n");
+        if (spec.FirmwareNodeIds) sb.Append("firmware_node_ids: true\n");
         sb.Append("kernel_allocations: ").Append(Bool(spec.ModelKernelAllocations)).Append('\n');
         return sb.ToString();
     }
@@ -138,6 +139,7 @@ public static class MachineFile
                 if (ob.value is not YamlSequenceNode seq) throw Err(ob.value, "offline_blocks: expected a list of block numbers");
                 spec = spec with { OfflineBlocksAtBoot = seq.Children.Select(n => Int(n, "offline_blocks", 0)).ToList() };
             }
+            if (fields.TryGetValue("firmware_node_ids", out var fni)) spec = spec with { FirmwareNodeIds = Bool(fni.value, "firmware_node_ids") };
             if (fields.TryGetValue("kernel_allocations", out var ka)) spec = spec with { ModelKernelAllocations = Bool(ka.value, "kernel_allocations") };
             return spec;
         }

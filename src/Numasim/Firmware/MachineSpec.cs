@@ -44,6 +44,11 @@ public sealed record MachineSpec
     /// <summary>Imported machines only: blocks to leave offline after boot (block index), as the real machine showed.</summary>
     public IReadOnlyList<int> OfflineBlocksAtBoot { get; init; } = [];
 
+    /// <summary>Imported machines only: node ids are the firmware's proximity domains, as on architectures that
+    /// take node ids from firmware directly (powerpc, arm64 device tree), instead of x86's numbering in the order
+    /// the SRAT first mentions each PXM (acpi_map_pxm_to_node). Lets sparse node ids (0,2,4) import faithfully.</summary>
+    public bool FirmwareNodeIds { get; init; }
+
     /// <summary>Whether the kernel's own allocations (slab, per-CPU data) are modelled (issue: kernel allocations).</summary>
     public bool ModelKernelAllocations { get; init; } = true;
 

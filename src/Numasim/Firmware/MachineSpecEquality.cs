@@ -28,6 +28,7 @@ public static class MachineSpecEquality
         if (a.MemhpDefaultState != b.MemhpDefaultState) return $"memhp_default_state: {a.MemhpDefaultState} != {b.MemhpDefaultState}";
         if (a.MemoryBlockSizeBytes != b.MemoryBlockSizeBytes) return "memory_block_size differs";
         if (!a.OfflineBlocksAtBoot.SequenceEqual(b.OfflineBlocksAtBoot)) return "offline_blocks differ";
+        if (a.FirmwareNodeIds != b.FirmwareNodeIds) return "firmware_node_ids differs";
         if (a.ModelKernelAllocations != b.ModelKernelAllocations) return "kernel_allocations differs";
         return null;
     }

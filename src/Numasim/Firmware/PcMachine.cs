@@ -67,7 +67,7 @@ public static class PcMachine
             Cpus = cpus,
             SratCpus = sratCpus,
             SratMemory = sratMem,
-            Slit = numa ? spec.Distances : null,
+            Slit = numa ? SlitByPxm(spec) : null,
             DeviceMemory = devmem,
         };
     }
@@ -124,6 +124,20 @@ public static class PcMachine
         }
         if (devmem is { Size: > 0 } d)
             srat.Add(new SratMemoryAffinity(d.Base, d.Size, spec.Nodes[^1].NodeId, true));
+    }
+
+    /// <summary>The SLIT is indexed by proximity domain. QEMU's node ids are dense, so the matrix by node position is
+    /// the SLIT; an imported machine with sparse ids (FirmwareNodeIds) gets a SLIT of max id + 1 localities, the
+    /// unused ones at 10 local, 20 remote.</summary>
+    private static IReadOnlyList<IReadOnlyList<int>>? SlitByPxm(MachineSpec spec)
+    {
+        if (spec.Distances is null || !spec.FirmwareNodeIds) return spec.Distances;
+        int n = spec.Nodes.Max(x => x.NodeId) + 1;
+        var m = new int[n][];
+        for (int i = 0; i < n; i++) { m[i] = new int[n]; for (int j = 0; j < n; j++) m[i][j] = i == j ? 10 : 20; }
+        for (int i = 0; i < spec.Nodes.Count; i++)
+            for (int j = 0; j < spec.Nodes.Count; j++) m[spec.Nodes[i].NodeId][spec.Nodes[j].NodeId] = spec.Distances[i][j];
+        return m;
     }
 
     private static ulong RoundUp(ulong v, ulong a) => (v + a - 1) / a * a;

@@ -26,14 +26,14 @@ internal static class Srat
         var fw = k.Firmware;
         foreach (var c in fw.SratCpus)
         {
-            int node = AcpiMapPxmToNode(r, c.Pxm);
+            int node = AcpiMapPxmToNode(k, r, c.Pxm);
             r.ApicToNode[c.ApicId] = node;
             r.NodesParsed.Set(node);
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture, $"SRAT: PXM {c.Pxm} -> APIC 0x{c.ApicId:x2} -> Node {node}"));
         }
         foreach (var m in fw.SratMemory)
         {
-            int node = AcpiMapPxmToNode(r, m.Pxm);
+            int node = AcpiMapPxmToNode(k, r, m.Pxm);
             r.MemBlks.Add((m.Base, m.End, node, m.Hotpluggable));
             r.NodesParsed.Set(node);
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
@@ -44,10 +44,12 @@ internal static class Srat
         return r;
     }
 
-    /// <summary>Models acpi_map_pxm_to_node(): a new PXM gets the first unused node id.</summary>
-    private static int AcpiMapPxmToNode(SratResult r, int pxm)
+    /// <summary>Models acpi_map_pxm_to_node(): a new PXM gets the first unused node id. An imported machine with
+    /// MachineSpec.FirmwareNodeIds keeps the PXM as node id (as architectures that take node ids from firmware do).</summary>
+    private static int AcpiMapPxmToNode(KernelContext k, SratResult r, int pxm)
     {
         if (r.PxmToNode.TryGetValue(pxm, out var n)) return n;
+        if (k.Machine.FirmwareNodeIds) return r.PxmToNode[pxm] = pxm;
         // first_unset_node(nodes_found_map): nodes are numbered in the order PXMs are first seen.
         int node = r.PxmToNode.Count;
         r.PxmToNode[pxm] = node;

@@ -1,0 +1,46 @@
+using System.Globalization;
+
+namespace Numasim.Import;
+
+/// <summary>Parsers for the list and mask formats sysfs prints (bitmap_print_to_pagebuf: "%*pbl" and "%*pb").</summary>
+public static class SysfsLists
+{
+    /// <summary>Parses a cpulist/nodelist ("0-3,8,10-11"; empty means none). Throws <see cref="ImportException"/>
+    /// naming <paramref name="file"/> when malformed.</summary>
+    public static SortedSet<int> ParseList(string text, string file)
+    {
+        var set = new SortedSet<int>();
+        var t = text.Trim();
+        if (t.Length == 0) return set;
+        foreach (var part in t.Split(','))
+        {
+            var range = part.Split('-');
+            if (range.Length is < 1 or > 2 || !TryInt(range[0], out int a) || (range.Length == 2 && !TryInt(range[1], out _)))
+                throw new ImportException($"{file}: malformed list '{t}' (expected e.g. 0-3,8)");
+            int b = range.Length == 2 ? int.Parse(range[1], NumberStyles.None, CultureInfo.InvariantCulture) : a;
+            if (b < a || b - a > 1 << 20) throw new ImportException($"{file}: malformed list '{t}' (range {part} is reversed or too long)");
+            for (int i = a; i <= b; i++) set.Add(i);
+        }
+        return set;
+    }
+
+    /// <summary>Parses a hexadecimal mask ("00000000,0000000f": 32-bit words, most significant first).</summary>
+    public static SortedSet<int> ParseMask(string text, string file)
+    {
+        var set = new SortedSet<int>();
+        var words = text.Trim().Split(',');
+        int bit = 0;
+        for (int w = words.Length - 1; w >= 0; w--)
+        {
+            var word = words[w];
+            if (word.Length == 0 || !uint.TryParse(word, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint v))
+                throw new ImportException($"{file}: malformed mask '{text.Trim()}' (expected hexadecimal words separated by commas)");
+            for (int i = 0; i < 32; i++) if ((v & (1u << i)) != 0) set.Add(bit + i);
+            bit += 32;
+        }
+        return set;
+    }
+
+    private static bool TryInt(string s, out int v) =>
+        int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+}
