@@ -167,6 +167,7 @@ public static partial class KernelRun
 
     private const int OstEjectInProgress = 0x84;
 
+
     private static bool IsDeleted(JsonObject e, string? id) =>
         e["event"]?.GetValue<string>() == "DEVICE_DELETED"
         && (e["data"]?["device"]?.GetValue<string>() == id || (e["data"]?["path"]?.GetValue<string>() is { } p && (p == "/machine/peripheral/" + id || p.StartsWith("/machine/peripheral/" + id + "/", StringComparison.Ordinal))));
