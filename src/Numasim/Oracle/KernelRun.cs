@@ -207,10 +207,18 @@ public static partial class KernelRun
         return new(st, st == StepStatus.Passed ? "holds" : "fails", line ?? $"no line contains '{d}'");
     }
 
-    /// <summary>A normalized dump: every readable file (one line, newlines as '|') and link under
-    /// /sys/devices/system/{node,cpu,memory}, sorted, then /proc/buddyinfo and /proc/meminfo.</summary>
-    private static string Dump(QemuGuest g) =>
-        g.Shell("find /sys/devices/system/node /sys/devices/system/cpu /sys/devices/system/memory \\( -type f -o -type l \\) 2>/dev/null | LC_ALL=C sort | "
-                + "while read -r f; do if [ -L \"$f\" ]; then echo \"$f -> $(readlink \"$f\")\"; else v=$(cat \"$f\" 2>/dev/null) && echo \"$f: $(echo \"$v\" | tr '\\n' '|' | sed 's/|$//')\"; fi; done; "
-                + "for p in buddyinfo meminfo; do sed \"s#^#/proc/$p: #\" /proc/$p; done", TimeSpan.FromSeconds(300));
+    /// <summary>A normalized dump: every line of every readable file ("PATH:LINE", grep -r) and every link ("PATH -> TARGET")
+    /// under /sys/devices/system/{node,cpu,memory}, sorted, then /proc/buddyinfo and /proc/meminfo. One process each, no
+    /// fork per file: the guest runs under TCG.</summary>
+    private static string Dump(QemuGuest g)
+    {
+        const string dirs = "/sys/devices/system/node /sys/devices/system/cpu /sys/devices/system/memory";
+        var files = g.Shell($"grep -rs '' {dirs}", TimeSpan.FromSeconds(300));
+        var links = g.Shell($"find {dirs} -type l -exec ls -l {{}} +", TimeSpan.FromSeconds(300));
+        var proc = g.Shell("grep -H '' /proc/buddyinfo /proc/meminfo");
+        var lines = files.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(links.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.IndexOf(" /sys/", StringComparison.Ordinal) is var i and >= 0 ? l[(i + 1)..] : l))
+            .OrderBy(l => l, StringComparer.Ordinal);
+        return string.Join("\n", lines) + "\n" + proc.TrimEnd('\n') + "\n";
+    }
 }

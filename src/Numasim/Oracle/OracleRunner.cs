@@ -66,7 +66,14 @@ public static partial class OracleRunner
 
     private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir)
     {
-        var model = ScenarioRunner.Run(sc, profile);
+        ScenarioResult model;
+        try { model = ScenarioRunner.Run(sc, profile); }
+        catch (Exception e) when (e is not ScenarioFormatException)
+        {
+            // the model itself failed: nothing to compare; counted as a difference, the kernel is not booted
+            return new ScenarioComparison(sc.File, sc.Name, [new StepDifference(sc.File, 1, "boot and run on the model",
+                $"internal error: {e.GetType().Name}: {e.Message}", "(not run)")], 0, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, null);
+        }
         KernelScenarioRun kr;
         try
         {
