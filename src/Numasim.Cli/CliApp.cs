@@ -17,6 +17,7 @@ public static class CliApp
         var root = new RootCommand("numasim: a kernel-faithful model of Linux NUMA, CPU hotplug and memory hotplug");
         root.Subcommands.Add(BootCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
+        root.Subcommands.Add(OracleCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root;

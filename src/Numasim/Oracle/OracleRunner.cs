@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Numasim.Kernel.Profiles;
+using Numasim.Scenarios;
+
+namespace Numasim.Oracle;
+
+/// <summary>One step where the model and the kernel disagree.</summary>
+public sealed record StepDifference(string File, int Line, string Step, string Model, string Kernel);
+
+/// <summary>The comparison of one scenario.</summary>
+public sealed record ScenarioComparison(string File, string Name, IReadOnlyList<StepDifference> Differences, int StepsCompared,
+    int FilesCompared, int FilesEqual, int Skipped, TimeSpan Boot, TimeSpan Total, string? GuestError)
+{
+    public bool Equal => Differences.Count == 0 && GuestError is null;
+}
+
+public sealed record OracleOptions(string Kernel, string? RecordDir, bool KeepGoing);
+
+/// <summary><c>numasim oracle</c>: each scenario on the real kernel under QEMU and on the model, step by step.</summary>
+public static partial class OracleRunner
+{
+    /// <summary>Runs everything; returns 0 nothing differs, 1 something differs or a guest failed, 2 bad input or refused.</summary>
+    public static int Run(IReadOnlyList<string> files, OracleOptions opt, TextWriter stdout, TextWriter stderr)
+    {
+        var total = Stopwatch.StartNew();
+        var scenarios = new List<Scenario>();
+        foreach (var f in files)
+        {
+            if (!File.Exists(f)) throw new OracleSetupException($"{f}: No such file or directory");
+            try { scenarios.Add(ScenarioParser.Load(f)); }
+            catch (ScenarioFormatException e) { throw new OracleSetupException(e.Message); }
+        }
+        Toolchain.CheckHostTools();
+        var kernel = Toolchain.ResolveKernel(opt.Kernel, stderr);
+        var profile = KernelProfile.Find(kernel.Profile) ?? KernelProfile.Default;
+
+        // refuse up front what QEMU 7.2 TCG cannot run
+        var refused = new List<string>();
+        foreach (var sc in scenarios)
+            if (QemuLimits.Refusal(sc, kernel, profile) is { } why) refused.Add(why);
+        foreach (var r in refused) stderr.WriteLine("numasim: " + r);
+        if (refused.Count > 0 && !opt.KeepGoing) return 2;
+        var runnable = scenarios.Where(sc => QemuLimits.Refusal(sc, kernel, profile) is null).ToList();
+
+        var initrd = Toolchain.Initramfs();
+        stdout.WriteLine($"oracle: kernel {kernel.Spec} ({kernel.Package ?? kernel.Image}), model profile {profile.Name}, {runnable.Count} scenario(s)");
+        var results = new List<ScenarioComparison>();
+        foreach (var sc in runnable)
+        {
+            var c = RunOne(sc, kernel, profile, initrd, opt.RecordDir);
+            results.Add(c);
+            Print(c, stdout);
+            if (!c.Equal && !opt.KeepGoing) break;
+        }
+        int filesCompared = results.Sum(r => r.FilesCompared), filesEqual = results.Sum(r => r.FilesEqual);
+        int equal = results.Count(r => r.Equal);
+        stdout.WriteLine();
+        stdout.WriteLine($"agreement: files {filesEqual}/{filesCompared} equal ({Pct(filesEqual, filesCompared)}), scenarios {equal}/{results.Count} equal ({Pct(equal, results.Count)}); {refused.Count} refused; {total.Elapsed.TotalSeconds:0.0} s");
+        // refused scenarios (only run at all under --keep-going) are neither passed nor failed: they were not run
+        stdout.WriteLine($"{equal} passed, {results.Count - equal} failed");
+        return results.Any(r => !r.Equal) ? 1 : results.Count == 0 ? 2 : 0;
+    }
+
+    private static string Pct(int a, int b) => b == 0 ? "-" : $"{100.0 * a / b:0.#}%";
+
+    private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir)
+    {
+        ScenarioResult model;
+        try { model = ScenarioRunner.Run(sc, profile); }
+        catch (Exception e) when (e is not ScenarioFormatException)
+        {
+            // the model itself failed: nothing to compare; counted as a difference, the kernel is not booted
+            return new ScenarioComparison(sc.File, sc.Name, [new StepDifference(sc.File, 1, "boot and run on the model",
+                $"internal error: {e.GetType().Name}: {e.Message}", "(not run)")], 0, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, null);
+        }
+        KernelScenarioRun kr;
+        try
+        {
+            using var g = QemuGuest.Boot(kernel, initrd, SplitArgs(sc.MachineQemu!));
+            kr = KernelRun.Run(sc, profile, g, recordDir is not null);
+        }
+        catch (GuestException e)
+        {
+            kr = new KernelScenarioRun([], TimeSpan.Zero, TimeSpan.Zero, e.Message, new Dictionary<string, string>(), null, null);
+        }
+        var diffs = new List<StepDifference>();
+        int compared = 0, filesCompared = 0, filesEqual = 0, skipped = 0;
+        for (int i = 0; i < sc.Steps.Count && i < kr.Steps.Count; i++)
+        {
+            var step = sc.Steps[i];
+            var k = kr.Steps[i];
+            if (k.Status == StepStatus.Skipped) { skipped++; continue; }
+            var m = ModelObservation(step, model.Steps[i]);
+            compared++;
+            bool isFile = step.Kind == "expect" && step.Args.ContainsKey("path");
+            bool same = m.Observation == k.Observation;
+            if (isFile) { filesCompared++; if (same) filesEqual++; }
+            if (!same) diffs.Add(new StepDifference(sc.File, step.Line, ScenarioRunner.Describe(step), m.Text, k.Text));
+        }
+        if (recordDir is not null) Record(sc, profile, kr, recordDir);
+        return new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError);
+    }
+
+    [GeneratedRegex(@"got (E[A-Z0-9]+|success)")]
+    private static partial Regex GotErrno();
+
+    /// <summary>What the model showed, in the kernel side's terms, from the runner's verdict and message.</summary>
+    internal static StepObservation ModelObservation(ScenarioStep step, StepResult r)
+    {
+        var st = r.Passed ? StepStatus.Passed : StepStatus.Failed;
+        var a = step.Args;
+        switch (step.Kind)
+        {
+            case "write":
+            {
+                if (r.Passed) { var o = a.GetValueOrDefault("errno") ?? "ok"; return new(st, o, o); }
+                var got = GotErrno().Match(r.Message) is { Success: true } mm ? (mm.Groups[1].Value == "success" ? "ok" : mm.Groups[1].Value) : "fails";
+                return new(st, got, r.Message);
+            }
+            case "expect" when a.TryGetValue("path", out var path):
+            {
+                if (a.TryGetValue("exists", out var ex))
+                {
+                    bool exists = (ex == "true") == r.Passed;
+                    var o = exists ? "exists" : "absent";
+                    return new(st, o, o);
+                }
+                if (r.Message.Contains(": cannot read (", StringComparison.Ordinal))
+                {
+                    var errno = Regex.Match(r.Message, @"cannot read \((E[A-Z0-9]+)") is { Success: true } e ? e.Groups[1].Value : "EUNKNOWN";
+                    return new(st, "cannot read: " + errno, r.Message);
+                }
+                if (a.TryGetValue("equals", out var eq))
+                {
+                    if (r.Passed) return new(st, eq, eq);
+                    int at = r.Message.IndexOf("\n    actual:   ", StringComparison.Ordinal);
+                    var actual = at >= 0 ? r.Message[(at + 15)..] : r.Message;
+                    return new(st, actual, actual);
+                }
+                return new(st, r.Passed ? "holds" : "fails", r.Passed ? "holds" : r.Message);
+            }
+            default:
+                return new(st, r.Passed ? "holds" : "fails", r.Message);
+        }
+    }
+
+    internal static IReadOnlyList<string> SplitArgs(string s) => s.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries);
+
+    private static string Show(string s) => s.Replace("\n", "\\n");
+
+    private static void Print(ScenarioComparison c, TextWriter o)
+    {
+        o.WriteLine($"== {c.File}: {c.Name}");
+        o.WriteLine($"   boot {c.Boot.TotalSeconds:0.0} s, scenario {c.Total.TotalSeconds:0.0} s; {c.StepsCompared} steps compared, {c.Skipped} skipped on the kernel, "
+                    + $"{c.FilesEqual}/{c.FilesCompared} files equal; {(c.Equal ? "EQUAL" : $"{c.Differences.Count} difference(s)")}");
+        if (c.GuestError is not null) o.WriteLine($"   guest failure: {c.GuestError}");
+        foreach (var d in c.Differences)
+        {
+            o.WriteLine($"   {d.File}:{d.Line}  {Show(d.Step)}");
+            o.WriteLine($"       model:  {Show(d.Model)}");
+            o.WriteLine($"       kernel: {Show(d.Kernel)}");
+        }
+    }
+
+    /// <summary>--record DIR: DIR/NAME/steps.txt (what the kernel showed at each step), files/ (every expectation's
+    /// file), dmesg.txt, dump.txt (normalized /sys/devices/system/{node,cpu,memory} and /proc/{buddyinfo,meminfo}).</summary>
+    private static void Record(Scenario sc, KernelProfile profile, KernelScenarioRun kr, string dir)
+    {
+        var root = Path.Combine(dir, Path.GetFileNameWithoutExtension(sc.File));
+        Directory.CreateDirectory(root);
+        using (var w = new StreamWriter(Path.Combine(root, "steps.txt")) { NewLine = "\n" })
+        {
+            w.WriteLine($"# {sc.Name} ({sc.File}), profile {profile.Name}; boot {kr.Boot.TotalSeconds:0.0} s, run {kr.Total.TotalSeconds:0.0} s");
+            if (kr.GuestError is not null) w.WriteLine("# guest failure: " + kr.GuestError);
+            for (int i = 0; i < kr.Steps.Count; i++)
+                w.WriteLine($"{sc.Steps[i].Line}: {ScenarioRunner.Describe(sc.Steps[i])}\n    {kr.Steps[i].Status}: {Show(kr.Steps[i].Text)}");
+        }
+        foreach (var (path, text) in kr.Files)
+        {
+            var target = Path.Combine(root, "files", path.TrimStart('/'));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.WriteAllText(target, text + "\n");
+        }
+        if (kr.Dmesg is not null) File.WriteAllText(Path.Combine(root, "dmesg.txt"), kr.Dmesg);
+        if (kr.Dump is not null) File.WriteAllText(Path.Combine(root, "dump.txt"), kr.Dump);
+    }
+}

@@ -1,0 +1,70 @@
+using Numasim.Kernel.Profiles;
+using Numasim.Scenarios;
+
+namespace Numasim.Oracle;
+
+/// <summary>
+/// Known QEMU 7.2 TCG limits (../shared/oracle/README.md): a CPU device_add after any CPU device_del and a DIMM
+/// device_add after a failed DIMM eject crash QEMU, and so
+/// (found by this oracle, 3 runs of 3) does a DIMM eject after a CPU eject; 6.12 refuses CPU hot-add. Such scenarios are refused before
+/// anything boots, naming the step.
+/// </summary>
+public static class QemuLimits
+{
+    public static bool IsCpuDriver(string? driver) => driver is not null && driver.EndsWith("-cpu", StringComparison.Ordinal);
+
+    /// <summary>Whether a step runs under the profile (its <c>when:</c>).</summary>
+    public static bool InProfile(ScenarioStep s, KernelProfile p) =>
+        !s.Args.TryGetValue("when", out var when) || when.Split(',', StringSplitOptions.TrimEntries).Contains(p.Name);
+
+    /// <summary>Null when the scenario can run on this kernel under QEMU 7.2 TCG, else "FILE:LINE: why".</summary>
+    public static string? Refusal(Scenario sc, OracleKernel kernel, KernelProfile profile)
+    {
+        if (sc.MachineQemu is null)
+            return $"{sc.File}:1: the oracle needs the machine as QEMU options (machine: {{qemu: \"...\"}}), not a machine file";
+        var cpus = new HashSet<string>();
+        var dimms = new HashSet<string>();
+        int? cpuDelLine = null, failedEjectLine = null;
+        for (int i = 0; i < sc.Steps.Count; i++)
+        {
+            var s = sc.Steps[i];
+            if (!InProfile(s, profile)) continue;
+            var id = s.Args.GetValueOrDefault("id");
+            if (s.Kind == "device_add" && IsCpuDriver(s.Args.GetValueOrDefault("driver")))
+            {
+                if (kernel.Spec == "6.12")
+                    return $"{sc.File}:{s.Line}: refused: CPU device_add: 6.12 refuses CPU hot-add under QEMU 7.2 (\"ACPI: Unable to map lapic to logical cpu number\"); run it with --kernel 6.1";
+                if (cpuDelLine is not null)
+                    return $"{sc.File}:{s.Line}: refused: CPU device_add after the CPU device_del of line {cpuDelLine}: QEMU 7.2 under TCG crashes on CPU re-plug after unplug";
+                if (id is not null) cpus.Add(id);
+            }
+            else if (s.Kind == "device_add" && s.Args.GetValueOrDefault("driver") == "pc-dimm")
+            {
+                if (failedEjectLine is not null)
+                    return $"{sc.File}:{s.Line}: refused: DIMM device_add after the failed DIMM eject of line {failedEjectLine}: QEMU 7.2 under TCG crashes there";
+                if (id is not null) dimms.Add(id);
+            }
+            else if (s.Kind == "device_del" && id is not null && cpus.Contains(id))
+                cpuDelLine ??= s.Line;
+            else if (s.Kind == "device_del" && id is not null && dimms.Contains(id) && cpuDelLine is not null)
+                return $"{sc.File}:{s.Line}: refused: DIMM device_del after the CPU device_del of line {cpuDelLine}: QEMU 7.2 under TCG dies (SIGSEGV, heap corruption) right after that eject";
+            else if (s.Kind == "device_del" && id is not null && dimms.Contains(id) && failedEjectLine is null
+                     && sc.Steps.Skip(i + 1).Any(t => t.Kind == "device_add" && t.Args.GetValueOrDefault("driver") == "pc-dimm" && InProfile(t, profile))
+                     && EjectFailsOnModel(sc, i, id, profile))
+                failedEjectLine = s.Line;
+        }
+        return null;
+    }
+
+    /// <summary>Runs the model up to and including step <paramref name="index"/> and asks it whether the DIMM is still plugged.</summary>
+    private static bool EjectFailsOnModel(Scenario sc, int index, string id, KernelProfile profile)
+    {
+        try
+        {
+            var prefix = sc with { Steps = sc.Steps.Take(index + 1).ToList() };
+            var r = ScenarioRunner.Run(prefix, profile);
+            return r.Machine.Qmp.DeviceDel(new Dictionary<string, string> { ["id"] = id }).Ok;
+        }
+        catch (ScenarioFormatException) { return false; }
+    }
+}
