@@ -18,23 +18,32 @@ internal static class StartKernel
         // setup_arch(): e820, early reservations, NUMA, CPU enumeration.
         k.MaxPfn = E820Setup.MemblockSetup(k);
         E820Setup.ReserveEarly(k);
+        BootPhases.Mark("firmware, e820");
         k.MaxPossiblePfn = X86Numa.NumaInit(k, k.MaxPfn);
+        BootPhases.Mark("numa_init");
         X86Smp.EnumerateCpus(k);
         X86Smp.NumaInitArrayBeforeCpuNodes(k);
         X86Numa.InitCpuToNode(k);
+        BootPhases.Mark("cpu enumeration");
         SparseInit(k);
+        BootPhases.Mark("sparse_init");
         long dmaReserve = E820Setup.FindDmaReserve(k);
         FreeAreaInit.Run(k, dmaReserve);
+        BootPhases.Mark("free_area_init");
         X86Smp.ReportPossible(k);
 
         // setup_per_cpu_areas(), build_all_zonelists(NULL), mm_init().
         k.Log.Printk($"setup_percpu: NR_CPUS:{NumaConstants.NrCpus} nr_cpumask_bits:{k.Cpus.NrCpuIds} nr_cpu_ids:{k.Cpus.NrCpuIds} nr_node_ids:{k.NrNodeIds}");
         PercpuReserve(k);
+        BootPhases.Mark("setup_per_cpu_areas");
         k.Cpus.Online.Set(0);
         k.Cpus.NumaAddCpu(0);
         Zonelists.BuildAll(k, null);
+        BootPhases.Mark("build_all_zonelists");
         MemInit(k);
+        BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
+        BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
         s.CpuHotplug.SetOnline(0);
@@ -44,15 +53,21 @@ internal static class StartKernel
         int cpus = k.Cpus.Online.Weight();
         k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
 
+        BootPhases.Mark("smp_init");
+
         // driver_init(): cpu_dev_init(), memory_dev_init(), node_dev_init(); topology_init() registers CPUs.
         s.CpuDevices.CpuDevInit();
         MemoryDevInit(s);
+        BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
+        BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
+        BootPhases.Mark("register_cpu");
         k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.Procfs.Register();
         k.Booted = true;
+        BootPhases.Mark("rest");
     }
 
     private static bool OnlineAtBoot(KernelContext k, int cpu)
@@ -129,20 +144,24 @@ internal static class StartKernel
         k.Log.Printk($"x86/mm: Memory block size: {k.MemoryBlockSize >> 20}MB");
         s.MemoryDevices.MemoryDevInit();
         long ppb = k.PagesPerBlock;
+        var memory = k.Memblock.Memory; // sorted by start, ranges disjoint
         var blocks = new SortedSet<long>();
-        foreach (var r in k.Memblock.Memory)
+        foreach (var r in memory)
             for (long b = r.Start / ppb; b <= (r.End - 1) / ppb; b++) blocks.Add(b);
         var offline = new HashSet<int>(k.Machine.OfflineBlocksAtBoot);
+        int first = 0; // the first range that ends after the block's start: blocks ascend, so this only moves on
         foreach (var b in blocks)
         {
             long start = b * ppb;
+            while (first < memory.Count && memory[first].End <= start) first++;
             var mb = new MemoryBlock(b, start, ppb, NumaConstants.NumaNoNode, hotplugged: false)
             {
                 PresentPages = k.Memblock.PresentIn(start, start + ppb),
                 State = MemoryBlockState.Online,
             };
-            foreach (var r in k.Memblock.Memory)
+            for (int i = first; i < memory.Count && memory[i].Start < start + ppb; i++)
             {
+                var r = memory[i];
                 if (r.End <= start || r.Start >= start + ppb || mb.Nid == r.Nid) continue;
                 mb.Zone = mb.Nid == NumaConstants.NumaNoNode ? EarlyNodeZoneForMemoryBlock(k, mb, r.Nid) : null;
                 mb.Nid = r.Nid;
