@@ -71,6 +71,7 @@ public static class BenchCommand
         Numasim.Machine? m = null;
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var total = Stopwatch.StartNew();
         var times = BootPhases.Measure(() => m = Numasim.Machine.Boot(big));
         total.Stop();
@@ -80,10 +81,11 @@ public static class BenchCommand
         gen2 = GC.CollectionCount(2) - gen2;
         using var self = Process.GetCurrentProcess();
         self.Refresh();
-        stdout.WriteLine(string.Create(inv, $"big machine (1024 nodes, 8192 CPUs, 64 TiB): boot {total.Elapsed.TotalMilliseconds:F1} ms"));
+        var cpu = self.TotalProcessorTime - cpu0;
+        stdout.WriteLine(string.Create(inv, $"big machine (1024 nodes, 8192 CPUs, 64 TiB): boot {total.Elapsed.TotalMilliseconds:F1} ms (process CPU time {cpu.TotalMilliseconds:F0} ms)"));
         if (phases)
-            foreach (var (phase, time) in times)
-                stdout.WriteLine(string.Create(inv, $"  {phase,-26} {time.TotalMilliseconds,10:F1} ms"));
+            foreach (var (phase, time, bytes) in times)
+                stdout.WriteLine(string.Create(inv, $"  {phase,-26} {time.TotalMilliseconds,10:F1} ms {bytes / (1024.0 * 1024.0),8:F1} MiB allocated"));
         stdout.WriteLine(string.Create(inv, $"  allocated {allocated / (1024.0 * 1024.0):F0} MiB; collections gen0 {gen0}, gen1 {gen1}, gen2 {gen2}"));
         stdout.WriteLine(string.Create(inv, $"peak working set: {self.PeakWorkingSet64 / (1024.0 * 1024.0):F0} MiB"));
         GC.KeepAlive(m);

@@ -8,14 +8,17 @@ namespace Numasim.Kernel.Init;
 /// </summary>
 public static class BootPhases
 {
-    [ThreadStatic] private static List<(string Phase, TimeSpan Time)>? t_sink;
+    [ThreadStatic] private static List<(string Phase, TimeSpan Time, long Allocated)>? t_sink;
     [ThreadStatic] private static Stopwatch? t_clock;
+    [ThreadStatic] private static long t_allocated;
 
-    /// <summary>Runs <paramref name="boot"/> and returns the time each phase of start_kernel() took, in order.</summary>
-    public static IReadOnlyList<(string Phase, TimeSpan Time)> Measure(Action boot)
+    /// <summary>Runs <paramref name="boot"/> and returns the time each phase of start_kernel() took and the bytes
+    /// it allocated, in order.</summary>
+    public static IReadOnlyList<(string Phase, TimeSpan Time, long Allocated)> Measure(Action boot)
     {
-        var sink = new List<(string, TimeSpan)>();
+        var sink = new List<(string, TimeSpan, long)>();
         t_sink = sink;
+        t_allocated = GC.GetAllocatedBytesForCurrentThread();
         t_clock = Stopwatch.StartNew();
         try { boot(); }
         finally { t_sink = null; t_clock = null; }
@@ -26,7 +29,9 @@ public static class BootPhases
     internal static void Mark(string phase)
     {
         if (t_sink is null) return;
-        t_sink.Add((phase, t_clock!.Elapsed));
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        t_sink.Add((phase, t_clock!.Elapsed, allocated - t_allocated));
+        t_allocated = allocated;
         t_clock.Restart();
     }
 }

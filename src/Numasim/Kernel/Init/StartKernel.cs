@@ -1,3 +1,4 @@
+using Numasim.Firmware;
 using Numasim.Kernel.Arch;
 using Numasim.Kernel.Drivers;
 using Numasim.Kernel.Hotplug;
@@ -47,8 +48,10 @@ internal static class StartKernel
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
         s.CpuHotplug.SetOnline(0);
+        var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
+        foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
         foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu)) s.CpuHotplug.CpuUp(cpu);
+            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
         int nodes = k.NodeStates[NodeState.Online].Bits().Count(n => !k.Cpus.CpumaskOfNode(n).IsEmpty);
         int cpus = k.Cpus.Online.Weight();
         k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
@@ -70,10 +73,10 @@ internal static class StartKernel
         BootPhases.Mark("rest");
     }
 
-    private static bool OnlineAtBoot(KernelContext k, int cpu)
+    private static bool OnlineAtBoot(KernelContext k, int cpu, Dictionary<uint, CpuSlotSpec> slotOfApic)
     {
         var apic = k.Cpus.Identity(cpu)?.ApicId;
-        var slot = k.Machine.CpuSlots.FirstOrDefault(c => c.ApicId == apic);
+        var slot = apic is { } a ? slotOfApic.GetValueOrDefault(a) : null;
         return slot?.OnlineAtBoot ?? true;
     }
 
@@ -83,17 +86,22 @@ internal static class StartKernel
     /// section's node (one reservation per node here; memblock places them the same way, top-down).</summary>
     private static void SparseInit(KernelContext k)
     {
-        // A section shared by two ranges of one node counts once.
-        var sectionsPerNode = new SortedDictionary<int, HashSet<long>>();
+        // A section shared by two ranges of one node counts once. The ranges ascend by start, so a node's section
+        // intervals do too: each adds only what lies above the highest section the node already counted.
+        var sectionsPerNode = new SortedDictionary<int, long>();
+        var lastSection = new Dictionary<int, long>();
         foreach (var r in k.Memblock.Memory)
         {
-            if (!sectionsPerNode.TryGetValue(r.Nid, out var secs)) sectionsPerNode[r.Nid] = secs = [];
-            for (long sec = r.Start / Page.PagesPerSection; sec <= (r.End - 1) / Page.PagesPerSection; sec++) secs.Add(sec);
+            long first = r.Start / Page.PagesPerSection, last = (r.End - 1) / Page.PagesPerSection;
+            if (lastSection.TryGetValue(r.Nid, out long counted)) first = Math.Max(first, counted + 1);
+            else counted = long.MinValue;
+            sectionsPerNode[r.Nid] = sectionsPerNode.GetValueOrDefault(r.Nid) + Math.Max(0, last - first + 1);
+            lastSection[r.Nid] = Math.Max(counted, last);
         }
         long perSection = Page.PagesPerSection * Page.StructPageSize / Page.Size;
         foreach (var (nid, secs) in sectionsPerNode)
-            if (k.Memblock.AllocTopDown(secs.Count * perSection, nid, k.MaxPfn) < 0)
-                k.Memblock.AllocTopDown(secs.Count * perSection, -1, k.MaxPfn);
+            if (k.Memblock.AllocTopDown(secs * perSection, nid, k.MaxPfn) < 0)
+                k.Memblock.AllocTopDown(secs * perSection, -1, k.MaxPfn);
     }
 
     /// <summary>Models pcpu_embed_first_chunk(): each possible CPU's unit from its node's memory.</summary>

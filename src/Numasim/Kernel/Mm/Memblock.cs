@@ -34,6 +34,25 @@ public sealed class Memblock
     /// <summary>Models memblock_set_node(): assigns a node to the memory in [start, end).</summary>
     public void SetNode(long start, long end, int nid)
     {
+        if (_memoryClean)
+        {
+            // The ranges that overlap [start, end) are contiguous: rewrite just them, in place.
+            int lo = FirstEndingAfter(_memory, start), hi = lo;
+            while (hi < _memory.Count && _memory[hi].Start < end) hi++;
+            if (lo == hi) return;
+            var pieces = new List<PfnRange>(hi - lo + 2);
+            for (int i = lo; i < hi; i++)
+            {
+                var r = _memory[i];
+                if (r.Start < start) pieces.Add(r with { End = start });
+                pieces.Add(new PfnRange(Math.Max(r.Start, start), Math.Min(r.End, end), nid));
+                if (r.End > end) pieces.Add(r with { Start = end });
+            }
+            _memory.RemoveRange(lo, hi - lo);
+            _memory.InsertRange(lo, pieces);
+            _memoryClean = IsClean(_memory);
+            return;
+        }
         var result = new List<PfnRange>();
         foreach (var r in _memory)
         {

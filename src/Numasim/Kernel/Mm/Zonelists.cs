@@ -60,7 +60,7 @@ internal static class Zonelists
     {
         int local = pgdat.NodeId;
         int prev = local;
-        var byValue = new (long Val, int Node)[candidates.Nodes.Length];
+        var byValue = candidates.Keys;
         int count = 0;
         for (int i = 0; i < candidates.Nodes.Length; i++)
         {
@@ -86,7 +86,7 @@ internal static class Zonelists
             prev = node;
         }
 
-        var zones = new List<Zone>();
+        var zones = new List<Zone>(candidates.Nodes.Length + 1);
         foreach (var n in order)
             if (k.NodeDataOf(n) is { } p) AddZonesOfNode(k, p, zones);
         pgdat.Fallback = new Zonelist(zones);
@@ -95,7 +95,7 @@ internal static class Zonelists
         pgdat.NoFallback = new Zonelist(own);
         pgdat.FallbackNodeOrder = order;
 
-        var sb = new StringBuilder($"Fallback order for Node {local}: ");
+        var sb = new StringBuilder(32 + 6 * order.Count).Append("Fallback order for Node ").Append(local).Append(": ");
         foreach (var n in order) sb.Append(n).Append(' ');
         k.Log.Printk(sb.ToString());
     }
@@ -119,6 +119,11 @@ internal static class Zonelists
 
         public int[] Nodes { get; }
         public int[] CpuPenalty { get; }
+
+        /// <summary>Scratch for one build_zonelists(): (value, node) of the candidates.</summary>
+        public (long Val, int Node)[] Keys => _keys ??= new (long, int)[Nodes.Length];
+
+        private (long Val, int Node)[]? _keys;
     }
 
     /// <summary>Models build_zonerefs_node(): managed zones of a node, highest zone first; tracks policy_zone.</summary>
