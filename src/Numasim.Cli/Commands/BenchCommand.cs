@@ -109,9 +109,10 @@ public static class BenchCommand
             string text = e switch
             {
                 SysfsLink l => e.Path + " -> " + l.RelativeTarget + "\n",
-                // cpuN/topology/* shows cost O(CPUs) each: their names and modes are hashed, not their text.
+                // cpuN/topology/* shows cost O(CPUs) each and /proc/zoneinfo holds a pageset per zone and possible
+                // CPU (gigabytes here): their names and modes are hashed, not their text.
                 SysfsAttribute a => e.Path + " " + a.Mode.ToString(CultureInfo.InvariantCulture) + "\n" +
-                    (a.Show is null || a.Parent?.Name == "topology" ? "" : a.Show() + "\n"),
+                    (a.Show is null || a.Parent?.Name == "topology" || e.Path == "/proc/zoneinfo" ? "" : a.Show() + "\n"),
                 _ => e.Path + "/\n",
             };
             var data = Encoding.UTF8.GetBytes(text);
