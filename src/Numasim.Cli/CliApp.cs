@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(OracleCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

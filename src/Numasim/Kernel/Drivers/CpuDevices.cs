@@ -10,7 +10,20 @@ public sealed class CpuDevices
     public const string CpuRoot = "/sys/devices/system/cpu";
     private readonly KernelContext _k;
 
+    private SysfsDirectory? _root, _busDevices;
+
     internal CpuDevices(KernelContext k) => _k = k;
+
+    /// <summary>/sys/devices/system/cpu; null until cpu_dev_init() made it.</summary>
+    private SysfsDirectory? RootOrNull => _root ??= _k.Fs.Lookup(CpuRoot) as SysfsDirectory;
+
+    private SysfsDirectory Root => RootOrNull!;
+
+    /// <summary>/sys/bus/cpu/devices.</summary>
+    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/cpu/devices");
+
+    /// <summary>The cpuN device directory, or null when the CPU is not registered.</summary>
+    internal SysfsDirectory? CpuDir(int cpu) => RootOrNull?.Child($"cpu{cpu}") as SysfsDirectory;
 
     /// <summary>Set by the CPU hotplug code: cpuN/online stores go to device_online()/device_offline().</summary>
     internal Func<int, bool, Errno>? OnlineHandler { get; set; }
@@ -32,15 +45,14 @@ public sealed class CpuDevices
         root.Attr("kernel_max", () => SysfsFormat.Line(NumaConstants.NrCpus - 1));
         root.Attr("isolated", () => "\n");
         DeviceCommon.AddUeventAndPower(root);
-        _k.Fs.MakeDirs("/sys/bus/cpu/devices");
+        _ = BusDevices;
     }
 
     /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
     /// x86 cannot unplug), and its node link through register_cpu_under_node().</summary>
     public void RegisterCpu(int cpu, NodeDevices nodes)
     {
-        var root = (SysfsDirectory)_k.Fs.Lookup(CpuRoot)!;
-        var d = root.Dir($"cpu{cpu}");
+        var d = Root.Dir($"cpu{cpu}");
         if (cpu != 0)
             d.Attr("online", () => SysfsFormat.Line(_k.Cpus.Online[cpu] ? 1 : 0), v => StoreOnline(cpu, v));
         d.Attr("crash_notes", () => "0\n");
@@ -48,10 +60,10 @@ public sealed class CpuDevices
         d.Link("subsystem", "/sys/bus/cpu");
         d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXCPU:{cpu:x2}");
         DeviceCommon.AddUeventAndPower(d);
-        _k.Fs.MakeDirs("/sys/bus/cpu/devices").Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
+        BusDevices.Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
-        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu));
-        if (_k.Cpus.Online[cpu]) AddTopology(cpu);
+        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu), d);
+        if (_k.Cpus.Online[cpu]) AddTopology(cpu, d);
     }
 
     /// <summary>Models unregister_cpu().</summary>
@@ -59,8 +71,8 @@ public sealed class CpuDevices
     {
         int nid = _k.Cpus.CpuToNode(cpu);
         if (nid >= 0) nodes.UnregisterCpuUnderNode(cpu, nid);
-        ((SysfsDirectory)_k.Fs.Lookup(CpuRoot)!).Remove($"cpu{cpu}");
-        (_k.Fs.Lookup("/sys/bus/cpu/devices") as SysfsDirectory)?.Remove($"cpu{cpu}");
+        Root.Remove($"cpu{cpu}");
+        BusDevices.Remove($"cpu{cpu}");
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
 
@@ -73,9 +85,11 @@ public sealed class CpuDevices
     }
 
     /// <summary>Models topology_add_dev() (CPUHP_TOPOLOGY_PREPARE): cpuN/topology/ exists while the CPU is up.</summary>
-    public void AddTopology(int cpu)
+    public void AddTopology(int cpu) => AddTopology(cpu, CpuDir(cpu));
+
+    private void AddTopology(int cpu, SysfsDirectory? d)
     {
-        if (_k.Fs.Lookup($"{CpuRoot}/cpu{cpu}") is not SysfsDirectory d || d.Child("topology") is not null) return;
+        if (d is null || d.Child("topology") is not null) return;
         var t = d.Dir("topology");
         var id = _k.Cpus.Identity(cpu);
         int nbits = _k.Cpus.NrCpuIds;
@@ -98,7 +112,7 @@ public sealed class CpuDevices
 
     /// <summary>Models topology_remove_dev().</summary>
     public void RemoveTopology(int cpu) =>
-        (_k.Fs.Lookup($"{CpuRoot}/cpu{cpu}") as SysfsDirectory)?.Remove("topology");
+        CpuDir(cpu)?.Remove("topology");
 
     private int ThreadBits()
     {

@@ -24,7 +24,15 @@ public sealed class MemoryDevices
     public const string MemoryRoot = "/sys/devices/system/memory";
     private readonly KernelContext _k;
 
+    private SysfsDirectory? _root, _busDevices;
+
     internal MemoryDevices(KernelContext k) => _k = k;
+
+    /// <summary>/sys/devices/system/memory, once memory_dev_init() made it.</summary>
+    private SysfsDirectory Root => _root ??= (SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!;
+
+    /// <summary>/sys/bus/memory/devices.</summary>
+    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/memory/devices");
 
     internal IMemoryOnlining? Onlining { get; set; }
 
@@ -37,15 +45,14 @@ public sealed class MemoryDevices
         root.Attr("hard_offline_page", null, _ => Errno.EINVAL);
         root.Attr("soft_offline_page", null, _ => Errno.EINVAL);
         DeviceCommon.AddUeventAndPower(root);
-        _k.Fs.MakeDirs("/sys/bus/memory/devices");
+        _ = BusDevices;
     }
 
     /// <summary>Models add_memory_block(): the memoryN device with its attributes.</summary>
     public void AddMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks[mb.Id] = mb;
-        var root = (SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!;
-        var d = root.Dir($"memory{mb.Id}");
+        var d = Root.Dir($"memory{mb.Id}");
         d.Attr("phys_index", () => mb.PhysIndex.ToString("x8", CultureInfo.InvariantCulture) + "\n");
         d.Attr("state", () => StateName(mb.State) + "\n", v => StoreState(mb, v));
         d.Attr("online", () => SysfsFormat.Line(mb.State == MemoryBlockState.Offline ? 0 : 1), v => StoreOnline(mb, v));
@@ -61,7 +68,7 @@ public sealed class MemoryDevices
             d.Link("firmware_node", acpi);
         }
         DeviceCommon.AddUeventAndPower(d);
-        _k.Fs.MakeDirs("/sys/bus/memory/devices").Link($"memory{mb.Id}", $"{MemoryRoot}/memory{mb.Id}");
+        BusDevices.Link($"memory{mb.Id}", $"{MemoryRoot}/memory{mb.Id}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 
@@ -69,8 +76,8 @@ public sealed class MemoryDevices
     public void RemoveMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks.Remove(mb.Id);
-        ((SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!).Remove($"memory{mb.Id}");
-        (_k.Fs.Lookup("/sys/bus/memory/devices") as SysfsDirectory)?.Remove($"memory{mb.Id}");
+        Root.Remove($"memory{mb.Id}");
+        BusDevices.Remove($"memory{mb.Id}");
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 

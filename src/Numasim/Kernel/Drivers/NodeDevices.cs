@@ -12,11 +12,30 @@ public sealed class NodeDevices
     private readonly KernelContext _k;
     private readonly NodeMeminfo _meminfo;
 
+    private SysfsDirectory? _root, _busDevices, _cpuRoot, _memoryRoot;
+
     internal NodeDevices(KernelContext k, NodeMeminfo meminfo)
     {
         _k = k;
         _meminfo = meminfo;
     }
+
+    /// <summary>/sys/devices/system/node; null until node_dev_init() made it.</summary>
+    private SysfsDirectory? Root => _root ??= _k.Fs.Lookup(NodeRoot) as SysfsDirectory;
+
+    /// <summary>/sys/bus/node/devices.</summary>
+    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/node/devices");
+
+    /// <summary>The nodeN device directory, or null when the node is not registered.</summary>
+    private SysfsDirectory? NodeDir(int nid) => Root?.Child($"node{nid}") as SysfsDirectory;
+
+    /// <summary>The cpuN device directory, or null (drivers/base/cpu.c has not registered it).</summary>
+    private SysfsDirectory? CpuDir(int cpu) =>
+        (_cpuRoot ??= _k.Fs.Lookup(CpuDevices.CpuRoot) as SysfsDirectory)?.Child($"cpu{cpu}") as SysfsDirectory;
+
+    /// <summary>The memoryN device directory, or null.</summary>
+    private SysfsDirectory? MemoryDir(long id) =>
+        (_memoryRoot ??= _k.Fs.Lookup(MemoryDevices.MemoryRoot) as SysfsDirectory)?.Child($"memory{id}") as SysfsDirectory;
 
     /// <summary>Models node_dev_init(): the subsystem files, then register_one_node() for each online node.</summary>
     public void NodeDevInit()
@@ -29,25 +48,45 @@ public sealed class NodeDevices
         root.Attr("has_cpu", () => SysfsFormat.List(_k.NodeStates[NodeState.Cpu]));
         root.Attr("has_generic_initiator", () => SysfsFormat.List(_k.NodeStates[NodeState.GenericInitiator]));
         DeviceCommon.AddUeventAndPower(root);
-        _k.Fs.MakeDirs("/sys/bus/node/devices");
+        _ = BusDevices;
+        // What register_one_node() finds for each node, gathered in one pass over the CPUs and the blocks.
+        var cpusOf = new Dictionary<int, List<int>>();
+        foreach (var cpu in _k.Cpus.Present.Bits())
+        {
+            int node = _k.Cpus.CpuToNode(cpu);
+            if (!cpusOf.TryGetValue(node, out var l)) cpusOf[node] = l = [];
+            l.Add(cpu);
+        }
+        var blocksOf = new Dictionary<int, List<MemoryBlock>>();
+        foreach (var mb in _k.AllMemoryBlocks)
+        {
+            if (!blocksOf.TryGetValue(mb.Nid, out var l)) blocksOf[mb.Nid] = l = [];
+            l.Add(mb);
+        }
         foreach (var nid in _k.NodeStates[NodeState.Online].Bits().ToList())
-            RegisterOneNode(nid);
+            RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
     }
 
     /// <summary>Models register_one_node(): __register_one_node() plus the memory block links of the node.</summary>
-    public void RegisterOneNode(int nid)
+    public void RegisterOneNode(int nid) =>
+        RegisterOneNode(nid, _k.Cpus.PresentCpusOfNode(nid).ToList(), _k.AllMemoryBlocks.Where(mb => mb.Nid == nid).ToList());
+
+    /// <summary>register_one_node() given the node's present CPUs and its memory blocks, in ascending order.</summary>
+    private void RegisterOneNode(int nid, List<int> presentCpus, List<MemoryBlock> blocks)
     {
         if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
-        RegisterNodeDevice(nid);
-        foreach (var mb in _k.AllMemoryBlocks)
-            if (mb.Nid == nid) LinkMemoryBlock(mb, nid);
+        RegisterNodeDevice(nid, presentCpus);
+        var nodeDir = NodeDir(nid);
+        foreach (var mb in blocks) LinkMemoryBlock(mb, nid, nodeDir);
     }
 
     /// <summary>Models __register_one_node(): the nodeN device, and a link for each present CPU whose
     /// cpu_to_node() is this node (the association the seed's fix keeps).</summary>
-    public void RegisterNodeDevice(int nid)
+    public void RegisterNodeDevice(int nid) => RegisterNodeDevice(nid, _k.Cpus.PresentCpusOfNode(nid).ToList());
+
+    private void RegisterNodeDevice(int nid, List<int> presentCpus)
     {
-        var root = (SysfsDirectory)_k.Fs.Lookup(NodeRoot)!;
+        var root = Root!;
         if (root.Child($"node{nid}") is not null) return;
         var d = root.Dir($"node{nid}");
         d.Attr("cpumap", () => SysfsFormat.Mask(OnlineCpusOf(nid), _k.Cpus.NrCpuIds));
@@ -68,31 +107,37 @@ public sealed class NodeDevices
         d.Dir("x86").Attr("sgx_total_bytes", () => "0\n");
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
-        _k.Fs.MakeDirs("/sys/bus/node/devices").Link($"node{nid}", $"{NodeRoot}/node{nid}");
+        BusDevices.Link($"node{nid}", $"{NodeRoot}/node{nid}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/node/node{nid}", "node");
 
-        foreach (var cpu in _k.Cpus.PresentCpusOfNode(nid).ToList())
-            RegisterCpuUnderNode(cpu, nid);
+        foreach (var cpu in presentCpus)
+            RegisterCpuUnderNode(cpu, nid, CpuDir(cpu), d);
     }
 
     /// <summary>Models unregister_one_node(): the nodeN device and its links go.</summary>
     public void UnregisterOneNode(int nid)
     {
-        var root = (SysfsDirectory)_k.Fs.Lookup(NodeRoot)!;
+        var root = Root!;
         if (root.Child($"node{nid}") is not SysfsDirectory d) return;
         foreach (var c in d.Children.OfType<SysfsLink>().Where(l => l.Name.StartsWith("cpu", StringComparison.Ordinal)).ToList())
             UnregisterCpuUnderNode(int.Parse(c.Name.AsSpan(3)), nid);
         root.Remove($"node{nid}");
-        (_k.Fs.Lookup("/sys/bus/node/devices") as SysfsDirectory)?.Remove($"node{nid}");
+        BusDevices.Remove($"node{nid}");
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/node/node{nid}", "node");
     }
 
     /// <summary>Models register_cpu_under_node(): nodeN/cpuK and cpuK/nodeN, when the node is online and the CPU device exists.</summary>
-    public void RegisterCpuUnderNode(int cpu, int nid)
+    public void RegisterCpuUnderNode(int cpu, int nid) => RegisterCpuUnderNode(cpu, nid, CpuDir(cpu));
+
+    /// <summary>register_cpu_under_node() with the cpuN directory at hand.</summary>
+    internal void RegisterCpuUnderNode(int cpu, int nid, SysfsDirectory? cpuDir) => RegisterCpuUnderNode(cpu, nid, cpuDir, null);
+
+    private void RegisterCpuUnderNode(int cpu, int nid, SysfsDirectory? cpuDir, SysfsDirectory? nodeDir)
     {
         if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
-        if (_k.Fs.Lookup($"{CpuDevices.CpuRoot}/cpu{cpu}") is not SysfsDirectory cpuDir) return;
-        if (_k.Fs.Lookup($"{NodeRoot}/node{nid}") is not SysfsDirectory nodeDir) return;
+        if (cpuDir is null) return;
+        nodeDir ??= NodeDir(nid);
+        if (nodeDir is null) return;
         if (nodeDir.Child($"cpu{cpu}") is null) nodeDir.Link($"cpu{cpu}", $"{CpuDevices.CpuRoot}/cpu{cpu}");
         if (cpuDir.Child($"node{nid}") is null) cpuDir.Link($"node{nid}", $"{NodeRoot}/node{nid}");
     }
@@ -100,15 +145,17 @@ public sealed class NodeDevices
     /// <summary>Models unregister_cpu_under_node().</summary>
     public void UnregisterCpuUnderNode(int cpu, int nid)
     {
-        (_k.Fs.Lookup($"{NodeRoot}/node{nid}") as SysfsDirectory)?.Remove($"cpu{cpu}");
-        (_k.Fs.Lookup($"{CpuDevices.CpuRoot}/cpu{cpu}", followLastLink: true) as SysfsDirectory)?.Remove($"node{nid}");
+        NodeDir(nid)?.Remove($"cpu{cpu}");
+        CpuDir(cpu)?.Remove($"node{nid}");
     }
 
     /// <summary>Models do_register_memory_block_under_node(): nodeN/memoryM and memoryM/nodeN.</summary>
-    public void LinkMemoryBlock(MemoryBlock mb, int nid)
+    public void LinkMemoryBlock(MemoryBlock mb, int nid) => LinkMemoryBlock(mb, nid, NodeDir(nid));
+
+    private void LinkMemoryBlock(MemoryBlock mb, int nid, SysfsDirectory? nodeDir)
     {
-        if (_k.Fs.Lookup($"{NodeRoot}/node{nid}") is not SysfsDirectory nodeDir) return;
-        if (_k.Fs.Lookup($"{MemoryDevices.MemoryRoot}/memory{mb.Id}") is not SysfsDirectory memDir) return;
+        if (nodeDir is null) return;
+        if (MemoryDir(mb.Id) is not SysfsDirectory memDir) return;
         if (nodeDir.Child($"memory{mb.Id}") is null) nodeDir.Link($"memory{mb.Id}", $"{MemoryDevices.MemoryRoot}/memory{mb.Id}");
         if (memDir.Child($"node{nid}") is null) memDir.Link($"node{nid}", $"{NodeRoot}/node{nid}");
     }
@@ -117,7 +164,7 @@ public sealed class NodeDevices
     public void UnlinkMemoryBlock(MemoryBlock mb)
     {
         if (mb.Nid < 0) return;
-        (_k.Fs.Lookup($"{NodeRoot}/node{mb.Nid}") as SysfsDirectory)?.Remove($"memory{mb.Id}");
+        NodeDir(mb.Nid)?.Remove($"memory{mb.Id}");
     }
 
     /// <summary>node_read_cpumap(): cpumask_of_node() and'ed with cpu_online_mask.</summary>

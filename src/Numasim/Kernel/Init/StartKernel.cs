@@ -1,3 +1,4 @@
+using Numasim.Firmware;
 using Numasim.Kernel.Arch;
 using Numasim.Kernel.Drivers;
 using Numasim.Kernel.Hotplug;
@@ -18,47 +19,64 @@ internal static class StartKernel
         // setup_arch(): e820, early reservations, NUMA, CPU enumeration.
         k.MaxPfn = E820Setup.MemblockSetup(k);
         E820Setup.ReserveEarly(k);
+        BootPhases.Mark("firmware, e820");
         k.MaxPossiblePfn = X86Numa.NumaInit(k, k.MaxPfn);
+        BootPhases.Mark("numa_init");
         X86Smp.EnumerateCpus(k);
         X86Smp.NumaInitArrayBeforeCpuNodes(k);
         X86Numa.InitCpuToNode(k);
+        BootPhases.Mark("cpu enumeration");
         SparseInit(k);
+        BootPhases.Mark("sparse_init");
         long dmaReserve = E820Setup.FindDmaReserve(k);
         FreeAreaInit.Run(k, dmaReserve);
+        BootPhases.Mark("free_area_init");
         X86Smp.ReportPossible(k);
 
         // setup_per_cpu_areas(), build_all_zonelists(NULL), mm_init().
         k.Log.Printk($"setup_percpu: NR_CPUS:{NumaConstants.NrCpus} nr_cpumask_bits:{k.Cpus.NrCpuIds} nr_cpu_ids:{k.Cpus.NrCpuIds} nr_node_ids:{k.NrNodeIds}");
         PercpuReserve(k);
+        BootPhases.Mark("setup_per_cpu_areas");
         k.Cpus.Online.Set(0);
         k.Cpus.NumaAddCpu(0);
         Zonelists.BuildAll(k, null);
+        BootPhases.Mark("build_all_zonelists");
         MemInit(k);
+        BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
+        BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
         s.CpuHotplug.SetOnline(0);
+        var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
+        foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
         foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu)) s.CpuHotplug.CpuUp(cpu);
+            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
         int nodes = k.NodeStates[NodeState.Online].Bits().Count(n => !k.Cpus.CpumaskOfNode(n).IsEmpty);
         int cpus = k.Cpus.Online.Weight();
         k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
 
+        BootPhases.Mark("smp_init");
+
         // driver_init(): cpu_dev_init(), memory_dev_init(), node_dev_init(); topology_init() registers CPUs.
         s.CpuDevices.CpuDevInit();
         MemoryDevInit(s);
+        BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
+        BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
+        BootPhases.Mark("register_cpu");
         k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.Procfs.Register();
         k.Booted = true;
+        BootPhases.Mark("rest");
     }
 
-    private static bool OnlineAtBoot(KernelContext k, int cpu)
+    private static bool OnlineAtBoot(KernelContext k, int cpu, Dictionary<uint, CpuSlotSpec> slotOfApic)
     {
         var apic = k.Cpus.Identity(cpu)?.ApicId;
-        var slot = k.Machine.CpuSlots.FirstOrDefault(c => c.ApicId == apic);
+        var slot = apic is { } a ? slotOfApic.GetValueOrDefault(a) : null;
         return slot?.OnlineAtBoot ?? true;
     }
 
@@ -68,17 +86,22 @@ internal static class StartKernel
     /// section's node (one reservation per node here; memblock places them the same way, top-down).</summary>
     private static void SparseInit(KernelContext k)
     {
-        // A section shared by two ranges of one node counts once.
-        var sectionsPerNode = new SortedDictionary<int, HashSet<long>>();
+        // A section shared by two ranges of one node counts once. The ranges ascend by start, so a node's section
+        // intervals do too: each adds only what lies above the highest section the node already counted.
+        var sectionsPerNode = new SortedDictionary<int, long>();
+        var lastSection = new Dictionary<int, long>();
         foreach (var r in k.Memblock.Memory)
         {
-            if (!sectionsPerNode.TryGetValue(r.Nid, out var secs)) sectionsPerNode[r.Nid] = secs = [];
-            for (long sec = r.Start / Page.PagesPerSection; sec <= (r.End - 1) / Page.PagesPerSection; sec++) secs.Add(sec);
+            long first = r.Start / Page.PagesPerSection, last = (r.End - 1) / Page.PagesPerSection;
+            if (lastSection.TryGetValue(r.Nid, out long counted)) first = Math.Max(first, counted + 1);
+            else counted = long.MinValue;
+            sectionsPerNode[r.Nid] = sectionsPerNode.GetValueOrDefault(r.Nid) + Math.Max(0, last - first + 1);
+            lastSection[r.Nid] = Math.Max(counted, last);
         }
         long perSection = Page.PagesPerSection * Page.StructPageSize / Page.Size;
         foreach (var (nid, secs) in sectionsPerNode)
-            if (k.Memblock.AllocTopDown(secs.Count * perSection, nid, k.MaxPfn) < 0)
-                k.Memblock.AllocTopDown(secs.Count * perSection, -1, k.MaxPfn);
+            if (k.Memblock.AllocTopDown(secs * perSection, nid, k.MaxPfn) < 0)
+                k.Memblock.AllocTopDown(secs * perSection, -1, k.MaxPfn);
     }
 
     /// <summary>Models pcpu_embed_first_chunk(): each possible CPU's unit from its node's memory.</summary>
@@ -129,20 +152,24 @@ internal static class StartKernel
         k.Log.Printk($"x86/mm: Memory block size: {k.MemoryBlockSize >> 20}MB");
         s.MemoryDevices.MemoryDevInit();
         long ppb = k.PagesPerBlock;
+        var memory = k.Memblock.Memory; // sorted by start, ranges disjoint
         var blocks = new SortedSet<long>();
-        foreach (var r in k.Memblock.Memory)
+        foreach (var r in memory)
             for (long b = r.Start / ppb; b <= (r.End - 1) / ppb; b++) blocks.Add(b);
         var offline = new HashSet<int>(k.Machine.OfflineBlocksAtBoot);
+        int first = 0; // the first range that ends after the block's start: blocks ascend, so this only moves on
         foreach (var b in blocks)
         {
             long start = b * ppb;
+            while (first < memory.Count && memory[first].End <= start) first++;
             var mb = new MemoryBlock(b, start, ppb, NumaConstants.NumaNoNode, hotplugged: false)
             {
                 PresentPages = k.Memblock.PresentIn(start, start + ppb),
                 State = MemoryBlockState.Online,
             };
-            foreach (var r in k.Memblock.Memory)
+            for (int i = first; i < memory.Count && memory[i].Start < start + ppb; i++)
             {
+                var r = memory[i];
                 if (r.End <= start || r.Start >= start + ppb || mb.Nid == r.Nid) continue;
                 mb.Zone = mb.Nid == NumaConstants.NumaNoNode ? EarlyNodeZoneForMemoryBlock(k, mb, r.Nid) : null;
                 mb.Nid = r.Nid;

@@ -39,8 +39,15 @@ public sealed class Zone
     /// <summary>NR_FREE_PAGES: pages in the buddy free lists.</summary>
     public long FreePages => Pages.FreePages;
 
-    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking.</summary>
-    public ZonePageAllocator Pages { get; private set; } = new(0, 0);
+    private ZonePageAllocator? _pages;
+
+    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking (made on first use: most zones
+    /// of a big machine are never populated, and an empty allocator still costs kilobytes).</summary>
+    public ZonePageAllocator Pages
+    {
+        get => _pages ??= new(0, 0);
+        private set => _pages = value;
+    }
 
     /// <summary>free_area[order].nr_free: free blocks of that order (what /proc/buddyinfo prints).</summary>
     public long NrFree(int order) => Pages.NrFree(order);

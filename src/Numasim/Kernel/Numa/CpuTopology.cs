@@ -51,14 +51,25 @@ public sealed class CpuTopology
     public void SetCpuNumaMem(int cpu, int node) => _numaMem[cpu] = node;
 
     public CpuIdentity? Identity(int cpu) => _identity[cpu];
-    public void SetIdentity(int cpu, CpuIdentity? id) => _identity[cpu] = id;
+    public void SetIdentity(int cpu, CpuIdentity? id)
+    {
+        _identity[cpu] = id;
+        _cpuOfApic = null;
+    }
+
+    /// <summary>The lowest logical CPU of each APIC id; rebuilt after an identity changes.</summary>
+    private Dictionary<uint, int>? _cpuOfApic;
 
     /// <summary>The logical CPU number of an APIC id, or -1 (cpuid_to_apicid reverse lookup).</summary>
     public int CpuOfApicId(uint apicId)
     {
-        for (int cpu = 0; cpu < NrCpuIds; cpu++)
-            if (_identity[cpu] is { } id && id.ApicId == apicId) return cpu;
-        return -1;
+        if (_cpuOfApic is null)
+        {
+            _cpuOfApic = [];
+            for (int cpu = 0; cpu < NrCpuIds; cpu++)
+                if (_identity[cpu] is { } id) _cpuOfApic.TryAdd(id.ApicId, cpu);
+        }
+        return _cpuOfApic.TryGetValue(apicId, out int c) ? c : -1;
     }
 
     /// <summary>Models cpumask_of_node(): node_to_cpumask_map[node], kept by numa_add_cpu()/numa_remove_cpu().</summary>

@@ -55,30 +55,112 @@ public sealed class SysfsLink : SysfsEntry
 }
 
 /// <summary>A directory; children are kept sorted by name (ordinal), so listings are deterministic.</summary>
+/// <remarks>
+/// A big machine has some 100,000 directories, most with a handful of entries, and a few with tens of thousands
+/// (memory/, cpu/, bus/*/devices). Children live in one array: kept sorted (binary search, insertion by shifting)
+/// while small; past <see cref="IndexThreshold"/> entries a name index answers lookups and the array is appended
+/// to and sorted again only when it is listed.
+/// </remarks>
 public sealed class SysfsDirectory : SysfsEntry
 {
-    private readonly SortedDictionary<string, SysfsEntry> _children = new(StringComparer.Ordinal);
+    private const int IndexThreshold = 32;
+    private static readonly IComparer<SysfsEntry> ByName = Comparer<SysfsEntry>.Create((a, b) => string.CompareOrdinal(a.Name, b.Name));
+
+    private SysfsEntry[] _items = [];
+    private int _count;
+    private Dictionary<string, SysfsEntry>? _index;
+    private bool _unsorted;
+    private int _version;
 
     public SysfsDirectory(string name) : base(name) { }
 
-    public IEnumerable<SysfsEntry> Children => _children.Values;
-    public int Count => _children.Count;
+    public IEnumerable<SysfsEntry> Children => Enumerate();
+    public int Count => _count;
 
-    public SysfsEntry? Child(string name) => _children.GetValueOrDefault(name);
+    private IEnumerable<SysfsEntry> Enumerate()
+    {
+        EnsureSorted();
+        int version = _version;
+        for (int i = 0; i < _count; i++)
+        {
+            yield return _items[i];
+            if (version != _version) throw new InvalidOperationException("Collection was modified; enumeration operation may not execute.");
+        }
+    }
+
+    public SysfsEntry? Child(string name)
+    {
+        if (_index is not null) return _index.GetValueOrDefault(name);
+        int i = Find(name);
+        return i >= 0 ? _items[i] : null;
+    }
 
     public T Add<T>(T entry) where T : SysfsEntry
     {
-        if (!_children.TryAdd(entry.Name, entry))
-            throw new InvalidOperationException($"sysfs: cannot create duplicate filename '{Path}/{entry.Name}'");
+        if (_index is not null)
+        {
+            if (!_index.TryAdd(entry.Name, entry)) throw Duplicate(entry);
+            if (_count > 0 && !_unsorted && string.CompareOrdinal(_items[_count - 1].Name, entry.Name) > 0) _unsorted = true;
+            Grow();
+            _items[_count++] = entry;
+        }
+        else
+        {
+            int i = Find(entry.Name);
+            if (i >= 0) throw Duplicate(entry);
+            i = ~i;
+            Grow();
+            Array.Copy(_items, i, _items, i + 1, _count - i);
+            _items[i] = entry;
+            _count++;
+            if (_count > IndexThreshold)
+            {
+                _index = new Dictionary<string, SysfsEntry>(_count * 2, StringComparer.Ordinal);
+                for (int k = 0; k < _count; k++) _index.Add(_items[k].Name, _items[k]);
+            }
+        }
+        _version++;
         entry.Parent = this;
         return entry;
+    }
+
+    private InvalidOperationException Duplicate(SysfsEntry entry) =>
+        new($"sysfs: cannot create duplicate filename '{Path}/{entry.Name}'");
+
+    private void Grow()
+    {
+        if (_count < _items.Length) return;
+        Array.Resize(ref _items, Math.Max(4, _items.Length * 2));
+    }
+
+    private void EnsureSorted()
+    {
+        if (!_unsorted) return;
+        Array.Sort(_items, 0, _count, ByName);
+        _unsorted = false;
+    }
+
+    /// <summary>The index of the entry named <paramref name="name"/>, or the complement of where it would go.</summary>
+    private int Find(string name)
+    {
+        EnsureSorted();
+        int lo = 0, hi = _count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            int c = string.CompareOrdinal(_items[mid].Name, name);
+            if (c == 0) return mid;
+            if (c < 0) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
     }
 
     public SysfsDirectory Dir(string name) => Add(new SysfsDirectory(name));
 
     /// <summary>The child directory, created when missing.</summary>
     public SysfsDirectory GetOrAddDir(string name) =>
-        _children.TryGetValue(name, out var e) ? (SysfsDirectory)e : Dir(name);
+        Child(name) is { } e ? (SysfsDirectory)e : Dir(name);
 
     public SysfsAttribute Attr(string name, Func<string>? show, Func<string, Errno>? store = null, int mode = -1) =>
         Add(new SysfsAttribute(name, show, store, mode));
@@ -90,7 +172,14 @@ public sealed class SysfsDirectory : SysfsEntry
 
     public bool Remove(string name)
     {
-        if (!_children.Remove(name, out var e)) return false;
+        if (_index is not null && !_index.ContainsKey(name)) return false;
+        int i = Find(name);
+        if (i < 0) return false;
+        var e = _items[i];
+        _index?.Remove(name);
+        Array.Copy(_items, i + 1, _items, i, _count - i - 1);
+        _items[--_count] = null!;
+        _version++;
         e.Parent = null;
         return true;
     }
