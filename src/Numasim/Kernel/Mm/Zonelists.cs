@@ -76,7 +76,9 @@ internal static class Zonelists
         // (value, node id) pairs: on a tie the lower node id comes first.
         Array.Sort(byValue, 0, count);
 
-        var order = new List<int>(count + 1) { local };
+        var order = new List<int>(count + 1);
+        // find_next_best_node() hands out the local node first; v6.6+ only when it has memory.
+        if (!k.Profile.FallbackSkipsMemorylessLocalNode || k.NodeStates.Has(local, NodeState.Memory)) order.Add(local);
         for (int i = 0; i < count; i++)
         {
             int node = byValue[i].Node;
