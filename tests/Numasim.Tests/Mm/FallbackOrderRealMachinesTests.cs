@@ -172,8 +172,9 @@ public class FallbackOrderRealMachinesTests
         var indexOfNode = known.ToDictionary(i => pxm[i], i => i);
         int D(int a, int b) => l.Distance[indexOfNode[a]][indexOfNode[b]];
         var withMemory = known.Where(i => l.HasMemory[i]).Select(i => pxm[i]).ToHashSet();
-        // start_kernel(): only the boot CPU is in node_to_cpumask_map when build_all_zonelists(NULL) runs
-        var withCpusAtBuild = new HashSet<int> { pxm[spec.CpuSlots[0].NodeId] };
+        // start_kernel(): build_all_zonelists(NULL) runs before identify_boot_cpu()'s numa_add_cpu(), so
+        // node_to_cpumask_map is empty then and no node carries the CPU penalty.
+        var withCpusAtBuild = new HashSet<int>();
         var built = m.Kernel.AllPgData().Where(p => p.FallbackNodeOrder.Count > 0).Select(p => p.NodeId).ToList();
         foreach (int p in known)
             if (!built.Contains(pxm[p])) findings.Add($"{l.Name}: node {pxm[p]} (the dump's node {l.Nodes[p]}) has no zonelist in the model");
@@ -217,9 +218,9 @@ public class FallbackOrderRealMachinesTests
     public FallbackOrderRealMachinesTests(ITestOutputHelper output) => _out = output;
 
     /// <summary>Orders worked out by hand with find_next_best_node() for the sparse dump (nodes 0-2, 33, 34, 45, 72, 73,
-    /// all with CPUs and memory; booted as QEMU nodes 0-7). Only node 0 carries the CPU penalty at boot, so node 0
-    /// at distance 16 comes after nodes 4 and 7 for node 1, and the round robin puts node 3 (loaded by node 0's list)
-    /// behind 4 and 7 there.</summary>
+    /// all with CPUs and memory; booted as QEMU nodes 0-7). No node carries the CPU penalty at boot; for node 1, node 0
+    /// at distance 16 comes after nodes 4 and 7 through the "n &lt; local" bump, and the round robin puts node 3
+    /// (loaded by node 0's list) behind 4 and 7 there.</summary>
     [Fact]
     public void Sparse_node_ids_give_the_hand_derived_orders()
     {

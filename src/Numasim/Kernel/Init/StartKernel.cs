@@ -38,7 +38,8 @@ internal static class StartKernel
         PercpuReserve(k);
         BootPhases.Mark("setup_per_cpu_areas");
         k.Cpus.Online.Set(0);
-        k.Cpus.NumaAddCpu(0);
+        // No node has CPUs in node_to_cpumask_map yet: the boot CPU's numa_add_cpu() comes with identify_cpu() in
+        // arch_cpu_finalize_init(), after mm_init(), so no node carries PENALTY_FOR_NODE_WITH_CPUS here.
         Zonelists.BuildAll(k, null);
         BootPhases.Mark("build_all_zonelists");
         MemInit(k);
