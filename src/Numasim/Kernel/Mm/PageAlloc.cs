@@ -107,7 +107,7 @@ public sealed class PageAlloc
     public Zone? ZoneOfAllocated(long pfn)
     {
         foreach (var z in _k.AllZones())
-            if (!z.IsEmpty && z.SpansPfn(pfn) && z.Pages.AllocatedInRange(pfn, pfn + 1).Any()) return z;
+            if (!z.IsEmpty && z.SpansPfn(pfn) && z.Pages.IsAllocatedHead(pfn)) return z;
         return null;
     }
 
