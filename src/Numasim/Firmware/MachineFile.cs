@@ -16,7 +16,7 @@ public static class MachineFile
     private static readonly string[] MemhpStates = ["offline", "online", "online_kernel", "online_movable"];
     private static readonly HashSet<string> QemuOnlyForbidden = ["ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends"];
     private static readonly HashSet<string> TopKeys = ["name", "qemu", "ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends",
-        "memhp_default_state", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids"];
+        "memhp_default_state", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids", "cpuid_reports_smt"];
 
     /// <summary>Reads and parses a machine file.</summary>
     public static MachineSpec Load(string path)
@@ -74,6 +74,7 @@ public static class MachineFile
         if (spec.OfflineBlocksAtBoot.Count > 0)
             sb.Append("offline_blocks: [").Append(string.Join(", ", spec.OfflineBlocksAtBoot.Select(b => b.ToString(inv)))).Append("]\n");
         if (spec.FirmwareNodeIds) sb.Append("firmware_node_ids: true\n");
+        if (spec.CpuidReportsSmt) sb.Append("cpuid_reports_smt: true\n");
         sb.Append("kernel_allocations: ").Append(Bool(spec.ModelKernelAllocations)).Append('\n');
         return sb.ToString();
     }
@@ -140,6 +141,7 @@ public static class MachineFile
                 spec = spec with { OfflineBlocksAtBoot = seq.Children.Select(n => Int(n, "offline_blocks", 0)).ToList() };
             }
             if (fields.TryGetValue("firmware_node_ids", out var fni)) spec = spec with { FirmwareNodeIds = Bool(fni.value, "firmware_node_ids") };
+            if (fields.TryGetValue("cpuid_reports_smt", out var smtF)) spec = spec with { CpuidReportsSmt = Bool(smtF.value, "cpuid_reports_smt") };
             if (fields.TryGetValue("kernel_allocations", out var ka)) spec = spec with { ModelKernelAllocations = Bool(ka.value, "kernel_allocations") };
             return spec;
         }

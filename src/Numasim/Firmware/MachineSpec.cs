@@ -49,6 +49,11 @@ public sealed record MachineSpec
     /// the SRAT first mentions each PXM (acpi_map_pxm_to_node). Lets sparse node ids (0,2,4) import faithfully.</summary>
     public bool FirmwareNodeIds { get; init; }
 
+    /// <summary>Whether the vCPUs report SMT threads through CPUID. QEMU's default qemu64 model (AMD family 15,
+    /// no HT flag, no topoext) does not, so the guest sees every thread as a core of its own; an imported real
+    /// machine's CPUs keep the thread/core/package ids the real kernel showed.</summary>
+    public bool CpuidReportsSmt { get; init; }
+
     /// <summary>Whether the kernel's own allocations (slab, per-CPU data) are modelled (issue: kernel allocations).</summary>
     public bool ModelKernelAllocations { get; init; } = true;
 

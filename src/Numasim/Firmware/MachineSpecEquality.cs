@@ -29,6 +29,7 @@ public static class MachineSpecEquality
         if (a.MemoryBlockSizeBytes != b.MemoryBlockSizeBytes) return "memory_block_size differs";
         if (!a.OfflineBlocksAtBoot.SequenceEqual(b.OfflineBlocksAtBoot)) return "offline_blocks differ";
         if (a.FirmwareNodeIds != b.FirmwareNodeIds) return "firmware_node_ids differs";
+        if (a.CpuidReportsSmt != b.CpuidReportsSmt) return "cpuid_reports_smt differs";
         if (a.ModelKernelAllocations != b.ModelKernelAllocations) return "kernel_allocations differs";
         return null;
     }

@@ -272,6 +272,7 @@ public static partial class SysfsImporter
             MemoryBlockSizeBytes = blockSize,
             OfflineBlocksAtBoot = offline,
             FirmwareNodeIds = firmwareIds,
+            CpuidReportsSmt = true,
         };
         return new ImportResult(spec, notes);
     }

@@ -20,10 +20,22 @@ internal static class X86Smp
         {
             if (!c.Enabled || cpu >= possible) continue;
             k.Cpus.Present.Set(cpu);
-            k.Cpus.SetIdentity(cpu, new CpuIdentity(c.ApicId, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
+            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c.ApicId, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
             cpu++;
         }
         for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
+    }
+
+    /// <summary>Models the topology detect_extended_topology()/amd_get_topology() derive from CPUID. With a vCPU that
+    /// reports no SMT (qemu64: AMD family 15 without HT or topoext) every logical CPU is a core: core_id is the APIC
+    /// id within the package (x86_coreid_bits from CPUID 0x80000008 cover QEMU's thread, core and die fields) and
+    /// the die is 0. Otherwise the firmware's ids stand.</summary>
+    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, uint apicId, int package, int die, int core, int thread)
+    {
+        if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, die, core, thread);
+        static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
+        int pkgShift = Bits(m.Smp.Threads) + Bits(m.Smp.Cores) + Bits(m.Smp.Dies);
+        return new CpuIdentity(apicId, package, 0, (int)(apicId & ((1u << pkgShift) - 1)), 0);
     }
 
     /// <summary>The line prefill_possible_map() prints (after paging_init() in the boot log).</summary>

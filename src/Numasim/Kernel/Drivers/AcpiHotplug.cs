@@ -43,7 +43,7 @@ public sealed class AcpiHotplug
             return -1;
         }
         var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
-        _k.Cpus.SetIdentity(cpu, new CpuIdentity(apicId, slot?.SocketId ?? 0, slot?.DieId ?? 0, slot?.CoreId ?? 0, slot?.ThreadId ?? 0));
+        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.CpuIdentityOf(_k.Machine, apicId, slot?.SocketId ?? 0, slot?.DieId ?? 0, slot?.CoreId ?? 0, slot?.ThreadId ?? 0));
         _k.Cpus.Present.Set(cpu);
         if (nid != NumaConstants.NumaNoNode)
         {

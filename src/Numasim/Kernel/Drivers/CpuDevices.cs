@@ -114,8 +114,10 @@ public sealed class CpuDevices
     public void RemoveTopology(int cpu) =>
         CpuDir(cpu)?.Remove("topology");
 
+    /// <summary>APIC id bits of the SMT thread field as the guest sees it (none when CPUID reports no SMT).</summary>
     private int ThreadBits()
     {
+        if (!_k.Machine.CpuidReportsSmt) return 0;
         int threads = Math.Max(1, _k.Machine.Smp.Threads);
         return threads == 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(threads - 1));
     }
