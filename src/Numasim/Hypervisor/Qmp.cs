@@ -70,14 +70,27 @@ public sealed class Qmp
         return new($"'{driver}' is not a valid device model name");
     }
 
+    /// <summary>Models x86_cpu_pre_plug(), hw/i386/x86.c (QEMU 7.2): every topology id must be set and in range (die-id
+    /// defaults to 0 with one die), the slot must exist and be free; then the guest's ACPI processor hot-add runs.</summary>
     private QmpResult CpuAdd(string id, IReadOnlyDictionary<string, string> args)
     {
-        int Get(string key) => args.TryGetValue(key, out var v) && int.TryParse(v, out var n) ? n : 0;
-        if (!args.ContainsKey("socket-id")) return new("parameter 'socket-id' is missing");
-        var slot = QemuCommandLine.FindSlot(_spec, Get("socket-id"), Get("die-id"), Get("core-id"), Get("thread-id"));
+        var smp = _spec.Smp;
+        var ids = new Dictionary<string, int>();
+        foreach (var (key, count) in new[] { ("socket-id", smp.Sockets), ("die-id", smp.Dies), ("core-id", smp.Cores), ("thread-id", smp.Threads) })
+        {
+            if (!args.TryGetValue(key, out var v))
+            {
+                if (key == "die-id" && count == 1) { ids[key] = 0; continue; }
+                return new($"CPU {key} is not set");
+            }
+            if (!int.TryParse(v, out var n) || n < 0) return new($"Parameter '{key}' expects int32");
+            if (n > count - 1) return new($"Invalid CPU {key}: {n} must be in range 0:{count - 1}");
+            ids[key] = n;
+        }
+        var slot = QemuCommandLine.FindSlot(_spec, ids["socket-id"], ids["die-id"], ids["core-id"], ids["thread-id"]);
         if (slot is null)
-            return new($"Invalid CPU [socket: {Get("socket-id")}, die: {Get("die-id")}, core: {Get("core-id")}, thread: {Get("thread-id")}] with APIC ID not in the topology");
-        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0)
+            return new($"Invalid CPU [socket: {ids["socket-id"]}, die: {ids["die-id"]}, core: {ids["core-id"]}, thread: {ids["thread-id"]}], valid index range 0:{smp.MaxCpus - 1}");
+        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || _cpus.ContainsValue(slot.ApicId))
             return new($"CPU[{slot.Index}] with APIC ID {slot.ApicId} exists");
         _cpus[id] = slot.ApicId;
         int nid = slot.NodeId;
@@ -88,7 +101,7 @@ public sealed class Qmp
     private QmpResult DimmAdd(string id, IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("memdev", out var memdev)) return new("'memdev' property is not set");
-        if (!_backends.TryGetValue(memdev, out var size)) return new($"Property 'pc-dimm.memdev' can't find value '{memdev}'");
+        if (!_backends.TryGetValue(memdev, out var size)) return new($"Device '{memdev}' not found");
         if (_backendUser.ContainsKey(memdev)) return new($"can't use already busy memdev: {memdev}");
         int node = args.TryGetValue("node", out var n) && int.TryParse(n, out var nn) ? nn : 0;
         var plug = _deviceMemory.Plug(id, size, node);

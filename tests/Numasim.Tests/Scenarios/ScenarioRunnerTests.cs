@@ -40,8 +40,8 @@ public class ScenarioRunnerTests
     [Fact]
     public void The_virtual_clock_makes_runs_identical()
     {
-        var a = Run("  - device_add: {driver: qemu64-x86_64-cpu, id: c, socket-id: \"2\"}\n  - write: {path: /sys/devices/system/cpu/cpu2/online, value: \"1\"}\n");
-        var b = Run("  - device_add: {driver: qemu64-x86_64-cpu, id: c, socket-id: \"2\"}\n  - write: {path: /sys/devices/system/cpu/cpu2/online, value: \"1\"}\n");
+        var a = Run("  - device_add: {driver: qemu64-x86_64-cpu, id: c, socket-id: \"2\", core-id: \"0\", thread-id: \"0\"}\n  - write: {path: /sys/devices/system/cpu/cpu2/online, value: \"1\"}\n");
+        var b = Run("  - device_add: {driver: qemu64-x86_64-cpu, id: c, socket-id: \"2\", core-id: \"0\", thread-id: \"0\"}\n  - write: {path: /sys/devices/system/cpu/cpu2/online, value: \"1\"}\n");
         Assert.Equal(a.Machine.Dmesg(), b.Machine.Dmesg());
         Assert.Contains(a.Machine.Dmesg(), l => l.StartsWith("[    2.", StringComparison.Ordinal) && l.Contains("Booting Node 1"));
     }

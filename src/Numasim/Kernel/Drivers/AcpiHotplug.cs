@@ -114,20 +114,20 @@ public sealed class AcpiHotplug
     {
         var blocks = _k.AllMemoryBlocks.Where(b => b.DeviceId == deviceId).ToList();
         if (blocks.Count == 0) return Errno.ENODEV;
-        var offlined = new List<(MemoryBlock Block, Zone Zone)>();
+        var offlined = new List<MemoryBlock>();
         foreach (var mb in blocks)
         {
             if (mb.State == MemoryBlockState.Offline) continue;
-            var zone = mb.Zone;
             var e = _memory.Offline(mb);
             if (e != Errno.None)
             {
                 _k.Log.Printk($"memory memory{mb.Id}: Offline failed.");
-                foreach (var (b, z) in offlined)
-                    _memory.Online(b, z.Type == ZoneType.Movable ? OnlineType.OnlineMovable : OnlineType.OnlineKernel);
+                // acpi_bus_online(): device_online() without an online type, so MMOP_ONLINE picks the default zone
+                // again, not necessarily the zone the block had (the real 6.1 guest showed a movable block come back Normal).
+                foreach (var b in offlined) _memory.Online(b, OnlineType.Online);
                 return e;
             }
-            if (zone is not null) offlined.Add((mb, zone));
+            offlined.Add(mb);
         }
         int nid = blocks[0].Nid;
         foreach (var mb in blocks)

@@ -39,11 +39,11 @@ internal sealed class NodeMeminfo
                      "Shmem:          ", "KernelStack:    ", "PageTables:     ", "SecPageTables:  ", "NFS_Unstable:   ",
                      "Bounce:         ", "WritebackTmp:   " })
             Kb(label, 0);
-        long slab = _k.KernelAllocatedPages(nid);
+        // Kernel pages the model holds are not itemised; they count in MemUsed only (see Meminfo).
         Kb("KReclaimable:   ", 0);
-        Kb("Slab:           ", slab);
+        Kb("Slab:           ", 0);
         Kb("SReclaimable:   ", 0);
-        Kb("SUnreclaim:     ", slab);
+        Kb("SUnreclaim:     ", 0);
         foreach (var label in new[] { "AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages: ", "FilePmdMapped: " })
             Kb(label, 0);
         sb.Append($"Node {nid} HugePages_Total: {0,5}\n");

@@ -40,9 +40,8 @@ internal static class Zoneinfo
         if (nodeStats)
         {
             sb.Append("\n  per-node stats");
-            long slab = k.KernelAllocatedPages(p.NodeId);
             foreach (var name in NodeStatNames)
-                sb.Append($"\n      {name,-12} {(name == "nr_slab_unreclaimable" ? slab : 0)}");
+                sb.Append($"\n      {name,-12} 0");
         }
         sb.Append($"\n  pages free     {z.FreePages}");
         sb.Append("\n        boost    0");
