@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(BootCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
         return root;
     }
 
