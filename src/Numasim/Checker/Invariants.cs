@@ -49,6 +49,12 @@ public static class Invariants
         }
     }
 
+    /// <summary>Removes a registered invariant; false when none has the name.</summary>
+    public static bool Unregister(string name)
+    {
+        lock (s_lock) return s_user.RemoveAll(i => i.Name == name) > 0;
+    }
+
     /// <summary>The built-in and registered invariants.</summary>
     public static IReadOnlyList<IInvariant> All
     {
