@@ -184,6 +184,9 @@ public sealed class CheckDriver
                     return false;
                 }
                 _dimms[idx] = nid;
+                // A range ejected earlier may come back with the new DIMM: it is memory again.
+                foreach (var b in K.AllMemoryBlocks.Where(b => b.DeviceId == $"dimmck{idx}"))
+                    _removed.RemoveAll(r => r.Start < b.EndPfn && b.StartPfn < r.End);
                 return true;
             }
             case OpKind.DimmDel:
@@ -199,6 +202,9 @@ public sealed class CheckDriver
                 var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
                 Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                 _removed.AddRange(ranges);
+                // The eject offlined the blocks: pages the checker held there were migrated.
+                foreach (var key in _pages.Where(p => ranges.Any(r => p.Value.Pfn >= r.StartPfn && p.Value.Pfn < r.EndPfn)).Select(p => p.Key).ToList())
+                    _pages.Remove(key);
                 _bootUntouchedNodes &= ~(1UL << _dimms[idx]);
                 _dimms.Remove(idx);
                 return true;

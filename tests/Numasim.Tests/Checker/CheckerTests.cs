@@ -163,3 +163,27 @@ public class CheckerTests
         Assert.StartsWith("numasim: check: --ops: unknown operation 'nope'", bad.Err);
     }
 }
+
+public class CheckDriverTests
+{
+    /// <summary>The depth-7 false positive of the first full run: a DIMM's range ejected, then re-used by a DIMM on
+    /// another node and allocated from, is memory again; the page held in the ejected DIMM was migrated.</summary>
+    [Fact]
+    public void A_removed_range_plugged_again_is_memory_again()
+    {
+        var spec = QemuCommandLine.Parse(CliHarness.OracleQemu).Spec!;
+        var d = new CheckDriver(spec, KernelProfile.V6_1, OpFamilies.All.ToHashSet());
+        CheckOp[] path =
+        [
+            new(OpKind.DimmAdd, 0), new(OpKind.BlockOnlineMovable, 32), CheckOp.AllocOp(0, AllocKind.Movable),
+            new(OpKind.DimmDel, 0), new(OpKind.DimmAdd, 1), new(OpKind.BlockOnline, 32), CheckOp.AllocOp(1, AllocKind.Kernel),
+        ];
+        foreach (var op in path)
+        {
+            d.Apply(op);
+            foreach (var inv in Invariants.BuiltIn) Assert.True(inv.Check(d) is null, $"{op}: {inv.Name}: {inv.Check(d)}");
+        }
+        Assert.False(d.Pages.ContainsKey(CheckOp.AllocOp(0, AllocKind.Movable).Arg));
+        Assert.Empty(d.RemovedRanges);
+    }
+}
