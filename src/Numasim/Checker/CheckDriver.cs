@@ -1,0 +1,305 @@
+using Numasim.Firmware;
+using Numasim.Kernel;
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+using Numasim.Kernel.Profiles;
+using Numasim.Scenarios;
+
+namespace Numasim.Checker;
+
+/// <summary>
+/// One booted machine driven by checker operations, with the bookkeeping the model does not expose (which
+/// DIMMs and CPUs the checker plugged, the pages it holds, the ranges removed). Every operation is applied the
+/// way <see cref="ScenarioRunner"/> applies the equivalent scenario steps, so that a recorded path replays the
+/// same. Not thread-safe: one driver per thread.
+/// </summary>
+public sealed class CheckDriver
+{
+    /// <summary>Size of the DIMMs the checker plugs: one memory block.</summary>
+    public ulong DimmBytes { get; }
+
+    private readonly IReadOnlySet<string> _families;
+    private readonly Dictionary<int, string> _cpus = [];                 // slot index -> device id
+    private readonly SortedDictionary<int, int> _dimms = [];              // dimm index -> node
+    private readonly SortedDictionary<long, AllocatedPage> _pages = [];   // node*4+kind -> page
+    private readonly List<(long Start, long End)> _removed = [];
+    private ulong _bootUntouchedNodes;
+    private List<ScenarioStep>? _steps;
+
+    public CheckDriver(MachineSpec spec, KernelProfile profile, IReadOnlySet<string> families, bool record = false)
+    {
+        Machine = Machine.Boot(spec, profile);
+        _families = families;
+        DimmBytes = Machine.Kernel.MemoryBlockSize;
+        if (record) _steps = [];
+        // Nodes the boot left online with neither memory nor a present CPU (v4.x onlines possible memoryless nodes).
+        foreach (var nid in Machine.Kernel.NodeStates[NodeState.Online].Bits())
+            if (!Machine.Kernel.AllMemoryBlocks.Any(b => b.Nid == nid) && !Machine.Kernel.Cpus.PresentCpusOfNode(nid).Any())
+                _bootUntouchedNodes |= 1UL << nid;
+    }
+
+    public Machine Machine { get; }
+
+    /// <summary>The scenario steps applied so far (when recording).</summary>
+    public IReadOnlyList<ScenarioStep> Steps => _steps ?? [];
+
+    /// <summary>Pages the checker holds, by node*4+kind.</summary>
+    public IReadOnlyDictionary<long, AllocatedPage> Pages => _pages;
+
+    /// <summary>Physical page ranges of DIMMs that were ejected.</summary>
+    public IReadOnlyList<(long Start, long End)> RemovedRanges => _removed;
+
+    /// <summary>Plugged DIMMs: index -> node.</summary>
+    public IReadOnlyDictionary<int, int> Dimms => _dimms;
+
+    /// <summary>Hot-pluggable CPU slots the checker plugged: slot index -> QMP id.</summary>
+    public IReadOnlyDictionary<int, string> PluggedCpus => _cpus;
+
+    public bool KvmLoaded { get; private set; }
+
+    /// <summary>Nodes online since boot without memory or present CPUs on which no device was ejected yet: the
+    /// kernel keeps them online (v4.x boot rule) although nothing holds them.</summary>
+    public ulong BootUntouchedNodes => _bootUntouchedNodes;
+
+    private KernelContext K => Machine.Kernel;
+
+    /// <summary>The operations enabled in the current state, in a fixed order.</summary>
+    public void EnabledOps(List<CheckOp> ops)
+    {
+        ops.Clear();
+        if (Machine.Oops is not null) return;
+        var spec = Machine.Spec;
+        foreach (var slot in spec.CpuSlots)
+        {
+            if (slot.Present) continue;
+            if (_cpus.ContainsKey(slot.Index)) { if (On("cpu-del")) ops.Add(new(OpKind.CpuDel, slot.Index)); }
+            else if (On("cpu-add") && K.Cpus.CpuOfApicId(slot.ApicId) < 0) ops.Add(new(OpKind.CpuAdd, slot.Index));
+        }
+        if (On("cpu-online"))
+            foreach (var cpu in K.Cpus.Present.Bits())
+                if (Machine.Fs.Exists($"/sys/devices/system/cpu/cpu{cpu}/online"))
+                    ops.Add(new(K.Cpus.Online[cpu] ? OpKind.CpuOffline : OpKind.CpuOnline, cpu));
+        if (On("dimm-add") && _dimms.Count < spec.Slots
+            && spec.RamBytes + (ulong)(_dimms.Count + 1) * DimmBytes <= spec.MaxMemBytes)
+            foreach (var nid in spec.NodeIds) ops.Add(new(OpKind.DimmAdd, nid));
+        if (On("dimm-del"))
+            foreach (var idx in _dimms.Keys) ops.Add(new(OpKind.DimmDel, idx));
+        if (On("block"))
+            foreach (var mb in K.AllMemoryBlocks)
+            {
+                if (!mb.Hotplugged) continue;
+                if (mb.State == MemoryBlockState.Offline)
+                {
+                    ops.Add(new(OpKind.BlockOnline, mb.Id));
+                    ops.Add(new(OpKind.BlockOnlineKernel, mb.Id));
+                    ops.Add(new(OpKind.BlockOnlineMovable, mb.Id));
+                }
+                else if (mb.State == MemoryBlockState.Online) ops.Add(new(OpKind.BlockOffline, mb.Id));
+            }
+        if (On("kvm")) ops.Add(new(KvmLoaded ? OpKind.Rmmod : OpKind.Modprobe, 0));
+        if (On("alloc"))
+            foreach (var nid in K.NodeStates[NodeState.Online].Bits())
+                for (int kind = 0; kind < 4; kind++)
+                {
+                    var op = CheckOp.AllocOp(nid, (AllocKind)kind);
+                    if (_pages.ContainsKey(op.Arg)) continue;
+                    if ((AllocKind)kind == AllocKind.NoNode && FirstOnlineCpuOf(nid) < 0) continue;
+                    ops.Add(op);
+                }
+        if (On("free"))
+            foreach (var key in _pages.Keys) ops.Add(new(OpKind.Free, key));
+    }
+
+    private bool On(string family) => _families.Contains(family);
+
+    private int FirstOnlineCpuOf(int nid)
+    {
+        foreach (var cpu in K.Cpus.Online.Bits())
+            if (K.Cpus.CpuToNode(cpu) == nid) return cpu;
+        return -1;
+    }
+
+    /// <summary>Applies an operation. Returns false when it failed in a way that leaves the state as it was
+    /// (an errno, a QMP error, a failed allocation); true when it may have changed the state.</summary>
+    public bool Apply(CheckOp op)
+    {
+        switch (op.Kind)
+        {
+            case OpKind.CpuAdd:
+            {
+                var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
+                var args = new Dictionary<string, string>
+                {
+                    ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
+                };
+                if (slot.DieId != 0) args["die-id"] = slot.DieId.ToString();
+                args["core-id"] = slot.CoreId.ToString();
+                args["thread-id"] = slot.ThreadId.ToString();
+                var r = Machine.Qmp.DeviceAdd(args);
+                Record("device_add", args, r.Error);
+                if (!r.Ok) return false;
+                _cpus[slot.Index] = args["id"];
+                return true;
+            }
+            case OpKind.CpuDel:
+            {
+                var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
+                var args = new Dictionary<string, string> { ["id"] = _cpus[slot.Index] };
+                int cpu = K.Cpus.CpuOfApicId(slot.ApicId);
+                int nid = cpu >= 0 ? K.Cpus.CpuToNode(cpu) : -1;
+                var r = Machine.Qmp.DeviceDel(args);
+                Record("device_del", args, r.Error);
+                if (!r.Ok) return false;
+                if (K.Cpus.CpuOfApicId(slot.ApicId) >= 0) return false; // the guest refused the eject
+                _cpus.Remove(slot.Index);
+                if (nid >= 0) _bootUntouchedNodes &= ~(1UL << nid);
+                return true;
+            }
+            case OpKind.CpuOnline:
+            case OpKind.CpuOffline:
+                return Write($"/sys/devices/system/cpu/cpu{op.Arg}/online", op.Kind == OpKind.CpuOnline ? "1" : "0");
+            case OpKind.DimmAdd:
+            {
+                int idx = 0;
+                while (_dimms.ContainsKey(idx)) idx++;
+                int nid = (int)op.Arg;
+                var obj = new Dictionary<string, string>
+                {
+                    ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString(),
+                };
+                var r = Machine.Qmp.ObjectAdd(obj);
+                Record("object-add", obj, r.Error);
+                if (!r.Ok) return false;
+                var dev = new Dictionary<string, string>
+                {
+                    ["driver"] = "pc-dimm", ["id"] = $"dimmck{idx}", ["memdev"] = $"memck{idx}", ["node"] = nid.ToString(),
+                };
+                r = Machine.Qmp.DeviceAdd(dev);
+                Record("device_add", dev, r.Error);
+                if (!r.Ok)
+                {
+                    var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
+                    Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
+                    return false;
+                }
+                _dimms[idx] = nid;
+                // A range ejected earlier may come back with the new DIMM: it is memory again.
+                foreach (var b in K.AllMemoryBlocks.Where(b => b.DeviceId == $"dimmck{idx}"))
+                    _removed.RemoveAll(r => r.Start < b.EndPfn && b.StartPfn < r.End);
+                return true;
+            }
+            case OpKind.DimmDel:
+            {
+                int idx = (int)op.Arg;
+                string id = $"dimmck{idx}";
+                var ranges = K.AllMemoryBlocks.Where(b => b.DeviceId == id).Select(b => (b.StartPfn, b.EndPfn)).ToList();
+                var args = new Dictionary<string, string> { ["id"] = id };
+                var r = Machine.Qmp.DeviceDel(args);
+                Record("device_del", args, r.Error);
+                if (!r.Ok) return false;
+                if (K.AllMemoryBlocks.Any(b => b.DeviceId == id)) return false; // eject refused
+                var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
+                Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
+                _removed.AddRange(ranges);
+                // The eject offlined the blocks: pages the checker held there were migrated.
+                foreach (var key in _pages.Where(p => ranges.Any(r => p.Value.Pfn >= r.StartPfn && p.Value.Pfn < r.EndPfn)).Select(p => p.Key).ToList())
+                    _pages.Remove(key);
+                _bootUntouchedNodes &= ~(1UL << _dimms[idx]);
+                _dimms.Remove(idx);
+                return true;
+            }
+            case OpKind.BlockOnline: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online");
+            case OpKind.BlockOnlineKernel: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online_kernel");
+            case OpKind.BlockOnlineMovable: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online_movable");
+            case OpKind.BlockOffline:
+            {
+                var mb = K.FindMemoryBlock(op.Arg)!;
+                long start = mb.StartPfn, end = mb.EndPfn;
+                if (!Write($"/sys/devices/system/memory/memory{op.Arg}/state", "offline")) return false;
+                // Pages the checker held there were migrated (the model does not tell where): drop the handles.
+                foreach (var key in _pages.Where(p => p.Value.Pfn >= start && p.Value.Pfn < end).Select(p => p.Key).ToList())
+                    _pages.Remove(key);
+                return true;
+            }
+            case OpKind.Modprobe:
+            {
+                var err = Machine.Modprobe("kvm_intel");
+                Record("modprobe", null, null, "kvm_intel");
+                if (Machine.Oops is not null) return true;
+                if (err != Errno.None) return false;
+                KvmLoaded = true;
+                return true;
+            }
+            case OpKind.Rmmod:
+            {
+                var err = Machine.Rmmod("kvm_intel");
+                Record("rmmod", null, null, "kvm_intel");
+                if (Machine.Oops is not null) return true;
+                KvmLoaded = false;
+                return err == Errno.None;
+            }
+            case OpKind.Alloc: return Alloc(op);
+            case OpKind.Free:
+            {
+                var page = _pages[op.Arg];
+                var err = Machine.PageAlloc.FreePages(page.Pfn, 0);
+                Record("free_pages", new Dictionary<string, string> { ["page"] = PageName(op.Arg) }, null);
+                _pages.Remove(op.Arg);
+                return err == Errno.None;
+            }
+        }
+        throw new InvalidOperationException("unknown operation " + op);
+    }
+
+    private static string PageName(long key) => $"n{key / 4}_{((AllocKind)(key % 4)).ToString().ToLowerInvariant()}";
+
+    private bool Alloc(CheckOp op)
+    {
+        int nid = op.AllocNode;
+        var kind = op.AllocKind;
+        var (gfp, gfpText) = kind switch
+        {
+            AllocKind.Movable => (Gfp.GfpHighUserMovable, "GFP_HIGHUSER_MOVABLE"),
+            AllocKind.ThisNode => (Gfp.GfpKernel | Gfp.ThisNode, "GFP_KERNEL|__GFP_THISNODE"),
+            _ => (Gfp.GfpKernel, "GFP_KERNEL"),
+        };
+        int cpu = kind == AllocKind.NoNode ? FirstOnlineCpuOf(nid) : 0;
+        int target = kind == AllocKind.NoNode ? NumaConstants.NumaNoNode : nid;
+        // As ScenarioRunner's alloc_pages step does it.
+        var ctx = new AllocContext(cpu, "numasim", 1000, ["numasim_alloc_step"]);
+        var page = Machine.Guard(() => Machine.PageAlloc.AllocPagesNode(target, gfp, 0, ctx), null);
+        var args = new Dictionary<string, string> { ["nid"] = target.ToString(), ["cpu"] = cpu.ToString(), ["order"] = "0", ["gfp"] = gfpText };
+        if (Machine.Oops is not null) { Record("alloc_pages", args, null); return true; }
+        if (page is null)
+        {
+            args["fails"] = "true";
+            Record("alloc_pages", args, null);
+            return false;
+        }
+        args["as"] = PageName(op.Arg);
+        Record("alloc_pages", args, null);
+        _pages[op.Arg] = page;
+        return true;
+    }
+
+    private bool Write(string path, string value)
+    {
+        var err = Machine.Write(path, value);
+        if (_steps is not null)
+        {
+            var args = new Dictionary<string, string> { ["path"] = path, ["value"] = value };
+            if (err != Errno.None) args["errno"] = err.ToString();
+            _steps.Add(new ScenarioStep("write", args, null, 0));
+        }
+        return err == Errno.None || Machine.Oops is not null;
+    }
+
+    private void Record(string kind, Dictionary<string, string>? args, string? qmpError, string? scalar = null)
+    {
+        if (_steps is null) return;
+        var a = args is null ? new Dictionary<string, string>() : new Dictionary<string, string>(args);
+        if (qmpError is not null) a["error"] = qmpError;
+        _steps.Add(new ScenarioStep(kind, a, scalar, 0));
+    }
+}

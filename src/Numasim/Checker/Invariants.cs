@@ -1,0 +1,365 @@
+using Numasim.Kernel.Drivers;
+using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
+using Numasim.Kernel.Sysfs;
+using Numasim.Scenarios;
+
+namespace Numasim.Checker;
+
+/// <summary>
+/// A property every reachable state must have. Implement it and register it (<see cref="Invariants.Register"/>
+/// or <see cref="CheckOptions.Invariants"/>) to have the checker run it after every operation.
+/// </summary>
+public interface IInvariant
+{
+    /// <summary>Short name, kebab-case (printed with a violation, used by --invariants).</summary>
+    string Name { get; }
+
+    /// <summary>One sentence: what must hold.</summary>
+    string Description { get; }
+
+    /// <summary>Null when the invariant holds in the driver's current state, else what is wrong. Called on a live
+    /// machine only (after an oops only no-oops runs).</summary>
+    string? Check(CheckDriver d);
+
+    /// <summary>Scenario expectations that show the violation on replay (appended to the written scenario).</summary>
+    IReadOnlyList<ScenarioStep> Expectations(CheckDriver d) => [];
+}
+
+/// <summary>The built-in invariants and the registry of user ones.</summary>
+public static class Invariants
+{
+    private static readonly List<IInvariant> s_user = [];
+    private static readonly Lock s_lock = new();
+
+    /// <summary>The built-in invariants, cheapest first; no-oops always first.</summary>
+    public static IReadOnlyList<IInvariant> BuiltIn { get; } =
+    [
+        new NoOops(), new CpuToNodeValid(), new NodeOnlineRule(), new NodeStatesMatchZones(), new NodeCpuLinks(),
+        new ZonelistsMatchNodes(), new PageConservation(), new NoPageInOfflineMemory(), new SysfsReadable(),
+    ];
+
+    /// <summary>Registers a user invariant for every later check (thread-safe; registered once by name).</summary>
+    public static void Register(IInvariant inv)
+    {
+        lock (s_lock)
+        {
+            s_user.RemoveAll(i => i.Name == inv.Name);
+            s_user.Add(inv);
+        }
+    }
+
+    /// <summary>Removes a registered invariant; false when none has the name.</summary>
+    public static bool Unregister(string name)
+    {
+        lock (s_lock) return s_user.RemoveAll(i => i.Name == name) > 0;
+    }
+
+    /// <summary>The built-in and registered invariants.</summary>
+    public static IReadOnlyList<IInvariant> All
+    {
+        get { lock (s_lock) return [.. BuiltIn, .. s_user]; }
+    }
+
+    internal static ScenarioStep Expect(params (string Key, string Value)[] args) =>
+        new("expect", args.ToDictionary(a => a.Key, a => a.Value), null, 0);
+}
+
+/// <summary>no-oops: no operation ends in a modelled kernel oops (the machine is then dead).</summary>
+public sealed class NoOops : IInvariant
+{
+    public string Name => "no-oops";
+    public string Description => "no operation ends in a modelled kernel oops";
+    public string? Check(CheckDriver d) => d.Machine.Oops is { } o ? o.Report : null;
+
+    public IReadOnlyList<ScenarioStep> Expectations(CheckDriver d)
+    {
+        var lines = d.Machine.Oops!.Report.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var steps = new List<ScenarioStep> { Invariants.Expect(("oops", lines[0].Trim())) };
+        var comm = lines.FirstOrDefault(l => l.Contains("Comm: ", StringComparison.Ordinal));
+        if (comm is not null)
+        {
+            var c = comm[comm.IndexOf("Comm: ", StringComparison.Ordinal)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (c.Length > 1) steps.Add(Invariants.Expect(("oops", "Comm: " + c[1])));
+        }
+        return steps;
+    }
+}
+
+/// <summary>cpu-to-node-valid: every possible CPU's cpu_to_node() is a possible node. Not checked under profiles with
+/// e13fe8695c57's clearing (v4.19), where NUMA_NO_NODE is the very bug the seed fixed.</summary>
+public sealed class CpuToNodeValid : IInvariant
+{
+    public string Name => "cpu-to-node-valid";
+    public string Description => "every possible CPU's cpu_to_node is a possible node (post-fix profiles)";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (k.Profile.ClearCpuNodeOnNodeOffline || d.Machine.Oops is not null) return null;
+        foreach (var cpu in k.Cpus.Possible.Bits())
+        {
+            int nid = k.Cpus.CpuToNode(cpu);
+            if (nid < 0 || nid >= k.NrNodeIds || !k.NodeStates.Has(nid, NodeState.Possible))
+                return $"cpu_to_node({cpu}) = {nid}, not a possible node";
+        }
+        return null;
+    }
+}
+
+/// <summary>node-online-rule: a node with a memory block or an online CPU is online; an online node has a memory block
+/// or a present CPU, unless the boot onlined it memoryless and CPU-less (v4.x) and nothing on it was ejected since.
+/// (A present but offline CPU may leave its node offline: 6.1 onlines the node only at cpu_up().)</summary>
+public sealed class NodeOnlineRule : IInvariant
+{
+    public string Name => "node-online-rule";
+    public string Description => "node online iff it holds a memory block or a present CPU (boot-time memoryless nodes excepted)";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
+        {
+            bool online = k.NodeStates.Has(nid, NodeState.Online);
+            bool blocks = k.AllMemoryBlocks.Any(b => b.Nid == nid);
+            bool present = false, onlineCpu = false;
+            foreach (var cpu in k.Cpus.Present.Bits())
+                if (k.Cpus.CpuToNode(cpu) == nid) { present = true; onlineCpu |= k.Cpus.Online[cpu]; }
+            if (!online && (blocks || onlineCpu))
+                return $"node {nid} is offline but holds {(blocks ? "memory blocks" : "an online CPU")}";
+            if (online && !blocks && !present && (d.BootUntouchedNodes & (1UL << nid)) == 0)
+                return $"node {nid} is online with no memory block and no present CPU";
+        }
+        return null;
+    }
+}
+
+/// <summary>node-states-match-zones: N_MEMORY iff the node has present pages, N_NORMAL_MEMORY iff a zone up to
+/// ZONE_NORMAL is populated, N_CPU iff an online CPU is on the node, and N_MEMORY implies N_ONLINE.</summary>
+public sealed class NodeStatesMatchZones : IInvariant
+{
+    public string Name => "node-states-match-zones";
+    public string Description => "node_states[] (N_MEMORY, N_NORMAL_MEMORY, N_CPU) agree with the zones and the online CPUs";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
+        {
+            var p = k.NodeDataOf(nid);
+            long present = 0;
+            bool normal = false;
+            if (p is not null)
+                foreach (var z in p.Zones)
+                {
+                    present += z.PresentPages;
+                    if (z.Type <= ZoneType.Normal && z.PresentPages > 0) normal = true;
+                }
+            bool cpu = false;
+            foreach (var c in k.Cpus.Online.Bits()) cpu |= k.Cpus.CpuToNode(c) == nid;
+            if (k.NodeStates.Has(nid, NodeState.Memory) != present > 0)
+                return $"node {nid}: N_MEMORY is {Bit(k.NodeStates.Has(nid, NodeState.Memory))} but its zones hold {present} present pages";
+            if (k.NodeStates.Has(nid, NodeState.NormalMemory) != normal)
+                return $"node {nid}: N_NORMAL_MEMORY is {Bit(k.NodeStates.Has(nid, NodeState.NormalMemory))} but a zone up to Normal is {(normal ? "" : "not ")}populated";
+            if (k.NodeStates.Has(nid, NodeState.Cpu) != cpu)
+                return $"node {nid}: N_CPU is {Bit(k.NodeStates.Has(nid, NodeState.Cpu))} but it has {(cpu ? "an" : "no")} online CPU";
+            if (present > 0 && !k.NodeStates.Has(nid, NodeState.Online))
+                return $"node {nid} has memory (N_MEMORY) but is not online";
+        }
+        return null;
+    }
+
+    private static string Bit(bool b) => b ? "set" : "clear";
+}
+
+/// <summary>node-cpu-links: for every possible node N and CPU K, node/nodeN/cpuK and cpu/cpuK/nodeN exist exactly when
+/// CPU K is present, cpu_to_node(K) = N and node N is online; nodeN/cpulist lists the online CPUs of node N, which
+/// is also cpumask_of_node(N).</summary>
+public sealed class NodeCpuLinks : IInvariant
+{
+    public string Name => "node-cpu-links";
+    public string Description => "nodeN/cpuK and cpuK/nodeN links and nodeN/cpulist agree with cpu_to_node, presence and onlineness";
+
+    public string? Check(CheckDriver d)
+    {
+        var m = d.Machine;
+        var k = m.Kernel;
+        if (m.Oops is not null) return null;
+        foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
+        {
+            bool online = k.NodeStates.Has(nid, NodeState.Online);
+            var onlineCpus = new Bitmap(k.Cpus.NrCpuIds);
+            foreach (var cpu in k.Cpus.Possible.Bits())
+            {
+                bool want = k.Cpus.Present[cpu] && k.Cpus.CpuToNode(cpu) == nid && online;
+                bool n2c = m.Fs.Lookup($"/sys/devices/system/node/node{nid}/cpu{cpu}", false) is SysfsLink;
+                bool c2n = m.Fs.Lookup($"/sys/devices/system/cpu/cpu{cpu}/node{nid}", false) is SysfsLink;
+                if (n2c != want) return $"node/node{nid}/cpu{cpu} {(n2c ? "exists" : "is missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
+                if (c2n != want) return $"cpu/cpu{cpu}/node{nid} {(c2n ? "exists" : "is missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
+                if (k.Cpus.Online[cpu] && k.Cpus.CpuToNode(cpu) == nid) onlineCpus.Set(cpu);
+            }
+            if (!k.Cpus.CpumaskOfNode(nid).Equals(onlineCpus))
+                return $"cpumask_of_node({nid}) = {k.Cpus.CpumaskOfNode(nid).ToListString()}, online CPUs of the node = {onlineCpus.ToListString()}";
+            if (!online) continue;
+            var r = m.Read($"/sys/devices/system/node/node{nid}/cpulist");
+            var text = r.Text.TrimEnd('\n');
+            if (!r.Ok || text != onlineCpus.ToListString())
+                return $"node/node{nid}/cpulist reads '{text}' ({r.Error}), the online CPUs of the node are '{onlineCpus.ToListString()}'";
+        }
+        return null;
+    }
+}
+
+/// <summary>zonelists-match-nodes: each online node's fallback zonelist holds exactly the managed zones of the N_MEMORY
+/// nodes (and its own), each once, node by node with the local node first, zones highest first, nodes in
+/// non-decreasing distance (within the 2 units find_next_best_node()'s penalties may reorder); the no-fallback list
+/// holds exactly the node's own managed zones.</summary>
+public sealed class ZonelistsMatchNodes : IInvariant
+{
+    public string Name => "zonelists-match-nodes";
+    public string Description => "every online node's zonelists hold exactly the managed zones of N_MEMORY nodes, in the kernel's order";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        foreach (var nid in k.NodeStates[NodeState.Online].Bits())
+        {
+            var p = k.NodeDataOf(nid);
+            if (p is null) return $"node {nid} is online without a pgdat";
+            var expected = new HashSet<Zone>();
+            foreach (var q in k.AllPgData())
+                if (q.NodeId == nid || k.NodeStates.Has(q.NodeId, NodeState.Memory))
+                    foreach (var z in q.Zones) if (z.IsManaged) expected.Add(z);
+            var zl = p.Fallback.Zones;
+            var seen = new HashSet<Zone>();
+            foreach (var z in zl)
+                if (!seen.Add(z)) return $"node {nid}'s zonelist holds {z} twice";
+            if (!seen.SetEquals(expected))
+            {
+                var extra = seen.Except(expected).Select(z => z.ToString() + (z.IsManaged ? "" : " (unmanaged)"));
+                var missing = expected.Except(seen).Select(z => z.ToString());
+                return $"node {nid}'s zonelist: extra [{string.Join(", ", extra)}], missing [{string.Join(", ", missing)}]";
+            }
+            // Order: node by node, local first, zones descending, distance non-decreasing.
+            var nodes = new List<int>();
+            for (int i = 0; i < zl.Count; i++)
+            {
+                if (i > 0 && zl[i].NodeId == zl[i - 1].NodeId)
+                {
+                    if (zl[i].Type >= zl[i - 1].Type) return $"node {nid}'s zonelist: {zl[i - 1]} before {zl[i]}";
+                    continue;
+                }
+                if (nodes.Contains(zl[i].NodeId)) return $"node {nid}'s zonelist: node {zl[i].NodeId}'s zones are not contiguous";
+                nodes.Add(zl[i].NodeId);
+            }
+            if (p.Zones.Any(z => z.IsManaged) && nodes[0] != nid) return $"node {nid}'s zonelist starts with node {nodes[0]}";
+            for (int i = 1; i < nodes.Count; i++)
+                if (nodes[i - 1] != nid && k.Distance.Get(nid, nodes[i]) + 2 < k.Distance.Get(nid, nodes[i - 1]))
+                    return $"node {nid}'s zonelist: node {nodes[i]} (distance {k.Distance.Get(nid, nodes[i])}) after node {nodes[i - 1]} (distance {k.Distance.Get(nid, nodes[i - 1])})";
+            var own = p.Zones.Where(z => z.IsManaged).OrderByDescending(z => z.Type).ToList();
+            if (!own.SequenceEqual(p.NoFallback.Zones))
+                return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", p.NoFallback.Zones)}], its managed zones [{string.Join(", ", own)}]";
+        }
+        return null;
+    }
+}
+
+/// <summary>page-conservation: in every zone, free (buddy) + allocated + per-CPU-list pages = managed pages, by the
+/// allocator's own counters, and the allocator manages what the zone says it manages.</summary>
+public sealed class PageConservation : IInvariant
+{
+    public string Name => "page-conservation";
+    public string Description => "per zone, free + allocated + pcp pages == managed pages";
+
+    public string? Check(CheckDriver d)
+    {
+        if (d.Machine.Oops is not null) return null;
+        foreach (var z in d.Machine.Kernel.AllZones())
+        {
+            var a = z.Pages;
+            if (a.ManagedPages != z.ManagedPages)
+                return $"{z}: zone managed_pages {z.ManagedPages}, allocator manages {a.ManagedPages}";
+            long sum = a.FreePages + a.AllocatedPages + a.PcpPages;
+            if (sum != z.ManagedPages)
+                return $"{z}: free {a.FreePages} + allocated {a.AllocatedPages} + pcp {a.PcpPages} = {sum}, managed {z.ManagedPages}";
+        }
+        return null;
+    }
+}
+
+/// <summary>no-page-in-offline-memory: no allocated page lies in an offline memory block or in the range of an
+/// ejected DIMM.</summary>
+public sealed class NoPageInOfflineMemory : IInvariant
+{
+    public string Name => "no-page-in-offline-memory";
+    public string Description => "no allocated page lies in offline or removed memory";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        foreach (var mb in k.AllMemoryBlocks)
+            if (mb.State == MemoryBlockState.Offline && Allocated(d, mb.StartPfn, mb.EndPfn) is { } s)
+                return $"memory{mb.Id} is offline but {s}";
+        foreach (var (start, end) in d.RemovedRanges)
+            if (Allocated(d, start, end) is { } s)
+                return $"removed range [0x{start:x}, 0x{end:x}) {s}";
+        return null;
+    }
+
+    private static string? Allocated(CheckDriver d, long start, long end)
+    {
+        foreach (var z in d.Machine.Kernel.AllZones())
+        {
+            var a = z.Pages;
+            long s = Math.Max(start, a.ZoneStartPfn), e = Math.Min(end, a.ZoneEndPfn);
+            if (s >= e) continue;
+            foreach (var b in a.AllocatedInRange(s, e)) return $"pfn 0x{b.Pfn:x} (order {b.Order}) is allocated in {z}";
+        }
+        return null;
+    }
+}
+
+/// <summary>sysfs-readable: every attribute under /sys/devices/system that has a show() reads without an exception,
+/// and every symlink there into /sys/devices/system resolves.</summary>
+public sealed class SysfsReadable : IInvariant
+{
+    public string Name => "sysfs-readable";
+    public string Description => "every file under /sys/devices/system reads without error and every link resolves";
+    private const string Root = "/sys/devices/system/";
+
+    public string? Check(CheckDriver d)
+    {
+        var fs = d.Machine.Fs;
+        if (d.Machine.Oops is not null) return null;
+        if (fs.Lookup("/sys/devices/system") is not SysfsDirectory root) return "/sys/devices/system is missing";
+        return Walk(fs, root);
+    }
+
+    private static string? Walk(SysfsTree fs, SysfsDirectory dir)
+    {
+        foreach (var e in dir.Children)
+        {
+            switch (e)
+            {
+                case SysfsAttribute { Show: { } show }:
+                    try { show(); }
+                    catch (Exception ex) { return $"{e.Path}: read throws {ex.GetType().Name}: {ex.Message}"; }
+                    break;
+                case SysfsLink l:
+                    // Only links within the modelled part of the tree (firmware_node points into /sys/devices/LNXSYSTM:00,
+                    // which the model does not show).
+                    if (l.Target.StartsWith(Root, StringComparison.Ordinal) && fs.Lookup(e.Path) is null)
+                        return $"{e.Path} -> {l.Target} does not resolve";
+                    break;
+                case SysfsDirectory sub:
+                    if (Walk(fs, sub) is { } r) return r;
+                    break;
+            }
+        }
+        return null;
+    }
+}
