@@ -133,7 +133,7 @@ public sealed class CheckDriver
                 {
                     ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
                 };
-                if (slot.DieId != 0) args["die-id"] = slot.DieId.ToString();
+                if (Machine.Spec.Smp.Dies > 1) args["die-id"] = slot.DieId.ToString();
                 args["core-id"] = slot.CoreId.ToString();
                 args["thread-id"] = slot.ThreadId.ToString();
                 var r = Machine.Qmp.DeviceAdd(args);
