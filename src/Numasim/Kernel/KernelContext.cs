@@ -92,10 +92,6 @@ public sealed class KernelContext
         return sum;
     }
 
-    /// <summary>Pages the modelled kernel holds for itself (slab, per-CPU data) on a node.</summary>
-    internal readonly Dictionary<int, long> KernelPages = [];
-
-    public long KernelAllocatedPages(int nid) => KernelPages.GetValueOrDefault(nid);
 
     public Uevents Uevents { get; }
 

@@ -50,7 +50,6 @@ internal sealed class KernelAllocations
                 break;
             }
             pages.Add(page);
-            _k.KernelPages[nid] = _k.KernelPages.GetValueOrDefault(nid) + 1;
         }
     }
 
