@@ -99,7 +99,8 @@ public static partial class SysfsImporter
             if (t.Exists($"{cpuDir}/online")) online = t.List($"{cpuDir}/online");
             else
             {
-                online = new SortedSet<int>(present.Where(c => !t.Exists($"{cpuDir}/cpu{c}/online") || t.Read($"{cpuDir}/cpu{c}/online").Trim() == "1"));
+                // an empty cpuN/online is a dump that kept the file but not its text (hwloc's 128ia64): the CPU is online
+                online = new SortedSet<int>(present.Where(c => !t.Exists($"{cpuDir}/cpu{c}/online") || t.Read($"{cpuDir}/cpu{c}/online").Trim() is "1" or ""));
             }
             possible.UnionWith(present);
             present.UnionWith(online);
