@@ -95,18 +95,23 @@ public static partial class RoundTrip
         return $"exit {r.Exit}\n{RealTool.TrimLines(text)}{r.Err.Trim()}";
     }
 
-    /// <summary><c>lstopo-no-graphics -i ROOT</c> (null: this machine) reduced to its NUMANode and PU objects, one per
+    /// <summary><c>lstopo-no-graphics -i ROOT</c> (null: this machine) reduced to its NUMANode and PU objects (a NUMANode's memory-tier subtype dropped), one per
     /// line, in lstopo's order (which follows the package/core tree). Caches, Machine/Package/Die/Core/Group lines,
     /// PCI and OS devices are dropped: the model exports no cpu/cpuN/cache/, no PCI bus, no DMI.</summary>
     public static string Lstopo(string? root)
     {
         var r = root is null ? RealTool.Run("lstopo-no-graphics") : RealTool.Run("lstopo-no-graphics", "-i", root);
-        var objects = ObjectRx().Matches(r.Out).Select(m => m.Value);
+        // "NUMANode(DRAM)", "NUMANode(NVM)": hwloc's memory-tier subtype (from memory_tiers/ and DAX devices, outside
+        // the model) is dropped
+        var objects = ObjectRx().Matches(r.Out).Select(m => SubtypeRx().Replace(m.Value, "NUMANode "));
         return $"exit {r.Exit}\n{string.Join("\n", objects)}\n";
     }
 
-    [GeneratedRegex(@"(NUMANode L#\d+ \(P#\d+[^)]*\)|PU L#\d+ \(P#\d+\))")]
+    [GeneratedRegex(@"(NUMANode(\([^)]*\))? L#\d+ \(P#\d+[^)]*\)|PU L#\d+ \(P#\d+\))")]
     private static partial Regex ObjectRx();
+
+    [GeneratedRegex(@"^NUMANode\([^)]*\) ")]
+    private static partial Regex SubtypeRx();
 
     [GeneratedRegex(@"^(node \d+ size:) (\d+) MB$", RegexOptions.Multiline)]
     private static partial Regex NumactlSizeRx();
