@@ -23,7 +23,6 @@ public class RealDumpRoundTripTests(ITestOutputHelper output)
     /// <summary>(dump, tool) pairs known to differ, each with its reason; mirrored in docs/conformance.md.</summary>
     public static readonly Dictionary<(string Dump, string Tool), string> Exceptions = new()
     {
-        [("128ia64-17n4s2c", "lstopo")] = "ia64 tree without cpu/possible or topology/ for all CPUs: hwloc lists the PUs under ia64 nodes differently from the x86 package/core tree of the export (not yet explained in detail)",
         [("16amd64-4n4c-cgroup-distance-merge", "lstopo")] = "the dump carries a cgroup/cpuset that restricts the allowed nodes and PUs; lstopo hides disallowed objects; the model has no cgroups",
         [("16amd64-8n2c-cpusets", "lscpu -e")] = "CPU 4 is offline: the old kernel of the dump kept cpu4/topology/ (lscpu shows its core), v6.1 removes topology/ of an offline CPU, so lscpu shows - and numbers the later cores one lower",
         [("16amd64-8n2c-cpusets", "lstopo")] = "the dump carries a cgroup/cpuset that restricts the allowed nodes and PUs; lstopo hides disallowed objects; the model has no cgroups",
