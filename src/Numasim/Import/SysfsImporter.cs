@@ -127,13 +127,20 @@ public static partial class SysfsImporter
         int maxCpu = possible.Max;
         var ids = new Dictionary<int, (int Socket, int Die, int Core, int Thread)>();
         var siblings = new Dictionary<int, int>(); // CPU -> first CPU of its thread_siblings
+        var unknownPackage = new Dictionary<int, int>(); // CPU without a package id -> first CPU of its core_siblings
         var own = new List<int>();
         foreach (var c in present)
         {
             var topo = $"{cpuDir}/cpu{c}/topology";
             if (t.Exists($"{topo}/core_id"))
             {
-                int socket = Math.Max(0, t.Int($"{topo}/physical_package_id", 0));
+                int rawPackage = t.Int($"{topo}/physical_package_id", 0);
+                int socket = Math.Max(0, rawPackage);
+                // physical_package_id -1 (old powerpc kernels): the package is what core_siblings says
+                SortedSet<int>? pkgSib = rawPackage >= 0 ? null
+                    : t.Exists($"{topo}/core_siblings_list") ? t.List($"{topo}/core_siblings_list")
+                    : t.Exists($"{topo}/core_siblings") ? SysfsLists.ParseMask(t.Read($"{topo}/core_siblings"), t.Rel($"{topo}/core_siblings")) : null;
+                if (pkgSib is { Count: > 0 }) unknownPackage[c] = pkgSib.Min;
                 int die = Math.Max(0, t.Int($"{topo}/die_id", 0));
                 int core = Math.Max(0, t.Int($"{topo}/core_id", 0));
                 SortedSet<int>? sib = t.Exists($"{topo}/thread_siblings_list") ? t.List($"{topo}/thread_siblings_list")
@@ -145,6 +152,12 @@ public static partial class SysfsImporter
             else if (cpuInfo.TryGetValue(c, out var ci) && ci.Core is int cc)
                 ids[c] = (Math.Max(0, ci.Socket ?? 0), 0, Math.Max(0, cc), 0);
             else own.Add(c);
+        }
+        if (unknownPackage.Count > 0)
+        {
+            var firsts = unknownPackage.Values.Distinct().Order().ToList();
+            foreach (var (c, first) in unknownPackage) ids[c] = ids[c] with { Socket = firsts.IndexOf(first) };
+            notes.Add($"physical_package_id is -1: packages numbered from core_siblings (in order of their first CPU) for {unknownPackage.Count} CPUs");
         }
         if (own.Count > 0)
         {

@@ -42,7 +42,6 @@ public class RealDumpRoundTripTests(ITestOutputHelper output)
         [("nvidiagpunumanodes", "lscpu -e")] = "present CPUs 88-103 (POWER9 + GPUs): x86 numbers present CPUs densely in MADT order, so the model calls them 16-31",
         [("nvidiagpunumanodes", "numactl --hardware")] = "present CPUs 88-103 renumbered 16-31 as x86 does (see lscpu)",
         [("nvidiagpunumanodes", "lstopo")] = "present CPUs 88-103 renumbered 16-31 as x86 does (see lscpu)",
-        [("ts__lscpu__dumps__ppc64-POWER7-64cpu", "lscpu -e")] = "POWER7: CPU ids and SMT4 threads as powerpc numbers them; x86 numbers present CPUs densely and the model gives the x86 package/core tree",
         [("ts__lsmem__dumps__aarch64_16K_16g", "lsmem --split=STATE,REMOVABLE")] = "aarch64 RAM from 0x10000000000 (block 8192 up, with a hole); the model lays RAM out as QEMU pc does, from 0 and above 4 GiB, so ranges and block numbers differ",
         [("ts__lsmem__dumps__s390-zvm-6g", "lsmem --split=STATE,REMOVABLE")] = "s390 z/VM: 256 MiB blocks from 0 with standby (offline) memory interleaved and removable per block; the model lays RAM out as QEMU pc does (PCI hole below 4 GiB) and v6.1 reports every block removable",
         [("ts__lsmem__dumps__aarch64_16K_16g", "lsmem --output RANGE,SIZE --split none")] = "aarch64 RAM from 0x10000000000 (block 8192 up, with a hole); the model lays RAM out as QEMU pc does, from 0 and above 4 GiB, so ranges and block numbers differ",
