@@ -99,7 +99,8 @@ public static partial class SysfsImporter
             if (t.Exists($"{cpuDir}/online")) online = t.List($"{cpuDir}/online");
             else
             {
-                online = new SortedSet<int>(present.Where(c => !t.Exists($"{cpuDir}/cpu{c}/online") || t.Read($"{cpuDir}/cpu{c}/online").Trim() == "1"));
+                // an empty cpuN/online is a dump that kept the file but not its text (hwloc's 128ia64): the CPU is online
+                online = new SortedSet<int>(present.Where(c => !t.Exists($"{cpuDir}/cpu{c}/online") || t.Read($"{cpuDir}/cpu{c}/online").Trim() is "1" or ""));
             }
             possible.UnionWith(present);
             present.UnionWith(online);
@@ -125,29 +126,71 @@ public static partial class SysfsImporter
         // topology ids
         int maxCpu = possible.Max;
         var ids = new Dictionary<int, (int Socket, int Die, int Core, int Thread)>();
+        var siblings = new Dictionary<int, int>(); // CPU -> first CPU of its thread_siblings
+        var unknownPackage = new Dictionary<int, int>(); // CPU without a package id -> first CPU of its core_siblings
         var own = new List<int>();
         foreach (var c in present)
         {
             var topo = $"{cpuDir}/cpu{c}/topology";
             if (t.Exists($"{topo}/core_id"))
             {
-                int socket = Math.Max(0, t.Int($"{topo}/physical_package_id", 0));
+                int rawPackage = t.Int($"{topo}/physical_package_id", 0);
+                int socket = Math.Max(0, rawPackage);
+                // physical_package_id -1 (old powerpc kernels): the package is what core_siblings says
+                SortedSet<int>? pkgSib = rawPackage >= 0 ? null
+                    : t.Exists($"{topo}/core_siblings_list") ? t.List($"{topo}/core_siblings_list")
+                    : t.Exists($"{topo}/core_siblings") ? SysfsLists.ParseMask(t.Read($"{topo}/core_siblings"), t.Rel($"{topo}/core_siblings")) : null;
+                if (pkgSib is { Count: > 0 }) unknownPackage[c] = pkgSib.Min;
                 int die = Math.Max(0, t.Int($"{topo}/die_id", 0));
                 int core = Math.Max(0, t.Int($"{topo}/core_id", 0));
                 SortedSet<int>? sib = t.Exists($"{topo}/thread_siblings_list") ? t.List($"{topo}/thread_siblings_list")
                     : t.Exists($"{topo}/thread_siblings") ? SysfsLists.ParseMask(t.Read($"{topo}/thread_siblings"), t.Rel($"{topo}/thread_siblings")) : null;
                 int thread = sib is null ? 0 : Math.Max(0, sib.Count(x => x < c));
                 ids[c] = (socket, die, core, thread);
+                if (sib is { Count: > 0 }) siblings[c] = sib.Min;
             }
             else if (cpuInfo.TryGetValue(c, out var ci) && ci.Core is int cc)
                 ids[c] = (Math.Max(0, ci.Socket ?? 0), 0, Math.Max(0, cc), 0);
             else own.Add(c);
+        }
+        if (unknownPackage.Count > 0)
+        {
+            var firsts = unknownPackage.Values.Distinct().Order().ToList();
+            foreach (var (c, first) in unknownPackage) ids[c] = ids[c] with { Socket = firsts.IndexOf(first) };
+            notes.Add($"physical_package_id is -1: packages numbered from core_siblings (in order of their first CPU) for {unknownPackage.Count} CPUs");
         }
         if (own.Count > 0)
         {
             int next = ids.Count == 0 ? 0 : ids.Values.Max(v => v.Core) + 1;
             foreach (var c in own) ids[c] = (0, 0, next++, 0);
             notes.Add($"CPUs without topology/ or /proc/cpuinfo ids are each their own core in package 0: {string.Join(",", own)}");
+        }
+        // A core is what thread_siblings says (the model makes the CPUs of one (package, die, core_id) siblings, as
+        // x86 does from the APIC ids): the threads of an AMD compute unit (own core_id each, siblings of each other)
+        // take the unit's first core_id; two sibling groups with one core_id in a package (core_id counted per node on
+        // multi-node packages) get distinct core ids, the later ones numbered after the package's highest.
+        if (siblings.Count > 0)
+        {
+            foreach (var c in siblings.Keys.Order().ToList())
+                if (siblings[c] != c && ids.TryGetValue(siblings[c], out var first) && (first.Socket, first.Die) == (ids[c].Socket, ids[c].Die))
+                    ids[c] = ids[c] with { Core = first.Core };
+            foreach (var pkg in ids.Where(kv => siblings.ContainsKey(kv.Key)).GroupBy(kv => (kv.Value.Socket, kv.Value.Die)))
+            {
+                int next = ids.Where(kv => (kv.Value.Socket, kv.Value.Die) == pkg.Key).Max(kv => kv.Value.Core) + 1;
+                var owner = new Dictionary<int, int>(); // core id -> first CPU of the sibling group holding it
+                var renumbered = new Dictionary<int, int>(); // first CPU of a group -> its new core id
+                foreach (var kv in pkg.OrderBy(kv => kv.Key).ToList())
+                {
+                    int group = siblings[kv.Key];
+                    if (renumbered.TryGetValue(group, out var nc)) { ids[kv.Key] = kv.Value with { Core = nc }; continue; }
+                    if (owner.TryAdd(kv.Value.Core, group) || owner[kv.Value.Core] == group) continue;
+                    renumbered[group] = next;
+                    ids[kv.Key] = kv.Value with { Core = next++ };
+                }
+            }
+            var moved = ids.Where(kv => siblings.ContainsKey(kv.Key) && kv.Value.Core != Math.Max(0, t.Int($"{cpuDir}/cpu{kv.Key}/topology/core_id", 0))).Select(kv => kv.Key).ToList();
+            if (moved.Count > 0)
+                notes.Add($"core ids taken from thread_siblings, not core_id (the model makes a core's threads share one core_id, as x86 does): CPUs {string.Join(",", moved)}");
         }
         // threads of one core must have distinct thread ids
         foreach (var g in ids.GroupBy(kv => (kv.Value.Socket, kv.Value.Die, kv.Value.Core)))

@@ -11,7 +11,7 @@ namespace Numasim.Tests.Import;
 /// </summary>
 public class ThisMachineRoundTripTests(ITestOutputHelper output)
 {
-    [Fact(Skip = "not yet run to completion: exceptions not catalogued (issue 6, import branch report); ~25 s per dump export")]
+    [Fact]
     public void This_machine_round_trips()
     {
         if (!OperatingSystem.IsLinux() || !Directory.Exists("/sys/devices/system/cpu"))
