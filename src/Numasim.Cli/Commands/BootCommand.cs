@@ -30,8 +30,7 @@ public static class BootCommand
             var exportDir = parsed.GetValue(export);
             if (exportDir is not null)
             {
-                try { SysfsExporter.CheckTarget(exportDir); }
-                catch (ExportException e) { throw new CliException("export: " + e.Message); }
+                ExportTarget.Check(exportDir);
             }
 
             var m = Numasim.Machine.Boot(spec, profile);
@@ -52,8 +51,7 @@ public static class BootCommand
             }
             if (exportDir is not null)
             {
-                try { SysfsExporter.Export(m.Fs, exportDir); }
-                catch (ExportException e) { throw new CliException("export: " + e.Message); }
+                ExportTarget.Write(m.Fs, exportDir);
             }
             return status;
         });

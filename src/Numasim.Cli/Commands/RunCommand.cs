@@ -49,12 +49,8 @@ public static class RunCommand
             foreach (var r in results)
             {
                 var dir = Path.Combine(exportDir, $"{Path.GetFileNameWithoutExtension(r.Scenario.File)}-{r.Profile.Name}");
-                try
-                {
-                    SysfsExporter.CheckTarget(dir);
-                    SysfsExporter.Export(r.Machine.Fs, dir);
-                }
-                catch (ExportException e) { throw new CliException("export: " + e.Message); }
+                ExportTarget.Check(dir);
+                ExportTarget.Write(r.Machine.Fs, dir);
             }
         }
         if (format == "json") ScenarioReport.WriteJson(results, stdout);
