@@ -35,7 +35,28 @@ internal static class X86Smp
         if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, die, core, thread);
         static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
         int pkgShift = Bits(m.Smp.Threads) + Bits(m.Smp.Cores) + Bits(m.Smp.Dies);
-        return new CpuIdentity(apicId, package, 0, (int)(apicId & ((1u << pkgShift) - 1)), 0);
+        // Without extended topology the die id is the package id (die_cpus_list spans the package; seen on 6.1).
+        return new CpuIdentity(apicId, package, package, (int)(apicId & ((1u << pkgShift) - 1)), 0);
+    }
+
+    /// <summary>Models calculate_max_logical_packages() from native_smp_cpus_done(): the possible CPUs over the boot
+    /// CPU's booted cores times its SMT threads, rounded up ("smpboot: Max logical packages: N").</summary>
+    public static void CalculateMaxLogicalPackages(KernelContext k)
+    {
+        var boot = k.Cpus.Identity(0);
+        if (boot is null) return;
+        var cores = new HashSet<(int, int)>();
+        int threads = 0;
+        foreach (var cpu in k.Cpus.Online.Bits())
+        {
+            var id = k.Cpus.Identity(cpu);
+            if (id is null || id.PackageId != boot.PackageId) continue;
+            cores.Add((id.DieId, id.CoreId));
+            if (id.CoreId == boot.CoreId && id.DieId == boot.DieId) threads++;
+        }
+        int ncpus = Math.Max(1, cores.Count * Math.Max(1, threads));
+        int possible = k.Cpus.Possible.Weight();
+        k.Log.Printk($"smpboot: Max logical packages: {(possible + ncpus - 1) / ncpus}");
     }
 
     /// <summary>The line prefill_possible_map() prints (after paging_init() in the boot log).</summary>

@@ -53,9 +53,11 @@ internal static class StartKernel
         foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
         foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
             if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
-        int nodes = k.NodeStates[NodeState.Online].Bits().Count(n => !k.Cpus.CpumaskOfNode(n).IsEmpty);
+        // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
+        int nodes = k.NodeStates.NrOnline;
         int cpus = k.Cpus.Online.Weight();
         k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
+        X86Smp.CalculateMaxLogicalPackages(k);
 
         BootPhases.Mark("smp_init");
 
