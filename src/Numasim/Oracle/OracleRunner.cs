@@ -97,6 +97,10 @@ public static partial class OracleRunner
             bool same = m.Observation == k.Observation;
             if (isFile) { filesCompared++; if (same) filesEqual++; }
             if (!same) diffs.Add(new StepDifference(sc.File, step.Line, ScenarioRunner.Describe(step), m.Text, k.Text));
+            // Agreement on a failed expectation is no agreement with the scenario: its expectation is wrong.
+            else if (k.Status == StepStatus.Failed)
+                diffs.Add(new StepDifference(sc.File, step.Line, ScenarioRunner.Describe(step),
+                    "expectation fails on the model too: " + m.Text, "expectation fails on the kernel: " + k.Text));
         }
         if (recordDir is not null) Record(sc, profile, kr, recordDir);
         return new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError);
