@@ -34,6 +34,7 @@ public static class DemoCommand
             stdout.WriteLine("-- v6.1 (46a3679b8190 keeps the association; NODE_DATA stays, the zonelist falls back):");
             var a = after.Machine;
             if (a.Oops is not null) stdout.WriteLine("   oops: " + a.Oops.Report.Split('\n')[0]);
+            if (a.Oops is null && a.KvmPages.Count == 0) stdout.WriteLine("   (this scenario does not load kvm_intel)");
             for (int cpu = 0; cpu < a.KvmPages.Count; cpu++)
                 stdout.WriteLine($"   alloc_vmcs_cpu({cpu}): cpu_to_node={a.Kernel.Cpus.CpuToNode(cpu)} -> page 0x{a.KvmPages[cpu].Pfn:x} on node {a.KvmPages[cpu].Node}, zone {a.KvmPages[cpu].Zone.Name}");
             stdout.WriteLine();
