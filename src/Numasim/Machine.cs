@@ -72,6 +72,13 @@ public sealed class Machine
     /// <summary>Boots the machine: firmware tables from the spec, then the modelled start_kernel().</summary>
     public static Machine Boot(MachineSpec spec, KernelProfile? profile = null) => new(spec, profile ?? KernelProfile.Default);
 
+    /// <summary>
+    /// An independent machine in exactly this state (a snapshot): the kernel, the hypervisor, the log and every
+    /// /sys file are copied, so the two evolve separately and deterministically from here. No kernel
+    /// counterpart; it is what a VM snapshot gives, and how the checker restores states without booting.
+    /// </summary>
+    public Machine Clone() => Snapshots.GraphImage<Machine>.Of(this).Copy();
+
     public MachineSpec Spec { get; }
     public KernelProfile Profile { get; }
 

@@ -41,6 +41,10 @@ public sealed class CheckDriver
 
     public Machine Machine { get; }
 
+    /// <summary>An image of this driver, machine included, from which independent drivers in this state are
+    /// copied (see <see cref="Machine.Clone"/>). The driver must not change while the image is used.</summary>
+    public Snapshots.GraphImage<CheckDriver> Image() => Snapshots.GraphImage<CheckDriver>.Of(this);
+
     /// <summary>The scenario steps applied so far (when recording).</summary>
     public IReadOnlyList<ScenarioStep> Steps => _steps ?? [];
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Numasim.Firmware;
 using Numasim.Kernel.Profiles;
 using Numasim.Scenarios;
+using Numasim.Snapshots;
 
 namespace Numasim.Checker;
 
@@ -53,10 +54,15 @@ public sealed record CheckResult
     /// <summary>--max-states stopped the search.</summary>
     public bool Bounded { get; init; }
     public TimeSpan Elapsed { get; init; }
-    /// <summary>Machines booted to restore states, and operations replayed for it.</summary>
+    /// <summary>Machines booted (one per worker thread, and the counterexample's replay).</summary>
     public long Boots { get; init; }
-    public long ReplayedOps { get; init; }
     public TimeSpan BootTime { get; init; }
+    /// <summary>Machine snapshots taken (<see cref="Machine.Clone"/>): one per operation tried that changed the
+    /// state, plus one per level of the path re-walked to reach the next state to expand.</summary>
+    public long Snapshots { get; init; }
+    public TimeSpan SnapshotTime { get; init; }
+    /// <summary>Operations re-applied to reach the states to expand from a cached ancestor (or from boot).</summary>
+    public long ReplayedOps { get; init; }
     public IReadOnlyList<long> StatesPerDepth { get; init; } = [];
     public double StatesPerSecond => Elapsed.TotalSeconds > 0 ? States / Elapsed.TotalSeconds : 0;
     public double TransitionsPerSecond => Elapsed.TotalSeconds > 0 ? Transitions / Elapsed.TotalSeconds : 0;
@@ -64,10 +70,11 @@ public sealed record CheckResult
 
 /// <summary>
 /// Breadth-first exploration of the hotplug operation sequences of a machine, checking every invariant in every
-/// new state, so that the first violation found is a shortest one. A state is restored by booting a machine and
-/// replaying the operations that reached it (the model has no snapshot); an operation that fails without changing
-/// the state leaves the machine usable for the next one. One level is expanded by --jobs threads, each with its own
-/// machines; the visited set (64-bit state hashes) is only written between levels.
+/// new state, so that the first violation found is a shortest one. States are restored from snapshots
+/// (<see cref="Machine.Clone"/>) kept along the path to the last state expanded, never by booting again; an
+/// operation that fails without changing the state leaves the machine usable for the next one. One level is
+/// expanded by --jobs threads, each with its own machines; the visited set (64-bit state hashes) is only written
+/// between levels.
 /// </summary>
 public sealed class ModelChecker(CheckOptions options)
 {
@@ -81,7 +88,7 @@ public sealed class ModelChecker(CheckOptions options)
     private readonly List<ulong> _hash = [];
     private readonly HashSet<ulong> _visited = [];
 
-    private long _transitions, _boots, _replayed, _bootTicks;
+    private long _transitions, _boots, _replayed, _bootTicks, _forks, _forkTicks;
     private int _depth;
     private long _statesApprox = 1;
     private long _queue;
@@ -101,29 +108,14 @@ public sealed class ModelChecker(CheckOptions options)
         if (FirstBroken(root) is { } rb)
             return Finish(sw, perDepth, 0, false, false, MakeViolation(0, rb.Inv, rb.Msg));
 
+        var workers = new Worker[Math.Max(1, _o.Jobs)];
+        for (int j = 0; j < workers.Length; j++) workers[j] = new Worker();
         var frontier = new List<int> { 0 };
         bool bounded = false;
         for (_depth = 0; _depth < _o.Depth && frontier.Count > 0; _depth++)
         {
             _queue = frontier.Count;
-            var children = new List<Child>[frontier.Count];
-            if (_o.Jobs <= 1)
-            {
-                var ops = new List<CheckOp>();
-                for (int i = 0; i < frontier.Count; i++) children[i] = Expand(frontier[i], ops);
-            }
-            else
-            {
-                Parallel.ForEach(Partitioner.Create(0, frontier.Count, Math.Max(1, Math.Min(64, frontier.Count / (_o.Jobs * 8) + 1))),
-                    new ParallelOptions { MaxDegreeOfParallelism = _o.Jobs },
-                    () => new List<CheckOp>(),
-                    (range, _, ops) =>
-                    {
-                        for (int i = range.Item1; i < range.Item2; i++) children[i] = Expand(frontier[i], ops);
-                        return ops;
-                    },
-                    _ => { });
-            }
+            var children = ExpandLevel(frontier, workers);
             // Merge in frontier order: deterministic whatever the number of jobs.
             var next = new List<int>();
             Child? broken = null;
@@ -146,24 +138,60 @@ public sealed class ModelChecker(CheckOptions options)
         return Finish(sw, perDepth, _depth, frontier.Count == 0, bounded, null);
     }
 
+    /// <summary>Expands every state of a level. The frontier is in search-tree order (children follow their
+    /// parents' order), so consecutive states share long path prefixes; workers take contiguous chunks of it.</summary>
+    private List<Child>[] ExpandLevel(List<int> frontier, Worker[] workers)
+    {
+        var children = new List<Child>[frontier.Count];
+        if (workers.Length == 1)
+        {
+            for (int i = 0; i < frontier.Count; i++) children[i] = Expand(workers[0], frontier[i]);
+            return children;
+        }
+        int chunk = Math.Clamp(frontier.Count / (workers.Length * 8), 1, 64);
+        int chunks = (frontier.Count + chunk - 1) / chunk;
+        int nextChunk = -1;
+        Parallel.For(0, workers.Length, new ParallelOptions { MaxDegreeOfParallelism = workers.Length }, j =>
+        {
+            for (int c; (c = Interlocked.Increment(ref nextChunk)) < chunks;)
+                for (int i = c * chunk; i < Math.Min(frontier.Count, (c + 1) * chunk); i++)
+                    children[i] = Expand(workers[j], frontier[i]);
+        });
+        return children;
+    }
+
     private CheckProgress Sample(Stopwatch sw) =>
         new(Volatile.Read(ref _statesApprox), Interlocked.Read(ref _transitions), _depth, _queue, sw.Elapsed);
 
     private CheckResult Finish(Stopwatch sw, List<long> perDepth, int depth, bool exhausted, bool bounded, Violation? v) => new()
     {
         Violation = v, States = _visited.Count, Transitions = _transitions, DepthReached = depth, Exhausted = exhausted,
-        Bounded = bounded, Elapsed = sw.Elapsed, Boots = _boots, ReplayedOps = _replayed,
-        BootTime = TimeSpan.FromTicks(_bootTicks), StatesPerDepth = perDepth,
+        Bounded = bounded, Elapsed = sw.Elapsed, Boots = _boots, ReplayedOps = _replayed, Snapshots = _forks,
+        BootTime = TimeSpan.FromTicks(_bootTicks), SnapshotTime = TimeSpan.FromTicks(_forkTicks), StatesPerDepth = perDepth,
     };
 
     private CheckDriver NewDriver(bool record)
     {
         long t0 = Stopwatch.GetTimestamp();
         var d = new CheckDriver(_o.Spec, _o.Profile, _families, record);
-        Interlocked.Add(ref _bootTicks, (long)((Stopwatch.GetTimestamp() - t0) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+        Interlocked.Add(ref _bootTicks, Ticks(t0));
         Interlocked.Increment(ref _boots);
         return d;
     }
+
+    /// <summary>A machine in the snapshot's state, free to change.</summary>
+    private CheckDriver Fork(Snapshot s)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        s.Image ??= s.Driver.Image();
+        var copy = s.Image.Copy();
+        Interlocked.Add(ref _forkTicks, Ticks(t0));
+        Interlocked.Increment(ref _forks);
+        return copy;
+    }
+
+    private static long Ticks(long since) =>
+        (long)((Stopwatch.GetTimestamp() - since) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency);
 
     /// <summary>The operations from boot to a state.</summary>
     public IReadOnlyList<CheckOp> PathTo(int node)
@@ -174,7 +202,7 @@ public sealed class ModelChecker(CheckOptions options)
         return path;
     }
 
-    /// <summary>A machine in the state: boot, then replay its path.</summary>
+    /// <summary>A machine in the state: boot, then replay its path (for the counterexample's recording).</summary>
     private CheckDriver Restore(IReadOnlyList<CheckOp> path, bool record = false)
     {
         var d = NewDriver(record);
@@ -183,29 +211,89 @@ public sealed class ModelChecker(CheckOptions options)
         return d;
     }
 
-    private List<Child> Expand(int node, List<CheckOp> ops)
+    /// <summary>
+    /// One thread's machines: snapshots along the search-tree path to the state it expanded last, root first.
+    /// Snapshots are never changed; an operation is tried on a fork. Reaching the next state costs one fork and one
+    /// operation per level below the deepest common ancestor (one of each for a sibling).
+    /// </summary>
+    private sealed class Worker
+    {
+        public readonly List<int> Nodes = [];
+        public readonly List<Snapshot> Snapshots = [];
+        public readonly List<CheckOp> Ops = [];
+        public readonly List<int> Path = [];
+    }
+
+    /// <summary>A machine kept in a state, and its image once it was forked.</summary>
+    private sealed class Snapshot(CheckDriver driver)
+    {
+        public readonly CheckDriver Driver = driver;
+        public GraphImage<CheckDriver>? Image;
+    }
+
+    /// <summary>The worker's snapshot of a state, built from the deepest cached ancestor.</summary>
+    private Snapshot SnapshotOf(Worker w, int node)
+    {
+        w.Path.Clear();
+        for (int n = node; n >= 0; n = _parent[n]) w.Path.Add(n);
+        w.Path.Reverse();
+        int common = 0;
+        while (common < w.Nodes.Count && common < w.Path.Count && w.Nodes[common] == w.Path[common]) common++;
+        w.Nodes.RemoveRange(common, w.Nodes.Count - common);
+        w.Snapshots.RemoveRange(common, w.Snapshots.Count - common);
+        if (w.Nodes.Count == 0)
+        {
+            w.Nodes.Add(0);
+            w.Snapshots.Add(new Snapshot(NewDriver(false)));
+        }
+        for (int i = w.Nodes.Count; i < w.Path.Count; i++)
+        {
+            var d = Fork(w.Snapshots[^1]);
+            d.Apply(_op[w.Path[i]]);
+            Interlocked.Increment(ref _replayed);
+            w.Nodes.Add(w.Path[i]);
+            w.Snapshots.Add(new Snapshot(d));
+        }
+        return w.Snapshots[^1];
+    }
+
+    private List<Child> Expand(Worker w, int node)
     {
         var result = new List<Child>();
-        var path = PathTo(node);
-        ulong parentHash = _hash[node];
-        var d = Restore(path);
-        d.EnabledOps(ops);
-        var todo = ops.ToArray();
-        bool dirty = false;
+        ulong stateHash = _hash[node];
+        // Machines in the state are copies of the parent's snapshot with the state's own operation applied again:
+        // the parent's image serves all its children, and a fresh state is never imaged.
+        var parent = SnapshotOf(w, node == 0 ? 0 : _parent[node]);
+        CheckOp? last = node == 0 ? null : _op[node];
+        var d = InState(parent, last);
+        d.EnabledOps(w.Ops);
+        var todo = w.Ops.ToArray();
         foreach (var op in todo)
         {
-            if (dirty) d = Restore(path);
+            d ??= InState(parent, last);
             bool changed = d.Apply(op);
             Interlocked.Increment(ref _transitions);
             ulong h = StateHasher.Hash(d, _o.Symmetry);
-            dirty = true;
-            if (h == parentHash && !changed && d.Machine.Oops is null) { dirty = false; continue; }
+            if (h == stateHash && !changed && d.Machine.Oops is null) continue; // still the state: reuse it
+            var after = d;
+            d = null;
             if (_visited.Contains(h)) continue; // read-only during a level
-            var b = FirstBroken(d);
+            var b = FirstBroken(after);
             result.Add(new Child(node, op, h, b?.Inv, b?.Msg));
             Interlocked.Increment(ref _statesApprox);
         }
         return result;
+    }
+
+    private CheckDriver InState(Snapshot parent, CheckOp? last)
+    {
+        var d = Fork(parent);
+        if (last is { } op)
+        {
+            d.Apply(op);
+            Interlocked.Increment(ref _replayed);
+        }
+        return d;
     }
 
     private (IInvariant Inv, string Msg)? FirstBroken(CheckDriver d)
