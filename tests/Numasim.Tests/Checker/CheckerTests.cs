@@ -78,6 +78,40 @@ public class CheckerTests
     }
 
     [Fact]
+    public void Restoring_from_snapshots_explores_the_same_states_as_booting_and_replaying()
+    {
+        // A reference breadth-first search that restores every state by booting and replaying its path.
+        var spec = Oracle();
+        var families = OpFamilies.All.ToHashSet();
+        CheckDriver Replay(List<CheckOp> path)
+        {
+            var d = new CheckDriver(spec, KernelProfile.V6_1, families);
+            foreach (var op in path) d.Apply(op);
+            return d;
+        }
+        var visited = new HashSet<ulong> { StateHasher.Hash(Replay([]), false) };
+        var frontier = new List<List<CheckOp>> { new() };
+        var perDepth = new List<long> { 1 };
+        var ops = new List<CheckOp>();
+        for (int depth = 0; depth < 3; depth++)
+        {
+            var next = new List<List<CheckOp>>();
+            foreach (var path in frontier)
+            {
+                Replay(path).EnabledOps(ops);
+                foreach (var op in ops.ToArray())
+                    if (visited.Add(StateHasher.Hash(Replay([.. path, op]), false))) next.Add([.. path, op]);
+            }
+            perDepth.Add(next.Count);
+            frontier = next;
+        }
+
+        var r = Check(KernelProfile.V6_1, 3, "all");
+        Assert.Equal(perDepth, r.StatesPerDepth);
+        Assert.Equal(visited.Count, r.States);
+    }
+
+    [Fact]
     public void Symmetry_reduction_never_adds_states()
     {
         var full = Check(KernelProfile.V6_1, 3, "dimm,block");
