@@ -57,11 +57,12 @@ public sealed record CheckResult
     /// <summary>Machines booted (one per worker thread, and the counterexample's replay).</summary>
     public long Boots { get; init; }
     public TimeSpan BootTime { get; init; }
-    /// <summary>Machine snapshots taken (<see cref="Machine.Clone"/>): one per operation tried that changed the
-    /// state, plus one per level of the path re-walked to reach the next state to expand.</summary>
+    /// <summary>Machines copied from snapshots (<see cref="Machine.Clone"/>): one per operation tried on a fresh
+    /// copy, plus one per level of the path re-walked to reach the next parent; images are counted in the time.</summary>
     public long Snapshots { get; init; }
     public TimeSpan SnapshotTime { get; init; }
-    /// <summary>Operations re-applied to reach the states to expand from a cached ancestor (or from boot).</summary>
+    /// <summary>Operations applied again: a state's own operation on each copy of its parent, and the path
+    /// re-walked from a cached ancestor.</summary>
     public long ReplayedOps { get; init; }
     public IReadOnlyList<long> StatesPerDepth { get; init; } = [];
     public double StatesPerSecond => Elapsed.TotalSeconds > 0 ? States / Elapsed.TotalSeconds : 0;
@@ -122,6 +123,7 @@ public sealed class ModelChecker(CheckOptions options)
             foreach (var list in children)
                 foreach (var c in list)
                 {
+                    if (bounded) break;
                     if (!_visited.Add(c.Hash)) continue;
                     _parent.Add(c.Parent); _op.Add(c.Op); _hash.Add(c.Hash);
                     next.Add(_parent.Count - 1);
@@ -212,9 +214,9 @@ public sealed class ModelChecker(CheckOptions options)
     }
 
     /// <summary>
-    /// One thread's machines: snapshots along the search-tree path to the state it expanded last, root first.
-    /// Snapshots are never changed; an operation is tried on a fork. Reaching the next state costs one fork and one
-    /// operation per level below the deepest common ancestor (one of each for a sibling).
+    /// One thread's machines: snapshots along the search-tree path to the parent of the state it expanded last,
+    /// root first. Snapshots are never changed; operations run on copies. Reaching the next parent costs one copy
+    /// and one operation per level below the deepest common ancestor (nothing for a sibling).
     /// </summary>
     private sealed class Worker
     {

@@ -11,7 +11,7 @@ internal sealed class IdentityMap
     private object?[] _keys;
     private int[] _values;
 
-    public IdentityMap(int capacity = 1024)
+    public IdentityMap(int capacity = 2048)
     {
         int size = 16;
         while (size < capacity * 2) size *= 2;

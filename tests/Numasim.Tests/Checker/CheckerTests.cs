@@ -112,6 +112,16 @@ public class CheckerTests
     }
 
     [Fact]
+    public void Max_states_stops_the_search_at_the_bound()
+    {
+        var r = new ModelChecker(new CheckOptions { Spec = Oracle(), Profile = KernelProfile.V6_1, Depth = 6, MaxStates = 50 }).Run();
+        Assert.True(r.Bounded);
+        Assert.Null(r.Violation);
+        Assert.Equal(50, r.States);
+        Assert.Equal(r.States, r.StatesPerDepth.Sum());
+    }
+
+    [Fact]
     public void Symmetry_reduction_never_adds_states()
     {
         var full = Check(KernelProfile.V6_1, 3, "dimm,block");
