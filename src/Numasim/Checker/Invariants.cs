@@ -352,7 +352,7 @@ public sealed class SysfsReadable : IInvariant
                 case SysfsLink l:
                     // Only links within the modelled part of the tree (firmware_node points into /sys/devices/LNXSYSTM:00,
                     // which the model does not show).
-                    if (l.Target.StartsWith(Root, StringComparison.Ordinal) && fs.Lookup(e.Path) is null)
+                    if (l.Target.StartsWith(Root, StringComparison.Ordinal) && fs.Lookup(l.Target) is null)
                         return $"{e.Path} -> {l.Target} does not resolve";
                     break;
                 case SysfsDirectory sub:
