@@ -47,6 +47,8 @@ internal sealed class TypeCopyPlan
             throw new NotSupportedException($"cannot snapshot an object of type {t}");
         if (t.IsArray && (t.GetArrayRank() != 1 || t != t.GetElementType()!.MakeArrayType()))
             throw new NotSupportedException($"cannot snapshot a multi-dimensional or non-zero-based array {t}");
+        if (IdentityKeyedKey(t) is { } key)
+            throw new NotSupportedException($"cannot snapshot a {t.Name} keyed by {key.Name}, whose hash code is its identity: the copy's keys would hash differently");
         Allocate = CompileAllocate(t);
         var element = t.IsArray ? t.GetElementType()! : null;
         if (element is not null ? NeverCopied(element) : !ReferencePaths(t).Any()) return;
@@ -55,6 +57,19 @@ internal sealed class TypeCopyPlan
     }
 
     private static object Memberwise(object source) => s_memberwiseClone(source);
+
+    /// <summary>The key type of a hashed collection whose keys hash by object identity (a class that does not
+    /// override GetHashCode), or null. Its buckets, copied as they are, would not find the copied keys.</summary>
+    private static Type? IdentityKeyedKey(Type t)
+    {
+        if (!t.IsGenericType) return null;
+        var def = t.GetGenericTypeDefinition();
+        if (def != typeof(Dictionary<,>) && def != typeof(HashSet<>) && def != typeof(ConcurrentDictionary<,>)) return null;
+        var key = t.GetGenericArguments()[0];
+        if (key.IsValueType || key.IsInterface || key == typeof(object) || key.IsAbstract) return null;
+        var hash = key.GetMethod(nameof(GetHashCode), Type.EmptyTypes)!;
+        return hash.DeclaringType == typeof(object) ? key : null;
+    }
 
     private static bool IsShared(Type t) =>
         t == typeof(string) || t.IsPrimitive || t.IsEnum || typeof(MemberInfo).IsAssignableFrom(t) || typeof(Module).IsAssignableFrom(t)

@@ -95,6 +95,14 @@ public class GraphImageTests
     }
 
     [Fact]
+    public void A_set_of_objects_hashed_by_identity_cannot_be_imaged()
+    {
+        var set = new HashSet<Node> { new() };
+        var e = Assert.Throws<NotSupportedException>(() => GraphImage<HashSet<Node>>.Of(set));
+        Assert.Contains("identity", e.Message);
+    }
+
+    [Fact]
     public void A_graph_holding_a_thread_cannot_be_imaged()
     {
         var holder = new List<object> { new Thread(() => { }) };
