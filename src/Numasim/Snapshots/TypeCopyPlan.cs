@@ -15,7 +15,8 @@ namespace Numasim.Snapshots;
 /// <item><see cref="Allocate"/> makes a raw copy: same type, every field or element as in the source;</item>
 /// <item><see cref="Patch"/> replaces, in that order, each reference of the raw copy whose target was copied.</item>
 /// </list>
-/// Shared, never copied: strings, reflection objects and the library's stateless comparers.
+/// Shared, never copied: strings, reflection objects, the library's stateless comparers, and types marked
+/// <see cref="SharedInSnapshotsAttribute"/>.
 /// </summary>
 internal sealed class TypeCopyPlan
 {
@@ -74,6 +75,7 @@ internal sealed class TypeCopyPlan
     private static bool IsShared(Type t) =>
         t == typeof(string) || t.IsPrimitive || t.IsEnum || typeof(MemberInfo).IsAssignableFrom(t) || typeof(Module).IsAssignableFrom(t)
         || typeof(Assembly).IsAssignableFrom(t) || t == typeof(Pointer) || t == typeof(DBNull)
+        || t.IsDefined(typeof(SharedInSnapshotsAttribute), inherit: false)
         // Library comparers carry no state the model changes (EqualityComparer<T>.Default and friends).
         || (t.Assembly == typeof(object).Assembly && IsComparer(t));
 

@@ -25,6 +25,45 @@ public sealed class CpuDevices
     /// <summary>The cpuN device directory, or null when the CPU is not registered.</summary>
     internal SysfsDirectory? CpuDir(int cpu) => RootOrNull?.Child($"cpu{cpu}") as SysfsDirectory;
 
+    /// <summary>The struct cpu device a cpuN directory's files are shown for.</summary>
+    private sealed class CpuDevice(CpuDevices owner, int cpu)
+    {
+        public readonly CpuDevices Owner = owner;
+        public readonly int Cpu = cpu;
+        public CpuIdentity? Identity => Owner._k.Cpus.Identity(Cpu);
+        public int NrCpuIds => Owner._k.Cpus.NrCpuIds;
+    }
+
+    /// <summary>cpu_root_attrs' per-CPU files, drivers/base/cpu.c (crash_notes with kexec).</summary>
+    private static readonly AttributeGroup CpuGroup = new(
+        DeviceAttribute.Const("crash_notes", "0\n"),
+        DeviceAttribute.Const("crash_notes_size", "376\n"));
+
+    /// <summary>dev_attr_online of a hot-pluggable CPU (drivers/base/core.c online_show()/online_store()).</summary>
+    private static readonly AttributeGroup HotplugGroup = new(
+        DeviceAttribute.Rw<CpuDevice>("online", c => SysfsFormat.Line(c.Owner._k.Cpus.Online[c.Cpu] ? 1 : 0), (c, v) => c.Owner.StoreOnline(c.Cpu, v)));
+
+    /// <summary>topology_attr_group, drivers/base/topology.c.</summary>
+    private static readonly AttributeGroup TopologyGroup = new([
+        DeviceAttribute.Ro<CpuDevice>("physical_package_id", c => SysfsFormat.Line(c.Identity?.PackageId ?? -1)),
+        DeviceAttribute.Ro<CpuDevice>("die_id", c => SysfsFormat.Line(c.Identity?.DieId ?? -1)),
+        DeviceAttribute.Ro<CpuDevice>("core_id", c => SysfsFormat.Line(c.Identity?.CoreId ?? 0)),
+        DeviceAttribute.Ro<CpuDevice>("cluster_id", c => SysfsFormat.Line(c.Identity is { } id ? (int)(id.ApicId >> c.Owner.ThreadBits()) : -1)),
+        .. SiblingFiles("thread_siblings", sameCore: true, sameDie: true),
+        .. SiblingFiles("core_cpus", sameCore: true, sameDie: true),
+        .. SiblingFiles("cluster_cpus", sameCore: true, sameDie: true),
+        .. SiblingFiles("core_siblings", sameCore: false, sameDie: false),
+        .. SiblingFiles("package_cpus", sameCore: false, sameDie: false),
+        .. SiblingFiles("die_cpus", sameCore: false, sameDie: true),
+    ]);
+
+    /// <summary>A sibling map as a mask file and a _list file.</summary>
+    private static DeviceAttribute[] SiblingFiles(string name, bool sameCore, bool sameDie) =>
+    [
+        DeviceAttribute.Ro<CpuDevice>(name, c => SysfsFormat.Mask(c.Owner.Siblings(c.Cpu, sameCore, sameDie), c.NrCpuIds)),
+        DeviceAttribute.Ro<CpuDevice>(name + "_list", c => SysfsFormat.List(c.Owner.Siblings(c.Cpu, sameCore, sameDie))),
+    ];
+
     /// <summary>Set by the CPU hotplug code: cpuN/online stores go to device_online()/device_offline().</summary>
     internal Func<int, bool, Errno>? OnlineHandler { get; set; }
 
@@ -53,10 +92,9 @@ public sealed class CpuDevices
     public void RegisterCpu(int cpu, NodeDevices nodes)
     {
         var d = Root.Dir($"cpu{cpu}");
-        if (cpu != 0)
-            d.Attr("online", () => SysfsFormat.Line(_k.Cpus.Online[cpu] ? 1 : 0), v => StoreOnline(cpu, v));
-        d.Attr("crash_notes", () => "0\n");
-        d.Attr("crash_notes_size", () => "376\n");
+        var device = new CpuDevice(this, cpu);
+        if (cpu != 0) d.AddGroup(HotplugGroup, device);
+        d.AddGroup(CpuGroup);
         d.Link("subsystem", "/sys/bus/cpu");
         d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXCPU:{cpu:x2}");
         DeviceCommon.AddUeventAndPower(d);
@@ -90,24 +128,7 @@ public sealed class CpuDevices
     private void AddTopology(int cpu, SysfsDirectory? d)
     {
         if (d is null || d.Child("topology") is not null) return;
-        var t = d.Dir("topology");
-        var id = _k.Cpus.Identity(cpu);
-        int nbits = _k.Cpus.NrCpuIds;
-        t.Attr("physical_package_id", () => SysfsFormat.Line(id?.PackageId ?? -1));
-        t.Attr("die_id", () => SysfsFormat.Line(id?.DieId ?? -1));
-        t.Attr("core_id", () => SysfsFormat.Line(id?.CoreId ?? 0));
-        t.Attr("cluster_id", () => SysfsFormat.Line(id is null ? -1 : (int)(id.ApicId >> ThreadBits())));
-        void Pair(string name, Func<Bitmap> mask)
-        {
-            t.Attr(name, () => SysfsFormat.Mask(mask(), nbits));
-            t.Attr(name + "_list", () => SysfsFormat.List(mask()));
-        }
-        Pair("thread_siblings", () => Siblings(cpu, sameCore: true, sameDie: true));
-        Pair("core_cpus", () => Siblings(cpu, sameCore: true, sameDie: true));
-        Pair("cluster_cpus", () => Siblings(cpu, sameCore: true, sameDie: true));
-        Pair("core_siblings", () => Siblings(cpu, sameCore: false, sameDie: false));
-        Pair("package_cpus", () => Siblings(cpu, sameCore: false, sameDie: false));
-        Pair("die_cpus", () => Siblings(cpu, sameCore: false, sameDie: true));
+        d.Dir("topology").AddGroup(TopologyGroup, new CpuDevice(this, cpu));
     }
 
     /// <summary>Models topology_remove_dev().</summary>

@@ -5,16 +5,22 @@ namespace Numasim.Kernel.Drivers;
 /// <summary>What drivers/base/core.c gives every device directory: uevent and the power/ group.</summary>
 internal static class DeviceCommon
 {
+    /// <summary>dev_attr_uevent, drivers/base/core.c (a write would send a synthetic uevent).</summary>
+    private static readonly AttributeGroup UeventGroup = new(DeviceAttribute.Const("uevent", "", _ => Errno.None));
+
+    /// <summary>pm_attr_group and pm_runtime_attr_group, drivers/base/power/sysfs.c, as a device without runtime PM shows them.</summary>
+    private static readonly AttributeGroup PowerGroup = new(
+        DeviceAttribute.Const("control", "auto\n", v => v.Trim() is "auto" or "on" ? Errno.None : Errno.EINVAL),
+        DeviceAttribute.Const("runtime_active_time", "0\n"),
+        DeviceAttribute.Const("runtime_status", "unsupported\n"),
+        DeviceAttribute.Const("runtime_suspended_time", "0\n"),
+        DeviceAttribute.Const("autosuspend_delay_ms", "", _ => Errno.EIO));
+
     /// <summary>Models device_add()'s uevent attribute and dpm_sysfs_add()'s power/ directory.</summary>
     public static void AddUeventAndPower(SysfsDirectory d)
     {
-        d.Attr("uevent", () => "", _ => Errno.None);
-        var power = d.Dir("power");
-        power.Attr("control", () => "auto\n", v => v.Trim() is "auto" or "on" ? Errno.None : Errno.EINVAL);
-        power.Attr("runtime_active_time", () => "0\n");
-        power.Attr("runtime_status", () => "unsupported\n");
-        power.Attr("runtime_suspended_time", () => "0\n");
-        power.Attr("autosuspend_delay_ms", () => "", _ => Errno.EIO);
+        d.AddGroup(UeventGroup);
+        d.Dir("power").AddGroup(PowerGroup);
     }
 
     /// <summary>Models sysfs_streq(): equal, ignoring one trailing newline on either side.</summary>

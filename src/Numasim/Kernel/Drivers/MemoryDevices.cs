@@ -48,17 +48,28 @@ public sealed class MemoryDevices
         _ = BusDevices;
     }
 
+    /// <summary>The memory block device a memoryN directory's files are shown for.</summary>
+    private sealed class BlockDevice(MemoryDevices owner, MemoryBlock block)
+    {
+        public readonly MemoryDevices Owner = owner;
+        public readonly MemoryBlock Block = block;
+    }
+
+    /// <summary>memory_memblk_attr_group, drivers/base/memory.c.</summary>
+    private static readonly AttributeGroup BlockGroup = new(
+        DeviceAttribute.Ro<BlockDevice>("phys_index", b => b.Block.PhysIndex.ToString("x8", CultureInfo.InvariantCulture) + "\n"),
+        DeviceAttribute.Rw<BlockDevice>("state", b => StateName(b.Block.State) + "\n", (b, v) => b.Owner.StoreState(b.Block, v)),
+        DeviceAttribute.Rw<BlockDevice>("online", b => SysfsFormat.Line(b.Block.State == MemoryBlockState.Offline ? 0 : 1), (b, v) => b.Owner.StoreOnline(b.Block, v)),
+        DeviceAttribute.Const("phys_device", "0\n"),
+        DeviceAttribute.Const("removable", "1\n"),
+        DeviceAttribute.Ro<BlockDevice>("valid_zones", b => b.Owner.ValidZones(b.Block)));
+
     /// <summary>Models add_memory_block(): the memoryN device with its attributes.</summary>
     public void AddMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks[mb.Id] = mb;
         var d = Root.Dir($"memory{mb.Id}");
-        d.Attr("phys_index", () => mb.PhysIndex.ToString("x8", CultureInfo.InvariantCulture) + "\n");
-        d.Attr("state", () => StateName(mb.State) + "\n", v => StoreState(mb, v));
-        d.Attr("online", () => SysfsFormat.Line(mb.State == MemoryBlockState.Offline ? 0 : 1), v => StoreOnline(mb, v));
-        d.Attr("phys_device", () => "0\n");
-        d.Attr("removable", () => "1\n");
-        d.Attr("valid_zones", () => ValidZones(mb));
+        d.AddGroup(BlockGroup, new BlockDevice(this, mb));
         d.Link("subsystem", "/sys/bus/memory");
         if (mb.Hotplugged && mb.DeviceId is not null)
         {

@@ -67,6 +67,32 @@ public sealed class NodeDevices
             RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
     }
 
+    /// <summary>The struct node device a nodeN directory's files are shown for.</summary>
+    private sealed class NodeDevice(NodeDevices owner, int nid)
+    {
+        public readonly NodeDevices Owner = owner;
+        public readonly int Nid = nid;
+    }
+
+    /// <summary>node_dev_group, drivers/base/node.c.</summary>
+    private static readonly AttributeGroup NodeGroup = new(
+        DeviceAttribute.Ro<NodeDevice>("cpumap", n => SysfsFormat.Mask(n.Owner.OnlineCpusOf(n.Nid), n.Owner._k.Cpus.NrCpuIds)),
+        DeviceAttribute.Ro<NodeDevice>("cpulist", n => SysfsFormat.List(n.Owner.OnlineCpusOf(n.Nid))),
+        DeviceAttribute.Ro<NodeDevice>("meminfo", n => n.Owner._meminfo.Show(n.Nid)),
+        DeviceAttribute.Ro<NodeDevice>("numastat", n => n.Owner._meminfo.Numastat(n.Nid)),
+        DeviceAttribute.Ro<NodeDevice>("vmstat", n => n.Owner._meminfo.Vmstat(n.Nid)),
+        DeviceAttribute.Ro<NodeDevice>("distance", n => n.Owner.Distance(n.Nid)),
+        DeviceAttribute.Wo<NodeDevice>("compact", (_, _) => Errno.None));
+
+    /// <summary>hstate_attr_group per huge page size, mm/hugetlb.c, with no huge pages reserved.</summary>
+    private static readonly AttributeGroup HugepagesGroup = new(
+        DeviceAttribute.Const("free_hugepages", "0\n"),
+        DeviceAttribute.Const("nr_hugepages", "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL),
+        DeviceAttribute.Const("surplus_hugepages", "0\n"));
+
+    /// <summary>arch/x86/kernel/cpu/sgx/main.c's per-node group, on a machine without SGX.</summary>
+    private static readonly AttributeGroup SgxGroup = new(DeviceAttribute.Const("sgx_total_bytes", "0\n"));
+
     /// <summary>Models register_one_node(): __register_one_node() plus the memory block links of the node.</summary>
     public void RegisterOneNode(int nid) =>
         RegisterOneNode(nid, _k.Cpus.PresentCpusOfNode(nid).ToList(), _k.AllMemoryBlocks.Where(mb => mb.Nid == nid).ToList());
@@ -89,22 +115,11 @@ public sealed class NodeDevices
         var root = Root!;
         if (root.Child($"node{nid}") is not null) return;
         var d = root.Dir($"node{nid}");
-        d.Attr("cpumap", () => SysfsFormat.Mask(OnlineCpusOf(nid), _k.Cpus.NrCpuIds));
-        d.Attr("cpulist", () => SysfsFormat.List(OnlineCpusOf(nid)));
-        d.Attr("meminfo", () => _meminfo.Show(nid));
-        d.Attr("numastat", () => _meminfo.Numastat(nid));
-        d.Attr("vmstat", () => _meminfo.Vmstat(nid));
-        d.Attr("distance", () => Distance(nid));
-        d.Attr("compact", null, _ => Errno.None);
+        d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
         foreach (var size in new[] { "hugepages-1048576kB", "hugepages-2048kB" })
-        {
-            var h = huge.Dir(size);
-            h.Attr("free_hugepages", () => "0\n");
-            h.Attr("nr_hugepages", () => "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL);
-            h.Attr("surplus_hugepages", () => "0\n");
-        }
-        d.Dir("x86").Attr("sgx_total_bytes", () => "0\n");
+            huge.Dir(size).AddGroup(HugepagesGroup);
+        d.Dir("x86").AddGroup(SgxGroup);
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
         BusDevices.Link($"node{nid}", $"{NodeRoot}/node{nid}");

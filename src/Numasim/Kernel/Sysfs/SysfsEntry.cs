@@ -71,32 +71,80 @@ public sealed class SysfsDirectory : SysfsEntry
     private Dictionary<string, SysfsEntry>? _index;
     private bool _unsorted;
     private int _version;
+    private (AttributeGroup Group, object? Device)[] _groups = [];
 
     public SysfsDirectory(string name) : base(name) { }
 
     public IEnumerable<SysfsEntry> Children => Enumerate();
-    public int Count => _count;
+
+    public int Count
+    {
+        get
+        {
+            int n = _count;
+            foreach (var (g, _) in _groups) n += g.Attributes.Count;
+            return n;
+        }
+    }
 
     private IEnumerable<SysfsEntry> Enumerate()
     {
         EnsureSorted();
         int version = _version;
-        for (int i = 0; i < _count; i++)
+        if (_groups.Length == 0)
         {
-            yield return _items[i];
-            if (version != _version) throw new InvalidOperationException("Collection was modified; enumeration operation may not execute.");
+            for (int i = 0; i < _count; i++)
+            {
+                yield return _items[i];
+                if (version != _version) throw Modified();
+            }
+            yield break;
+        }
+        // Group files are shown where their names sort among the directory's own entries.
+        var all = new List<SysfsEntry>(Count);
+        for (int i = 0; i < _count; i++) all.Add(_items[i]);
+        foreach (var (g, device) in _groups)
+            foreach (var a in g.Attributes) all.Add(Show(a, device));
+        all.Sort(ByName);
+        foreach (var e in all)
+        {
+            yield return e;
+            if (version != _version) throw Modified();
         }
     }
 
+    private static InvalidOperationException Modified() => new("Collection was modified; enumeration operation may not execute.");
+
     public SysfsEntry? Child(string name)
     {
-        if (_index is not null) return _index.GetValueOrDefault(name);
+        if (_index is not null) return _index.GetValueOrDefault(name) ?? GroupFile(name);
         int i = Find(name);
-        return i >= 0 ? _items[i] : null;
+        return i >= 0 ? _items[i] : GroupFile(name);
     }
+
+    /// <summary>Models sysfs_create_group() for the device this directory shows: the group's files appear here.</summary>
+    public void AddGroup(AttributeGroup group, object? device = null)
+    {
+        foreach (var a in group.Attributes)
+            if (Child(a.Name) is not null) throw new InvalidOperationException($"sysfs: cannot create duplicate filename '{Path}/{a.Name}'");
+        _groups = [.. _groups, (group, device)];
+        _version++;
+    }
+
+    private SysfsAttribute? GroupFile(string name)
+    {
+        foreach (var (g, device) in _groups)
+            if (g.Find(name) is { } a) return Show(a, device);
+        return null;
+    }
+
+    /// <summary>A group file as an entry of this directory, bound to its device (made when looked up).</summary>
+    private SysfsAttribute Show(DeviceAttribute a, object? device) =>
+        new(a.Name, a.Show is { } show ? () => show(device) : null, a.Store is { } store ? v => store(device, v) : null, a.Mode) { Parent = this };
 
     public T Add<T>(T entry) where T : SysfsEntry
     {
+        if (_groups.Length > 0 && GroupFile(entry.Name) is not null) throw Duplicate(entry);
         if (_index is not null)
         {
             if (!_index.TryAdd(entry.Name, entry)) throw Duplicate(entry);
