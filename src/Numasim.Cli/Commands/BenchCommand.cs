@@ -112,7 +112,7 @@ public static class BenchCommand
                 // cpuN/topology/* shows cost O(CPUs) each and /proc/zoneinfo holds a pageset per zone and possible
                 // CPU (gigabytes here): their names and modes are hashed, not their text.
                 SysfsAttribute a => e.Path + " " + a.Mode.ToString(CultureInfo.InvariantCulture) + "\n" +
-                    (a.Show is null || a.Parent?.Name == "topology" || e.Path == "/proc/zoneinfo" ? "" : a.Show() + "\n"),
+                    (!a.HasShow || a.Parent?.Name == "topology" || e.Path == "/proc/zoneinfo" ? "" : a.Show() + "\n"),
                 _ => e.Path + "/\n",
             };
             var data = Encoding.UTF8.GetBytes(text);

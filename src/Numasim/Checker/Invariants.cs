@@ -345,8 +345,8 @@ public sealed class SysfsReadable : IInvariant
         {
             switch (e)
             {
-                case SysfsAttribute { Show: { } show }:
-                    try { show(); }
+                case SysfsAttribute { HasShow: true } a:
+                    try { a.Show(); }
                     catch (Exception ex) { return $"{e.Path}: read throws {ex.GetType().Name}: {ex.Message}"; }
                     break;
                 case SysfsLink l:

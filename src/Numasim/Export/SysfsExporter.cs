@@ -70,7 +70,7 @@ public static class SysfsExporter
                     SetMode(path, DirMode);
                     break;
                 case SysfsAttribute a:
-                    File.WriteAllText(path, a.Show?.Invoke() ?? "", Utf8NoBom);
+                    File.WriteAllText(path, a.HasShow ? a.Show() : "", Utf8NoBom);
                     SetMode(path, (UnixFileMode)a.Mode);
                     break;
                 case SysfsLink l:

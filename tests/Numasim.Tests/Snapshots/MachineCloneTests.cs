@@ -22,7 +22,7 @@ public class MachineCloneTests
                 switch (e)
                 {
                     case SysfsDirectory sub: sb.Append(sub.Path).Append('/').Append('\n'); Walk(sub); break;
-                    case SysfsAttribute a: sb.Append(a.Path).Append(" = ").Append(a.Show?.Invoke() ?? "(write-only)").Append('\n'); break;
+                    case SysfsAttribute a: sb.Append(a.Path).Append(" = ").Append(a.HasShow ? a.Show() : "(write-only)").Append('\n'); break;
                     case SysfsLink l: sb.Append(l.Path).Append(" -> ").Append(l.Target).Append('\n'); break;
                 }
         }

@@ -13,23 +13,44 @@ public abstract class SysfsEntry
 }
 
 /// <summary>A sysfs attribute: show() gives the whole file text (with its final newline, as the kernel's
-/// show functions write it); store() takes what was written and returns 0 or an errno.</summary>
+/// show functions write it); store() takes what was written and returns 0 or an errno. Either the file's own
+/// functions, or a file of an <see cref="AttributeGroup"/> bound to its device.</summary>
 public sealed class SysfsAttribute : SysfsEntry
 {
+    private readonly Func<string>? _show;
+    private readonly Func<string, Errno>? _store;
+    private readonly DeviceAttribute? _attr;
+    private readonly object? _device;
+
     public SysfsAttribute(string name, Func<string>? show, Func<string, Errno>? store = null, int mode = -1) : base(name)
     {
-        Show = show;
-        Store = store;
+        _show = show;
+        _store = store;
         Mode = mode >= 0 ? mode : (show is not null ? ModeReadAll : 0) | (store is not null ? ModeOwnerWrite : 0);
+    }
+
+    /// <summary>A group's file as it shows for one device.</summary>
+    internal SysfsAttribute(DeviceAttribute attr, object? device) : base(attr.Name)
+    {
+        _attr = attr;
+        _device = device;
+        Mode = attr.Mode;
     }
 
     /// <summary>0444 and 0200: C# has no octal literals.</summary>
     public const int ModeReadAll = 0x124, ModeOwnerWrite = 0x80;
 
-    public Func<string>? Show { get; }
-    public Func<string, Errno>? Store { get; }
     /// <summary>File mode bits as ls shows them (0644, 0444, 0200).</summary>
     public int Mode { get; }
+
+    public bool HasShow => _show is not null || _attr?.Show is not null;
+    public bool HasStore => _store is not null || _attr?.Store is not null;
+
+    /// <summary>The file's show(); only when <see cref="HasShow"/>.</summary>
+    public string Show() => _show is not null ? _show() : _attr!.Show!(_device);
+
+    /// <summary>The file's store(); only when <see cref="HasStore"/>.</summary>
+    public Errno Store(string value) => _store is not null ? _store(value) : _attr!.Store!(_device, value);
 }
 
 /// <summary>A symlink to another entry, kept by absolute target path (sysfs_create_link()).</summary>
@@ -139,8 +160,7 @@ public sealed class SysfsDirectory : SysfsEntry
     }
 
     /// <summary>A group file as an entry of this directory, bound to its device (made when looked up).</summary>
-    private SysfsAttribute Show(DeviceAttribute a, object? device) =>
-        new(a.Name, a.Show is { } show ? () => show(device) : null, a.Store is { } store ? v => store(device, v) : null, a.Mode) { Parent = this };
+    private SysfsAttribute Show(DeviceAttribute a, object? device) => new(a, device) { Parent = this };
 
     public T Add<T>(T entry) where T : SysfsEntry
     {

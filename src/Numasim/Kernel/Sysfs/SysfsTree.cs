@@ -62,8 +62,8 @@ public sealed class SysfsTree
         {
             null => new ReadResult(Errno.ENOENT, ""),
             SysfsDirectory => new ReadResult(Errno.EISDIR, ""),
-            SysfsAttribute { Show: null } => new ReadResult(Errno.EACCES, ""),
-            SysfsAttribute a => new ReadResult(Errno.None, a.Show!()),
+            SysfsAttribute { HasShow: false } => new ReadResult(Errno.EACCES, ""),
+            SysfsAttribute a => new ReadResult(Errno.None, a.Show()),
             _ => new ReadResult(Errno.EIO, ""),
         };
     }
@@ -82,8 +82,8 @@ public sealed class SysfsTree
         return entry switch
         {
             SysfsDirectory => Errno.EISDIR,
-            SysfsAttribute { Store: null } => Errno.EACCES,
-            SysfsAttribute a => a.Store!(value),
+            SysfsAttribute { HasStore: false } => Errno.EACCES,
+            SysfsAttribute a => a.Store(value),
             _ => Errno.EIO,
         };
     }
