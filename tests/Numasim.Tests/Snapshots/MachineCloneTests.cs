@@ -78,4 +78,21 @@ public class MachineCloneTests
         Assert.Equal("1\n", m.Read("/sys/devices/system/cpu/cpu1/online").Text);
         Assert.Equal("0\n", clone.Read("/sys/devices/system/cpu/cpu1/online").Text);
     }
+
+    [Fact]
+    public void A_machine_that_oopsed_clones_with_its_oops()
+    {
+        var d = new CheckDriver(Oracle(), KernelProfile.V4_19, OpFamilies.All.ToHashSet());
+        int slot = Oracle().CpuSlots.Single(c => !c.Present && c.SocketId == 2).Index;
+        d.Apply(new CheckOp(OpKind.CpuAdd, slot));
+        Assert.Equal(Errno.None, d.Machine.Write("/sys/devices/system/cpu/cpu2/online", "1"));
+        d.Apply(new CheckOp(OpKind.CpuDel, slot));
+        d.Apply(new CheckOp(OpKind.Modprobe, 0));
+        Assert.NotNull(d.Machine.Oops);
+
+        var clone = d.Machine.Clone();
+        Assert.NotNull(clone.Oops);
+        Assert.Equal(d.Machine.Oops!.Report, clone.Oops!.Report);
+        Assert.Equal(Everything(d.Machine), Everything(clone));
+    }
 }
