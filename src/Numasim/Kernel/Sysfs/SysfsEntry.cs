@@ -80,7 +80,9 @@ public sealed class SysfsLink : SysfsEntry
 /// A big machine has some 100,000 directories, most with a handful of entries, and a few with tens of thousands
 /// (memory/, cpu/, bus/*/devices). Children live in one array: kept sorted (binary search, insertion by shifting)
 /// while small; past <see cref="IndexThreshold"/> entries a name index answers lookups and the array is appended
-/// to and sorted again only when it is listed.
+/// to and sorted again only when it is listed. A device's files come from its attribute groups, shared by every
+/// device of the kind: the directory keeps the group and the device, and makes a file's entry when it is looked
+/// up or listed.
 /// </remarks>
 public sealed class SysfsDirectory : SysfsEntry
 {
@@ -125,7 +127,7 @@ public sealed class SysfsDirectory : SysfsEntry
         var all = new List<SysfsEntry>(Count);
         for (int i = 0; i < _count; i++) all.Add(_items[i]);
         foreach (var (g, device) in _groups)
-            foreach (var a in g.Attributes) all.Add(Show(a, device));
+            foreach (var a in g.Attributes) all.Add(GroupEntry(a, device));
         all.Sort(ByName);
         foreach (var e in all)
         {
@@ -155,12 +157,12 @@ public sealed class SysfsDirectory : SysfsEntry
     private SysfsAttribute? GroupFile(string name)
     {
         foreach (var (g, device) in _groups)
-            if (g.Find(name) is { } a) return Show(a, device);
+            if (g.Find(name) is { } a) return GroupEntry(a, device);
         return null;
     }
 
     /// <summary>A group file as an entry of this directory, bound to its device (made when looked up).</summary>
-    private SysfsAttribute Show(DeviceAttribute a, object? device) => new(a, device) { Parent = this };
+    private SysfsAttribute GroupEntry(DeviceAttribute a, object? device) => new(a, device) { Parent = this };
 
     public T Add<T>(T entry) where T : SysfsEntry
     {
