@@ -59,8 +59,8 @@ public sealed record CheckResult
     public TimeSpan BootTime { get; init; }
     /// <summary>Machines copied from snapshots (<see cref="Machine.Clone"/>): one per operation tried on a fresh
     /// copy, plus one per level of the path re-walked to reach the next parent; images are counted in the time.</summary>
-    public long Snapshots { get; init; }
-    public TimeSpan SnapshotTime { get; init; }
+    public long Copies { get; init; }
+    public TimeSpan CopyTime { get; init; }
     /// <summary>Operations applied again: a state's own operation on each copy of its parent, and the path
     /// re-walked from a cached ancestor.</summary>
     public long ReplayedOps { get; init; }
@@ -89,7 +89,7 @@ public sealed class ModelChecker(CheckOptions options)
     private readonly List<ulong> _hash = [];
     private readonly HashSet<ulong> _visited = [];
 
-    private long _transitions, _boots, _replayed, _bootTicks, _forks, _forkTicks;
+    private long _transitions, _boots, _replayed, _bootTicks, _copies, _copyTicks;
     private int _depth;
     private long _statesApprox = 1;
     private long _queue;
@@ -168,8 +168,8 @@ public sealed class ModelChecker(CheckOptions options)
     private CheckResult Finish(Stopwatch sw, List<long> perDepth, int depth, bool exhausted, bool bounded, Violation? v) => new()
     {
         Violation = v, States = _visited.Count, Transitions = _transitions, DepthReached = depth, Exhausted = exhausted,
-        Bounded = bounded, Elapsed = sw.Elapsed, Boots = _boots, ReplayedOps = _replayed, Snapshots = _forks,
-        BootTime = TimeSpan.FromTicks(_bootTicks), SnapshotTime = TimeSpan.FromTicks(_forkTicks), StatesPerDepth = perDepth,
+        Bounded = bounded, Elapsed = sw.Elapsed, Boots = _boots, ReplayedOps = _replayed, Copies = _copies,
+        BootTime = TimeSpan.FromTicks(_bootTicks), CopyTime = TimeSpan.FromTicks(_copyTicks), StatesPerDepth = perDepth,
     };
 
     private CheckDriver NewDriver(bool record)
@@ -182,13 +182,13 @@ public sealed class ModelChecker(CheckOptions options)
     }
 
     /// <summary>A machine in the snapshot's state, free to change.</summary>
-    private CheckDriver Fork(Snapshot s)
+    private CheckDriver CopyOf(Snapshot s)
     {
         long t0 = Stopwatch.GetTimestamp();
         s.Image ??= s.Driver.Image();
         var copy = s.Image.Copy();
-        Interlocked.Add(ref _forkTicks, Ticks(t0));
-        Interlocked.Increment(ref _forks);
+        Interlocked.Add(ref _copyTicks, Ticks(t0));
+        Interlocked.Increment(ref _copies);
         return copy;
     }
 
@@ -226,7 +226,7 @@ public sealed class ModelChecker(CheckOptions options)
         public readonly List<int> Path = [];
     }
 
-    /// <summary>A machine kept in a state, and its image once it was forked.</summary>
+    /// <summary>A machine kept in a state, and its image once it was first copied.</summary>
     private sealed class Snapshot(CheckDriver driver)
     {
         public readonly CheckDriver Driver = driver;
@@ -250,7 +250,7 @@ public sealed class ModelChecker(CheckOptions options)
         }
         for (int i = w.Nodes.Count; i < w.Path.Count; i++)
         {
-            var d = Fork(w.Snapshots[^1]);
+            var d = CopyOf(w.Snapshots[^1]);
             d.Apply(_op[w.Path[i]]);
             Interlocked.Increment(ref _replayed);
             w.Nodes.Add(w.Path[i]);
@@ -289,7 +289,7 @@ public sealed class ModelChecker(CheckOptions options)
 
     private CheckDriver InState(Snapshot parent, CheckOp? last)
     {
-        var d = Fork(parent);
+        var d = CopyOf(parent);
         if (last is { } op)
         {
             d.Apply(op);

@@ -138,18 +138,21 @@ public sealed class SysfsDirectory : SysfsEntry
 
     private static InvalidOperationException Modified() => new("Collection was modified; enumeration operation may not execute.");
 
-    public SysfsEntry? Child(string name)
+    public SysfsEntry? Child(string name) => OwnEntry(name) ?? GroupFile(name);
+
+    /// <summary>An entry added to this directory (not a group file).</summary>
+    private SysfsEntry? OwnEntry(string name)
     {
-        if (_index is not null) return _index.GetValueOrDefault(name) ?? GroupFile(name);
+        if (_index is not null) return _index.GetValueOrDefault(name);
         int i = Find(name);
-        return i >= 0 ? _items[i] : GroupFile(name);
+        return i >= 0 ? _items[i] : null;
     }
 
     /// <summary>Models sysfs_create_group() for the device this directory shows: the group's files appear here.</summary>
     public void AddGroup(AttributeGroup group, object? device = null)
     {
         foreach (var a in group.Attributes)
-            if (Child(a.Name) is not null) throw new InvalidOperationException($"sysfs: cannot create duplicate filename '{Path}/{a.Name}'");
+            if (HasGroupFile(a.Name) || OwnEntry(a.Name) is not null) throw new InvalidOperationException($"sysfs: cannot create duplicate filename '{Path}/{a.Name}'");
         _groups = [.. _groups, (group, device)];
         _version++;
     }
@@ -161,12 +164,20 @@ public sealed class SysfsDirectory : SysfsEntry
         return null;
     }
 
+    /// <summary>Whether a group of this directory has a file of that name (no entry is made).</summary>
+    private bool HasGroupFile(string name)
+    {
+        foreach (var (g, _) in _groups)
+            if (g.Find(name) is not null) return true;
+        return false;
+    }
+
     /// <summary>A group file as an entry of this directory, bound to its device (made when looked up).</summary>
     private SysfsAttribute GroupEntry(DeviceAttribute a, object? device) => new(a, device) { Parent = this };
 
     public T Add<T>(T entry) where T : SysfsEntry
     {
-        if (_groups.Length > 0 && GroupFile(entry.Name) is not null) throw Duplicate(entry);
+        if (HasGroupFile(entry.Name)) throw Duplicate(entry);
         if (_index is not null)
         {
             if (!_index.TryAdd(entry.Name, entry)) throw Duplicate(entry);
