@@ -90,13 +90,7 @@ public class RealDumpRoundTripTests(ITestOutputHelper output)
     [Fact]
     public void Every_real_dump_round_trips_through_the_real_tools()
     {
-        var data = RoundTrip.DataDir();
-        if (data is null)
-        {
-            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))) Assert.Fail("../shared/data not found from the repository root");
-            output.WriteLine("NOTE: ../shared/data not found; round trips not run");
-            return;
-        }
+        if (SharedData.DirOrSkip(output, "round trips") is not { } data) return;
         bool lscpu = RealTool.Require("lscpu", output), lsmem = RealTool.Require("lsmem", output);
         bool lstopo = RealTool.Require("lstopo-no-graphics", output);
         bool numactl = RealTool.Require("numactl", output) && RealTool.Require("unshare", output) && RealTool.IsRoot

@@ -14,20 +14,6 @@ namespace Numasim.Tests.Import;
 /// </summary>
 public static partial class RoundTrip
 {
-    /// <summary>The real data: ../shared/data relative to the repository root (the folder holding Numasim.slnx);
-    /// from a git worktree (/work/wt/NAME) the same relative path is tried from each parent folder.</summary>
-    public static string? DataDir()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Numasim.slnx"))) dir = dir.Parent;
-        for (var d = dir; d?.Parent is not null; d = d.Parent)
-        {
-            var p = Path.Combine(d.Parent.FullName, "shared", "data");
-            if (Directory.Exists(p)) return p;
-        }
-        return null;
-    }
-
     /// <summary>Imports <paramref name="root"/>, writes and re-reads the machine file, boots it and exports it to a new
     /// temporary directory (returned; the caller deletes it).</summary>
     public static (MachineSpec Spec, string Export, IReadOnlyList<string> Notes) ImportBootExport(string root, string name, ImportOptions options)
