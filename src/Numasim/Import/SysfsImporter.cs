@@ -389,22 +389,19 @@ public static partial class SysfsImporter
         return r;
     }
 
-    /// <summary>File access relative to the tree's root; errors name the path inside the tree.</summary>
+    /// <summary>File access relative to the tree's root, confined to it (<see cref="ConfinedTree"/>); errors name
+    /// the path inside the tree.</summary>
     private sealed class Tree(string root)
     {
-        public string Full(string rel) => Path.Combine(root, rel);
+        private readonly ConfinedTree _t = new(root);
         public string Rel(string rel) => rel;
-        public bool IsDir(string rel) => Directory.Exists(Full(rel));
-        public bool Exists(string rel) => File.Exists(Full(rel));
+        public bool IsDir(string rel) => _t.IsDirectory(rel);
+        /// <summary>Present and not a folder: a FIFO or device counts, so that reading it refuses it by name.</summary>
+        public bool Exists(string rel) => _t.Kind(rel) is not (FileKind.Missing or FileKind.Directory);
         public ImportException Missing(string rel) => new($"{rel}: missing (the model needs it)");
 
-        public string Read(string rel)
-        {
-            // some dumps pad attribute files with NUL bytes after the text; sysfs itself never prints them
-            try { return File.ReadAllText(Full(rel)).Replace("\0", "", StringComparison.Ordinal); }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw Missing(rel); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ImportException($"{rel}: cannot read ({e.Message})"); }
-        }
+        /// <summary>Some dumps pad attribute files with NUL bytes after the text; sysfs itself never prints them.</summary>
+        public string Read(string rel) => (_t.ReadText(rel) ?? throw Missing(rel)).Replace("\0", "", StringComparison.Ordinal);
 
         public SortedSet<int> List(string rel) => SysfsLists.ParseList(Read(rel), rel);
 
@@ -419,10 +416,8 @@ public static partial class SysfsImporter
         /// <summary>Entries name+number under <paramref name="dir"/> (folders or links), in number order.</summary>
         public IEnumerable<(int Index, string Dir)> Numbered(string dir, Regex rx)
         {
-            var full = Full(dir);
-            if (!Directory.Exists(full)) return [];
-            return Directory.EnumerateFileSystemEntries(full)
-                .Select(p => (Name: Path.GetFileName(p), M: rx.Match(Path.GetFileName(p))))
+            return _t.List(dir)
+                .Select(name => (Name: name, M: rx.Match(name)))
                 .Where(x => x.M.Success && int.TryParse(x.M.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                 .Select(x => (int.Parse(x.M.Groups[1].Value, CultureInfo.InvariantCulture), $"{dir}/{x.Name}"))
                 .OrderBy(x => x.Item1)

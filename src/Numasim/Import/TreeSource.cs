@@ -1,13 +1,15 @@
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
+using ICSharpCode.SharpZipLib;
+using ICSharpCode.SharpZipLib.BZip2;
 
 namespace Numasim.Import;
 
 /// <summary>
-/// Where a tree comes from: a directory holding sys/ (and proc/), or a .tar.gz/.tgz (read with
-/// System.Formats.Tar) or .tar.bz2/.tbz2 (extracted by <c>tar -xjf</c>) whose single top folder holds them.
-/// A tarball is unpacked into a temporary directory deleted on <see cref="Dispose"/>.
+/// Where a tree comes from: a directory holding sys/ (and proc/), or a .tar.gz/.tgz or .tar.bz2/.tbz2 whose
+/// single top folder holds them. A tarball is unpacked by <see cref="SafeTarExtractor"/> into a temporary
+/// directory deleted on <see cref="Dispose"/>, on SIGINT/SIGTERM/SIGHUP, or by the next run when this process
+/// was killed outright (the folder's name carries its process id).
 /// </summary>
 public sealed class TreeSource : IDisposable
 {
@@ -38,18 +40,16 @@ public sealed class TreeSource : IDisposable
         bool gz = lower.EndsWith(".tar.gz", StringComparison.Ordinal) || lower.EndsWith(".tgz", StringComparison.Ordinal);
         bool bz2 = lower.EndsWith(".tar.bz2", StringComparison.Ordinal) || lower.EndsWith(".tbz2", StringComparison.Ordinal);
         if (!gz && !bz2) throw new ImportException($"{path}: not a directory, .tar.gz or .tar.bz2");
-        var temp = Path.Combine(Path.GetTempPath(), $"numasim-import-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
+        var temp = TempFolders.Create();
         try
         {
-            if (gz) ExtractGz(path, temp);
-            else ExtractBz2(path, temp);
+            Extract(path, temp, gz);
             var root = FindRoot(path, temp);
             return new TreeSource(root, Path.GetFileName(root) is { Length: > 0 } n && root != temp ? n : StemOf(path), temp);
         }
         catch
         {
-            Directory.Delete(temp, recursive: true);
+            TempFolders.Delete(temp);
             throw;
         }
     }
@@ -70,60 +70,24 @@ public sealed class TreeSource : IDisposable
         throw new ImportException($"{path}: expected one top folder holding sys/ (and proc/)");
     }
 
-    /// <summary>Reads the tar stream entry by entry: directories, regular files and symbolic links (kept as they
-    /// are, sysfs links being relative); entries that would land outside <paramref name="dest"/> are refused.</summary>
-    private static void ExtractGz(string path, string dest)
+    /// <summary>Decompresses with GZipStream or SharpZipLib's bzip2 and unpacks through <see cref="SafeTarExtractor"/>.</summary>
+    private static void Extract(string path, string dest, bool gz)
     {
         try
         {
             using var file = File.OpenRead(path);
-            using var gz = new GZipStream(file, CompressionMode.Decompress);
-            using var reader = new TarReader(gz);
-            var destFull = Path.GetFullPath(dest) + Path.DirectorySeparatorChar;
-            while (reader.GetNextEntry() is { } e)
-            {
-                var target = Path.GetFullPath(Path.Combine(dest, e.Name));
-                if (!(target + Path.DirectorySeparatorChar).StartsWith(destFull, StringComparison.Ordinal))
-                    throw new ImportException($"{path}: entry '{e.Name}' lies outside the archive's folder");
-                switch (e.EntryType)
-                {
-                    case TarEntryType.Directory:
-                        Directory.CreateDirectory(target);
-                        break;
-                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                        e.ExtractToFile(target, overwrite: true);
-                        break;
-                    case TarEntryType.SymbolicLink:
-                        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                        if (!File.Exists(target) && !Directory.Exists(target)) File.CreateSymbolicLink(target, e.LinkName);
-                        break;
-                }
-            }
+            using Stream decompressed = gz
+                ? new GZipStream(file, CompressionMode.Decompress)
+                : new BZip2InputStream(file) { IsStreamOwner = false };
+            SafeTarExtractor.Extract(decompressed, dest, path);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or SharpZipBaseException)
         {
-            throw new ImportException($"{path}: not a gzip-compressed tar archive ({CliLine(e.Message)})");
+            throw new ImportException($"{path}: not a {(gz ? "gzip" : "bzip2")}-compressed tar archive ({CliLine(e.Message)})");
         }
-    }
-
-    private static void ExtractBz2(string path, string dest)
-    {
-        var psi = new ProcessStartInfo("tar") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in (string[])["-xjf", Path.GetFullPath(path), "-C", dest]) psi.ArgumentList.Add(a);
-        Process p;
-        try { p = Process.Start(psi) ?? throw new ImportException("cannot start tar"); }
-        catch (System.ComponentModel.Win32Exception) { throw new ImportException($"{path}: tar is needed to read .tar.bz2 and was not found"); }
-        using (p)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var err = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-            {
-                var first = err.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? $"tar exited {p.ExitCode}";
-                throw new ImportException($"{path}: not a bzip2-compressed tar archive ({CliLine(first)})");
-            }
+            throw new ImportException($"{path}: cannot unpack ({CliLine(e.Message)})");
         }
     }
 
@@ -131,6 +95,6 @@ public sealed class TreeSource : IDisposable
 
     public void Dispose()
     {
-        if (_temp is not null && Directory.Exists(_temp)) Directory.Delete(_temp, recursive: true);
+        if (_temp is not null) TempFolders.Delete(_temp);
     }
 }
