@@ -21,11 +21,15 @@ public sealed class Machine
     {
         Spec = spec;
         Profile = profile;
-        var firmware = PcMachine.Build(spec);
+        // QEMU's start-up: the machine's firmware, and the DIMMs given on its command line plugged before the guest runs
+        var deviceMemory = DeviceMemory.For(spec);
+        var (dimms, error) = PcMachine.ColdPlug(spec, deviceMemory);
+        if (error is not null) throw new ArgumentException("pc-dimm " + error);
+        var firmware = PcMachine.Build(spec) with { ColdPlugged = dimms };
         var k = new KernelContext(firmware, spec, profile);
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
-        Qmp = new Qmp(spec, k, _s.Acpi);
+        Qmp = new Qmp(spec, k, _s.Acpi, deviceMemory);
     }
 
     /// <summary>The hypervisor's QMP interface for hotplug events.</summary>
@@ -98,6 +102,9 @@ public sealed class Machine
 
     /// <summary>echo VALUE > PATH: the value is written with echo's trailing newline.</summary>
     public Errno Write(string path, string value) => Fs.Write(path, value + "\n");
+
+    /// <summary>What the model could not reproduce of an imported machine's state at boot, one line each (empty when all of it was).</summary>
+    public IReadOnlyList<string> StateNotes => _s.Kernel.StateNotes;
 
     /// <summary>dmesg, one line per record.</summary>
     public IEnumerable<string> Dmesg() => Log.Records.Select(r => r.ToString());

@@ -11,7 +11,7 @@ public readonly record struct E820Entry(ulong Start, ulong Size, E820Type Type)
 
 /// <summary>A processor as the MADT lists it: APIC id and whether it is enabled (present) at boot; QEMU
 /// lists every possible CPU, the not-yet-plugged ones disabled. Topology ids are what CPUID reports.</summary>
-public readonly record struct MadtCpu(uint ApicId, bool Enabled, int SocketId, int DieId, int CoreId, int ThreadId);
+public readonly record struct MadtCpu(uint ApicId, bool Enabled, int SocketId, int DieId, int CoreId, int ThreadId, int ClusterId = -1, int ComputeUnitId = -1);
 
 /// <summary>SRAT Processor Local APIC Affinity: APIC id -> proximity domain.</summary>
 public readonly record struct SratCpuAffinity(uint ApicId, int Pxm);
@@ -43,10 +43,16 @@ public sealed record FirmwareTables
     /// <summary>SRAT memory entries in table order (boot RAM per node; the device-memory region last, hotpluggable).</summary>
     public required IReadOnlyList<SratMemoryAffinity> SratMemory { get; init; }
 
+    /// <summary>SRAT Generic Initiator Affinity entries: their proximity domains.</summary>
+    public IReadOnlyList<int> SratGenericInitiators { get; init; } = [];
+
     /// <summary>SLIT as [pxm][pxm] distances, null when QEMU emits none (no -numa dist given).</summary>
     public IReadOnlyList<IReadOnlyList<int>>? Slit { get; init; }
 
     public DeviceMemoryRegion? DeviceMemory { get; init; }
+
+    /// <summary>DIMMs plugged before boot, which the kernel finds as ACPI memory devices while it boots.</summary>
+    public IReadOnlyList<PluggedDimm> ColdPlugged { get; init; } = [];
 
     /// <summary>Whether an SRAT exists at all (QEMU emits one only with -numa).</summary>
     public bool HasSrat => SratCpus.Count > 0 || SratMemory.Count > 0;

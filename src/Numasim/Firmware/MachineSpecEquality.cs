@@ -31,6 +31,6 @@ public static class MachineSpecEquality
         if (a.FirmwareNodeIds != b.FirmwareNodeIds) return "firmware_node_ids differs";
         if (a.CpuidReportsSmt != b.CpuidReportsSmt) return "cpuid_reports_smt differs";
         if (a.ModelKernelAllocations != b.ModelKernelAllocations) return "kernel_allocations differs";
-        return null;
+        return MachineFile.RealFactsDifference(a, b);
     }
 }

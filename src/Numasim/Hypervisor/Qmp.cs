@@ -26,14 +26,21 @@ public sealed class Qmp
     private readonly Dictionary<string, uint> _cpus = [];
     private readonly Dictionary<string, (string Memdev, int Node)> _dimms = [];
 
-    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi)
+    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, DeviceMemory deviceMemory)
     {
         _spec = spec;
         _k = k;
         _acpi = acpi;
-        _deviceMemory = DeviceMemory.For(spec);
+        _deviceMemory = deviceMemory;
         foreach (var b in spec.Backends) _backends[b.Id] = b.SizeBytes;
         foreach (var n in spec.Nodes.Where(n => n.MemDev is not null)) _backendUser[n.MemDev!] = "numa";
+        // DIMMs plugged at start-up, each with the backend its -object made
+        foreach (var d in spec.Dimms)
+        {
+            _backends[d.Memdev] = d.SizeBytes;
+            _backendUser[d.Memdev] = d.Id;
+            _dimms[d.Id] = (d.Memdev, d.Node);
+        }
     }
 
     /// <summary>object-add: only memory-backend-ram is modelled.</summary>
@@ -108,7 +115,7 @@ public sealed class Qmp
         if (!plug.Ok) return new(plug.Error!.Message);
         _backendUser[memdev] = id;
         _dimms[id] = (memdev, node);
-        var err = _acpi.MemoryAdd(id, plug.Address, size, node);
+        var err = _acpi.MemoryAdd(id, plug.Dimm!.Slot, plug.Address, size, node);
         return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
     }
 

@@ -108,6 +108,10 @@ public sealed class KernelContext
     /// <summary>page_group_by_mobility_disabled.</summary>
     public bool PageGroupByMobilityDisabled { get; internal set; }
 
+    /// <summary>Not kernel state: what the model could not reproduce of an imported machine's state at boot (a block that
+    /// must be offline but holds unmovable pages, reservations that do not fit), one line each.</summary>
+    public List<string> StateNotes { get; } = [];
+
     /// <summary>mhp_default_online_type as memhp_default_state= or the Kconfig default set it.</summary>
     public OnlineType DefaultOnlineType { get; internal set; } = OnlineType.Offline;
 }

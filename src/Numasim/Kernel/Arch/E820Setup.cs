@@ -27,6 +27,7 @@ internal static class E820Setup
     /// "x86/setup: Always reserve the first 1M of RAM") and the kernel image at CONFIG_PHYSICAL_START (16 MiB).</summary>
     public static void ReserveEarly(KernelContext k)
     {
+        if (Init.ImportedReservations.Replace(k)) return;
         k.Memblock.Reserve(0, (1L << 20) >> Page.Shift);
         long kernelStart = (16L << 20) >> Page.Shift;
         k.Memblock.Reserve(kernelStart, kernelStart + k.Profile.KernelImagePages);

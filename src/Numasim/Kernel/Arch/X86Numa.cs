@@ -121,6 +121,7 @@ internal static class X86Numa
     /// <summary>Models alloc_node_data(): NODE_DATA from node-local memory, falling back to any node.</summary>
     public static PgData AllocNodeData(KernelContext k, int nid)
     {
+        if (Init.ImportedReservations.Replace(k)) return k.NodeData[nid] = new PgData(nid);
         long pages = k.Profile.PgDataPages;
         long pfn = k.Memblock.AllocTopDown(pages, nid, k.MaxPfn);
         if (pfn < 0) pfn = k.Memblock.AllocTopDown(pages, -1, k.MaxPfn);
@@ -148,6 +149,18 @@ internal static class X86Numa
                 k.NodeStates.Set(node, NodeState.Online);
             }
             k.Cpus.NumaSetNode(cpu, node);
+        }
+        InitGiNodes(k);
+    }
+
+    /// <summary>Models init_gi_nodes(): a generic initiator's node is set online (a pgdat without memory).</summary>
+    private static void InitGiNodes(KernelContext k)
+    {
+        foreach (var nid in k.NodeStates[NodeState.GenericInitiator].Bits().ToList())
+        {
+            if (k.NodeStates.Has(nid, NodeState.Online)) continue;
+            k.NodeData[nid] ??= new PgData(nid);
+            k.NodeStates.Set(nid, NodeState.Online);
         }
     }
 

@@ -35,15 +35,18 @@ public sealed class AcpiHotplug
     public int CpuHotAdd(uint apicId, int nid, out Errno err)
     {
         err = Errno.None;
-        int cpu = _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
+        var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
+        // firmware CPU numbers (MachineSpec.FirmwareCpuIds): the CPU keeps its slot's number
+        int cpu = _k.Machine.FirmwareCpuIds && slot is not null ? (_k.Cpus.Present[slot.Index] ? -1 : slot.Index)
+            : _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
         if (cpu < 0 || _k.Profile.AcpiCpuHotAddRefused)
         {
             _k.Log.Printk("ACPI: Unable to map lapic to logical cpu number");
             err = Errno.ENODEV;
             return -1;
         }
-        var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
-        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.CpuIdentityOf(_k.Machine, apicId, slot?.SocketId ?? 0, slot?.DieId ?? 0, slot?.CoreId ?? 0, slot?.ThreadId ?? 0));
+        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.CpuIdentityOf(_k.Machine, slot is null ? new Firmware.MadtCpu(apicId, true, 0, 0, 0, 0)
+            : new Firmware.MadtCpu(apicId, true, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId, slot.ClusterId, slot.ComputeUnitId)));
         _k.Cpus.Present.Set(cpu);
         if (nid != NumaConstants.NumaNoNode)
         {
@@ -77,8 +80,9 @@ public sealed class AcpiHotplug
 
     /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the node is prepared
     /// (__try_online_node(nid, false)), memory blocks appear offline, a new node is set online and registered,
-    /// and the blocks are onlined when auto_online_blocks says so.</summary>
-    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int nid)
+    /// and the blocks are onlined when auto_online_blocks says so, or as <paramref name="onlineTypeOf"/> says for a
+    /// block it names (the online type a udev rule or the machine's user gave it at the add).</summary>
+    public Errno MemoryAdd(string deviceId, int slot, ulong start, ulong size, int nid, Func<long, OnlineType?>? onlineTypeOf = null)
     {
         long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
         long ppb = _k.PagesPerBlock;
@@ -89,7 +93,7 @@ public sealed class AcpiHotplug
         var blocks = new List<MemoryBlock>();
         for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
         {
-            var mb = new MemoryBlock(pfn / ppb, pfn, ppb, nid, hotplugged: true) { PresentPages = ppb, DeviceId = deviceId };
+            var mb = new MemoryBlock(pfn / ppb, pfn, ppb, nid, hotplugged: true) { PresentPages = ppb, DeviceId = deviceId, AcpiSlot = slot };
             _memoryDevices.AddMemoryBlock(mb);
             blocks.Add(mb);
         }
@@ -102,8 +106,11 @@ public sealed class AcpiHotplug
         {
             foreach (var mb in blocks) _nodeDevices.LinkMemoryBlock(mb, nid);
         }
-        if (_k.DefaultOnlineType != OnlineType.Offline)
-            foreach (var mb in blocks) _memory.Online(mb, _k.DefaultOnlineType);
+        foreach (var mb in blocks)
+        {
+            var type = onlineTypeOf?.Invoke(mb.Id) ?? _k.DefaultOnlineType;
+            if (type != OnlineType.Offline) _memory.Online(mb, type);
+        }
         return Errno.None;
     }
 

@@ -43,6 +43,9 @@ public sealed class MemoryBlock
     /// <summary>The ACPI memory device (DIMM) this block belongs to, if hot-added.</summary>
     public string? DeviceId { get; internal set; }
 
+    /// <summary>The DIMM slot of that device: QEMU declares one ACPI memory device per slot, PNP0C80:SS.</summary>
+    public int AcpiSlot { get; internal set; }
+
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 

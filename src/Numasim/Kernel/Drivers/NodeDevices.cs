@@ -65,6 +65,7 @@ public sealed class NodeDevices
         }
         foreach (var nid in _k.NodeStates[NodeState.Online].Bits().ToList())
             RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
+        NodeHmat.Register(_k, root);
     }
 
     /// <summary>The struct node device a nodeN directory's files are shown for.</summary>

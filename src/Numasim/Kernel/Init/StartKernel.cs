@@ -70,10 +70,32 @@ internal static class StartKernel
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
+        // memhp_default_state= is an early parameter: it holds for the DIMMs found below
         k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        AcpiMemoryDevices(s);
         s.Procfs.Register();
         k.Booted = true;
         BootPhases.Mark("rest");
+    }
+
+    /// <summary>Models acpi_memory_device_add() for each DIMM plugged before boot (acpi_scan_init(), a subsys_initcall
+    /// after driver_init()): added as a hot-plugged one is, each block onlined as the machine gives it or by the
+    /// default policy.</summary>
+    private static void AcpiMemoryDevices(KernelSubsystems s)
+    {
+        var states = s.Kernel.Machine.BlockStates.ToDictionary(b => (long)b.Block, b => ParseOnlineType(b.State));
+        foreach (var d in s.Kernel.Firmware.ColdPlugged)
+        {
+            var e = s.Acpi.MemoryAdd(d.Id, d.Slot, d.Address, d.Size, d.Node, b => states.GetValueOrDefault(b));
+            if (e != Errno.None) s.Kernel.StateNotes.Add($"DIMM {d.Id} at {Arch.Srat.Hex010(d.Address)}: the kernel refused it ({e})");
+        }
+        foreach (var (block, type) in states)
+        {
+            var mb = s.Kernel.FindMemoryBlock(block);
+            if (mb is null || !mb.Hotplugged) s.Kernel.StateNotes.Add($"memory{block}: a block state is given but no DIMM holds the block");
+            else if (type is { } t && t != OnlineType.Offline && mb.State != MemoryBlockState.Online)
+                s.Kernel.StateNotes.Add($"memory{block}: must be {MemoryDevices.OnlineTypeName(t)} but onlining it failed");
+        }
     }
 
     private static bool OnlineAtBoot(KernelContext k, int cpu, Dictionary<uint, CpuSlotSpec> slotOfApic)
@@ -89,6 +111,7 @@ internal static class StartKernel
     /// section's node (one reservation per node here; memblock places them the same way, top-down).</summary>
     private static void SparseInit(KernelContext k)
     {
+        if (ImportedReservations.Replace(k)) return;
         // A section shared by two ranges of one node counts once. The ranges ascend by start, so a node's section
         // intervals do too: each adds only what lies above the highest section the node already counted.
         var sectionsPerNode = new SortedDictionary<int, long>();
@@ -110,6 +133,7 @@ internal static class StartKernel
     /// <summary>Models pcpu_embed_first_chunk(): each possible CPU's unit from its node's memory.</summary>
     private static void PercpuReserve(KernelContext k)
     {
+        if (ImportedReservations.Replace(k)) return;
         var perNode = new SortedDictionary<int, long>();
         foreach (var cpu in k.Cpus.Possible.Bits())
         {
@@ -127,9 +151,13 @@ internal static class StartKernel
     /// model does not itemise, then memblock_free_all() hands every free range to its zone's buddy.</summary>
     private static void MemInit(KernelContext k)
     {
-        if (k.MaxPossiblePfn > ZoneTypes.MaxDma32Pfn)
-            k.Memblock.AllocTopDown(k.Profile.SwiotlbPages, -1, ZoneTypes.MaxDma32Pfn);
-        k.Memblock.AllocTopDown(k.Profile.EarlyMiscPages, -1, k.MaxPfn);
+        if (ImportedReservations.Replace(k)) ImportedReservations.Reserve(k);
+        else
+        {
+            if (k.MaxPossiblePfn > ZoneTypes.MaxDma32Pfn)
+                k.Memblock.AllocTopDown(k.Profile.SwiotlbPages, -1, ZoneTypes.MaxDma32Pfn);
+            k.Memblock.AllocTopDown(k.Profile.EarlyMiscPages, -1, k.MaxPfn);
+        }
         foreach (var z in k.AllZones()) z.ManagedPages = 0;
         foreach (var r in k.Memblock.FreeRanges())
         {
@@ -178,7 +206,8 @@ internal static class StartKernel
                 mb.Nid = r.Nid;
             }
             s.MemoryDevices.AddMemoryBlock(mb);
-            if (offline.Contains((int)b)) s.MemoryHotplug.Offline(mb);
+            if (offline.Contains((int)b) && s.MemoryHotplug.Offline(mb) is var e && e != Errno.None)
+                k.StateNotes.Add($"memory{b}: must be offline, but offlining it at boot failed ({e}{(e == Errno.EBUSY ? ": it holds unmovable pages of the model's boot" : "")}): left online");
         }
     }
 

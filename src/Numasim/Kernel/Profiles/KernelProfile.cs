@@ -80,12 +80,23 @@ public sealed record KernelProfile
     /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
     public bool PrintsDemotionTargets { get; init; }
 
+    /// <summary>memoryN/removable computes is_mem_section_removable() (a block with reserved, unmovable or hole pages
+    /// reads 0). Since 53cdc1cb29e8 (v5.7) every block reads 1.</summary>
+    public bool RemovableChecksPages { get; init; }
+
+    /// <summary>The struct pages of a hole in a boot block belong to zone 0 of node 0 (zero_resv_unavail()), so
+    /// test_pages_in_a_zone() fails and an online block with a hole shows valid_zones "none". Since v5.13 holes take
+    /// the neighbouring zone (init_unavailable_range()), and v6.1 shows the zone the block lies in.</summary>
+    public bool HoleBlocksShowNoZone { get; init; }
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
         ClearCpuNodeOnNodeOffline = true,
         MemorylessPossibleNodesStayOffline = false,
         OopsStyleV4 = true,
+        RemovableChecksPages = true,
+        HoleBlocksShowNoZone = true,
     };
 
     public static readonly KernelProfile V4_20 = V4_19 with
