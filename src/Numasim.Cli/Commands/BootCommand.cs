@@ -34,6 +34,7 @@ public static class BootCommand
             }
 
             var m = Numasim.Machine.Boot(spec, profile);
+            foreach (var n in m.StateNotes) stderr.WriteLine("numasim: boot: note: " + CliApp.OneLine(n));
             int status = CliApp.ExitOk;
             if (parsed.GetValue(dmesg))
                 foreach (var line in m.Dmesg()) stdout.WriteLine(line);

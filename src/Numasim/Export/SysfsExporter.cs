@@ -35,8 +35,9 @@ public static class SysfsExporter
             throw new ExportException($"{dir}: directory is not empty and was not written by numasim (no {MarkerName})");
     }
 
-    /// <summary>Writes the whole tree under <paramref name="dir"/> (DIR/sys/..., DIR/proc/...).</summary>
-    public static void Export(SysfsTree tree, string dir)
+    /// <summary>Writes the whole tree under <paramref name="dir"/> (DIR/sys/..., DIR/proc/...); with
+    /// <paramref name="include"/>, only the entries whose path (e.g. "/proc/zoneinfo") it accepts.</summary>
+    public static void Export(SysfsTree tree, string dir, Func<string, bool>? include = null)
     {
         CheckTarget(dir);
         try
@@ -49,7 +50,8 @@ public static class SysfsExporter
                 else File.Delete(old);
             }
             File.WriteAllText(Path.Combine(dir, MarkerName), "written by numasim boot --export\n");
-            WriteDir(tree.Root, dir);
+            WriteDir(tree.Root, dir, include);
+            WriteHwlocInfo(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -57,16 +59,17 @@ public static class SysfsExporter
         }
     }
 
-    private static void WriteDir(SysfsDirectory source, string target)
+    private static void WriteDir(SysfsDirectory source, string target, Func<string, bool>? include)
     {
         foreach (var entry in source.Children)
         {
+            if (include is not null && !include(entry.Path)) continue;
             var path = Path.Combine(target, entry.Name);
             switch (entry)
             {
                 case SysfsDirectory d:
                     Directory.CreateDirectory(path);
-                    WriteDir(d, path);
+                    WriteDir(d, path, include);
                     SetMode(path, DirMode);
                     break;
                 case SysfsAttribute a:
@@ -78,6 +81,16 @@ public static class SysfsExporter
                     break;
             }
         }
+    }
+
+    /// <summary>DIR/proc/hwloc-nofile-info: the uname facts hwloc-gather-topology records beside a gathered tree, which
+    /// hwloc -i reads for the tree's architecture (without it, it skips its x86 handling, e.g. of AMD compute units).
+    /// The model is an x86_64 kernel. Not a kernel file: metadata for the tools, like the marker file.</summary>
+    private static void WriteHwlocInfo(string dir)
+    {
+        var proc = Path.Combine(dir, "proc");
+        if (!Directory.Exists(proc)) return;
+        File.WriteAllText(Path.Combine(proc, "hwloc-nofile-info"), "OSName: Linux\nArchitecture: x86_64\n", Utf8NoBom);
     }
 
     private static readonly Encoding Utf8NoBom = new UTF8Encoding(false);

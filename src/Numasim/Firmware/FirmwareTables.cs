@@ -1,7 +1,27 @@
 namespace Numasim.Firmware;
 
 /// <summary>E820 entry types (arch/x86/include/asm/e820/types.h).</summary>
-public enum E820Type { Ram = 1, Reserved = 2, Acpi = 3, Nvs = 4 }
+public enum E820Type : uint { Ram = 1, Reserved = 2, Acpi = 3, Nvs = 4, Unusable = 5, Pmem = 7, Pram = 12, SoftReserved = 0xefffffff }
+
+/// <summary>The names e820_type_to_string() gives the types (/sys/firmware/memmap/N/type, /proc/iomem).</summary>
+public static class E820TypeNames
+{
+    public static string Name(E820Type t) => t switch
+    {
+        E820Type.Ram => "System RAM",
+        E820Type.Acpi => "ACPI Tables",
+        E820Type.Nvs => "ACPI Non-volatile Storage",
+        E820Type.Unusable => "Unusable memory",
+        E820Type.Pram => "Persistent Memory (legacy)",
+        E820Type.Pmem => "Persistent Memory",
+        E820Type.SoftReserved => "Soft Reserved",
+        _ => "Reserved",
+    };
+
+    /// <summary>The type a name stands for, or null.</summary>
+    public static E820Type? Parse(string name) =>
+        Enum.GetValues<E820Type>().Cast<E820Type?>().FirstOrDefault(t => Name(t!.Value) == name);
+}
 
 /// <summary>One entry of the BIOS memory map: [Start, Start+Size).</summary>
 public readonly record struct E820Entry(ulong Start, ulong Size, E820Type Type)

@@ -11,11 +11,11 @@ namespace Numasim.Firmware;
 /// </summary>
 public static partial class MachineFile
 {
-    private static readonly HashSet<string> RealKeys = ["boot_memory", "dimms", "device_memory_base", "block_states", "memtotal_kb",
+    private static readonly HashSet<string> RealKeys = ["boot_memory", "firmware_reserved", "dimms", "device_memory_base", "block_states", "memtotal_kb",
         "unremovable_blocks", "firmware_cpu_ids", "cpuinfo", "caches", "vulnerabilities", "cpufreq", "memory_side_caches", "node_access",
-        "generic_initiator_nodes", "hotplug_only_nodes"];
+        "generic_initiator_nodes", "hotplug_only_nodes", "cpufreq_boost"];
 
-    private static readonly string[] CacheKeys = ["index", "cpus", "level", "type", "size", "ways", "line", "sets", "partition", "write_policy", "allocation_policy", "ids"];
+    private static readonly string[] CacheKeys = ["index", "cpus", "level", "type", "size", "ways", "line", "sets", "partition", "write_policy", "allocation_policy", "ids", "shared"];
 
     /// <summary>The first real-machine field that differs (compared as the machine file writes them), or null.</summary>
     internal static string? RealFactsDifference(MachineSpec a, MachineSpec b)
@@ -38,6 +38,12 @@ public static partial class MachineFile
         {
             sb.Append("boot_memory:\n");
             foreach (var r in bm) sb.Append(inv, $"  - {{start: {QemuSize.Hex(r.Start)}, size: {QemuSize.Format(r.Size)}, node: {r.Node}}}\n");
+        }
+        if (spec.FirmwareReserved.Count > 0)
+        {
+            sb.Append("firmware_reserved:\n");
+            foreach (var r in spec.FirmwareReserved)
+                sb.Append("  - {start: ").Append(QemuSize.Hex(r.Start)).Append(", size: ").Append(QemuSize.Format(r.Size)).Append(", type: ").Append(Quote(E820TypeNames.Name(r.Type))).Append("}\n");
         }
         if (spec.Dimms.Count > 0)
         {
@@ -84,6 +90,7 @@ public static partial class MachineFile
                 sb.Append("}\n");
             }
         }
+        if (spec.CpuFreqBoost is int boost) sb.Append(inv, $"cpufreq_boost: {boost}\n");
         if (spec.MemorySideCaches.Count > 0)
         {
             sb.Append("memory_side_caches:\n");
@@ -113,7 +120,7 @@ public static partial class MachineFile
     {
         sb.Append(caches.Count == 0 ? "caches: []\n" : "caches:\n");
         var inv = CultureInfo.InvariantCulture;
-        foreach (var g in caches.GroupBy(c => (c.Index, c.Level, c.Type, c.SizeKb, c.Ways, c.LineSize, c.Sets, c.Partition, c.WritePolicy, c.AllocationPolicy, HasIds: c.Ids is not null)))
+        foreach (var g in caches.GroupBy(c => (c.Index, c.Level, c.Type, c.SizeKb, c.Ways, c.LineSize, c.Sets, c.Partition, c.WritePolicy, c.AllocationPolicy, HasIds: c.Ids is not null, HasShared: c.Shared is not null)))
         {
             var k = g.First();
             sb.Append(inv, $"  - {{index: {k.Index}");
@@ -128,6 +135,7 @@ public static partial class MachineFile
             if (k.AllocationPolicy is { } ap) sb.Append(", allocation_policy: ").Append(ap);
             sb.Append(", cpus: \"").Append(string.Join(';', g.Select(c => IdList.Format(c.Cpus)))).Append('"');
             if (k.Ids is not null) sb.Append(", ids: \"").Append(string.Join(';', g.Select(c => IdList.Format(c.Ids!)))).Append('"');
+            if (k.Shared is not null) sb.Append(", shared: \"").Append(string.Join(';', g.Select(c => IdList.Format(c.Shared!)))).Append('"');
             sb.Append("}\n");
         }
     }
@@ -144,7 +152,7 @@ public static partial class MachineFile
                     var m = Map(item, "boot_memory entry", ["start", "size", "node"]);
                     var r = new BootRamRange(Size(Need(m, item, "start", "boot_memory"), "boot_memory.start"),
                         Size(Need(m, item, "size", "boot_memory"), "boot_memory.size"), Int(Need(m, item, "node", "boot_memory"), "boot_memory.node", 0));
-                    if (r.Size == 0 || r.Start % 4096 != 0 || r.Size % 4096 != 0) throw Err(item, "boot_memory: start and size must be whole, non-empty 4 KiB pages");
+                    if (r.Size == 0 || r.End < r.Start) throw Err(item, "boot_memory: a range must not be empty or wrap");
                     if (list.Count > 0 && r.Start < list[^1].End) throw Err(item, "boot_memory: ranges must ascend and not overlap");
                     list.Add(r);
                 }
@@ -156,6 +164,18 @@ public static partial class MachineFile
                 }
                 if (list.Any(r => !spec.NodeIds.Contains(r.Node))) throw Err(bm.key, "boot_memory: a range names a node not in 'nodes'");
                 spec = spec with { BootMemory = list };
+            }
+            if (f.TryGetValue("firmware_reserved", out var fr))
+            {
+                var list = new List<E820Entry>();
+                foreach (var item in Seq(fr.value, "firmware_reserved"))
+                {
+                    var m = Map(item, "firmware_reserved entry", ["start", "size", "type"]);
+                    var tn = Scalar(Need(m, item, "type", "firmware_reserved"), "firmware_reserved.type");
+                    var type = E820TypeNames.Parse(tn) is { } et && et != E820Type.Ram ? et : throw Err(item, $"firmware_reserved: '{tn}' is not a reserved e820 type name (Reserved, ACPI Tables, ...)");
+                    list.Add(new E820Entry(Size(Need(m, item, "start", "firmware_reserved"), "firmware_reserved.start"), Size(Need(m, item, "size", "firmware_reserved"), "firmware_reserved.size"), type));
+                }
+                spec = spec with { FirmwareReserved = list };
             }
             if (f.TryGetValue("dimms", out var dm))
             {
@@ -235,6 +255,7 @@ public static partial class MachineFile
                 }
                 spec = spec with { CpuFreq = list };
             }
+            if (f.TryGetValue("cpufreq_boost", out var cb)) spec = spec with { CpuFreqBoost = Int(cb.value, "cpufreq_boost", 0) };
             if (f.TryGetValue("memory_side_caches", out var msc))
             {
                 var list = new List<MemorySideCacheSpec>();
@@ -261,7 +282,13 @@ public static partial class MachineFile
                 spec = spec with { NodeAccess = list };
             }
             if (f.TryGetValue("generic_initiator_nodes", out var gi)) spec = spec with { GenericInitiatorNodes = NodeList(gi, spec, "generic_initiator_nodes") };
-            if (f.TryGetValue("hotplug_only_nodes", out var ho)) spec = spec with { HotplugOnlyNodes = NodeList(ho, spec, "hotplug_only_nodes") };
+            if (f.TryGetValue("hotplug_only_nodes", out var ho))
+            {
+                var l = List(ho.value, "hotplug_only_nodes");
+                foreach (var n in l)
+                    if (spec.NodeIds.Contains(n) || n >= 1 << 10) throw Err(ho.value, $"hotplug_only_nodes: node {n} is in 'nodes' or beyond MAX_NUMNODES (these nodes have no boot memory, CPUs or folder)");
+                spec = spec with { HotplugOnlyNodes = l };
+            }
             return spec;
         }
 
@@ -282,6 +309,8 @@ public static partial class MachineFile
                 var instances = Scalar(Need(m, item, "cpus", "caches"), "caches.cpus").Split(';');
                 var ids = m.TryGetValue("ids", out var idN) ? Scalar(idN, "caches.ids").Split(';') : null;
                 if (ids is not null && ids.Length != instances.Length) throw Err(idN!, $"caches.ids: {ids.Length} id lists for {instances.Length} instances");
+                var shared = m.TryGetValue("shared", out var shN) ? Scalar(shN, "caches.shared").Split(';') : null;
+                if (shared is not null && shared.Length != instances.Length) throw Err(shN!, $"caches.shared: {shared.Length} CPU lists for {instances.Length} instances");
                 for (int i = 0; i < instances.Length; i++)
                 {
                     var cpus = IdList.Parse(instances[i]) ?? throw Err(item, $"caches.cpus: '{instances[i]}' is not a CPU list");
@@ -291,7 +320,8 @@ public static partial class MachineFile
                         idl = IdList.Parse(ids[i]) ?? throw Err(idN!, $"caches.ids: '{ids[i]}' is not a list of ids");
                         if (idl.Count != 1 && idl.Count != cpus.Count) throw Err(idN!, $"caches.ids: instance {i} has {cpus.Count} CPUs but {idl.Count} ids");
                     }
-                    list.Add(proto with { Cpus = cpus, Ids = idl });
+                    var sh = shared is null ? null : IdList.Parse(shared[i]) ?? throw Err(shN!, $"caches.shared: '{shared[i]}' is not a CPU list");
+                    list.Add(proto with { Cpus = cpus, Ids = idl, Shared = sh });
                 }
             }
             return list;

@@ -11,6 +11,9 @@ public sealed partial record MachineSpec
     /// layout (RAM from 0, split at the PCI hole, <see cref="PcMachine.SplitRam"/>).</summary>
     public IReadOnlyList<BootRamRange>? BootMemory { get; init; }
 
+    /// <summary>The firmware map's other ranges (reserved, ACPI...) of a machine whose boot RAM is given.</summary>
+    public IReadOnlyList<E820Entry> FirmwareReserved { get; init; } = [];
+
     /// <summary>DIMMs plugged before boot (<c>-object memory-backend-ram -device pc-dimm</c>): the kernel adds them
     /// as ACPI memory devices while it boots, as it adds a hot-plugged one.</summary>
     public IReadOnlyList<ColdDimmSpec> Dimms { get; init; } = [];
@@ -46,6 +49,9 @@ public sealed partial record MachineSpec
 
     /// <summary>cpuN/cpufreq frequencies per group of CPUs; empty: no cpufreq driver (a QEMU guest has none).</summary>
     public IReadOnlyList<CpuFreqSpec> CpuFreq { get; init; } = [];
+
+    /// <summary>cpu/cpufreq/boost of that driver (1: frequency boost enabled); null: not shown.</summary>
+    public int? CpuFreqBoost { get; init; }
 
     /// <summary>nodeN/memory_side_cache/indexK (HMAT memory-side caches).</summary>
     public IReadOnlyList<MemorySideCacheSpec> MemorySideCaches { get; init; } = [];
@@ -105,6 +111,10 @@ public sealed record CacheSpec(int Index, IReadOnlyList<int> Cpus)
     /// <summary>"ReadAllocate", "WriteAllocate" or "ReadWriteAllocate".</summary>
     public string? AllocationPolicy { get; init; }
     public IReadOnlyList<int>? Ids { get; init; }
+
+    /// <summary>The CPUs shared_cpu_map names when they are not <see cref="Cpus"/> (a tree whose CPUs disagree on what
+    /// they share: each CPU's struct cacheinfo has its own map); null: <see cref="Cpus"/>.</summary>
+    public IReadOnlyList<int>? Shared { get; init; }
 
     /// <summary>The id file of <paramref name="cpu"/>, one of <see cref="Cpus"/>; null when the leaf shows none.</summary>
     public int? IdOf(int cpu)

@@ -21,7 +21,8 @@ internal sealed class KernelSubsystems
         MemoryDevices.Onlining = MemoryHotplug;
         PageAlloc = new PageAlloc(k);
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
-        Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
+        FirmwareMemmap = new FirmwareMemmap(k);
+        Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
         Kvm = new KvmIntel(k, PageAlloc);
         var kernelAllocations = new KernelAllocations(k, PageAlloc);
         CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
@@ -38,5 +39,6 @@ internal sealed class KernelSubsystems
     public ProcfsFiles Procfs { get; }
     public PageAlloc PageAlloc { get; }
     public AcpiHotplug Acpi { get; }
+    public FirmwareMemmap FirmwareMemmap { get; }
     public KvmIntel Kvm { get; }
 }

@@ -38,8 +38,8 @@ public class PcMachineTests
             new E820Entry(0xf0000, 0x10000, E820Type.Reserved),
             new E820Entry(0x100000, 0x3fee0000, E820Type.Ram),
             new E820Entry(0x3ffe0000, 0x20000, E820Type.Reserved),
-            new E820Entry(0xfeffc000, 0x4000, E820Type.Reserved),
             new E820Entry(0xfffc0000, 0x40000, E820Type.Reserved),
+            new E820Entry(0xfd00000000, 0x300000000, E820Type.Reserved),
         ], t.E820);
     }
 

@@ -17,6 +17,9 @@ public sealed class AcpiHotplug
     private readonly MemoryHotplug _memory;
     private readonly MemoryDevices _memoryDevices;
 
+    /// <summary>/sys/firmware/memmap, which add_memory_resource() and try_remove_memory() keep.</summary>
+    internal FirmwareMemmap? FirmwareMemmap { get; init; }
+
     internal AcpiHotplug(KernelContext k, CpuHotplug cpuHotplug, CpuDevices cpuDevices, NodeDevices nodeDevices,
         NodeHotplug nodeHotplug, MemoryHotplug memory, MemoryDevices memoryDevices)
     {
@@ -90,6 +93,7 @@ public sealed class AcpiHotplug
         for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
             if (_k.FindMemoryBlock(pfn / ppb) is not null) return Errno.EEXIST;
         bool newNode = _nodeHotplug.TryOnlineNode(nid, setNodeOnline: false) == 1;
+        FirmwareMemmap?.AddHotplug(start, start + size);
         var blocks = new List<MemoryBlock>();
         for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
         {
@@ -142,6 +146,7 @@ public sealed class AcpiHotplug
             _nodeDevices.UnlinkMemoryBlock(mb);
             _memoryDevices.RemoveMemoryBlock(mb);
         }
+        FirmwareMemmap?.Remove(Page.AddrOf(blocks.Min(b => b.StartPfn)), Page.AddrOf(blocks.Max(b => b.EndPfn)));
         _nodeHotplug.TryOfflineNode(nid);
         return Errno.None;
     }

@@ -68,7 +68,7 @@ internal sealed class CacheInfo
         var m = new Bitmap(_k.Cpus.NrCpuIds);
         if (_imported is not null)
         {
-            foreach (var c in leaf.Cpus)
+            foreach (var c in leaf.Shared ?? leaf.Cpus)
                 if (c < _k.Cpus.NrCpuIds && _k.Cpus.Online[c]) m.Set(c);
         }
         else if (leaf.Index == 3 && _k.Cpus.Identity(cpu) is { } me)

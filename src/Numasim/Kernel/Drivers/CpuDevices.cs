@@ -64,6 +64,14 @@ public sealed class CpuDevices
         .. SiblingFiles("die_cpus", SiblingLevel.Die),
     ]);
 
+    /// <summary>topology_attr_group before 5.2 (KernelProfile.TopologyHasDieClusterFiles false).</summary>
+    private static readonly AttributeGroup TopologyGroupV4 = new([
+        DeviceAttribute.Ro<CpuDevice>("physical_package_id", c => SysfsFormat.Line(c.Identity?.PackageId ?? -1)),
+        DeviceAttribute.Ro<CpuDevice>("core_id", c => SysfsFormat.Line(c.Identity?.CoreId ?? 0)),
+        .. SiblingFiles("thread_siblings", SiblingLevel.Smt),
+        .. SiblingFiles("core_siblings", SiblingLevel.Package),
+    ]);
+
     /// <summary>The masks set_cpu_sibling_map() keeps: SMT (cpu_sibling_map), L2 cluster (cpu_l2c_shared_map), die
     /// (cpu_die_map) and package (cpu_core_map).</summary>
     private enum SiblingLevel { Smt, Cluster, Die, Package }
@@ -142,7 +150,8 @@ public sealed class CpuDevices
     private void AddTopology(int cpu, SysfsDirectory? d)
     {
         if (d is null) return;
-        if (d.Child("topology") is null) d.Dir("topology").AddGroup(TopologyGroup, new CpuDevice(this, cpu));
+        if (d.Child("topology") is null)
+            d.Dir("topology").AddGroup(_k.Profile.TopologyHasDieClusterFiles ? TopologyGroup : TopologyGroupV4, new CpuDevice(this, cpu));
         _caches.AddCacheDir(cpu, d);
     }
 

@@ -27,6 +27,7 @@ internal static class CpuReports
         var f = k.Machine.CpuFreq.FirstOrDefault(x => x.Cpus.Contains(cpu));
         if (f is null) return;
         var policies = cpuRoot.Child("cpufreq") as SysfsDirectory ?? cpuRoot.Dir("cpufreq");
+        if (k.Machine.CpuFreqBoost is int boost && policies.Child("boost") is null) policies.Const("boost", boost.ToString(CultureInfo.InvariantCulture) + "\n");
         var name = "policy" + cpu.ToString(CultureInfo.InvariantCulture);
         if (policies.Child(name) is null)
         {

@@ -49,6 +49,7 @@ public sealed class MemoryBlock
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 
-    /// <summary>phys_index: the first section number of the block.</summary>
-    public long PhysIndex => StartPfn / Page.PagesPerSection;
+    /// <summary>phys_index: memory_block_id(start_section_nr), the block's id (start_section_nr / sections_per_block;
+    /// the section number only while a block is one section).</summary>
+    public long PhysIndex => Id;
 }

@@ -66,12 +66,14 @@ internal static class StartKernel
         MemoryDevInit(s);
         BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
+        MemoryTiers.Init(k);
         BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
         // memhp_default_state= is an early parameter: it holds for the DIMMs found below
         k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        s.FirmwareMemmap.Init(); // the early entries first; the DIMMs below append theirs
         AcpiMemoryDevices(s);
         s.Procfs.Register();
         k.Booted = true;

@@ -8,20 +8,6 @@ namespace Numasim.Kernel.Procfs;
 /// topology lines are the kernel's.</summary>
 internal static class Cpuinfo
 {
-    /// <summary>show_cpuinfo()'s fields in its order, with their labels; the topology ones (show_cpuinfo_core()) come
-    /// after "cache size".</summary>
-    public static readonly IReadOnlyList<(string Key, string Label)> Fields =
-    [
-        ("vendor_id", "vendor_id\t: "), ("cpu family", "cpu family\t: "), ("model", "model\t\t: "), ("model name", "model name\t: "),
-        ("stepping", "stepping\t: "), ("microcode", "microcode\t: "), ("cpu MHz", "cpu MHz\t\t: "), ("cache size", "cache size\t: "),
-        ("fpu", "fpu\t\t: "), ("fpu_exception", "fpu_exception\t: "), ("cpuid level", "cpuid level\t: "), ("wp", "wp\t\t: "),
-        ("flags", "flags\t\t: "), ("vmx flags", "vmx flags\t: "), ("bugs", "bugs\t\t: "), ("bogomips", "bogomips\t: "),
-        ("TLB size", "TLB size\t: "), ("clflush size", "clflush size\t: "), ("cache_alignment", "cache_alignment\t: "),
-        ("address sizes", "address sizes\t: "), ("power management", "power management:"),
-    ];
-
-    private const int TopologyAfter = 8; // after "cache size"
-
     /// <summary>Models show_cpuinfo() and show_cpuinfo_core(): physical id, siblings (online CPUs of the package), core id,
     /// cpu cores (its booted cores) and APIC ids from the CPU's topology.</summary>
     public static string Show(KernelContext k)
@@ -37,10 +23,11 @@ internal static class Cpuinfo
             if (id is null) continue;
             var fields = qemu ?? byCpu.GetValueOrDefault(cpu) ?? [];
             sb.Append("processor\t: ").Append(cpu).Append('\n');
-            for (int i = 0; i < Fields.Count; i++)
+            var all = X86CpuinfoFields.All;
+            for (int i = 0; i < all.Count; i++)
             {
-                if (i == TopologyAfter) Topology(k, sb, cpu, id);
-                var (key, label) = Fields[i];
+                if (i == X86CpuinfoFields.TopologyBefore) Topology(k, sb, cpu, id);
+                var (key, label) = all[i];
                 foreach (var (fk, fv) in fields)
                 {
                     if (fk != key) continue;

@@ -89,6 +89,13 @@ public sealed record KernelProfile
     /// the neighbouring zone (init_unavailable_range()), and v6.1 shows the zone the block lies in.</summary>
     public bool HoleBlocksShowNoZone { get; init; }
 
+    /// <summary>cpuN/topology has die_id (5.2), core_cpus, die_cpus and package_cpus (5.4, 2e4c54dac7b3) and the
+    /// cluster files (5.16); before, only physical_package_id, core_id, core_siblings and thread_siblings.</summary>
+    public bool TopologyHasDieClusterFiles { get; init; } = true;
+
+    /// <summary>mm/memory-tiers.c (v6.1): /sys/devices/virtual/memory_tiering with the default DRAM tier, memory_tier4.</summary>
+    public bool MemoryTiers { get; init; } = true;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
@@ -97,6 +104,8 @@ public sealed record KernelProfile
         OopsStyleV4 = true,
         RemovableChecksPages = true,
         HoleBlocksShowNoZone = true,
+        TopologyHasDieClusterFiles = false,
+        MemoryTiers = false,
     };
 
     public static readonly KernelProfile V4_20 = V4_19 with
