@@ -50,7 +50,7 @@ public static class SysfsExporter
                 else File.Delete(old);
             }
             File.WriteAllText(Path.Combine(dir, MarkerName), "written by numasim boot --export\n");
-            WriteDir(tree.Root, dir, include);
+            WriteDir(tree.Root, dir, include, new Dictionary<(string, int), string>());
             WriteHwlocInfo(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -59,7 +59,10 @@ public static class SysfsExporter
         }
     }
 
-    private static void WriteDir(SysfsDirectory source, string target, Func<string, bool>? include)
+    /// <param name="written">The first file written with each (text, mode): later ones are hard links to it. A 1,024-node
+    /// machine's tree has two million attribute files of a few hundred thousand distinct texts; linked, it takes a tenth
+    /// of the room on tmpfs and is written and read faster. Readers see the same files.</param>
+    private static void WriteDir(SysfsDirectory source, string target, Func<string, bool>? include, Dictionary<(string, int), string> written)
     {
         foreach (var entry in source.Children)
         {
@@ -69,12 +72,15 @@ public static class SysfsExporter
             {
                 case SysfsDirectory d:
                     Directory.CreateDirectory(path);
-                    WriteDir(d, path, include);
+                    WriteDir(d, path, include, written);
                     SetMode(path, DirMode);
                     break;
                 case SysfsAttribute a:
-                    File.WriteAllText(path, a.HasShow ? a.Show() : "", Utf8NoBom);
+                    var text = a.HasShow ? a.Show() : "";
+                    if (written.TryGetValue((text, a.Mode), out var first) && HardLink(first, path)) break;
+                    File.WriteAllText(path, text, Utf8NoBom);
                     SetMode(path, (UnixFileMode)a.Mode);
+                    if (text.Length <= 4096) written.TryAdd((text, a.Mode), path);
                     break;
                 case SysfsLink l:
                     File.CreateSymbolicLink(path, l.RelativeTarget);
@@ -92,6 +98,13 @@ public static class SysfsExporter
         if (!Directory.Exists(proc)) return;
         File.WriteAllText(Path.Combine(proc, "hwloc-nofile-info"), "OSName: Linux\nArchitecture: x86_64\n", Utf8NoBom);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int NativeLink([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string oldPath,
+        [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string newPath);
+
+    /// <summary>link(2) where there is one; false when the file must be written (another OS, or link refused).</summary>
+    private static bool HardLink(string existing, string path) => OperatingSystem.IsLinux() && NativeLink(existing, path) == 0;
 
     private static readonly Encoding Utf8NoBom = new UTF8Encoding(false);
 

@@ -12,18 +12,26 @@ internal static class CacheImport
     private sealed record Leaf(int Index, int? Level, string? Type, ulong? SizeKb, int? Ways, int? Line, int? Sets, int? Partition,
         string? WritePolicy, string? AllocationPolicy, string Shared);
 
+    private static readonly string[] LeafFiles = ["shared_cpu_map", "size", "level", "type", "ways_of_associativity", "coherency_line_size",
+        "number_of_sets", "physical_line_partition", "write_policy", "allocation_policy", "id"];
+
     public static List<CacheSpec>? Read(DumpTree t, CpuFacts cpus, ImportLog log)
     {
         // instance key -> its CPUs (and their ids), in order of first appearance
         var instances = new Dictionary<Leaf, (List<int> Cpus, List<int?> Ids)>();
         var order = new List<Leaf>();
         bool any = false;
+        var leafDirs = new List<(int Cpu, int Index, string Dir)>();
         foreach (var cpu in cpus.Online)
         {
             var dir = $"{DumpTree.Sys}/cpu/cpu{cpu}/cache";
             if (!t.IsDir(dir)) continue;
             any = true;
-            foreach (var (idx, ldir) in t.Numbered(dir, "index"))
+            foreach (var (idx, ldir) in t.Numbered(dir, "index")) leafDirs.Add((cpu, idx, ldir));
+        }
+        t.Prefetch(leafDirs.SelectMany(l => LeafFiles.Select(n => $"{l.Dir}/{n}")));
+        foreach (var (cpu, idx, ldir) in leafDirs)
+        {
             {
                 var shared = t.MaskOrList(ldir, "shared_cpu_map") ?? t.MaskOrList(ldir, "shared_cpu") ?? [cpu];
                 shared.Add(cpu);

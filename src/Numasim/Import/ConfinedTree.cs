@@ -29,7 +29,7 @@ public sealed class ConfinedTree
 
     /// <summary>Directories already resolved, by the path asked for: a tree is read many files per folder (a machine of
     /// 8,192 CPUs has half a million sysfs files), so each folder's links are followed once, not once per file.</summary>
-    private readonly Dictionary<string, string> _dirs = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _dirs = new(StringComparer.Ordinal);
 
     /// <summary>The real path of <paramref name="rel"/> inside the tree (links resolved), or an error when a link
     /// leaves it. A missing component ends the walk: the path is returned as if it existed.</summary>
@@ -122,27 +122,50 @@ public sealed class ConfinedTree
         if (size > MaxFileBytes) throw TooLarge(rel);
         try
         {
-            using var h = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             var buf = t_buffer ??= new byte[64 << 10];
-            int n = 0;
-            while (true)
-            {
-                if (n == buf.Length)
-                {
-                    if (buf.Length > MaxFileBytes) throw TooLarge(rel);
-                    Array.Resize(ref buf, Math.Min(MaxFileBytes + 1, buf.Length * 2));
-                    t_buffer = buf;
-                }
-                int r = RandomAccess.Read(h, buf.AsSpan(n), n);
-                if (r == 0) break;
-                n += r;
-            }
+            int n = FileStatus.ReadRegular(full, size, ref buf, MaxFileBytes);
+            t_buffer = buf;
+            if (n == -1) return null;
+            if (n == -2) n = ReadPortable(full, ref buf);
+            if (n > MaxFileBytes) throw TooLarge(rel);
             return System.Text.Encoding.UTF8.GetString(buf, 0, n);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ImportException($"{rel}: cannot read ({e.GetType().Name.Replace("Exception", "", StringComparison.Ordinal)})");
+        }
+    }
+
+    /// <summary>The texts of the regular files <paramref name="names"/> of the folder <paramref name="relDir"/> (null for
+    /// a name that does not exist), read with <see cref="DirectoryReader"/>; names that are not regular files (links,
+    /// FIFOs, devices) are left out, for <see cref="ReadText"/> to follow or refuse. Null where the reader is not
+    /// available or the folder is not one.</summary>
+    internal DirectoryReader.Listing? ReadMany(string relDir, IReadOnlyCollection<string> names)
+    {
+        if (!DirectoryReader.Available) return null;
+        var dir = ResolveDir(relDir.Trim('/'));
+        return dir is null ? null : DirectoryReader.ReadMany(dir, names, MaxFileBytes, _byInode);
+    }
+
+    /// <summary>Texts already read, by (device, inode): a file linked into many places is read once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> _byInode = new();
+
+    /// <summary>Where open/read are not at hand: .NET's handles.</summary>
+    private static int ReadPortable(string full, ref byte[] buf)
+    {
+        using var h = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        int n = 0;
+        while (true)
+        {
+            if (n == buf.Length)
+            {
+                if (buf.Length > MaxFileBytes) return n;
+                Array.Resize(ref buf, Math.Min(MaxFileBytes + 1, buf.Length * 2));
+            }
+            int r = RandomAccess.Read(h, buf.AsSpan(n), n);
+            if (r == 0) return n;
+            n += r;
         }
     }
 
@@ -158,12 +181,22 @@ public sealed class ConfinedTree
         return FileStatus.Lstat(here).Kind == FileKind.SymbolicLink ? new FileInfo(here).LinkTarget : null;
     }
 
-    /// <summary>The names in a directory inside the tree (files, folders and links), sorted; empty when it is missing.</summary>
+    /// <summary>The names in a directory inside the tree (files, folders and links), sorted; empty when it is missing.
+    /// Its sub-folders that are folders (not links) are remembered as resolved, so that reading in them needs no lstat
+    /// of the folder itself.</summary>
     public IReadOnlyList<string> List(string rel)
     {
         var full = Resolve(rel);
         if (FileStatus.Lstat(full).Kind != FileKind.Directory) return [];
-        var names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)).ToList();
+        List<string> names;
+        if (DirectoryReader.Available && DirectoryReader.ListKinds(full) is { } kinds)
+        {
+            var r = rel.Trim('/');
+            foreach (var (name, kind) in kinds)
+                if (kind == FileKind.Directory) _dirs.TryAdd(r.Length == 0 ? name : r + "/" + name, full == "/" ? "/" + name : full + "/" + name);
+            names = kinds.Select(k => k.Name).ToList();
+        }
+        else names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)).ToList();
         names.Sort(StringComparer.Ordinal);
         return names;
     }

@@ -37,6 +37,9 @@ internal static class MemoryImport
 {
     private const string Mem = DumpTree.Sys + "/memory";
 
+    private static readonly string[] BlockFiles = ["phys_index", "state", "removable", "valid_zones"];
+    // (the folder's listing also tells which links it has: firmware_node and nodeN are then checked without a system call)
+
     public static MemoryFacts? Read(DumpTree t, ImportLog log)
     {
         if (!t.IsDir(Mem)) return null;
@@ -48,7 +51,9 @@ internal static class MemoryImport
         f.BlockSize = b;
         f.AutoOnline = t.TryRead($"{Mem}/auto_online_blocks")?.Trim();
         var nodeOfBlock = NodeLinks(t);
-        foreach (var (idx, dir) in t.Numbered(Mem, "memory"))
+        var dirs = t.Numbered(Mem, "memory");
+        t.Prefetch(dirs.SelectMany(d => BlockFiles.Select(n => $"{d.Path}/{n}")));
+        foreach (var (idx, dir) in dirs)
             f.Blocks.Add(ReadBlock(t, idx, dir, nodeOfBlock));
         if (f.Blocks.Count == 0) return null;
         f.RemovablePerBlock = f.Blocks.Any(x => x.Online && x.Removable == false);
@@ -75,13 +80,15 @@ internal static class MemoryImport
         var state = t.Read($"{dir}/state").Trim();
         if (state is not ("online" or "offline" or "going-offline"))
             throw new ImportException($"{dir}/state: unknown state '{state}'");
-        var online = t.TryRead($"{dir}/online")?.Trim();
-        if (online is "0" or "1" && (online == "1") != (state != "offline"))
-            throw new ImportException($"{dir}/online: '{online}' contradicts state '{state}'");
-        var links = t.Numbered(dir, "node").Select(x => x.Index).ToList();
-        int node = links.Count > 0 ? links[0] : nodeOfBlock.GetValueOrDefault(idx, -1);
-        if (links.Count > 0 && nodeOfBlock.TryGetValue(idx, out var other) && !links.Contains(other))
-            throw new ImportException($"{dir}/node{links[0]}: block {idx} is linked to node {links[0]} but node{other}/memory{idx} says node {other}");
+        // the node whose nodeN/memoryM link names it, when memoryM links back (one lstat); else its own links (a listing)
+        bool known = nodeOfBlock.TryGetValue(idx, out int node);
+        if (!known || !t.IsLink($"{dir}/node{node}"))
+        {
+            var links = t.Numbered(dir, "node").Select(x => x.Index).ToList();
+            if (links.Count > 0 && known)
+                throw new ImportException($"{dir}/node{links[0]}: block {idx} is linked to node {links[0]} but node{node}/memory{idx} says node {node}");
+            if (!known) node = links.Count > 0 ? links[0] : -1;
+        }
         var removable = t.TryRead($"{dir}/removable")?.Trim() switch { "0" => false, "1" => true, _ => (bool?)null };
         // a DIMM's block points at its ACPI memory device (PNP0C80:SS, one per slot)
         int? slot = null;

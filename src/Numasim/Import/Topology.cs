@@ -18,13 +18,17 @@ internal static class Topology
     {
         public int Cpu, Package, Die, Cluster, Core;
         public required SortedSet<int> PkgMask, DieMask, ClusterMask, SmtMask;
-        public bool HasCluster;
+        public bool HasCluster, HasPkgMask, HasSmtMask;
     }
+
+    private static readonly string[] TopologyFiles = ["core_id", "physical_package_id", "die_id", "cluster_id", "core_siblings", "thread_siblings",
+        "die_cpus", "cluster_cpus"];
 
     public static Dictionary<int, TopoIds> Assign(DumpTree t, CpuFacts f, CpuInfoFacts info, Dictionary<int, int> node, ImportLog log)
     {
         var raws = new List<Raw>();
         var own = new List<int>();
+        t.Prefetch(f.Present.SelectMany(c => TopologyFiles.Select(n => $"{CpuDir}/cpu{c}/topology/{n}")));
         foreach (var c in f.Present)
         {
             var topo = $"{CpuDir}/cpu{c}/topology";
@@ -33,6 +37,7 @@ internal static class Topology
                 raws.Add(new Raw { Cpu = c, Package = ci.Socket ?? 0, Die = -1, Cluster = -1, Core = core, PkgMask = [c], DieMask = [c], ClusterMask = [c], SmtMask = [c] });
             else own.Add(c);
         }
+        FillMissingMasks(raws);
         var ids = new Dictionary<int, TopoIds>();
         var pkg = Groups(raws, r => r.PkgMask, r => r.Package, log, "packages", "physical_package_id", "core_siblings");
         foreach (var p in raws.GroupBy(r => pkg[r.Cpu]))
@@ -73,10 +78,25 @@ internal static class Topology
         return package.ToDictionary(r => r.Cpu, r => order.IndexOf(NodeOf(r)));
     }
 
+    /// <summary>A tree without a package or thread_siblings mask (old or hand-made trees) groups by the ids it shows:
+    /// CPUs of one physical_package_id are a package, of one (package, core_id) a core.</summary>
+    private static void FillMissingMasks(List<Raw> raws)
+    {
+        foreach (var r in raws)
+        {
+            if (!r.HasPkgMask && r.Package >= 0) r.PkgMask = new SortedSet<int>(raws.Where(o => !o.HasPkgMask && o.Package == r.Package).Select(o => o.Cpu));
+            if (!r.HasSmtMask && r.Core >= 0) r.SmtMask = new SortedSet<int>(raws.Where(o => !o.HasSmtMask && o.Package == r.Package && o.Core == r.Core).Select(o => o.Cpu));
+            if (!r.HasCluster) r.ClusterMask = r.SmtMask;
+        }
+        foreach (var r in raws.Where(r => !r.HasPkgMask)) r.DieMask = r.PkgMask;
+    }
+
     private static Raw ReadRaw(DumpTree t, int c, string topo)
     {
-        var pkg = t.MaskOrList(topo, "core_siblings") ?? t.MaskOrList(topo, "package_cpus") ?? [c];
-        var smt = t.MaskOrList(topo, "thread_siblings") ?? t.MaskOrList(topo, "core_cpus") ?? [c];
+        var pkgMask = t.MaskOrList(topo, "core_siblings") ?? t.MaskOrList(topo, "package_cpus");
+        var smtMask = t.MaskOrList(topo, "thread_siblings") ?? t.MaskOrList(topo, "core_cpus");
+        var pkg = pkgMask ?? [c];
+        var smt = smtMask ?? [c];
         var cluster = t.MaskOrList(topo, "cluster_cpus");
         foreach (var s in (SortedSet<int>[])[pkg, smt]) s.Add(c);
         int clusterId = t.Int($"{topo}/cluster_id", -1);
@@ -85,7 +105,7 @@ internal static class Topology
             Cpu = c, Package = t.Int($"{topo}/physical_package_id", -1), Die = t.Int($"{topo}/die_id", -1),
             Cluster = clusterId == 0xffff ? -1 : clusterId, Core = t.Int($"{topo}/core_id", -1),
             PkgMask = pkg, DieMask = t.MaskOrList(topo, "die_cpus") ?? pkg, SmtMask = smt,
-            ClusterMask = cluster ?? smt, HasCluster = cluster is not null,
+            ClusterMask = cluster ?? smt, HasCluster = cluster is not null, HasPkgMask = pkgMask is not null, HasSmtMask = smtMask is not null,
         };
     }
 
