@@ -44,7 +44,8 @@ public static class CliApp
         }
         catch (CliException e)
         {
-            stderr.WriteLine("numasim: " + e.Message);
+            // One line whatever the user's values held: a newline in a quoted value is shown as \n.
+            stderr.WriteLine("numasim: " + Numasim.Input.Printable.Escape(e.Message));
             return e.ExitCode;
         }
         catch (Exception e)

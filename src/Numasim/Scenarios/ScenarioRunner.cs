@@ -36,7 +36,7 @@ public static class ScenarioRunner
         var results = new List<StepResult>();
         foreach (var step in sc.Steps)
         {
-            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Contains(profile.Name))
+            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Any(w => KernelProfile.Find(w) == profile))
             {
                 results.Add(new StepResult(step, true, Describe(step) + " (skipped: not " + profile.Name + ")"));
                 continue;
