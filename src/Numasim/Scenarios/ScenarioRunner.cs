@@ -130,13 +130,14 @@ public static class ScenarioRunner
             {
                 var module = step.Scalar ?? Req("module");
                 var before = m.Oops;
-                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0)) : m.Rmmod(module);
+                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0), a.GetValueOrDefault("params", "")) : m.Rmmod(module);
                 if (m.Oops is not null && before is null)
                 {
                     st.LastStepOopsed = true;
                     return null;
                 }
-                return err == Errno.None ? null : $"{step.Kind} {module}: {Show(err)}";
+                var want = a.TryGetValue("errno", out var men) ? ParseErrno(sc, step, men) : Errno.None;
+                return err == want ? null : $"{step.Kind} {module}: expected {Show(want)}, got {Show(err)}";
             }
             case "alloc_pages":
             {

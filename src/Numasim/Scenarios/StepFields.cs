@@ -12,8 +12,8 @@ public static class StepFields
         ["write"] = ["path", "value", "errno"],
         ["expect"] = ["path", "exists", "equals", "contains", "matches", "dmesg", "present", "oops", "no_oops", "uevent",
                       "vmcs", "node", "page", "zone"],
-        ["modprobe"] = ["module", "cpu", "params"],
-        ["rmmod"] = ["module"],
+        ["modprobe"] = ["module", "cpu", "params", "errno"],
+        ["rmmod"] = ["module", "errno"],
         ["alloc_pages"] = ["nid", "cpu", "order", "gfp", "as", "fails", "fn", "comm"],
         ["free_pages"] = ["page", "cpu"],
     };
