@@ -20,9 +20,10 @@ command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz is missing: apt-get ins
 tools="$work/tools"
 [[ -x "$tools/sharpfuzz" ]] || dotnet tool install --tool-path "$tools" SharpFuzz.CommandLine --version 2.3.0 >/dev/null
 
-bin="$work/bin"
-rm -rf "$bin"
+bin="$work/bin" plain="$work/plain"
+rm -rf "$bin" "$plain"
 dotnet build "$root/fuzz/Numasim.Fuzz/Numasim.Fuzz.csproj" -c Release -o "$bin" --nologo -v q >/dev/null
+cp -r "$bin" "$plain"  # findings are replayed uninstrumented: the exception as a user would meet it
 "$tools/sharpfuzz" "$bin/Numasim.dll" >/dev/null
 "$tools/sharpfuzz" "$bin/YamlDotNet.dll" >/dev/null
 
@@ -79,7 +80,7 @@ for t in "${targets[@]}"; do
     for f in "$out"/default/crashes/id:* "$out"/default/hangs/id:*; do
         [[ -f "$f" ]] || continue
         echo "  finding: $f"
-        timeout 60 dotnet "$bin/Numasim.Fuzz.dll" replay "$t" "$f" 2>&1 | head -5 | sed 's/^/    /' || true
+        timeout 60 dotnet "$plain/Numasim.Fuzz.dll" replay "$t" "$f" 2>&1 | head -5 | sed 's/^/    /' || true
     done
     if [[ "$crashes" == 0 && "$hangs" == 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
