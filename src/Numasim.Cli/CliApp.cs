@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(SoakCommand.Create());
         return root;
     }
 
