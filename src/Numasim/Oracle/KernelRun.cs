@@ -23,7 +23,7 @@ public static partial class KernelRun
 {
     /// <summary>Steps the real kernel cannot run: reported as skipped, never as passed.</summary>
     public static bool IsModelOnly(ScenarioStep s) =>
-        (s.Kind is "modprobe" or "rmmod" && !GuestModules.RunsLive(s)) || s.Kind is "alloc_pages" or "free_pages"
+        (s.Kind is "modprobe" or "rmmod" && !GuestModules.RunsLive(s)) || s.Kind is "alloc_pages" or "free_pages" or "fail_page_alloc"
         || (s.Kind == "expect" && (s.Args.ContainsKey("oops") || s.Args.ContainsKey("no_oops") || s.Args.ContainsKey("uevent")
                                    || s.Args.ContainsKey("page") || s.Args.ContainsKey("vmcs")));
 

@@ -162,6 +162,14 @@ public static class ScenarioRunner
                 var err = m.PageAlloc.FreePages(page.Pfn, Int("cpu", 0));
                 return err == Errno.None ? null : $"free_pages {name}: {Show(err)}";
             }
+            case "fail_page_alloc":
+            {
+                // The knobs of /sys/kernel/debug/fail_page_alloc/ on a kernel built with CONFIG_FAIL_PAGE_ALLOC (model-only).
+                foreach (var knob in Kernel.FaultInject.FailPageAlloc.Knobs)
+                    if (a.TryGetValue(knob, out var v) && m.PageAlloc.FailPageAlloc.Set(knob, v) is var e && e != Errno.None)
+                        return $"fail_page_alloc.{knob} <- '{v}': {Show(e)}";
+                return null;
+            }
             case "expect": return Expect(sc, step, st);
             default: throw new ScenarioFormatException(sc.File, step.Line, $"unknown step '{step.Kind}'");
         }

@@ -16,6 +16,7 @@ public static class StepFields
         ["rmmod"] = ["module", "errno"],
         ["alloc_pages"] = ["nid", "cpu", "order", "gfp", "as", "fails", "fn", "comm"],
         ["free_pages"] = ["page", "cpu"],
+        ["fail_page_alloc"] = [.. Kernel.FaultInject.FailPageAlloc.Knobs],
     };
 
     private static readonly HashSet<string> Qmp = ["device_add", "device_del", "object-add", "object-del"];

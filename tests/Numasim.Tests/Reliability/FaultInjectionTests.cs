@@ -134,3 +134,32 @@ public class FaultInjectionTests
         Assert.True(KernelRun.IsModelOnly(new Numasim.Scenarios.ScenarioStep("modprobe", new Dictionary<string, string>(), "kvm_intel", 1)));
     }
 }
+
+/// <summary>fail_page_alloc's knobs and should_fail_alloc_page()'s filters.</summary>
+public class FailPageAllocTests
+{
+    [Fact]
+    public void A_knob_refuses_what_its_debugfs_file_refuses_and_keeps_its_value()
+    {
+        var m = Machine.Boot(QemuCommandLine.Parse(OracleQemu).Spec!);
+        var f = m.PageAlloc.FailPageAlloc;
+        Assert.Equal(Errno.EINVAL, f.Set("probability", "x"));
+        Assert.Equal(Errno.EINVAL, f.Set("ignore-gfp-wait", "maybe"));
+        Assert.Equal(0, f.Probability);
+        Assert.Equal(Errno.None, f.Set("probability", "250"));
+        Assert.Equal(100, f.Probability);
+    }
+
+    [Fact]
+    public void An_armed_failure_fails_one_atomic_allocation_and_then_none()
+    {
+        var m = Machine.Boot(QemuCommandLine.Parse(OracleQemu).Spec!);
+        m.PageAlloc.FailPageAlloc.Set("probability", "100");
+        var ctx = new Kernel.Mm.AllocContext(0, "t", 1, ["t"]);
+        Assert.Null(m.PageAlloc.AllocPagesNode(0, Kernel.Mm.Gfp.GfpAtomic, 1, ctx));
+        Assert.NotNull(m.PageAlloc.AllocPagesNode(0, Kernel.Mm.Gfp.GfpAtomic, 1, ctx));
+        Assert.Equal(0, m.PageAlloc.FailPageAlloc.Times);
+        Assert.Contains(m.Dmesg(), l => l.EndsWith("FAULT_INJECTION: forcing a failure.", StringComparison.Ordinal));
+        Assert.Contains(m.Dmesg(), l => l.EndsWith(" should_fail_ex", StringComparison.Ordinal)); // verbose 2: the stack
+    }
+}
