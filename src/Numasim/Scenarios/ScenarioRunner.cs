@@ -194,7 +194,14 @@ public static class ScenarioRunner
             if (a.TryGetValue("contains", out var c))
                 return text.Contains(c, StringComparison.Ordinal) ? null : $"{path}: does not contain '{c}'; it reads:\n{text}";
             if (a.TryGetValue("matches", out var re))
-                return Regex.IsMatch(text, re) ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            {
+                // A user's pattern: a malformed one is bad input (found by fuzzing), and a match is bounded in time.
+                bool matched;
+                try { matched = Regex.IsMatch(text, re, RegexOptions.None, TimeSpan.FromSeconds(2)); }
+                catch (ArgumentException e) { throw new ScenarioFormatException(sc.File, step.Line, "expect.matches: not a regular expression: " + Input.Printable.Escape(e.Message)); }
+                catch (RegexMatchTimeoutException) { return $"{path}: matching /{re}/ took more than 2 s"; }
+                return matched ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            }
             throw new ScenarioFormatException(sc.File, step.Line, "expect: give equals, contains, matches or exists");
         }
         if (a.TryGetValue("dmesg", out var d))

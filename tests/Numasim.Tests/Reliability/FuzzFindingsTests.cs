@@ -45,3 +45,16 @@ public class FuzzFindingsTests : IDisposable
         Assert.Contains("not a gzip-compressed tar archive", e.Message);
     }
 }
+
+/// <summary>Scenario findings of the fuzz target `scenario`.</summary>
+public class ScenarioFuzzFindingsTests
+{
+    [Fact]
+    public void A_malformed_regular_expression_in_expect_matches_is_bad_input_with_its_line()
+    {
+        var text = "machine: {qemu: \"-m 1G\"}\nsteps:\n  - expect: {path: /sys/devices/system/node/online, matches: \"0)\"}\n";
+        var e = Assert.Throws<Numasim.Scenarios.ScenarioFormatException>(() =>
+            Numasim.Scenarios.ScenarioRunner.Run(Numasim.Scenarios.ScenarioParser.Parse(text, "m.yaml")));
+        Assert.StartsWith("m.yaml:3: expect.matches: not a regular expression", e.Message);
+    }
+}
