@@ -37,7 +37,7 @@ seed() { # seed TARGET DIR: the starting corpus, from the project's files and th
     machine)
         grep -rhoE 'qemu: "[^"]*"' "$root/scenarios" | sort -u | head -20 | while IFS= read -r l; do
             i=$((i + 1)); printf '%s\n' "$l" > "$d/m$i.yaml"; done
-        for f in "$shared"/hwloc-linux/16amd64-8n2c.tar.bz2 "$shared"/hwloc-linux/128arm-2pa2n8cluster4co.tar.bz2 "$shared"/util-linux/*.tar.gz; do
+        for f in "$shared"/hwloc-linux/16amd64-8n2c.tar.bz2 "$shared"/util-linux/ts__lscpu__dumps__x86_64-epyc_7451.tar.gz; do
             [[ -f "$f" ]] || continue
             dotnet "$root/src/Numasim.Cli/bin/Debug/net10.0/Numasim.Cli.dll" import "$f" -o "$d/$(basename "$f").yaml" >/dev/null 2>&1 \
               || dotnet "$bin/Numasim.Cli.dll" import "$f" -o "$d/$(basename "$f").yaml" >/dev/null 2>&1 || true

@@ -109,13 +109,19 @@ public static partial class KernelRun
     {
         var path = step.Args.GetValueOrDefault("path") ?? "";
         var value = step.Args.GetValueOrDefault("value") ?? "";
-        var output = g.Shell($"echo {Q(value)} > {Q(path)}; echo \"@@rc=$?\"");
-        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
-        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
-        bool ok = at >= 0 && output[(at + 5)..].Trim() == "0";
+        var (ok, msg) = ShellStatus(g, $"echo {Q(value)} > {Q(path)}");
         var got = ok ? "ok" : ErrnoOf(msg);
         var want = step.Args.GetValueOrDefault("errno") ?? "ok";
         return new(got == want ? StepStatus.Passed : StepStatus.Failed, got, ok ? "ok" : $"{got} ({msg})");
+    }
+
+    /// <summary>Runs a shell line in the guest: whether it exited 0, and what it printed.</summary>
+    private static (bool Ok, string Output) ShellStatus(QemuGuest g, string line)
+    {
+        var output = g.Shell($"{line}; echo \"@@rc=$?\"");
+        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
+        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
+        return (at >= 0 && output[(at + 5)..].Trim() == "0", msg);
     }
 
     /// <summary>modprobe/rmmod of a module <see cref="GuestModules"/> put in the initramfs: insmod (dependencies first)
@@ -124,10 +130,7 @@ public static partial class KernelRun
     {
         var name = GuestModules.Canonical(step.Scalar ?? step.Args["module"]);
         var cmd = step.Kind == "modprobe" ? modules.InsmodCommand(name, step.Args.GetValueOrDefault("params") ?? "") : $"rmmod {name} || exit 1; ";
-        var output = g.Shell($"( {cmd}) 2>&1; echo \"@@rc=$?\"");
-        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
-        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
-        bool ok = at >= 0 && output[(at + 5)..].Trim() == "0";
+        var (ok, msg) = ShellStatus(g, $"( {cmd}) 2>&1");
         var got = ok ? "ok" : ErrnoOf(msg);
         var want = step.Args.GetValueOrDefault("errno") ?? "ok";
         var st = got == want ? StepStatus.Passed : StepStatus.Failed;
