@@ -24,6 +24,7 @@ internal sealed class KernelSubsystems
         FirmwareMemmap = new FirmwareMemmap(k);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
         Kvm = new KvmIntel(k, PageAlloc);
+        Modules = new FaultInject.KernelModules(k, Kvm, MemoryHotplug.Notifiers);
         var kernelAllocations = new KernelAllocations(k, PageAlloc);
         CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
         Procfs = new ProcfsFiles(k);
@@ -41,4 +42,5 @@ internal sealed class KernelSubsystems
     public AcpiHotplug Acpi { get; }
     public FirmwareMemmap FirmwareMemmap { get; }
     public KvmIntel Kvm { get; }
+    public FaultInject.KernelModules Modules { get; }
 }

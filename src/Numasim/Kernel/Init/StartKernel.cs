@@ -71,6 +71,8 @@ internal static class StartKernel
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
+        s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
+        BootPhases.Mark("cpuhp_sysfs_init");
         // memhp_default_state= is an early parameter: it holds for the DIMMs found below
         k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.FirmwareMemmap.Init(); // the early entries first; the DIMMs below append theirs
