@@ -23,6 +23,7 @@ internal sealed class KernelSubsystems
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
         Kvm = new KvmIntel(k, PageAlloc);
+        VirtioMem = new VirtioMemDriver(k, MemoryHotplug);
         var kernelAllocations = new KernelAllocations(k, PageAlloc);
         CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
         Procfs = new ProcfsFiles(k);
@@ -39,4 +40,5 @@ internal sealed class KernelSubsystems
     public PageAlloc PageAlloc { get; }
     public AcpiHotplug Acpi { get; }
     public KvmIntel Kvm { get; }
+    public VirtioMemDriver VirtioMem { get; }
 }

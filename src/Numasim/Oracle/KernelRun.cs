@@ -23,7 +23,7 @@ public static partial class KernelRun
 {
     /// <summary>Steps the real kernel cannot run: reported as skipped, never as passed.</summary>
     public static bool IsModelOnly(ScenarioStep s) =>
-        s.Kind is "modprobe" or "rmmod" or "alloc_pages" or "free_pages"
+        (s.Kind is "modprobe" or "rmmod" && !GuestModules.RunsLive(s)) || s.Kind is "alloc_pages" or "free_pages"
         || (s.Kind == "expect" && (s.Args.ContainsKey("oops") || s.Args.ContainsKey("no_oops") || s.Args.ContainsKey("uevent")
                                    || s.Args.ContainsKey("page") || s.Args.ContainsKey("vmcs")));
 
@@ -58,7 +58,7 @@ public static partial class KernelRun
     private static partial Regex Timestamp();
 
     /// <summary>Runs the steps; a guest failure (timeout, QEMU exit) ends the run with the remaining steps unobserved.</summary>
-    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record)
+    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, GuestModules? modules = null)
     {
         var sw = Stopwatch.StartNew();
         var obs = new List<StepObservation>();
@@ -70,6 +70,7 @@ public static partial class KernelRun
         try
         {
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
+            if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
             foreach (var step in sc.Steps)
             {
                 if (!QemuLimits.InProfile(step, profile)) { obs.Add(new(StepStatus.Skipped, "skipped", "skipped (not " + profile.Name + ")")); continue; }
@@ -82,7 +83,8 @@ public static partial class KernelRun
                 obs.Add(step.Kind switch
                 {
                     "write" => Write(step, g),
-                    "device_add" or "device_del" or "object-add" or "object-del" => Qmp(step, g),
+                    "device_add" or "device_del" or "object-add" or "object-del" or "qom-set" => Qmp(step, g),
+                    "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
                     "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files),
                     "expect" when step.Args.TryGetValue("dmesg", out var d) => ExpectDmesg(step, d, Dmesg().Skip(dmesgMark)),
                     _ => new(StepStatus.Failed, "unsupported", $"the oracle cannot run '{ScenarioRunner.Describe(step)}'"),
@@ -117,7 +119,23 @@ public static partial class KernelRun
         return new(got == want ? StepStatus.Passed : StepStatus.Failed, got, ok ? "ok" : $"{got} ({msg})");
     }
 
-    private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy"];
+    /// <summary>modprobe/rmmod of a module <see cref="GuestModules"/> put in the initramfs: insmod (dependencies first)
+    /// or rmmod; the observation is the model's ("holds" when the errno is the expected one).</summary>
+    private static StepObservation Module(ScenarioStep step, QemuGuest g, GuestModules modules)
+    {
+        var name = GuestModules.Canonical(step.Scalar ?? step.Args["module"]);
+        var cmd = step.Kind == "modprobe" ? modules.InsmodCommand(name, step.Args.GetValueOrDefault("params") ?? "") : $"rmmod {name} || exit 1; ";
+        var output = g.Shell($"( {cmd}) 2>&1; echo \"@@rc=$?\"");
+        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
+        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
+        bool ok = at >= 0 && output[(at + 5)..].Trim() == "0";
+        var got = ok ? "ok" : ErrnoOf(msg);
+        var want = step.Args.GetValueOrDefault("errno") ?? "ok";
+        var st = got == want ? StepStatus.Passed : StepStatus.Failed;
+        return new(st, st == StepStatus.Passed ? "holds" : "fails", ok ? "ok" : $"{got} ({msg})");
+    }
+
+    private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy", "path", "property"];
 
     private static StepObservation Qmp(ScenarioStep step, QemuGuest g)
     {
@@ -154,6 +172,8 @@ public static partial class KernelRun
                     QemuGuest.EventTimeout, $"the guest's final ACPI_DEVICE_OST after {id} was deleted");
             }
         }
+        if (err is null && (step.Kind == "qom-set" || (step.Kind == "device_add" && driver == Hypervisor.VirtioMemDevice.Driver)))
+            note = VirtioMemSettle.Wait(g, step);
         var wantErr = step.Args.GetValueOrDefault("error");
         StepStatus st = wantErr is null ? (err is null ? StepStatus.Passed : StepStatus.Failed)
             : err is not null && err.Contains(wantErr, StringComparison.Ordinal) ? StepStatus.Passed : StepStatus.Failed;

@@ -16,7 +16,8 @@ internal static class StartKernel
     public static void Run(KernelSubsystems s)
     {
         var k = s.Kernel;
-        // setup_arch(): e820, early reservations, NUMA, CPU enumeration.
+        // setup_arch(): "Command line:", parse_early_param(), e820, early reservations, NUMA, CPU enumeration.
+        BootCommandLine.SetupArch(k);
         k.MaxPfn = E820Setup.MemblockSetup(k);
         E820Setup.ReserveEarly(k);
         BootPhases.Mark("firmware, e820");
@@ -42,6 +43,7 @@ internal static class StartKernel
         // arch_cpu_finalize_init(), after mm_init(), so no node carries PENALTY_FOR_NODE_WITH_CPUS here.
         Zonelists.BuildAll(k, null);
         BootPhases.Mark("build_all_zonelists");
+        BootCommandLine.ParseArgs(k);
         MemInit(k);
         BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
@@ -70,8 +72,9 @@ internal static class StartKernel
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
-        k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        k.DefaultOnlineType = k.Boot.MemhpDefaultState ?? ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.Procfs.Register();
+        BootCommandLine.RegisterFiles(k);
         k.Booted = true;
         BootPhases.Mark("rest");
     }
