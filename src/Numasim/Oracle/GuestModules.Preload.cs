@@ -15,12 +15,31 @@ public sealed partial class GuestModules
         return virtioMem ? ["virtio_pci", "virtio_mem"] : [];
     }
 
+    /// <summary>The modules built into the kernel (lib/modules/VERSION/modules.builtin: "kernel/drivers/virtio/virtio_pci.ko"),
+    /// which need no loading (6.12 builds virtio and virtio_pci in; 6.1 has them as modules).</summary>
+    private static HashSet<string> Builtin(OracleKernel kernel)
+    {
+        var boot = Path.GetDirectoryName(kernel.Image)!;
+        var version = Path.GetFileName(kernel.Image)["vmlinuz-".Length..];
+        var file = Path.Combine(Path.GetDirectoryName(boot)!, "lib", "modules", version, "modules.builtin");
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        if (!File.Exists(file)) return set;
+        foreach (var line in File.ReadLines(file))
+        {
+            var name = Path.GetFileName(line.Trim());
+            int ko = name.IndexOf(".ko", StringComparison.Ordinal);
+            if (ko > 0) set.Add(Canonical(name[..ko]));
+        }
+        return set;
+    }
+
     /// <summary>insmods the scenario's preloaded modules (with their command-line options) in the booted guest.</summary>
     internal static void PreloadInto(QemuGuest g, Scenario sc, GuestModules modules)
     {
         var cmdline = sc.MachineQemu is null ? null : OracleRunner.MachineArgs(sc.MachineQemu).Append;
         foreach (var name in Preload(sc))
         {
+            if (modules.LoadOrder(name).Count == 0) continue;   // built in
             var output = g.Shell($"( {modules.InsmodCommand(name, ModuleOptions(cmdline, name))}) 2>&1; echo \"@@rc=$?\"");
             if (!output.TrimEnd().EndsWith("@@rc=0", StringComparison.Ordinal))
                 throw new GuestException($"loading {name} into the guest failed: {output.Trim()}");

@@ -40,11 +40,12 @@ public sealed partial class GuestModules
         var wanted = sc.Steps.Where(RunsLive).Select(s => Canonical(s.Scalar ?? s.Args["module"])).Concat(Preload(sc)).Distinct().ToList();
         if (wanted.Count == 0) return m;
         var index = Index(kernel);
+        var builtin = Builtin(kernel);
         var todo = new Stack<string>(wanted);
         while (todo.Count > 0)
         {
             var n = todo.Pop();
-            if (m._modules.ContainsKey(n)) continue;
+            if (m._modules.ContainsKey(n) || builtin.Contains(n)) continue;
             if (!index.TryGetValue(n, out var file))
                 throw new OracleSetupException($"module {n} is not in {kernel.Package ?? kernel.Image}");
             var deps = Depends(Decompressed(file));

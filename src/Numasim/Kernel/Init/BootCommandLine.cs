@@ -13,7 +13,38 @@ internal static class BootCommandLine
         k.Boot = KernelCommandLine.ParseEarly(k.Machine.CommandLine, k.Profile);
         k.Log.Printk("Command line: " + k.Boot.Text);
         foreach (var line in k.Boot.EarlyLog) k.Log.Printk(line);
+        // e820__finish_early_params(): a user-defined map (mem=) is printed whole.
+        if (k.Boot.MemLimit is not null)
+        {
+            k.Log.Printk("user-defined physical RAM map:");
+            foreach (var e in E820(k))
+                k.Log.Printk($"user: [mem 0x{e.Start:x16}-0x{e.End - 1:x16}] {TypeName(e.Type)}");
+        }
     }
+
+    /// <summary>The E820 map after the command line: mem= removes RAM at and above its limit
+    /// (e820__range_remove(..., E820_TYPE_RAM, check_type=1): other types stay).</summary>
+    public static IReadOnlyList<Firmware.E820Entry> E820(KernelContext k)
+    {
+        if (k.Boot.MemLimit is not ulong limit) return k.Firmware.E820;
+        var list = new List<Firmware.E820Entry>();
+        foreach (var e in k.Firmware.E820)
+        {
+            if (e.Type != Firmware.E820Type.Ram || e.End <= limit) list.Add(e);
+            else if (e.Start < limit) list.Add(e with { Size = limit - e.Start });
+        }
+        return list;
+    }
+
+    /// <summary>e820_print_type()'s names.</summary>
+    private static string TypeName(Firmware.E820Type t) => t switch
+    {
+        Firmware.E820Type.Ram => "usable",
+        Firmware.E820Type.Reserved => "reserved",
+        Firmware.E820Type.Acpi => "ACPI data",
+        Firmware.E820Type.Nvs => "ACPI NVS",
+        _ => $"type {(int)t}",
+    };
 
     /// <summary>Models start_kernel()'s "Kernel command line:", parse_args("Booting kernel") and
     /// print_unknown_bootoptions(), init/main.c.</summary>
@@ -24,7 +55,7 @@ internal static class BootCommandLine
     /// memory block, rounded up to whole pageblocks.</summary>
     private static (long Memmap, long Wasted) MemmapPages(KernelContext k)
     {
-        long pages = (long)(StartKernel.ProbeMemoryBlockSize(k) >> Page.Shift);
+        long pages = (long)((k.Machine.MemoryBlockSizeBytes ?? StartKernel.ProbeMemoryBlockSize(k)) >> Page.Shift);
         long memmap = (pages * Page.StructPageSize + Page.Size - 1) >> Page.Shift;
         long aligned = (memmap + Page.PageblockNrPages - 1) / Page.PageblockNrPages * Page.PageblockNrPages;
         return (aligned, aligned - memmap);

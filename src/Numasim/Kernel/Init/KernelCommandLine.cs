@@ -155,6 +155,8 @@ public static class KernelCommandLine
                 ulong size = CmdlineParsing.Memparse(val, out _);
                 if (size == 0) return false;   // "Don't remove all memory when getting mem={invalid}"
                 bp.MemLimit = size;
+                // e820__range_remove(mem_size, ULLONG_MAX - mem_size, E820_TYPE_RAM, 1), printed at KERN_DEBUG
+                bp.EarlyLog.Add($"e820: remove [mem 0x{size:x8}-0xfffffffffffffffe] usable");
                 return true;
             }
             case "numa":           // numa_setup(), arch/x86/mm/numa.c

@@ -54,7 +54,7 @@ internal static class StartKernel
         var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
         foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
         foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
+            if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
         // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
         int nodes = k.NodeStates.NrOnline;
         int cpus = k.Cpus.Online.Weight();
