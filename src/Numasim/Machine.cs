@@ -108,8 +108,11 @@ public sealed class Machine
     /// <summary>The virtio_mem driver (its devices' states), for tests and reports.</summary>
     public Kernel.Drivers.VirtioMemDriver VirtioMem => _s.VirtioMem;
 
-    /// <summary>Options of the kernel command line the kernel acts on that the model does not model.</summary>
-    public IReadOnlyList<string> UnmodelledBootOptions => _s.Kernel.Boot.Unmodelled;
+    /// <summary>One line per command-line option the kernel acts on that the model does not model, and per option
+    /// whose real effect the model cannot show (a kernel that would not boot).</summary>
+    public IEnumerable<string> BootWarnings =>
+        _s.Kernel.Boot.Unmodelled.Select(o => $"kernel command line: '{o}' is acted on by the kernel but not modelled; the model ignores it")
+            .Concat(_s.Kernel.Boot.Warnings.Select(w => "kernel command line: " + w));
 
     /// <summary>dmesg, one line per record.</summary>
     public IEnumerable<string> Dmesg() => Log.Records.Select(r => r.ToString());

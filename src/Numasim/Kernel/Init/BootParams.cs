@@ -55,6 +55,9 @@ public sealed class BootParams
     /// <summary>Lines parse_early_param() prints during setup_arch() ("Malformed early option 'mem'").</summary>
     public List<string> EarlyLog { get; } = [];
 
+    /// <summary>What a user must know about this command line that no kernel line says (the real kernel would not boot).</summary>
+    public List<string> Warnings { get; } = [];
+
     /// <summary>Options the kernel acts on that the model does not model (each named once, in order).</summary>
     public List<string> Unmodelled { get; } = [];
 

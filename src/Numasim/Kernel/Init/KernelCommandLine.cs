@@ -136,7 +136,13 @@ public static class KernelCommandLine
                 bp.MovableNode = true;
                 return true;
             case "kernelcore":     // cmdline_parse_kernelcore()
-                if (val is not null && CmdlineParsing.ParseOptionStr(val, "mirror"))
+                if (val is null)
+                {
+                    // parse_option_str(NULL, "mirror") dereferences NULL: the real kernel dies here, before any console.
+                    bp.Warnings.Add("'kernelcore' without a value: cmdline_parse_kernelcore() passes NULL to parse_option_str(), which dereferences it; the real kernel (6.1, 6.12) does not boot. The model carries on as if the option were absent.");
+                    return true;
+                }
+                if (CmdlineParsing.ParseOptionStr(val, "mirror"))
                 {
                     bp.MirroredKernelcore = true;
                     return true;
