@@ -168,7 +168,11 @@ public static class KernelCommandLine
             case "numa":           // numa_setup(), arch/x86/mm/numa.c
                 if (val is null) return false;
                 if (val.StartsWith("off", StringComparison.Ordinal)) bp.NumaOff = true;
-                if (val.StartsWith("fake=", StringComparison.Ordinal)) bp.NumaFake = val[5..];
+                if (val.StartsWith("fake=", StringComparison.Ordinal))
+                {
+                    bp.NumaFake = val[5..];
+                    NoteUnmodelled(bp, "numa=fake");   // numa_emulation() is not modelled yet: the nodes stay the firmware's
+                }
                 if (val.StartsWith("noacpi", StringComparison.Ordinal)) bp.NumaNoAcpi = true;
                 if (val.StartsWith("nohmat", StringComparison.Ordinal)) NoteUnmodelled(bp, "numa=nohmat");
                 return true;
