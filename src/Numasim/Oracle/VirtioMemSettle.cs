@@ -30,15 +30,15 @@ internal static class VirtioMemSettle
             ulong size = Get(g, path, "size"), requested = Get(g, path, "requested-size");
             if (size == requested) break;
             still = size == last ? still + 1 : 0;
-            if (still >= 5) break;   // no progress for 5 s: the guest stopped (threshold, busy memory)
+            if (still >= 10) break;   // no progress for 5 s: the guest stopped (threshold, busy memory)
             last = size;
-            Thread.Sleep(1000);
+            Thread.Sleep(500);
         }
         // the last block's add and online come after its plug request was answered
         string before = GuestState(g);
         while (sw.Elapsed < Limit)
         {
-            Thread.Sleep(1000);
+            Thread.Sleep(500);
             string now = GuestState(g);
             if (now == before) return "";
             before = now;
