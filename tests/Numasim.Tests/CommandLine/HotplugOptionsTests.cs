@@ -124,3 +124,16 @@ public class HotplugOptionsTests
         Assert.Equal("Node 1 MemTotal:         524288 kB", MemTotal(m, 1));
     }
 }
+
+public class VirtioMemSnapshotTests
+{
+    [Fact]
+    public void A_clone_with_a_virtio_mem_device_resizes_on_its_own()
+    {
+        var m = Boot("memhp_default_state=online_movable", extra: "-object memory-backend-ram,id=v,size=1G -device virtio-mem-pci,id=vm0,memdev=v,node=1,requested-size=256M");
+        var c = m.Clone();
+        Assert.True(c.Qmp.QomSet(new Dictionary<string, string> { ["path"] = "/machine/peripheral/vm0", ["property"] = "requested-size", ["value"] = (512UL << 20).ToString() }).Ok);
+        Assert.Equal("Node 1 MemTotal:         524288 kB", c.Read("/sys/devices/system/node/node1/meminfo").Text.Split('\n')[0]);
+        Assert.Equal("Node 1 MemTotal:         262144 kB", m.Read("/sys/devices/system/node/node1/meminfo").Text.Split('\n')[0]);
+    }
+}
