@@ -101,6 +101,19 @@ public class HotplugOptionsTests
     }
 
     [Fact]
+    public void A_partly_plugged_virtio_mem_block_offlines_and_onlines_with_only_its_plugged_pages_managed()
+    {
+        var m = Boot("memhp_default_state=online_movable");
+        Add(m, "vm0", 1UL << 30, 1, "virtio-mem-pci", (300UL << 20).ToString());   // memory34: 22 of 64 sub-blocks
+        Assert.Equal(Errno.None, m.Write("/sys/devices/system/memory/memory34/state", "offline"));
+        Assert.Equal("Node 1 MemTotal:         262144 kB", MemTotal(m, 1));
+        Assert.Equal(Kernel.Drivers.SbmState.OfflinePartial, m.VirtioMem.Devices[0].MbState(34));
+        Assert.Equal(Errno.None, m.Write("/sys/devices/system/memory/memory34/state", "online_movable"));
+        Assert.Equal("Node 1 MemTotal:         307200 kB", MemTotal(m, 1));
+        Assert.Equal(Kernel.Drivers.SbmState.MovablePartial, m.VirtioMem.Devices[0].MbState(34));
+    }
+
+    [Fact]
     public void Virtio_mem_offline_blocks_wait_for_onlining_within_the_offline_threshold()
     {
         var m = Boot("");   // auto_online_blocks offline: added blocks stay offline, at most 1 GiB of them

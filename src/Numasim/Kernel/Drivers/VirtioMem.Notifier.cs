@@ -93,15 +93,11 @@ public sealed partial class VirtioMem
         if (zone is not null) MemoryHotplug.GenericOnlinePages(zone, pfn, pfn + nrPages);
     }
 
-    /// <summary>Models virtio_mem_fake_offline_going_offline(): before the block's memory goes offline, its
-    /// fake-offline pages are given up (their reference dropped, counted managed again in v6.1) so that
-    /// offline_pages() takes them with the rest; the model hands them to the buddy, which has the same effect.</summary>
-    private void FakeOfflineGoingOffline(long pfn, long nrPages) => FakeOnline(pfn, nrPages);
+    /// <summary>Models virtio_mem_fake_offline_going_offline(): before the block's memory goes offline, its fake-offline
+    /// pages drop their reference, so that offlining skips them (PageOffline with a zero refcount).</summary>
+    private void FakeOfflineGoingOffline(long pfn, long nrPages) => _mhp.OfflineSkipped.Add((pfn, pfn + nrPages));
 
-    /// <summary>Models virtio_mem_fake_offline_cancel_offline(): offlining failed; the pages are fake-offline again.</summary>
-    private void FakeOfflineCancelOffline(long pfn, long nrPages)
-    {
-        var zone = OnlineZoneOf(pfn);
-        if (zone is not null) _mhp.AllocContigRange(zone, pfn, pfn + nrPages);
-    }
+    /// <summary>Models virtio_mem_fake_offline_cancel_offline(): offlining failed; the pages take their reference back
+    /// and stay fake-offline (they never left the driver).</summary>
+    private void FakeOfflineCancelOffline(long pfn, long nrPages) => _mhp.OfflineSkipped.Remove((pfn, pfn + nrPages));
 }

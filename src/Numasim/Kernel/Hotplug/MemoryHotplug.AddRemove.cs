@@ -37,6 +37,45 @@ public sealed partial class MemoryHotplug
         foreach (var (s, e) in cb(start, start + nr)) GenericOnlinePages(zone, s, e);
     }
 
+    /// <summary>Pages a memory notifier gave up for the offlining under way (virtio-mem's fake-offline pages once
+    /// virtio_mem_fake_offline_going_offline() dropped their reference): PageOffline with a zero refcount, which
+    /// test_pages_isolated() and __offline_isolated_pages() skip. Emptied when the offlining ends either way.</summary>
+    internal List<(long Start, long End)> OfflineSkipped { get; } = [];
+
+    /// <summary>Models test_pages_isolated(MEMORY_OFFLINE): every page free in the buddy, or skipped (PageOffline, no ref).</summary>
+    private Errno TestPagesIsolated(ZonePageAllocator pages, long start, long end, out long badPfn)
+    {
+        badPfn = -1;
+        foreach (var (s, e) in NotSkipped(start, end))
+        {
+            var err = pages.TestPagesIsolated(s, e, out badPfn);
+            if (err != Errno.None) return err;
+        }
+        return Errno.None;
+    }
+
+    /// <summary>Models __offline_isolated_pages(): the free pages leave the buddy; skipped pages just stay out. Returns
+    /// how many left the buddy (what offline_pages() takes from the managed count in v6.12, and in effect in v6.1,
+    /// which first gave the skipped ones back to it).</summary>
+    private long OfflineIsolatedPages(ZonePageAllocator pages, long start, long end)
+    {
+        long n = 0;
+        foreach (var (s, e) in NotSkipped(start, end)) n += pages.OfflineIsolated(s, e);
+        OfflineSkipped.Clear();
+        return n;
+    }
+
+    private IEnumerable<(long, long)> NotSkipped(long start, long end)
+    {
+        long cur = start;
+        foreach (var (s, e) in OfflineSkipped.Where(r => r.End > start && r.Start < end).OrderBy(r => r.Start))
+        {
+            if (s > cur) yield return (cur, s);
+            cur = Math.Max(cur, e);
+        }
+        if (cur < end) yield return (cur, end);
+    }
+
     /// <summary>Models generic_online_page() over [start, end): the pages join the buddy and the managed count.</summary>
     internal static void GenericOnlinePages(Zone zone, long start, long end)
     {

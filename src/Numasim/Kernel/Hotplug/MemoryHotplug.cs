@@ -99,17 +99,18 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         }
         err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
         if (err == Errno.None && MigrateRange is not null) err = MigrateRange(zone, start, end);
-        if (err == Errno.None) err = pages.TestPagesIsolated(start, end, out badPfn);
+        if (err == Errno.None) err = TestPagesIsolated(pages, start, end, out badPfn);
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
+            OfflineSkipped.Clear();
             mb.State = MemoryBlockState.Online;
             if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
             return err;
         }
-        long removed = pages.OfflineIsolated(start, end);
+        long removed = OfflineIsolatedPages(pages, start, end);
         zone.ManagedPages -= removed;
         AdjustPresentPageCount(zone, mb, -nr);
         zone.PgData.RecomputeSpan();
