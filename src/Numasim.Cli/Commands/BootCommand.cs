@@ -34,6 +34,7 @@ public static class BootCommand
             }
 
             var m = Numasim.Machine.Boot(spec, profile);
+            foreach (var w in m.BootWarnings) stderr.WriteLine("numasim: warning: " + w);
             int status = CliApp.ExitOk;
             if (parsed.GetValue(dmesg))
                 foreach (var line in m.Dmesg()) stdout.WriteLine(line);

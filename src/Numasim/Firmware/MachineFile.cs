@@ -8,7 +8,7 @@ namespace Numasim.Firmware;
 /// <summary>
 /// YAML machine files (CONTRACT §3, machines/*.yaml). Either <c>qemu: "-m 1G ..."</c> (parsed by
 /// <see cref="QemuCommandLine"/>) or the explicit form: name, ram, slots, maxmem, smp, nodes, cpus, distances,
-/// backends, memhp_default_state, memory_block_size, offline_blocks, firmware_node_ids, kernel_allocations. Sizes are "1G",
+/// backends, memhp_default_state, cmdline (the kernel command line), memory_block_size, offline_blocks, firmware_node_ids, kernel_allocations. Sizes are "1G",
 /// "512M" or integers (bytes). Errors are <see cref="MachineFormatException"/>s naming file, line and field.
 /// </summary>
 public static class MachineFile
@@ -19,7 +19,7 @@ public static class MachineFile
     private static readonly string[] MemhpStates = ["offline", "online", "online_kernel", "online_movable"];
     private static readonly HashSet<string> QemuOnlyForbidden = ["ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends"];
     private static readonly HashSet<string> TopKeys = ["name", "qemu", "ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends",
-        "memhp_default_state", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids", "cpuid_reports_smt"];
+        "memhp_default_state", "cmdline", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids", "cpuid_reports_smt"];
 
     /// <summary>Reads and parses a machine file.</summary>
     public static MachineSpec Load(string path)
@@ -73,6 +73,7 @@ public static class MachineFile
             foreach (var row in spec.Distances) sb.Append("  - [").Append(string.Join(", ", row.Select(d => d.ToString(inv)))).Append("]\n");
         }
         if (spec.MemhpDefaultState is not null) sb.Append("memhp_default_state: ").Append(Quote(spec.MemhpDefaultState)).Append('\n');
+        if (spec.CommandLine is not null) sb.Append("cmdline: ").Append(Quote(spec.CommandLine)).Append('\n');
         if (spec.MemoryBlockSizeBytes is ulong mbs) sb.Append("memory_block_size: ").Append(QemuSize.Format(mbs)).Append('\n');
         if (spec.OfflineBlocksAtBoot.Count > 0)
             sb.Append("offline_blocks: [").Append(string.Join(", ", spec.OfflineBlocksAtBoot.Select(b => b.ToString(inv)))).Append("]\n");
@@ -131,6 +132,11 @@ public static class MachineFile
                 var st = Scalar(mh.value, "memhp_default_state");
                 if (!MemhpStates.Contains(st)) throw Err(mh.value, $"memhp_default_state: '{st}' is not one of {string.Join(", ", MemhpStates)}");
                 spec = spec with { MemhpDefaultState = st };
+            }
+            if (fields.TryGetValue("cmdline", out var cl))
+            {
+                // A machine file given as qemu: may carry -append too; cmdline: then replaces it, as a later -append would.
+                spec = spec with { CommandLine = Scalar(cl.value, "cmdline") };
             }
             if (fields.TryGetValue("memory_block_size", out var mbs))
             {

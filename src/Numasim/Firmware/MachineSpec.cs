@@ -38,6 +38,14 @@ public sealed record MachineSpec
     /// "online_movable"); null for the kernel's built-in default (Debian: offline).</summary>
     public string? MemhpDefaultState { get; init; }
 
+    /// <summary>The kernel command line (QEMU's -append, a machine file's cmdline:), as the guest gets it; null for none.
+    /// The kernel parses it at boot (Kernel/Init/KernelCommandLine.cs).</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>-device options QEMU realizes before the guest starts (cold-plugged devices), each as its key=value
+    /// pairs in order ("driver" first); only virtio-mem-pci is modelled.</summary>
+    public IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> Devices { get; init; } = [];
+
     /// <summary>Imported machines only: the memory block size the real machine used, overriding the x86 rule.</summary>
     public ulong? MemoryBlockSizeBytes { get; init; }
 

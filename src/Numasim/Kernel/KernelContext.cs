@@ -20,7 +20,23 @@ public sealed class KernelContext
         Machine = machine;
         Profile = profile;
         Uevents = new Uevents(Log);
+        MhpParams = new Hotplug.MemoryHotplugParams(profile);
     }
+
+    /// <summary>What the boot command line set (Init/KernelCommandLine.cs); fixed once start_kernel() parsed it.</summary>
+    public Init.BootParams Boot { get; internal set; } = new();
+
+    /// <summary>The memory_hotplug.* module parameters (command line, /sys/module/memory_hotplug/parameters).</summary>
+    public Hotplug.MemoryHotplugParams MhpParams { get; }
+
+    /// <summary>system_freezable_wq: work items drivers queue, run after the operation that queued them.</summary>
+    public Workqueue Workqueue { get; } = new();
+
+    /// <summary>The memory groups of hot-added devices (DIMMs: static, virtio-mem: dynamic).</summary>
+    public Hotplug.MemoryGroups MemoryGroups { get; } = new();
+
+    /// <summary>pxm_to_node_map as acpi_numa_init() filled it (empty without SRAT): pxm_to_node().</summary>
+    internal Dictionary<int, int> PxmToNode { get; set; } = [];
 
     public FirmwareTables Firmware { get; }
     public MachineSpec Machine { get; }

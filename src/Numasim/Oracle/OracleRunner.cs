@@ -78,7 +78,8 @@ public static partial class OracleRunner
         try
         {
             var modules = GuestModules.For(kernel, sc);
-            using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), SplitArgs(sc.MachineQemu!));
+            var (machineArgs, append) = MachineArgs(sc.MachineQemu!);
+            using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append);
             kr = KernelRun.Run(sc, profile, g, recordDir is not null, modules);
         }
         catch (GuestException e)
@@ -150,7 +151,20 @@ public static partial class OracleRunner
         }
     }
 
-    internal static IReadOnlyList<string> SplitArgs(string s) => s.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>The machine's QEMU options as words (quotes resolved, as a shell would) without its -append, and
+    /// that -append's text (the last one, as QEMU takes it), for the guest's command line.</summary>
+    internal static (IReadOnlyList<string> Args, string? Append) MachineArgs(string machineQemu)
+    {
+        var words = Firmware.QemuOpts.Tokenize(machineQemu, out var err) ?? throw new OracleSetupException("machine: " + err);
+        var args = new List<string>();
+        string? append = null;
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (words[i] is "-append" or "--append" && i + 1 < words.Count) append = words[++i];
+            else args.Add(words[i]);
+        }
+        return (args, append);
+    }
 
     private static string Show(string s) => s.Replace("\n", "\\n");
 

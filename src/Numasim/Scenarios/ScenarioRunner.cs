@@ -125,6 +125,7 @@ public static class ScenarioRunner
             case "device_del": return Qmp(step, m.Qmp.DeviceDel(Without(a, "error")));
             case "object-add": return Qmp(step, m.Qmp.ObjectAdd(Without(a, "error")));
             case "object-del": return Qmp(step, m.Qmp.ObjectDel(Without(a, "error")));
+            case "qom-set": return Qmp(step, m.Qmp.QomSet(Without(a, "error")));
             case "modprobe":
             case "rmmod":
             {

@@ -10,7 +10,7 @@ internal static class E820Setup
     public static long MemblockSetup(KernelContext k)
     {
         long maxPfn = 0;
-        foreach (var e in k.Firmware.E820)
+        foreach (var e in Init.BootCommandLine.E820(k))
         {
             if (e.Type != E820Type.Ram) continue;
             long start = (long)((e.Start + Page.Size - 1) >> Page.Shift);

@@ -7,7 +7,8 @@ namespace Numasim.Kernel.Arch;
 /// <summary>arch/x86/mm/numa.c: from SRAT/SLIT to possible and online nodes, NODE_DATA and cpu_to_node.</summary>
 internal static class X86Numa
 {
-    /// <summary>Models x86_numa_init() → numa_init(x86_acpi_numa_init) with dummy_numa_init() as fallback.
+    /// <summary>Models x86_numa_init() → numa_init(x86_acpi_numa_init) with dummy_numa_init() as fallback; numa=off
+    /// goes to the dummy directly ("NUMA turned off"), numa=noacpi makes the ACPI one fail (acpi_numa &lt; 0).
     /// Returns max_possible_pfn.</summary>
     public static long NumaInit(KernelContext k, long maxPfn)
     {
@@ -15,18 +16,19 @@ internal static class X86Numa
         Bitmap parsed;
         Dictionary<uint, int> apicToNode;
         long maxPossiblePfn = maxPfn;
-        if (k.Firmware.HasSrat)
+        if (k.Firmware.HasSrat && !k.Boot.NumaOff && !k.Boot.NumaNoAcpi)
         {
             var srat = Srat.AcpiNumaInit(k, maxPfn);
             blks = srat.MemBlks;
             parsed = srat.NodesParsed;
             apicToNode = srat.ApicToNode;
             maxPossiblePfn = srat.MaxPossiblePfn;
+            k.PxmToNode = srat.PxmToNode;
             if (k.Firmware.Slit is { } slit) SlitInit(k, slit, srat);
         }
         else
         {
-            k.Log.Printk("No NUMA configuration found");
+            k.Log.Printk(k.Boot.NumaOff ? "NUMA turned off" : "No NUMA configuration found");
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
                 $"Faking a node at [mem {Hex018(0)}-{Hex018(Page.AddrOf(maxPfn) - 1)}]"));
             blks = [(0UL, Page.AddrOf(maxPfn), 0, false)];

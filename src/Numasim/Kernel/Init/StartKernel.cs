@@ -16,7 +16,8 @@ internal static class StartKernel
     public static void Run(KernelSubsystems s)
     {
         var k = s.Kernel;
-        // setup_arch(): e820, early reservations, NUMA, CPU enumeration.
+        // setup_arch(): "Command line:", parse_early_param(), e820, early reservations, NUMA, CPU enumeration.
+        BootCommandLine.SetupArch(k);
         k.MaxPfn = E820Setup.MemblockSetup(k);
         E820Setup.ReserveEarly(k);
         BootPhases.Mark("firmware, e820");
@@ -42,6 +43,7 @@ internal static class StartKernel
         // arch_cpu_finalize_init(), after mm_init(), so no node carries PENALTY_FOR_NODE_WITH_CPUS here.
         Zonelists.BuildAll(k, null);
         BootPhases.Mark("build_all_zonelists");
+        BootCommandLine.ParseArgs(k);
         MemInit(k);
         BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
@@ -52,7 +54,7 @@ internal static class StartKernel
         var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
         foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
         foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
+            if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
         // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
         int nodes = k.NodeStates.NrOnline;
         int cpus = k.Cpus.Online.Weight();
@@ -72,8 +74,9 @@ internal static class StartKernel
         BootPhases.Mark("register_cpu");
         s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
         BootPhases.Mark("cpuhp_sysfs_init");
-        k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        k.DefaultOnlineType = k.Boot.MemhpDefaultState ?? ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.Procfs.Register();
+        BootCommandLine.RegisterFiles(k);
         k.Booted = true;
         BootPhases.Mark("rest");
     }

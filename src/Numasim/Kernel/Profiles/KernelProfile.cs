@@ -84,6 +84,34 @@ public sealed record KernelProfile
     /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
     public bool PrintsDemotionTargets { get; init; }
 
+    /// <summary>The memory_hotplug.* module parameters exist (memmap_on_memory 5.12+, online_policy, auto_movable_ratio,
+    /// auto_movable_numa_aware 5.15+, mm/memory_hotplug.c); v4.x has none.</summary>
+    public bool MemoryHotplugModuleParams { get; init; }
+
+    /// <summary>memory_hotplug.memmap_on_memory takes "force" and shows "Y"/"N"/"force" (set_memmap_mode(), v6.6+);
+    /// before, a plain bool.</summary>
+    public bool MemmapOnMemoryForceMode { get; init; }
+
+    /// <summary>memmap_on_memory works per memory block of any hot-added range: acpi_memory_enable_device() always
+    /// asks for MHP_MEMMAP_ON_MEMORY and add_memory_resource() makes one altmap per block
+    /// (create_altmaps_and_memory_blocks(), v6.6+). Before, only a range of exactly one block got it
+    /// (mhp_supports_memmap_on_memory(size) in v6.1).</summary>
+    public bool MemmapOnMemoryPerBlock { get; init; }
+
+    /// <summary>kernelcore=mirror is ignored without mirrored memory ("The system has no mirror memory, ignore
+    /// kernelcore=mirror.", v6.5+); v6.1 makes every range at or above 4 GiB ZONE_MOVABLE.</summary>
+    public bool KernelcoreMirrorNeedsMirrorMemory { get; init; }
+
+    /// <summary>virtio_mem keeps retrying to offline and remove fully unplugged memory blocks whose removal failed
+    /// (have_unplugged_mb, virtio_mem_cleanup_pending_mb(), v6.5+), and maps offline_and_remove_memory() failures to
+    /// -EBUSY/-ENOMEM; v6.1 tries once when the last sub-block goes. v6.12 also drops bbm_safe_unplug.</summary>
+    public bool VirtioMemRetriesUnpluggedBlocks { get; init; }
+
+    /// <summary>The kernel's early_param() and __setup() names (white-space separated), which decide what a
+    /// command-line word is (Init/KnownBootParams.cs, read from Debian's linux-source packages).</summary>
+    public string EarlyParamNames { get; init; } = Init.KnownBootParams.EarlyV6_1;
+    public string SetupParamNames { get; init; } = Init.KnownBootParams.SetupV6_1;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
@@ -104,6 +132,7 @@ public sealed record KernelProfile
         MemorylessPossibleNodesStayOffline = true,
         AllocPagesIsNodemaskFree = true,
         CpuhpStates = Hotplug.CpuhpStateTables.Debian61,
+        MemoryHotplugModuleParams = true,
     };
 
     public static readonly KernelProfile V6_12 = V6_1 with
@@ -116,6 +145,12 @@ public sealed record KernelProfile
         FallbackSkipsMemorylessLocalNode = true,
         NodeStatesClearedBeforeZonelistRebuild = true,
         PrintsDemotionTargets = true,
+        MemmapOnMemoryForceMode = true,
+        MemmapOnMemoryPerBlock = true,
+        KernelcoreMirrorNeedsMirrorMemory = true,
+        VirtioMemRetriesUnpluggedBlocks = true,
+        EarlyParamNames = Init.KnownBootParams.EarlyV6_12,
+        SetupParamNames = Init.KnownBootParams.SetupV6_12,
     };
 
     /// <summary>v6.1 built with CONFIG_DEBUG_VM.</summary>
