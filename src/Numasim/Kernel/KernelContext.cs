@@ -42,7 +42,7 @@ public sealed class KernelContext
     public ulong KernelPhysAddr { get; }
 
     /// <summary>The kernel command line the boot copies (setup_command_line()).</summary>
-    public string CommandLine { get; internal set; } = Init.EarlyAllocations.DefaultCommandLine;
+    public string CommandLine { get; internal set; } = BootCommandLine.Default;
 
     /// <summary>The initrd's reserved range as QEMU's loader placed it; null without an initrd.</summary>
     public PhysRange? Initrd { get; internal set; }

@@ -67,7 +67,9 @@ public static partial class OracleRunner
     private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir)
     {
         ScenarioResult model;
-        try { model = ScenarioRunner.Run(sc, profile); }
+        // the model boots what the guest boots: the same initrd (its size places the early allocations)
+        ulong initrdBytes = (ulong)new FileInfo(initrd).Length;
+        try { model = ScenarioRunner.Run(sc, profile, spec => spec with { InitrdBytes = initrdBytes }); }
         catch (Exception e) when (e is not ScenarioFormatException)
         {
             // the model itself failed: nothing to compare; counted as a difference, the kernel is not booted

@@ -77,7 +77,7 @@ public sealed partial class QemuGuest : IDisposable
 
     /// <summary>Boots the kernel with the machine's QEMU options and waits for the guest's shell.</summary>
     public static QemuGuest Boot(OracleKernel kernel, string initrd, IReadOnlyList<string> machineArgs) =>
-        new(kernel, initrd, machineArgs, "console=ttyS0 memhp_default_state=offline panic=-1 quiet");
+        new(kernel, initrd, machineArgs, Numasim.Kernel.BootCommandLine.Default);
 
     private Socket Connect(string path)
     {

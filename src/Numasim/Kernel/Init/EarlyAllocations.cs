@@ -12,9 +12,6 @@ namespace Numasim.Kernel.Init;
 /// </summary>
 internal static class EarlyAllocations
 {
-    /// <summary>The command line the model boots with: the oracle's guest line unless the machine gives one.</summary>
-    public const string DefaultCommandLine = "console=ttyS0 memhp_default_state=offline panic=-1 quiet nokaslr memblock=debug";
-
     /// <summary>Models setup_command_line(): saved_command_line and static_command_line, strlen + 1 each.</summary>
     public static void SetupCommandLine(KernelContext k)
     {
