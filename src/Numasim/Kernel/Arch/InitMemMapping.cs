@@ -70,22 +70,33 @@ internal sealed class InitMemMapping
     /// <summary>Models init_memory_mapping(): the tables [start, end) needs that do not exist yet.</summary>
     private void Map(ulong start, ulong end)
     {
-        for (ulong a = start / Pgd; a <= (end - 1) / Pgd; a++) if (_puds.Add(a)) AllocLowPage();
-        for (ulong a = start / Pud; a <= (end - 1) / Pud; a++) if (_pmds.Add(a)) AllocLowPage();
+        ulong n = 0;
+        for (ulong a = start / Pgd; a <= (end - 1) / Pgd; a++) if (_puds.Add(a)) n++;
+        for (ulong a = start / Pud; a <= (end - 1) / Pud; a++) if (_pmds.Add(a)) n++;
         // split_mem_range(): 4 KiB pages for the unaligned head and tail
-        if (start % Pmd != 0 && _ptes.Add(start / Pmd)) AllocLowPage();
-        if (end % Pmd != 0 && _ptes.Add((end - 1) / Pmd)) AllocLowPage();
-        if (start % Pmd == 0 && end - start < Pmd && _ptes.Add(start / Pmd)) AllocLowPage();
+        if (start % Pmd != 0 && _ptes.Add(start / Pmd)) n++;
+        if (end % Pmd != 0 && _ptes.Add((end - 1) / Pmd)) n++;
+        if (start % Pmd == 0 && end - start < Pmd && _ptes.Add(start / Pmd)) n++;
+        AllocLowPages(n);
         _maxMapped = Math.Max(_maxMapped, end);
     }
 
-    /// <summary>Models alloc_low_pages(1).</summary>
-    private void AllocLowPage()
+    /// <summary>Models <paramref name="n"/> calls of alloc_low_pages(1): the brk buffer while it lasts and may be
+    /// used, then memblock; each memblock page lands just below the previous one, so they are taken as one block.</summary>
+    private void AllocLowPages(ulong n)
     {
-        if (_bufEnd + (ulong)Page.Size <= _bufTop && _canUseBrk) { _bufEnd += (ulong)Page.Size; return; }
+        const ulong page = (ulong)Page.Size;
+        if (n == 0) return;
+        if (_canUseBrk)
+        {
+            ulong fromBuf = Math.Min(n, (_bufTop - _bufEnd) / page);
+            _bufEnd += fromBuf * page;
+            n -= fromBuf;
+        }
+        if (n == 0) return;
         if (_minMapped < _maxMapped
-            && _k.BootReservations.AllocPhysRange("alloc_low_pages", "direct-map page tables", (ulong)Page.Size, (ulong)Page.Size, _minMapped, _maxMapped) != 0)
+            && _k.BootReservations.AllocPhysRange("alloc_low_pages", "direct-map page tables", n * page, page, _minMapped, _maxMapped) != 0)
             return;
-        if (_canUseBrk) _bufEnd += (ulong)Page.Size; // extend_brk()
+        if (_canUseBrk) _bufEnd += n * page; // extend_brk()
     }
 }

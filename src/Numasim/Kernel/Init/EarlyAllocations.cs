@@ -84,17 +84,19 @@ internal static class EarlyAllocations
         ulong area = k.Profile.Build.CpuEntryAreaBytes;
         var pte = new HashSet<ulong>();
         var pmd = new HashSet<ulong>();
-        void Map(ulong off, ulong pages)
+        void Map(ulong first, ulong last) // the windows of the mapped pages [first, last]
         {
-            for (ulong p = 0; p < pages; p++) { pte.Add((off + p * k4) >> 21); pmd.Add((off + p * k4) >> 30); }
+            for (ulong w = first >> 21; w <= last >> 21; w++) pte.Add(w);
+            for (ulong w = first >> 30; w <= last >> 30; w++) pmd.Add(w);
         }
-        Map(0, 1);
+        Map(0, 0);
         int cpus = k.Cpus.Possible.Weight();
         for (int c = 0; c < cpus; c++)
         {
+            // gdt, entry stack and TSS (7 pages), then the DF, NMI, DB and MCE stacks (2 pages each after a guard
+            // page): every mapped page lies in [a, a + 76 KiB), and no 2 MiB window inside that span is unmapped
             ulong a = k4 + (ulong)c * area;
-            Map(a, 7);                         // gdt, entry stack, TSS
-            for (int s = 0; s < 4; s++) Map(a + 32 * 1024 + (ulong)s * 12 * 1024, 2); // DF, NMI, DB, MCE stacks after their guard pages
+            Map(a, a + 76 * 1024 - 1);
         }
         int pages = 1 + pmd.Count + pte.Count;
         for (int i = 0; i < pages; i++) k.BootReservations.Alloc("spp_getpage", "cpu_entry_area page table", k4, k4);

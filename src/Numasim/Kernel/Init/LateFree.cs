@@ -23,9 +23,10 @@ internal static class LateFree
         if (!b.MemoryLineAfterDeferredInit)
         {
             available = -b.VmallocPreallocPages;
+            var deferredOf = new Dictionary<int, long>();
             foreach (var r in k.Memblock.FreeRanges())
             {
-                long deferred = FirstDeferredPfn(k, r.Nid);
+                if (!deferredOf.TryGetValue(r.Nid, out long deferred)) deferredOf[r.Nid] = deferred = FirstDeferredPfn(k, r.Nid);
                 available += Math.Max(0, Math.Min(r.End, deferred) - r.Start);
             }
         }

@@ -55,6 +55,7 @@ internal static class StartKernel
         EarlyAllocations.EarlyHashes(k);
         EarlyAllocations.CpuEntryAreaTables(k);
         EarlyAllocations.Swiotlb(k);
+        BootPhases.Mark("early allocations");
         MemInit(k);
         BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);

@@ -46,6 +46,9 @@ public sealed class BootReservations
         return a;
     }
 
+    /// <summary>Records an item for memory the caller reserved in memblock itself (a block whose parts are freed again).</summary>
+    public void Record(string caller, string what, ulong start, ulong size) => Add(caller, what, start, size);
+
     /// <summary>Records an item; a run of top-down allocations of one kind (page tables, one per page) becomes one item.</summary>
     private void Add(string caller, string what, ulong start, ulong size)
     {

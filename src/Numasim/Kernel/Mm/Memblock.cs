@@ -36,11 +36,33 @@ public sealed class Memblock
     public ulong CurrentLimit { get; set; } = ulong.MaxValue;
 
     /// <summary>Models memblock_add(): ranges are kept sorted and merged when adjacent on the same node.</summary>
-    public void Add(long start, long end, int nid = -1) => Insert(_memory, start, end, nid, ref _memoryClean);
+    public void Add(long start, long end, int nid = -1)
+    {
+        Insert(_memory, start, end, nid, ref _memoryClean);
+        _regionsOfNode = null;
+    }
+
+    /// <summary>The indexes of each node's memory regions, descending (built when a node-bound allocation needs it).</summary>
+    private Dictionary<int, List<int>>? _regionsOfNode;
+
+    private List<int> RegionsOf(int nid)
+    {
+        if (_regionsOfNode is null)
+        {
+            _regionsOfNode = [];
+            for (int i = _memory.Count - 1; i >= 0; i--)
+            {
+                if (!_regionsOfNode.TryGetValue(_memory[i].Nid, out var l)) _regionsOfNode[_memory[i].Nid] = l = [];
+                l.Add(i);
+            }
+        }
+        return _regionsOfNode.TryGetValue(nid, out var list) ? list : [];
+    }
 
     /// <summary>Models memblock_set_node(): assigns a node to the memory in [start, end).</summary>
     public void SetNode(long start, long end, int nid)
     {
+        _regionsOfNode = null;
         if (_memoryClean)
         {
             // The ranges that overlap [start, end) are contiguous: rewrite just them, in place.
@@ -140,12 +162,14 @@ public sealed class Memblock
         if (end > CurrentLimit) end = CurrentLimit;
         start = Math.Max(start, (ulong)Page.Size);
         end = Math.Max(start, end);
-        for (int i = _memory.Count - 1; i >= 0; i--)
+        var regions = nid >= 0 ? RegionsOf(nid) : null;
+        for (int n = 0, count = regions?.Count ?? _memory.Count; n < count; n++)
         {
+            int i = regions is null ? _memory.Count - 1 - n : regions[n];
             var m = _memory[i];
             ulong ms = Page.AddrOf(m.Start), me = Page.AddrOf(m.End);
             if (me <= start) break;
-            if (ms >= end || (nid >= 0 && m.Nid != nid)) continue;
+            if (ms >= end) continue;
             // the free ranges of this memory region, from the top (for_each_free_mem_range_reverse)
             ulong top = me;
             int j = FirstReservedStartingAtOrAfter(top) - 1;

@@ -54,16 +54,20 @@ internal static class PercpuFirstChunk
             int nid = k.Cpus.CpuToNode(g[0]);
             int nodeUnits = (g.Count + bestUpa - 1) / bestUpa * bestUpa;
             bool usable = nid >= 0 && k.NodeStates.Has(nid, NodeState.Online) && k.NodeDataOf(nid) is not null;
-            bases.Add(r.Alloc("pcpu_fc_alloc", $"percpu first chunk, CPUs of node {nid}", (ulong)nodeUnits * unitSize, Atom, usable ? nid : -1, MaxDmaAddress));
+            // the block is memblock's; the items are the units kept once the unused parts are freed below
+            bases.Add(k.Memblock.AllocTryNid((ulong)nodeUnits * unitSize, Atom, MaxDmaAddress, ulong.MaxValue, usable ? nid : -1));
         }
         for (int gi = 0; gi < groups.Count; gi++)
         {
+            if (bases[gi] == 0) continue;
             int nodeUnits = (groups[gi].Count + bestUpa - 1) / bestUpa * bestUpa;
+            int nid = k.Cpus.CpuToNode(groups[gi][0]);
             for (int u = 0; u < nodeUnits; u++)
             {
                 ulong p = bases[gi] + (ulong)u * unitSize;
-                if (u >= groups[gi].Count) r.Free(p, unitSize);
-                else if (unitSize > sizeSum) r.Free(p + sizeSum, unitSize - sizeSum);
+                if (u >= groups[gi].Count) { k.Memblock.PhysFree(p, unitSize); continue; }
+                if (unitSize > sizeSum) k.Memblock.PhysFree(p + sizeSum, unitSize - sizeSum);
+                r.Record("pcpu_fc_alloc", $"percpu unit of CPU {groups[gi][u]} (node {nid} group)", p, sizeSum);
             }
         }
         k.Log.Printk($"percpu: Embedded {sizeSum >> Page.Shift} pages/cpu s{st} r{res} d{dyn} u{unitSize}");
