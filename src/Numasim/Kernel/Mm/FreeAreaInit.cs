@@ -106,7 +106,9 @@ internal static class FreeAreaInit
             long memmap = CalcMemmapSize(z.SpannedPages, z.PresentPages);
             if (freesize >= memmap) freesize -= memmap;
             if (i == 0 && freesize > dmaReserve) freesize -= dmaReserve;
-            z.ManagedPages = freesize; // an estimate until memblock_free_all() counts the real free pages
+            // an estimate until memblock_free_all() counts the real free pages; 6.12's free_area_init_core() takes the
+            // present pages as they are (zone_init_internals(zone, j, nid, zone->present_pages))
+            z.ManagedPages = k.Profile.ManagedEstimateIsPresentPages ? z.PresentPages : freesize;
             k.NrKernelPages += freesize; // no highmem on x86-64
             k.NrAllPages += freesize;
         }

@@ -41,6 +41,10 @@ public sealed record KernelProfile
     /// online-capable flag (QEMU 7.2 sets none): possible CPUs are the present ones (seen: nr_cpu_ids 2 on the oracle machine).</summary>
     public bool MadtDisabledCpusNeedOnlineCapable { get; init; }
 
+    /// <summary>free_area_init_core() estimates a zone's managed pages as its present pages (6.12) rather than present
+    /// less the memmap and the DMA reserve (6.1): boot's "Built N zonelists ... Total pages:" shows it (262014 on 6.12).</summary>
+    public bool ManagedEstimateIsPresentPages { get; init; }
+
     /// <summary>CONFIG_HAVE_MEMORYLESS_NODES: x86 does not select it, so numa_mem_id() is numa_node_id().</summary>
     public bool HaveMemorylessNodes { get; init; }
 
@@ -106,6 +110,7 @@ public sealed record KernelProfile
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
         AcpiCpuHotAddRefused = true,
         MadtDisabledCpusNeedOnlineCapable = true,
+        ManagedEstimateIsPresentPages = true,
         FallbackSkipsMemorylessLocalNode = true,
         NodeStatesClearedBeforeZonelistRebuild = true,
         PrintsDemotionTargets = true,
