@@ -68,10 +68,21 @@ internal static class LateFree
         var frees = k.Profile.Build.ImageFrees;
         for (int i = 0; i < frees.Count; i++)
         {
-            if (i == 1 && k.Initrd is { } rd) Free(k, "initrd memory", rd.Start, rd.End - rd.Start);
+            if (i == 1) SwiotlbAndInitrd(k);
             Free(k, frees[i].What, k.KernelPhysAddr + frees[i].Offset, frees[i].Size);
         }
-        if (frees.Count < 2 && k.Initrd is { } rd2) Free(k, "initrd memory", rd2.Start, rd2.End - rd2.Start);
+        if (frees.Count < 2) SwiotlbAndInitrd(k);
+    }
+
+    /// <summary>swiotlb_print_info() from the late swiotlb init, then populate_rootfs() frees the initrd.</summary>
+    private static void SwiotlbAndInitrd(KernelContext k)
+    {
+        if (k.SwiotlbPool != 0)
+        {
+            ulong end = k.SwiotlbPool + k.Profile.Build.SwiotlbBytes;
+            k.Log.Printk($"software IO TLB: mapped [mem {Arch.X86Numa.Hex018(k.SwiotlbPool)}-{Arch.X86Numa.Hex018(end)}] ({k.Profile.Build.SwiotlbBytes >> 20}MB)");
+        }
+        if (k.Initrd is { } rd) Free(k, "initrd memory", rd.Start, rd.End - rd.Start);
     }
 
     private static void Free(KernelContext k, string what, ulong start, ulong size)

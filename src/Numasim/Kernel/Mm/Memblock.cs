@@ -133,13 +133,6 @@ public sealed class Memblock
         _reserved.InsertRange(lo, pieces);
     }
 
-    /// <summary>Whether any byte of [start, end) is reserved.</summary>
-    public bool IsReserved(ulong start, ulong end)
-    {
-        int i = FirstReservedEndingAtOrAfter(start + 1);
-        return i < _reserved.Count && _reserved[i].Start < end;
-    }
-
     /// <summary>Pages of memory in [start, end) (pfns) that are not wholly free: what memblock_find_dma_reserve()
     /// counts as reserved below MAX_DMA_PFN.</summary>
     public long ReservedIn(long start, long end)
