@@ -65,6 +65,13 @@ public sealed record MachineSpec
     /// <summary>Whether the kernel's own allocations (slab, per-CPU data) are modelled (issue: kernel allocations).</summary>
     public bool ModelKernelAllocations { get; init; } = true;
 
+    /// <summary>Where the kernel image was loaded (/proc/iomem's "Kernel code" start): null for the nokaslr placement
+    /// at the profile's CONFIG_PHYSICAL_START. Lets a machine reproduce one randomised (KASLR) boot.</summary>
+    public ulong? KernelPhysAddr { get; init; }
+
+    /// <summary>The size of the initrd QEMU loads (-initrd), in bytes; null for none. The oracle sets its initramfs's size.</summary>
+    public ulong? InitrdBytes { get; init; }
+
     /// <summary>The node ids the machine has (0 alone when no -numa was given).</summary>
     public IEnumerable<int> NodeIds => Nodes.Count == 0 ? [0] : Nodes.Select(n => n.NodeId);
 }

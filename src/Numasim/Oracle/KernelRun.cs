@@ -16,7 +16,11 @@ public enum StepStatus { Passed, Failed, Skipped }
 
 /// <summary>The kernel's side of one scenario.</summary>
 public sealed record KernelScenarioRun(IReadOnlyList<StepObservation> Steps, TimeSpan Boot, TimeSpan Total, string? GuestError,
-    IReadOnlyDictionary<string, string> Files, string? Dmesg, string? Dump);
+    IReadOnlyDictionary<string, string> Files, string? Dmesg, string? Dump)
+{
+    /// <summary>The guest's log right after boot (timestamps stripped): memblock=debug's reservations.</summary>
+    public IReadOnlyList<string> BootLog { get; init; } = [];
+}
 
 /// <summary>Runs a scenario's steps in a booted guest (CONTRACT §4 semantics, on the real kernel).</summary>
 public static partial class KernelRun
@@ -67,8 +71,10 @@ public static partial class KernelRun
         List<string>? dmesgCache = null;
         string? error = null;
         List<string> Dmesg() => dmesgCache ??= g.Shell("dmesg").Split('\n').Select(l => Timestamp().Replace(l, "")).Where(l => l.Length > 0).ToList();
+        IReadOnlyList<string> bootLog = [];
         try
         {
+            bootLog = Dmesg();
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
             if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
             foreach (var step in sc.Steps)
@@ -103,7 +109,7 @@ public static partial class KernelRun
             }
             catch (GuestException e) { error = e.Message; }
         }
-        return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump);
+        return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump) { BootLog = bootLog };
     }
 
     private static StepObservation Write(ScenarioStep step, QemuGuest g)

@@ -76,13 +76,13 @@ public sealed partial class QemuGuest : IDisposable
     }
 
     /// <summary>The oracle's own kernel options, before the machine's -append.</summary>
-    public const string ConsoleAppend = "console=ttyS0 memhp_default_state=offline panic=-1 quiet";
+    public static string ConsoleAppend => Numasim.Kernel.DefaultCommandLine.Text;
 
     /// <summary>Boots the kernel with the machine's QEMU options and waits for the guest's shell. The machine's own
-    /// -append text (<paramref name="machineAppend"/>) follows the oracle's console options on the guest's command
+    /// -append text (<paramref name="machineAppend"/>) follows the oracle's options on the guest's command
     /// line, so that its options win where the kernel takes the last one.</summary>
     public static QemuGuest Boot(OracleKernel kernel, string initrd, IReadOnlyList<string> machineArgs, string? machineAppend = null) =>
-        new(kernel, initrd, machineArgs, string.IsNullOrWhiteSpace(machineAppend) ? ConsoleAppend : ConsoleAppend + " " + machineAppend);
+        new(kernel, initrd, machineArgs, Numasim.Kernel.DefaultCommandLine.For(machineAppend));
 
     private Socket Connect(string path)
     {

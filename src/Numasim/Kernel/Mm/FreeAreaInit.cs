@@ -46,12 +46,21 @@ internal static class FreeAreaInit
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
                 $"  node {r.Nid,3}: [mem {X86Numa.Hex018(Page.AddrOf(r.Start))}-{X86Numa.Hex018(Page.AddrOf(r.End) - 1)}]"));
 
+        k.NrKernelPages = k.NrAllPages = 0;
         for (int nid = 0; nid < k.NrNodeIds; nid++)
         {
             if (!k.NodeStates.Has(nid, NodeState.Possible)) continue;
+            if (k.Profile.MemorylessPossibleNodesStayOffline && !k.NodeDataPhys.ContainsKey(nid))
+            {
+                // v6.x: every possible node without memory (with or without CPUs) gets its pgdat here, from any node
+                if (k.Profile.PrintsInitializingMemoryless) k.Log.Printk($"Initializing node {nid} as memoryless");
+                k.BootReservations.Alloc(k.Profile.MemorylessPgdatCaller, $"pgdat of memoryless node {nid}", k.Profile.Build.PgDataBytes, 64);
+                k.NodeData[nid] ??= new PgData(nid);
+                k.Log.Printk($"Initmem setup node {nid} as memoryless");
+                continue;
+            }
             if (!k.NodeStates.Has(nid, NodeState.Online))
             {
-                // v6.1: a pgdat for every possible node, but no online bit and no sysfs node until hotplug.
                 k.Log.Printk($"Initializing node {nid} as memoryless");
                 k.NodeData[nid] ??= new PgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");
@@ -104,7 +113,11 @@ internal static class FreeAreaInit
             long memmap = CalcMemmapSize(z.SpannedPages, z.PresentPages);
             if (freesize >= memmap) freesize -= memmap;
             if (i == 0 && freesize > dmaReserve) freesize -= dmaReserve;
-            z.ManagedPages = freesize; // an estimate until memblock_free_all() counts the real free pages
+            // an estimate until memblock_free_all() counts the real free pages; 6.12's free_area_init_core() takes the
+            // present pages as they are (zone_init_internals(zone, j, nid, zone->present_pages))
+            z.ManagedPages = k.Profile.ManagedEstimateIsPresentPages ? z.PresentPages : freesize;
+            k.NrKernelPages += freesize; // no highmem on x86-64
+            k.NrAllPages += freesize;
         }
         pgdat.RecomputeSpan();
     }
