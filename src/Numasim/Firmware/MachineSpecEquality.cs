@@ -26,11 +26,15 @@ public static class MachineSpecEquality
             return "distances differ";
         if (!a.Backends.SequenceEqual(b.Backends)) return "backends differ";
         if (a.MemhpDefaultState != b.MemhpDefaultState) return $"memhp_default_state: {a.MemhpDefaultState} != {b.MemhpDefaultState}";
+        if (a.CommandLine != b.CommandLine) return $"cmdline: '{a.CommandLine}' != '{b.CommandLine}'";
+        if (!a.Devices.SelectMany(d => d).SequenceEqual(b.Devices.SelectMany(d => d)) || a.Devices.Count != b.Devices.Count) return "devices differ";
         if (a.MemoryBlockSizeBytes != b.MemoryBlockSizeBytes) return "memory_block_size differs";
         if (!a.OfflineBlocksAtBoot.SequenceEqual(b.OfflineBlocksAtBoot)) return "offline_blocks differ";
         if (a.FirmwareNodeIds != b.FirmwareNodeIds) return "firmware_node_ids differs";
         if (a.CpuidReportsSmt != b.CpuidReportsSmt) return "cpuid_reports_smt differs";
         if (a.ModelKernelAllocations != b.ModelKernelAllocations) return "kernel_allocations differs";
+        if (a.KernelPhysAddr != b.KernelPhysAddr) return "kernel_phys_addr differs";
+        if (a.InitrdBytes != b.InitrdBytes) return "initrd_size differs";
         return MachineFile.RealFactsDifference(a, b);
     }
 }

@@ -15,7 +15,7 @@ public readonly record struct QmpResult(string? Error)
 /// The hypervisor side of hotplug, as QEMU's QMP takes it: object-add/object-del of memory backends,
 /// device_add/device_del of *-x86_64-cpu and pc-dimm devices. Plugs raise the guest's ACPI events.
 /// </summary>
-public sealed class Qmp
+public sealed partial class Qmp
 {
     private readonly MachineSpec _spec;
     private readonly AcpiHotplug _acpi;
@@ -26,11 +26,12 @@ public sealed class Qmp
     private readonly Dictionary<string, uint> _cpus = [];
     private readonly Dictionary<string, (string Memdev, int Node)> _dimms = [];
 
-    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, DeviceMemory deviceMemory)
+    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, DeviceMemory deviceMemory, VirtioMemDriver virtioMem)
     {
         _spec = spec;
         _k = k;
         _acpi = acpi;
+        _virtioMemDriver = virtioMem;
         _deviceMemory = deviceMemory;
         foreach (var b in spec.Backends) _backends[b.Id] = b.SizeBytes;
         foreach (var n in spec.Nodes.Where(n => n.MemDev is not null)) _backendUser[n.MemDev!] = "numa";
@@ -74,12 +75,13 @@ public sealed class Qmp
     {
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
-        if (id is not null && (_cpus.ContainsKey(id) || _dimms.ContainsKey(id))) return new($"Duplicate device ID '{id}'");
+        if (id is not null && (_cpus.ContainsKey(id) || _dimms.ContainsKey(id) || _virtioMem.ContainsKey(id))) return new($"Duplicate device ID '{id}'");
         bool cpu = driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal);
         if ((cpu || driver == "pc-dimm") && QmpProperty.Unknown(args, cpu ? QmpProperty.CpuProperties : QmpProperty.DimmProperties, driver) is { } unknown)
             return new(unknown);
         if (cpu) return CpuAdd(id ?? $"cpu-anon{_cpus.Count}", args);
         if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Count}", args);
+        if (driver == VirtioMemDevice.Driver) return VirtioMemAdd(id, args, fromQmp: true);
         return new($"'{driver}' is not a valid device model name");
     }
 
@@ -167,6 +169,7 @@ public sealed class Qmp
             _dimms.Remove(id);
             return QmpResult.Success;
         }
+        if (_virtioMem.ContainsKey(id)) return VirtioMemDel();
         return new($"Device '{id}' not found");
     }
 }

@@ -61,6 +61,7 @@ public static class SysfsImporter
         var info = CpuInfoImport.Read(t, log);
         var cpus = CpuImport.Read(t, nodes, info, options.Strict, log);
         var caches = CacheImport.Read(t, cpus, log);
+        var kernelPhysAddr = KernelImageImport.Read(t, log);
 
         var ids = NodeIds(nodes, mem, log);
         var nodeMem = NodeMemory(ids, nodes, mem, options, log);
@@ -112,6 +113,7 @@ public static class SysfsImporter
             BlockStates = mem?.DimmStates ?? [],
             MemTotals = memTotals,
             UnremovableBlocks = mem?.Unremovable ?? [],
+            KernelPhysAddr = kernelPhysAddr,
             FirmwareCpuIds = cpus.FirmwareCpuIds,
             CpuInfo = info.Groups,
             Caches = caches ?? [],

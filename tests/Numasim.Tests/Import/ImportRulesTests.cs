@@ -87,6 +87,30 @@ public sealed class ImportRulesTests : IDisposable
     }
 
     [Fact]
+    public void Kernel_code_in_proc_iomem_places_the_image_and_memtotal_stays_the_machines()
+    {
+        Machine([0, 1], 8, 700000);
+        Write("proc/iomem", "00000000-00000fff : Reserved\n00100000-3ffdffff : System RAM\n  0c000000-0d25b13f : Kernel code\n  0d400000-0ddfefff : Kernel rodata\n");
+        var r = Import();
+        Assert.Equal(0xc000000UL, r.Spec.KernelPhysAddr);
+        Assert.Contains("kernel_phys_addr: 0xc000000", r.MachineFileText(), StringComparison.Ordinal);
+        var m = Numasim.Machine.Boot(MachineFile.Parse(r.MachineFileText(), "t.yaml"));
+        Assert.Empty(m.StateNotes);
+        // the observed MemTotal overrides the mechanism's reservations, late frees of the image included
+        Assert.Equal("Node 0 MemTotal:         700000 kB", m.Read($"/{Sys}/node/node0/meminfo").Text.Split('\n')[0]);
+    }
+
+    [Fact]
+    public void Kernel_code_read_without_privilege_is_a_stated_note()
+    {
+        Machine([0, 1], 8, 700000);
+        Write("proc/iomem", "00000000-00000000 : System RAM\n  00000000-00000000 : Kernel code\n");
+        var r = Import();
+        Assert.Null(r.Spec.KernelPhysAddr);
+        Assert.Contains(r.Notes, n => n.Contains("'Kernel code' reads 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Sparse_cpu_numbers_stay_sparse()
     {
         Machine([0, 1, 8, 9], 8, 900000);

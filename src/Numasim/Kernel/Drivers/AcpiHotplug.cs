@@ -2,6 +2,7 @@ using Numasim.Kernel.Hotplug;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
+using Numasim.Kernel.Arch;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -35,9 +36,10 @@ public sealed class AcpiHotplug
     /// <summary>Models acpi_processor_hotadd_init() → acpi_map_cpu(): the lowest non-present possible CPU number
     /// takes the APIC id, acpi_map_cpu2node() sets its node from _PXM, the cpuN device appears offline.
     /// Returns the logical CPU, or -1 when the kernel refuses.</summary>
-    public int CpuHotAdd(uint apicId, int nid, out Errno err)
+    public int CpuHotAdd(uint apicId, int pxm, out Errno err)
     {
         err = Errno.None;
+        int nid = AcpiNuma.PxmToNode(_k, pxm);   // acpi_map_cpu2node(): acpi_get_node() of the processor's _PXM
         var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
         // firmware CPU numbers (MachineSpec.FirmwareCpuIds): the CPU keeps its slot's number
         int cpu = _k.Machine.FirmwareCpuIds && slot is not null ? (_k.Cpus.Present[slot.Index] ? -1 : slot.Index)
@@ -81,46 +83,34 @@ public sealed class AcpiHotplug
         return Errno.None;
     }
 
-    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the node is prepared
-    /// (__try_online_node(nid, false)), memory blocks appear offline, a new node is set online and registered,
-    /// and the blocks are onlined when auto_online_blocks says so, or as <paramref name="onlineTypeOf"/> says for a
-    /// block it names (the online type a udev rule or the machine's user gave it at the add).</summary>
-    public Errno MemoryAdd(string deviceId, int slot, ulong start, ulong size, int nid, Func<long, OnlineType?>? onlineTypeOf = null)
+    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the device's node is
+    /// acpi_get_node() of its _PXM (pxm_to_node()), else memory_add_physaddr_to_nid() of its start; a static memory
+    /// group of the device's size; memmap_on_memory asked for as the version does (v6.1: only when the range
+    /// supports it; v6.12: always, applied per block). <paramref name="slot"/> is the DIMM's slot (its ACPI device
+    /// PNP0C80:SS); <paramref name="onlineTypeOf"/> gives the online type of a block it names (what a udev rule or the
+    /// machine's user gave it at the add), else auto_online_blocks decides. The range joins /sys/firmware/memmap
+    /// (firmware_map_add_hotplug(), "System RAM" only).</summary>
+    public Errno MemoryAdd(string deviceId, int slot, ulong start, ulong size, int pxm, Func<long, OnlineType?>? onlineTypeOf = null)
     {
-        long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
-        long ppb = _k.PagesPerBlock;
-        if (startPfn % ppb != 0 || nr % ppb != 0) return Errno.EINVAL;
-        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-            if (_k.FindMemoryBlock(pfn / ppb) is not null) return Errno.EEXIST;
-        bool newNode = _nodeHotplug.TryOnlineNode(nid, setNodeOnline: false) == 1;
-        FirmwareMemmap?.AddHotplug(start, start + size);
-        var blocks = new List<MemoryBlock>();
-        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-        {
-            var mb = new MemoryBlock(pfn / ppb, pfn, ppb, nid, hotplugged: true) { PresentPages = ppb, DeviceId = deviceId, AcpiSlot = slot };
-            _memoryDevices.AddMemoryBlock(mb);
-            blocks.Add(mb);
-        }
-        if (newNode)
-        {
-            _k.NodeStates.Set(nid, NodeState.Online);
-            _nodeDevices.RegisterOneNode(nid);
-        }
-        else
-        {
-            foreach (var mb in blocks) _nodeDevices.LinkMemoryBlock(mb, nid);
-        }
-        foreach (var mb in blocks)
-        {
-            var type = onlineTypeOf?.Invoke(mb.Id) ?? _k.DefaultOnlineType;
-            if (type != OnlineType.Offline) _memory.Online(mb, type);
-        }
-        return Errno.None;
+        int nid = AcpiNuma.PxmToNode(_k, pxm);
+        if (nid < 0) nid = AcpiNuma.MemoryAddPhysaddrToNid(_k, start);
+        int mgid = _k.MemoryGroups.RegisterStatic(nid, Page.PfnOf(size));
+        if (mgid < 0) return (Errno)(-mgid);
+        var flags = MhpFlags.NidIsMgid;
+        if (_k.Profile.MemmapOnMemoryPerBlock || _memory.MhpSupportsMemmapOnMemory(size)) flags |= MhpFlags.MemmapOnMemory;
+        var err = _memory.AddMemoryResource(mgid, start, size, flags, deviceId, slot, onlineTypeOf);
+        if (err != Errno.None && err != Errno.EEXIST) _k.MemoryGroups.Unregister(mgid);
+        else _groupOf[deviceId] = mgid;
+        if (err == Errno.None) FirmwareMemmap?.AddHotplug(start, start + size);
+        return err;
     }
 
+    /// <summary>The memory group of each ACPI memory device (acpi_memory_device->mgid).</summary>
+    private readonly Dictionary<string, int> _groupOf = [];
+
     /// <summary>Models the eject of a memory device: acpi_scan_try_to_offline() offlines every block; when one
-    /// refuses, the ones already offlined are onlined again and the eject fails. Then __remove_memory() removes
-    /// the blocks and try_offline_node() runs.</summary>
+    /// refuses, the ones already offlined are onlined again and the eject fails. Then acpi_memory_remove_memory()
+    /// → __remove_memory() removes the blocks (try_offline_node() runs) and the memory group goes.</summary>
     public Errno MemoryEject(string deviceId)
     {
         var blocks = _k.AllMemoryBlocks.Where(b => b.DeviceId == deviceId).ToList();
@@ -140,14 +130,9 @@ public sealed class AcpiHotplug
             }
             offlined.Add(mb);
         }
-        int nid = blocks[0].Nid;
-        foreach (var mb in blocks)
-        {
-            _nodeDevices.UnlinkMemoryBlock(mb);
-            _memoryDevices.RemoveMemoryBlock(mb);
-        }
+        _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
         FirmwareMemmap?.Remove(Page.AddrOf(blocks.Min(b => b.StartPfn)), Page.AddrOf(blocks.Max(b => b.EndPfn)));
-        _nodeHotplug.TryOfflineNode(nid);
+        if (_groupOf.Remove(deviceId, out var mgid)) _k.MemoryGroups.Unregister(mgid);
         return Errno.None;
     }
 }

@@ -46,6 +46,13 @@ public sealed class MemoryBlock
     /// <summary>The DIMM slot of that device: QEMU declares one ACPI memory device per slot, PNP0C80:SS.</summary>
     public int AcpiSlot { get; internal set; }
 
+    /// <summary>mem->group: the memory group of the device that added the block (null for boot memory).</summary>
+    public Hotplug.MemoryGroup? Group { get; internal set; }
+
+    /// <summary>mem->altmap->free (v6.12) / mem->nr_vmemmap_pages (v6.1): pages at the block's start that hold its own
+    /// memmap (memory_hotplug.memmap_on_memory); 0 when the memmap lives elsewhere.</summary>
+    public long NrVmemmapPages { get; internal set; }
+
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 
