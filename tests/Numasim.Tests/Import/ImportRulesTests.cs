@@ -111,6 +111,15 @@ public sealed class ImportRulesTests : IDisposable
     }
 
     [Fact]
+    public void A_machine_file_of_millions_of_plain_nodes_is_not_taken_for_an_alias_bomb()
+    {
+        // an imported 1,024-node machine (8,192 CPUs with their caches) is over a million YAML nodes, none of them aliases
+        var text = "cpus: [" + string.Join(", ", Enumerable.Repeat("0", 1_100_000)) + "]\n";
+        var root = Assert.IsType<YamlDotNet.RepresentationModel.YamlMappingNode>(Numasim.Input.BoundedYaml.LoadRoot(text));
+        Assert.Single(root.Children);
+    }
+
+    [Fact]
     public void Sparse_cpu_numbers_stay_sparse()
     {
         Machine([0, 1, 8, 9], 8, 900000);
