@@ -16,19 +16,23 @@ public static class RunCommand
         format.AcceptOnlyFromAmong("text", "json");
         var export = new Option<string?>("--export") { Description = "write each scenario's final /sys and /proc under DIR/NAME", HelpName = "DIR" };
         var uevents = new Option<bool>("--uevents") { Description = "print each step's uevents as udevadm monitor --kernel does" };
+        var explain = new Option<bool>("--explain") { Description = "show why each step did what it did: the kernel call path, decisions, errnos, changed files" };
         var command = new Command("run", "run scenario files and check their expectations");
         command.Arguments.Add(files);
         command.Options.Add(profile);
         command.Options.Add(format);
         command.Options.Add(uevents);
         command.Options.Add(export);
+        command.Options.Add(explain);
         command.SetAction(parsed => Execute(parsed.GetValue(files) ?? [], parsed.GetValue(profile), parsed.GetValue(format) ?? "text",
-            parsed.GetValue(uevents), parsed.GetValue(export), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+            parsed.GetValue(uevents), parsed.GetValue(export), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error,
+            new ScenarioRunOptions { Explain = parsed.GetValue(explain) }));
         return command;
     }
 
     /// <summary>Runs the scenarios; returns 0 all expectations hold, 1 one failed, 2 bad input.</summary>
-    public static int Execute(IReadOnlyList<string> files, string? profile, string format, bool uevents, string? exportDir, TextWriter stdout, TextWriter stderr)
+    public static int Execute(IReadOnlyList<string> files, string? profile, string format, bool uevents, string? exportDir, TextWriter stdout, TextWriter stderr,
+        ScenarioRunOptions? options = null)
     {
         KernelProfile? p = null;
         if (profile is not null && (p = KernelProfile.Find(profile)) is null)
@@ -39,7 +43,7 @@ public static class RunCommand
             if (!File.Exists(f)) throw new CliException($"{f}: No such file or directory");
             try
             {
-                results.Add(ScenarioRunner.Run(ScenarioParser.Load(f), p));
+                results.Add(ScenarioRunner.Run(ScenarioParser.Load(f), p, options));
             }
             catch (ScenarioFormatException e) { throw new CliException(e.Message); }
             catch (Numasim.Firmware.MachineFormatException e) { throw new CliException(e.Message); }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Numasim.Explain;
 
 namespace Numasim.Scenarios;
 
@@ -16,8 +17,9 @@ public static class ScenarioReport
                 w.WriteLine($"  FAIL  {ScenarioRunner.Describe(s.Step)}  (line {s.Step.Line})");
                 foreach (var line in s.Message.Split('\n')) w.WriteLine($"        {line}");
             }
-            if (uevents)
+            if (uevents && s.Explanation is null)
                 foreach (var e in s.Uevents) w.WriteLine($"        {e}");
+            if (s.Explanation is { } why) ExplainText.Write(why, w, "        ");
         }
         if (r.Machine.Oops is not null) w.WriteLine("  (the modelled kernel oopsed: " + r.Machine.Oops.Report.Split('\n')[0] + ")");
         w.WriteLine(r.Passed ? "PASS" : "FAIL");
@@ -32,7 +34,10 @@ public static class ScenarioReport
             profile = r.Profile.Name,
             passed = r.Passed,
             oops = r.Machine.Oops?.Report,
-            steps = r.Steps.Select(s => new { line = s.Step.Line, kind = s.Step.Kind, passed = s.Passed, message = s.Message }),
+            // A step carries "explain" only when explained, so the output without --explain keeps its shape.
+            steps = r.Steps.Select(s => s.Explanation is { } x
+                ? (object)new { line = s.Step.Line, kind = s.Step.Kind, passed = s.Passed, message = s.Message, explain = ExplainJson.Of(x) }
+                : new { line = s.Step.Line, kind = s.Step.Kind, passed = s.Passed, message = s.Message }),
         });
         w.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
     }

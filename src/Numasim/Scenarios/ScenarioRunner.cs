@@ -11,6 +11,9 @@ public sealed record StepResult(ScenarioStep Step, bool Passed, string Message)
 {
     /// <summary>The uevents the kernel sent during the step (what `udevadm monitor --kernel` would print).</summary>
     public IReadOnlyList<Kernel.Log.Uevent> Uevents { get; init; } = [];
+
+    /// <summary>Why the step did what it did (with <see cref="ScenarioRunOptions.Explain"/>; null otherwise and for expect steps).</summary>
+    public Explain.StepExplanation? Explanation { get; init; }
 }
 
 /// <summary>The outcome of one scenario: every step's result, and the machine it ended with.</summary>
@@ -19,47 +22,51 @@ public sealed record ScenarioResult(Scenario Scenario, KernelProfile Profile, IR
     public bool Passed => Steps.All(s => s.Passed);
 }
 
+/// <summary>What a run records beyond the verdicts: each step's explanation, and a look at the machine after
+/// each step (the HTML report draws its pictures there).</summary>
+public sealed record ScenarioRunOptions
+{
+    /// <summary>Record each step's <see cref="StepResult.Explanation"/> (--explain).</summary>
+    public bool Explain { get; init; }
+
+    /// <summary>Called after boot with the machine.</summary>
+    public Action<Machine>? AfterBoot { get; init; }
+
+    /// <summary>Called after each step with its index, its result and the machine.</summary>
+    public Action<int, StepResult, Machine>? AfterStep { get; init; }
+}
+
 /// <summary>Runs scenario files against the model (CONTRACT §4).</summary>
 public static class ScenarioRunner
 {
     /// <summary>Boots the scenario's machine and runs its steps. Bad input (machine, profile, step arguments)
     /// throws <see cref="ScenarioFormatException"/>.</summary>
-    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null)
+    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null, ScenarioRunOptions? options = null)
+    {
+        var session = ScenarioSession.Start(sc, profileOverride, options?.Explain ?? false);
+        options?.AfterBoot?.Invoke(session.Machine);
+        var results = new List<StepResult>();
+        foreach (var step in sc.Steps)
+        {
+            var r = session.Apply(step);
+            results.Add(r);
+            options?.AfterStep?.Invoke(results.Count - 1, r, session.Machine);
+        }
+        return new ScenarioResult(sc, session.Profile, results, session.Machine);
+    }
+
+    /// <summary>The profile a run uses: the override, else the scenario's, else the default; refused when the
+    /// scenario does not apply to it.</summary>
+    internal static KernelProfile ResolveProfile(Scenario sc, KernelProfile? profileOverride)
     {
         var profile = profileOverride ?? (sc.Profile is null ? KernelProfile.Default
             : KernelProfile.Find(sc.Profile) ?? throw new ScenarioFormatException(sc.File, 1, $"unknown profile '{sc.Profile}'"));
         if (!sc.AppliesTo(profile.Name))
             throw new ScenarioFormatException(sc.File, 1, $"the scenario applies to {string.Join(", ", sc.Profiles!)} only, not {profile.Name}");
-        var spec = LoadMachine(sc);
-        var m = Machine.Boot(spec, profile);
-        var state = new RunState(m);
-        var results = new List<StepResult>();
-        foreach (var step in sc.Steps)
-        {
-            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Contains(profile.Name))
-            {
-                results.Add(new StepResult(step, true, Describe(step) + " (skipped: not " + profile.Name + ")"));
-                continue;
-            }
-            if (step.Kind != "expect") state.MarkStep();
-            string? fail;
-            if (m.Oops is not null && step.Kind != "expect")
-                fail = "the modelled kernel has oopsed; only expect steps may follow";
-            else
-            {
-                try
-                {
-                    fail = Execute(sc, step, state);
-                }
-                catch (ScenarioFormatException) { throw; }
-            }
-            var sent = step.Kind == "expect" ? [] : m.Uevents.Skip(state.UeventMark).ToList();
-            results.Add(new StepResult(step, fail is null, fail ?? Describe(step)) { Uevents = sent });
-        }
-        return new ScenarioResult(sc, profile, results, m);
+        return profile;
     }
 
-    private static MachineSpec LoadMachine(Scenario sc)
+    internal static MachineSpec LoadMachine(Scenario sc)
     {
         if (sc.MachineQemu is not null)
         {
@@ -71,40 +78,8 @@ public static class ScenarioRunner
         return MachineFile.Load(path);
     }
 
-    /// <summary>What a scenario run keeps between steps: named pages, log and uevent marks.</summary>
-    private sealed class RunState
-    {
-        public RunState(Machine m)
-        {
-            M = m;
-            // A named page that migration moves keeps its name, as a task's mapping follows its page.
-            m.PageAlloc.PageMigrated += (oldPfn, page) =>
-            {
-                foreach (var name in Pages.Where(kv => kv.Value.Pfn == oldPfn).Select(kv => kv.Key).ToList())
-                    Pages[name] = page;
-            };
-        }
-
-        public Machine M { get; }
-        public Dictionary<string, AllocatedPage> Pages { get; } = [];
-        public int LogMark { get; private set; }
-        public int UeventMark { get; private set; }
-        public bool LastStepOopsed { get; set; }
-
-        /// <summary>Virtual time between two steps: the deterministic clock that stamps dmesg and uevents.</summary>
-        private const long StepUs = 1_000_000;
-
-        public void MarkStep()
-        {
-            M.Log.Advance(StepUs);
-            LogMark = M.Log.Count;
-            UeventMark = M.Uevents.Count;
-            LastStepOopsed = false;
-        }
-    }
-
     /// <summary>Runs one step; null when it passed, else why it failed.</summary>
-    private static string? Execute(Scenario sc, ScenarioStep step, RunState st)
+    internal static string? Execute(Scenario sc, ScenarioStep step, RunState st)
     {
         var m = st.M;
         var a = step.Args;

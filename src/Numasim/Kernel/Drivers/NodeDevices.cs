@@ -112,8 +112,11 @@ public sealed class NodeDevices
 
     private void RegisterNodeDevice(int nid, List<int> presentCpus)
     {
+        using var call = _k.Trace.Call("__register_one_node", "drivers/base/node.c", $"node {nid}");
         var root = Root!;
         if (root.Child($"node{nid}") is not null) return;
+        _k.Trace.Decide(presentCpus.Count == 0 ? $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU"
+            : $"present CPUs with cpu_to_node() = {nid}: {string.Join(",", presentCpus)}: linked under node{nid}");
         var d = root.Dir($"node{nid}");
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
@@ -132,6 +135,7 @@ public sealed class NodeDevices
     /// <summary>Models unregister_one_node(): the nodeN device and its links go.</summary>
     public void UnregisterOneNode(int nid)
     {
+        using var call = _k.Trace.Call("unregister_one_node", "drivers/base/node.c", $"node {nid}");
         var root = Root!;
         if (root.Child($"node{nid}") is not SysfsDirectory d) return;
         foreach (var c in d.Children.OfType<SysfsLink>().Where(l => l.Name.StartsWith("cpu", StringComparison.Ordinal)).ToList())

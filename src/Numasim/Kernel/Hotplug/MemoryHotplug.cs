@@ -34,10 +34,13 @@ public sealed class MemoryHotplug : IMemoryOnlining
     /// an online type (the memoryN/online file) means MMOP_ONLINE.</summary>
     public Errno Online(MemoryBlock mb, OnlineType type)
     {
+        using var call = _k.Trace.Call("memory_subsys_online", "drivers/base/memory.c", $"memory{mb.Id}, {MemoryDevices.OnlineTypeName(type)}");
         if (type == OnlineType.Offline) type = OnlineType.Online;
         int nid = mb.Nid;
-        if (mb.HasHoles) return Errno.EINVAL;
+        using var blockOnline = _k.Trace.Call("memory_block_online", "drivers/base/memory.c", $"memory{mb.Id}, node {nid}");
+        if (mb.HasHoles) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} has holes (online_pages() refuses a range that is not fully present)");
         var zone = ZoneForPfnRange(type, nid, mb.StartPfn, mb.NrPages);
+        using var onlinePages = _k.Trace.Call("online_pages", "mm/memory_hotplug.c", $"pfn 0x{mb.StartPfn:x}, {mb.NrPages} pages, {zone.Name} of node {nid}");
         // node_states_check_changes_online()
         var arg = new MemoryNotify(mb.StartPfn, mb.NrPages,
             _k.NodeStates.Has(nid, NodeState.Memory) ? -1 : nid,
@@ -46,7 +49,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         if (veto != Errno.None)
         {
             Notifiers.Notify(MemoryAction.CancelOnline, arg);
-            return veto;
+            return _k.Trace.Fail(veto, "a memory notifier refused MEM_GOING_ONLINE");
         }
         bool wasPopulated = zone.IsPopulated;
         MovePfnRangeToZone(zone, mb.StartPfn, mb.NrPages);
@@ -55,13 +58,17 @@ public sealed class MemoryHotplug : IMemoryOnlining
         zone.ManagedPages += mb.NrPages;
         zone.ReleaseRange(mb.StartPfn, mb.EndPfn, initPageblocks: true);
         // node_states_set_node()
+        if (arg.StatusChangeNidNormal >= 0) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] += node {nid}");
+        if (arg.StatusChangeNid >= 0) _k.Trace.Change($"node_states[N_MEMORY] += node {nid}");
         if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
         _k.NodeStates.Set(nid, NodeState.Memory);
+        _k.Trace.Decide(wasPopulated ? $"{zone.Name} of node {nid} was populated: the zonelists stay" : $"{zone.Name} of node {nid} was empty: build_all_zonelists(NULL)");
         if (!wasPopulated) Zonelists.BuildAll(_k, null);
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
         if (arg.StatusChangeNid >= 0) EstablishDemotionTargets();
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
+        _k.Trace.Change($"memory{mb.Id}: offline → online in {zone.Name} of node {nid} (present {zone.PresentPages} pages)");
         Notifiers.Notify(MemoryAction.Online, arg);
         KernelAllocations?.Refill(nid);
         _k.Uevents.Emit(UeventAction.Online, $"/devices/system/memory/memory{mb.Id}", "memory");
@@ -72,8 +79,12 @@ public sealed class MemoryHotplug : IMemoryOnlining
     /// the range is isolated, its movable pages migrated, and an unmovable page makes it EBUSY, rolled back.</summary>
     public Errno Offline(MemoryBlock mb)
     {
+        using var call = _k.Trace.Call("memory_subsys_offline", "drivers/base/memory.c", $"memory{mb.Id}");
+        using var blockOffline = _k.Trace.Call("memory_block_offline", "drivers/base/memory.c", $"memory{mb.Id}, node {mb.Nid}");
         var zone = mb.Zone;
-        if (zone is null || mb.HasHoles) return Errno.EINVAL;
+        if (zone is null) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} spans more than one zone (test_pages_in_a_zone() fails)");
+        if (mb.HasHoles) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} has holes");
+        using var offlinePages = _k.Trace.Call("offline_pages", "mm/memory_hotplug.c", $"pfn 0x{mb.StartPfn:x}, {mb.NrPages} pages, {zone.Name} of node {zone.NodeId}");
         long start = mb.StartPfn, end = mb.EndPfn;
         var pages = zone.Pages;
         pages.DrainPcp();
@@ -84,7 +95,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         {
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
-            return err;
+            return _k.Trace.Fail(err, "a memory notifier refused MEM_GOING_OFFLINE");
         }
         err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
         if (err == Errno.None && MigrateRange is not null) err = MigrateRange(zone, start, end);
@@ -95,7 +106,9 @@ public sealed class MemoryHotplug : IMemoryOnlining
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
-            return err;
+            return _k.Trace.Fail(err, err == Errno.EBUSY
+                ? $"an unmovable page in memory{mb.Id} (pfn 0x{badPfn:x}): start_isolate_page_range()/do_migrate_range() cannot empty the range; isolation undone"
+                : $"the range could not be isolated or migrated; isolation undone");
         }
         long removed = pages.OfflineIsolated(start, end);
         zone.ManagedPages -= removed;
@@ -112,6 +125,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         RemovePfnRangeFromZone(zone, start, end);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
+        _k.Trace.Change($"memory{mb.Id}: online → offline; {removed} pages left {zone.Name} of node {zone.NodeId}");
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
     }
@@ -154,22 +168,40 @@ public sealed class MemoryHotplug : IMemoryOnlining
     /// <summary>Models zone_for_pfn_range() with the default "contig-zones" online policy.</summary>
     private Zone ZoneForPfnRange(OnlineType type, int nid, long start, long nr)
     {
+        using var call = _k.Trace.Call("zone_for_pfn_range", "mm/memory_hotplug.c", $"{MemoryDevices.OnlineTypeName(type)}, node {nid}, pfn 0x{start:x}, {nr} pages");
         var pgdat = _k.NodeDataOf(nid) ?? throw new InvalidOperationException($"no pgdat for node {nid}");
         if (type == OnlineType.OnlineKernel) return DefaultKernelZoneForPfn(pgdat, start, nr);
-        if (type == OnlineType.OnlineMovable) return pgdat.Zone(ZoneType.Movable);
-        // default_zone_for_pfn()
+        if (type == OnlineType.OnlineMovable)
+        {
+            _k.Trace.Decide($"ZONE_MOVABLE: online_movable asked for node {nid}'s movable zone");
+            return pgdat.Zone(ZoneType.Movable);
+        }
+        using var defaultZone = _k.Trace.Call("default_zone_for_pfn", "mm/memory_hotplug.c");
         var kernel = DefaultKernelZoneForPfn(pgdat, start, nr);
         var movable = pgdat.Zone(ZoneType.Movable);
         bool inKernel = Intersects(kernel, start, nr), inMovable = Intersects(movable, start, nr);
-        if (inKernel ^ inMovable) return inKernel ? kernel : movable;
+        if (inKernel ^ inMovable)
+        {
+            _k.Trace.Decide($"{(inKernel ? kernel : movable).Name}: the range intersects only {(inKernel ? kernel : movable).Name} of node {nid}");
+            return inKernel ? kernel : movable;
+        }
+        _k.Trace.Decide(inKernel
+            ? $"{kernel.Name}: the range intersects both {kernel.Name} and ZONE_MOVABLE of node {nid}; online_policy=contig-zones takes the kernel zone"
+            : $"{kernel.Name}: the range touches no zone of node {nid} ({(movable.IsEmpty ? "it has no movable zone" : "its movable zone lies elsewhere")}) and online_policy=contig-zones takes the kernel zone");
         return kernel;
     }
 
     /// <summary>Models default_kernel_zone_for_pfn(): the first kernel zone the range intersects, else ZONE_NORMAL.</summary>
-    private static Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
+    private Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
     {
+        using var call = _k.Trace.Call("default_kernel_zone_for_pfn", "mm/memory_hotplug.c", $"node {pgdat.NodeId}");
         for (int i = 0; i <= (int)ZoneType.Normal; i++)
-            if (Intersects(pgdat.Zones[i], start, nr)) return pgdat.Zones[i];
+            if (Intersects(pgdat.Zones[i], start, nr))
+            {
+                _k.Trace.Decide($"{pgdat.Zones[i].Name}: the first kernel zone of node {pgdat.NodeId} that the range intersects");
+                return pgdat.Zones[i];
+            }
+        _k.Trace.Decide($"ZONE_NORMAL: the range intersects no kernel zone of node {pgdat.NodeId}");
         return pgdat.Zone(ZoneType.Normal);
     }
 
@@ -223,8 +255,11 @@ public sealed class MemoryHotplug : IMemoryOnlining
     /// <summary>Models node_states_clear_node(): N_NORMAL_MEMORY and N_MEMORY go with the node's last pages.</summary>
     private void NodeStatesClearNode(PgData p)
     {
+        using var call = _k.Trace.Call("node_states_clear_node", "mm/memory_hotplug.c", $"node {p.NodeId}");
         bool normal = false;
         for (int i = 0; i <= (int)ZoneType.Normal; i++) normal |= p.Zones[i].IsPopulated;
+        if (!normal && _k.NodeStates.Has(p.NodeId, NodeState.NormalMemory)) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] -= node {p.NodeId}: no populated kernel zone left");
+        if (p.NodePresentPages == 0 && _k.NodeStates.Has(p.NodeId, NodeState.Memory)) _k.Trace.Change($"node_states[N_MEMORY] -= node {p.NodeId}: no present pages left");
         if (!normal) _k.NodeStates.Clear(p.NodeId, NodeState.NormalMemory);
         if (p.NodePresentPages == 0) _k.NodeStates.Clear(p.NodeId, NodeState.Memory);
     }

@@ -16,8 +16,10 @@ internal static class StartKernel
     public static void Run(KernelSubsystems s)
     {
         var k = s.Kernel;
+        using var call = k.Trace.Call("start_kernel", "init/main.c", $"profile {k.Profile.Name}");
         // setup_arch(): e820, early reservations, NUMA, CPU enumeration.
         k.MaxPfn = E820Setup.MemblockSetup(k);
+        k.Trace.Decide($"e820__memblock_setup(): max_pfn 0x{k.MaxPfn:x} ({k.MaxPfn >> 8} MiB of boot RAM)");
         E820Setup.ReserveEarly(k);
         BootPhases.Mark("firmware, e820");
         k.MaxPossiblePfn = X86Numa.NumaInit(k, k.MaxPfn);
@@ -48,6 +50,7 @@ internal static class StartKernel
         BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
+        using var smp = k.Trace.Call("smp_init", "kernel/smp.c");
         s.CpuHotplug.SetOnline(0);
         var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
         foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id

@@ -50,6 +50,7 @@ internal static class FreeAreaInit
             if (!k.NodeStates.Has(nid, NodeState.Online))
             {
                 // v6.1: a pgdat for every possible node, but no online bit and no sysfs node until hotplug.
+                k.Trace.Decide($"node {nid}: possible but offline: a memoryless pgdat, no sysfs node until hotplug");
                 k.Log.Printk($"Initializing node {nid} as memoryless");
                 k.NodeData[nid] ??= new PgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");
