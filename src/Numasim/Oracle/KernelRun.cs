@@ -58,7 +58,7 @@ public static partial class KernelRun
     private static partial Regex Timestamp();
 
     /// <summary>Runs the steps; a guest failure (timeout, QEMU exit) ends the run with the remaining steps unobserved.</summary>
-    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record)
+    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, Action<int, int>? stepDone = null)
     {
         var sw = Stopwatch.StartNew();
         var obs = new List<StepObservation>();
@@ -72,6 +72,7 @@ public static partial class KernelRun
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
             foreach (var step in sc.Steps)
             {
+                stepDone?.Invoke(obs.Count, sc.Steps.Count);
                 if (!QemuLimits.InProfile(step, profile)) { obs.Add(new(StepStatus.Skipped, "skipped", "skipped (not " + profile.Name + ")")); continue; }
                 if (IsModelOnly(step)) { obs.Add(new(StepStatus.Skipped, "skipped", "skipped (model-only)")); continue; }
                 if (step.Kind != "expect")

@@ -19,7 +19,7 @@ public sealed class HtmlReport(string title)
     public void Add(CheckReportData check) => Add("check", $"check ({check.Profile}, depth {check.Depth})", id => CheckSection.Render(check, id));
 
     /// <summary>Adds an oracle comparison.</summary>
-    public void Add(OracleReportData oracle) => Add("oracle", $"oracle: kernel {oracle.Kernel}", id => OracleSection.Render(oracle, id));
+    public void Add(Oracle.OracleSummary oracle) => Add("oracle", $"oracle: kernel {oracle.Kernel}", id => OracleSection.Render(oracle, id));
 
     private void Add(string kind, string sectionTitle, Func<string, string> render)
     {

@@ -1,7 +1,6 @@
 using Numasim.Checker;
 using Numasim.Firmware;
 using Numasim.Kernel.Profiles;
-using Numasim.Oracle;
 using Numasim.Scenarios;
 
 namespace Numasim.Report;
@@ -17,10 +16,6 @@ public sealed record ScenarioReportData(ScenarioResult Result, TopologyView Boot
 /// with its counterexample replayed step by step.</summary>
 public sealed record CheckReportData(string Profile, int Depth, string Ops, int Jobs, CheckResult Result,
     TopologyView Boot, ScenarioReportData? Counterexample);
-
-/// <summary>A `numasim oracle` comparison as a report shows it.</summary>
-public sealed record OracleReportData(string Kernel, string Profile, IReadOnlyList<ScenarioComparison> Scenarios,
-    IReadOnlyList<string> Refused, TimeSpan Elapsed);
 
 /// <summary>Runs scenarios with everything a report needs: explanations on, a picture after boot and after each step
 /// that can change the machine.</summary>

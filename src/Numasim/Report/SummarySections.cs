@@ -48,7 +48,7 @@ internal static class CheckSection
 /// <summary>An oracle comparison in the report: the agreement table (per scenario and in all) and every difference.</summary>
 internal static class OracleSection
 {
-    public static string Render(OracleReportData o, string id)
+    public static string Render(Oracle.OracleSummary o, string id)
     {
         var sb = new StringBuilder();
         int equal = o.Scenarios.Count(s => s.Equal);

@@ -40,6 +40,7 @@ public sealed class NodeDevices
     /// <summary>Models node_dev_init(): the subsystem files, then register_one_node() for each online node.</summary>
     public void NodeDevInit()
     {
+        using var call = _k.Trace.Call("node_dev_init", "drivers/base/node.c");
         var root = _k.Fs.MakeDirs(NodeRoot);
         root.Attr("possible", () => SysfsFormat.List(_k.NodeStates[NodeState.Possible]));
         root.Attr("online", () => SysfsFormat.List(_k.NodeStates[NodeState.Online]));

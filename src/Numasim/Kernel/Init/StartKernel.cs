@@ -50,17 +50,19 @@ internal static class StartKernel
         BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
-        using var smp = k.Trace.Call("smp_init", "kernel/smp.c");
-        s.CpuHotplug.SetOnline(0);
-        var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
-        foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
-        foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
-        // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
-        int nodes = k.NodeStates.NrOnline;
-        int cpus = k.Cpus.Online.Weight();
-        k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
-        X86Smp.CalculateMaxLogicalPackages(k);
+        using (var smp = k.Trace.Call("smp_init", "kernel/smp.c"))
+        {
+            s.CpuHotplug.SetOnline(0);
+            var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
+            foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
+            foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
+                if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
+            // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
+            int nodes = k.NodeStates.NrOnline;
+            int cpus = k.Cpus.Online.Weight();
+            k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
+            X86Smp.CalculateMaxLogicalPackages(k);
+        }
 
         BootPhases.Mark("smp_init");
 
@@ -154,7 +156,9 @@ internal static class StartKernel
     private static void MemoryDevInit(KernelSubsystems s)
     {
         var k = s.Kernel;
+        using var call = k.Trace.Call("memory_dev_init", "drivers/base/memory.c");
         k.MemoryBlockSize = k.Machine.MemoryBlockSizeBytes ?? ProbeMemoryBlockSize(k);
+        k.Trace.Decide($"memory block size {k.MemoryBlockSize >> 20} MiB ({(k.Machine.MemoryBlockSizeBytes is null ? "probe_memory_block_size()" : "the machine file's")})");
         k.Log.Printk($"x86/mm: Memory block size: {k.MemoryBlockSize >> 20}MB");
         s.MemoryDevices.MemoryDevInit();
         long ppb = k.PagesPerBlock;

@@ -11,6 +11,7 @@ internal static class FreeAreaInit
     /// <summary>Models zone_sizes_init() (arch/x86/mm/init.c) → free_area_init(max_zone_pfns).</summary>
     public static void Run(KernelContext k, long dmaReserve)
     {
+        using var call = k.Trace.Call("free_area_init", "mm/page_alloc.c");
         long lowest = k.Memblock.Memory.Count > 0 ? k.Memblock.Memory[0].Start : 0;
         var maxZonePfn = new long[ZoneTypes.MaxNrZones];
         maxZonePfn[(int)ZoneType.Dma] = ZoneTypes.MaxDmaPfn;
