@@ -32,8 +32,12 @@ public sealed class MachineOptions
     /// <summary>The machine spec from exactly one of --machine/--qemu; QEMU's warnings go to <paramref name="stderr"/>.</summary>
     public MachineSpec ResolveSpec(System.CommandLine.ParseResult parsed, string commandName, TextWriter stderr)
     {
-        var file = parsed.GetValue(Machine);
-        var qemu = parsed.GetValue(Qemu);
+        return ResolveSpec(parsed.GetValue(Machine), parsed.GetValue(Qemu), commandName, stderr);
+    }
+
+    /// <summary>The machine spec from exactly one of a machine file or QEMU options.</summary>
+    public MachineSpec ResolveSpec(string? file, string? qemu, string commandName, TextWriter stderr)
+    {
         if (file is null == qemu is null)
             throw new CliException($"{commandName}: give exactly one of --machine FILE or --qemu \"ARGS\"");
         if (file is not null)

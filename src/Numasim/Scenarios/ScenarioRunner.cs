@@ -12,6 +12,12 @@ public sealed record StepResult(ScenarioStep Step, bool Passed, string Message)
     /// <summary>The uevents the kernel sent during the step (what `udevadm monitor --kernel` would print).</summary>
     public IReadOnlyList<Kernel.Log.Uevent> Uevents { get; init; } = [];
 
+    /// <summary>The errno a write, modprobe or rmmod step got (None otherwise).</summary>
+    public Errno Errno { get; init; }
+
+    /// <summary>QEMU's error for a QMP step that QEMU refused (null otherwise).</summary>
+    public string? QmpError { get; init; }
+
     /// <summary>Why the step did what it did (with <see cref="ScenarioRunOptions.Explain"/>; null otherwise and for expect steps).</summary>
     public Explain.StepExplanation? Explanation { get; init; }
 }
@@ -93,19 +99,19 @@ public static class ScenarioRunner
             case "write":
             {
                 var expected = a.TryGetValue("errno", out var en) ? ParseErrno(sc, step, en) : Errno.None;
-                var got = m.Write(Req("path"), Req("value"));
+                var got = st.LastErrno = m.Write(Req("path"), Req("value"));
                 return got == expected ? null : $"write {a["path"]}: expected {Show(expected)}, got {Show(got)}";
             }
-            case "device_add": return Qmp(step, m.Qmp.DeviceAdd(Without(a, "error")));
-            case "device_del": return Qmp(step, m.Qmp.DeviceDel(Without(a, "error")));
-            case "object-add": return Qmp(step, m.Qmp.ObjectAdd(Without(a, "error")));
-            case "object-del": return Qmp(step, m.Qmp.ObjectDel(Without(a, "error")));
+            case "device_add": return Qmp(step, st.Qmp(m.Qmp.DeviceAdd(Without(a, "error"))));
+            case "device_del": return Qmp(step, st.Qmp(m.Qmp.DeviceDel(Without(a, "error"))));
+            case "object-add": return Qmp(step, st.Qmp(m.Qmp.ObjectAdd(Without(a, "error"))));
+            case "object-del": return Qmp(step, st.Qmp(m.Qmp.ObjectDel(Without(a, "error"))));
             case "modprobe":
             case "rmmod":
             {
                 var module = step.Scalar ?? Req("module");
                 var before = m.Oops;
-                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0)) : m.Rmmod(module);
+                var err = st.LastErrno = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0)) : m.Rmmod(module);
                 if (m.Oops is not null && before is null)
                 {
                     st.LastStepOopsed = true;

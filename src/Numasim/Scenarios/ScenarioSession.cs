@@ -85,7 +85,10 @@ public sealed class ScenarioSession
                 m.Log.Since(_st.LogMark).Select(r => r.ToString()).ToList(), sent.Select(u => u.ToString()).ToList());
             _files = after;
         }
-        return new StepResult(step, fail is null, fail ?? ScenarioRunner.Describe(step)) { Uevents = sent, Explanation = why };
+        return new StepResult(step, fail is null, fail ?? ScenarioRunner.Describe(step))
+        {
+            Uevents = sent, Explanation = why, Errno = _st.LastErrno, QmpError = _st.LastQmpError,
+        };
     }
 }
 
@@ -112,8 +115,20 @@ internal sealed class RunState
     /// <summary>Virtual time between two steps: the deterministic clock that stamps dmesg and uevents.</summary>
     private const long StepUs = 1_000_000;
 
+    /// <summary>What the last step got: a write's or modprobe's errno, QEMU's refusal of a QMP command.</summary>
+    public Kernel.Errno LastErrno { get; set; }
+    public string? LastQmpError { get; private set; }
+
+    public Hypervisor.QmpResult Qmp(Hypervisor.QmpResult r)
+    {
+        LastQmpError = r.Error;
+        return r;
+    }
+
     public void MarkStep()
     {
+        LastErrno = Kernel.Errno.None;
+        LastQmpError = null;
         M.Log.Advance(StepUs);
         LogMark = M.Log.Count;
         UeventMark = M.Uevents.Count;
