@@ -30,6 +30,8 @@ public static class CliApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(ShellCommand.Create());
+        root.Subcommands.Add(CompletionCommand.Create());
+        root.Subcommands.Add(CompletionCommand.CreateHelper(BuildRoot));
         return root;
     }
 

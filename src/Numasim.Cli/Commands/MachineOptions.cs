@@ -11,8 +11,12 @@ public sealed class MachineOptions
     public Option<string?> Qemu { get; } = new("--qemu") { Description = "QEMU command-line options describing the machine", HelpName = "ARGS" };
     public Option<string?> Profile { get; } = ProfileOption();
 
-    public static Option<string?> ProfileOption() =>
-        new("--profile") { Description = "kernel profile: v4.19, v4.20, v6.1 (default), v6.12", HelpName = "P" };
+    public static Option<string?> ProfileOption()
+    {
+        var o = new Option<string?>("--profile") { Description = "kernel profile: v4.19, v4.20, v6.1 (default), v6.12", HelpName = "P" };
+        o.CompletionSources.Add(KernelProfile.All.Select(p => p.Name).ToArray());
+        return o;
+    }
 
     public void AddTo(Command command)
     {
