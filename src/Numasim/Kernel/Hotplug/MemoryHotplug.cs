@@ -97,18 +97,22 @@ public sealed class MemoryHotplug : IMemoryOnlining
             mb.State = MemoryBlockState.Online;
             return _k.Trace.Fail(err, "a memory notifier refused MEM_GOING_OFFLINE");
         }
+        int phase = 0; // which check refused: 0 isolation, 1 migration, 2 the isolation test
         err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
-        if (err == Errno.None && MigrateRange is not null) err = MigrateRange(zone, start, end);
-        if (err == Errno.None) err = pages.TestPagesIsolated(start, end, out badPfn);
+        if (err == Errno.None && MigrateRange is not null) { phase = 1; err = MigrateRange(zone, start, end); }
+        if (err == Errno.None) { phase = 2; err = pages.TestPagesIsolated(start, end, out badPfn); }
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
-            return _k.Trace.Fail(err, err == Errno.EBUSY
-                ? $"an unmovable page in memory{mb.Id} (pfn 0x{badPfn:x}): start_isolate_page_range()/do_migrate_range() cannot empty the range; isolation undone"
-                : $"the range could not be isolated or migrated; isolation undone");
+            return _k.Trace.Fail(err, phase switch
+            {
+                0 => $"start_isolate_page_range(): an unmovable page in memory{mb.Id} at pfn 0x{badPfn:x} (has_unmovable_pages()); isolation undone",
+                1 => $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone",
+                _ => $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone",
+            });
         }
         long removed = pages.OfflineIsolated(start, end);
         zone.ManagedPages -= removed;
