@@ -116,8 +116,8 @@ public sealed class NodeDevices
         using var call = _k.Trace.Call("__register_one_node", "drivers/base/node.c", $"node {nid}");
         var root = Root!;
         if (root.Child($"node{nid}") is not null) return;
-        _k.Trace.Decide(presentCpus.Count == 0 ? $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU"
-            : $"present CPUs with cpu_to_node() = {nid}: {string.Join(",", presentCpus)}: linked under node{nid}");
+        _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
+            $"present CPUs with cpu_to_node() = {nid}: {string.Join(",", presentCpus)}: linked under node{nid}");
         var d = root.Dir($"node{nid}");
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");

@@ -50,7 +50,7 @@ public sealed class CpuHotplug
         if (!_k.Cpus.Present[cpu]) return _k.Trace.Fail(Errno.EINVAL, $"CPU {cpu} is not present");
         if (_k.Cpus.Online[cpu]) return Errno.None;
         int nid = _k.Cpus.CpuToNode(cpu);
-        _k.Trace.Decide(nid >= 0 ? $"cpu_to_node({cpu}) = {nid}: try_online_node({nid}) first" : $"cpu_to_node({cpu}) = -1: no node to bring online");
+        _k.Trace.Decide(nid >= 0, $"cpu_to_node({cpu}) = {nid}: try_online_node({nid}) first", $"cpu_to_node({cpu}) = -1: no node to bring online");
         if (nid >= 0) _nodes.TryOnlineNode(nid, true);
         if (_k.Booted)
         {

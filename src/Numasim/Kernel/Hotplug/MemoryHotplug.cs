@@ -62,7 +62,7 @@ public sealed class MemoryHotplug : IMemoryOnlining
         if (arg.StatusChangeNid >= 0) _k.Trace.Change($"node_states[N_MEMORY] += node {nid}");
         if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
         _k.NodeStates.Set(nid, NodeState.Memory);
-        _k.Trace.Decide(wasPopulated ? $"{zone.Name} of node {nid} was populated: the zonelists stay" : $"{zone.Name} of node {nid} was empty: build_all_zonelists(NULL)");
+        _k.Trace.Decide(wasPopulated, $"{zone.Name} of node {nid} was populated: the zonelists stay", $"{zone.Name} of node {nid} was empty: build_all_zonelists(NULL)");
         if (!wasPopulated) Zonelists.BuildAll(_k, null);
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
         if (arg.StatusChangeNid >= 0) EstablishDemotionTargets();
@@ -107,12 +107,12 @@ public sealed class MemoryHotplug : IMemoryOnlining
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
-            return _k.Trace.Fail(err, phase switch
+            return phase switch
             {
-                0 => $"start_isolate_page_range(): an unmovable page in memory{mb.Id} at pfn 0x{badPfn:x} (has_unmovable_pages()); isolation undone",
-                1 => $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone",
-                _ => $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone",
-            });
+                0 => _k.Trace.Fail(err, $"start_isolate_page_range(): an unmovable page in memory{mb.Id} at pfn 0x{badPfn:x} (has_unmovable_pages()); isolation undone"),
+                1 => _k.Trace.Fail(err, $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone"),
+                _ => _k.Trace.Fail(err, $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone"),
+            };
         }
         long removed = pages.OfflineIsolated(start, end);
         zone.ManagedPages -= removed;
@@ -189,9 +189,9 @@ public sealed class MemoryHotplug : IMemoryOnlining
             _k.Trace.Decide($"{(inKernel ? kernel : movable).Name}: the range intersects only {(inKernel ? kernel : movable).Name} of node {nid}");
             return inKernel ? kernel : movable;
         }
-        _k.Trace.Decide(inKernel
-            ? $"{kernel.Name}: the range intersects both {kernel.Name} and ZONE_MOVABLE of node {nid}; online_policy=contig-zones takes the kernel zone"
-            : $"{kernel.Name}: the range touches no zone of node {nid} ({(movable.IsEmpty ? "it has no movable zone" : "its movable zone lies elsewhere")}) and online_policy=contig-zones takes the kernel zone");
+        _k.Trace.Decide(inKernel,
+            $"{kernel.Name}: the range intersects both {kernel.Name} and ZONE_MOVABLE of node {nid}; online_policy=contig-zones takes the kernel zone",
+            $"{kernel.Name}: the range touches no zone of node {nid} ({(movable.IsEmpty ? "it has no movable zone" : "its movable zone lies elsewhere")}) and online_policy=contig-zones takes the kernel zone");
         return kernel;
     }
 

@@ -45,7 +45,8 @@ public sealed class PageAlloc
             throw new KernelOops(OopsReport.Bug(_k, "include/linux/gfp.h:227", ctx.Cpu, ctx.Comm, ctx.Pid,
                 ["__alloc_pages_node", .. ctx.Caller]));
         var pgdat = _k.NodeDataOf(nid);
-        _k.Trace.Decide(nid < 0 ? $"nid {nid} is not checked (only a VM_BUG_ON, off without CONFIG_DEBUG_VM)" : pgdat is null ? $"NODE_DATA({nid}) was never allocated" : $"NODE_DATA({nid}) exists: its zonelist decides");
+        if (nid < 0) _k.Trace.Decide($"nid {nid} is not checked (only a VM_BUG_ON, off without CONFIG_DEBUG_VM)");
+        else _k.Trace.Decide(pgdat is null, $"NODE_DATA({nid}) was never allocated", $"NODE_DATA({nid}) exists: its zonelist decides");
         if (pgdat is null) { using var inner = _k.Trace.Call(fn, "mm/page_alloc.c", $"preferred nid {nid}"); _k.Trace.Oops($"node_zonelist({nid}) reads NODE_DATA({nid})->node_zonelists: a paging request at {_k.Profile.NodeZonelistsOffset:x16}"); }
         if (pgdat is null)
             throw new KernelOops(OopsReport.PagingRequest(_k, _k.Profile.NodeZonelistsOffset, ctx.Cpu, ctx.Comm, ctx.Pid,
@@ -67,7 +68,7 @@ public sealed class PageAlloc
         var page = GetPageFromFreelist(zonelist, highest, order, mt, nodemask, AllocFlags.WmarkLow, ctx)
                    ?? GetPageFromFreelist(zonelist, highest, order, mt, nodemask,
                        AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
-        _k.Trace.Decide(page is null ? "no eligible zone is above its watermark: the allocation fails" : $"pfn 0x{page.Pfn:x} from {page.Zone}");
+        _k.Trace.Decide(page is null, $"no eligible zone is above its watermark: the allocation fails", $"pfn 0x{page?.Pfn:x} from {page?.Zone}");
         if (page is null && (gfp & Gfp.NoWarn) == 0)
             _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
         if (page is not null) ZoneStatistics(zonelist.Zones.FirstOrDefault(z => z.Type <= highest), page.Zone, ctx.Cpu, order);

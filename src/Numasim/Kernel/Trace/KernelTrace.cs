@@ -85,6 +85,13 @@ public sealed class KernelTrace
         if (Enabled) Add(TraceKind.Decision, text.Text(), Errno.None);
     }
 
+    /// <summary>One of two decisions, by <paramref name="which"/> (a conditional expression would be formatted as a
+    /// plain string, trace on or off; two handlers format nothing while the trace is off).</summary>
+    public void Decide(bool which, [InterpolatedStringHandlerArgument("")] ref TraceText whenTrue, [InterpolatedStringHandlerArgument("")] ref TraceText whenFalse)
+    {
+        if (Enabled) Add(TraceKind.Decision, which ? whenTrue.Text() : whenFalse.Text(), Errno.None);
+    }
+
     /// <summary>A change of kernel state.</summary>
     public void Change([InterpolatedStringHandlerArgument("")] ref TraceText text)
     {
