@@ -30,7 +30,7 @@ public sealed class KvmIntel
         using var init = _k.Trace.Call("kvm_init", "virt/kvm/kvm_main.c");
         using var arch = _k.Trace.Call("kvm_arch_hardware_setup", "arch/x86/kvm/x86.c");
         using var setup = _k.Trace.Call("hardware_setup", "arch/x86/kvm/vmx/vmx.c");
-        using var area = _k.Trace.Call("alloc_kvm_area", "arch/x86/kvm/vmx/vmx.c", $"every possible CPU: {string.Join(",", _k.Cpus.Possible.Bits())}");
+        using var area = _k.Trace.Call("alloc_kvm_area", "arch/x86/kvm/vmx/vmx.c", $"every possible CPU: {_k.Cpus.Possible.ToListString()}");
         var ctx = new AllocContext(currentCpu, "modprobe", 1223, [
             "alloc_vmcs_cpu+0x3d/0x90 [kvm_intel]", "hardware_setup+0x781/0x849 [kvm_intel]",
             "kvm_arch_hardware_setup+0x28/0x190 [kvm]", "kvm_init+0x7c/0x2d0 [kvm]", "vmx_init+0x1e/0x32c [kvm_intel]",

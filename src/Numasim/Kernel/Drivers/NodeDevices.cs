@@ -117,7 +117,7 @@ public sealed class NodeDevices
         var root = Root!;
         if (root.Child($"node{nid}") is not null) return;
         _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
-            $"present CPUs with cpu_to_node() = {nid}: {string.Join(",", presentCpus)}: linked under node{nid}");
+            $"present CPUs with cpu_to_node() = {nid}: {Trace.TraceList.Brief(presentCpus, ",", 16)}: linked under node{nid}");
         var d = root.Dir($"node{nid}");
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");

@@ -63,7 +63,7 @@ public sealed class PageAlloc
         var pgdat = _k.NodeDataOf(preferredNid)!;
         var zonelist = (gfp & Gfp.ThisNode) != 0 ? pgdat.NoFallback : pgdat.Fallback;
         var highest = GfpFlags.GfpZone(gfp);
-        _k.Trace.Decide($"{((gfp & Gfp.ThisNode) != 0 ? "__GFP_THISNODE: node" : "the fallback zonelist of node")} {preferredNid}, zones up to {highest.Name()}: {string.Join(", ", zonelist.Eligible(highest))}");
+        _k.Trace.Decide($"{((gfp & Gfp.ThisNode) != 0 ? "__GFP_THISNODE: node" : "the fallback zonelist of node")} {preferredNid}, zones up to {highest.Name()}: {Trace.TraceList.Brief(zonelist.Eligible(highest))}");
         var mt = GfpFlags.GfpMigratetype(gfp);
         var page = GetPageFromFreelist(zonelist, highest, order, mt, nodemask, AllocFlags.WmarkLow, ctx)
                    ?? GetPageFromFreelist(zonelist, highest, order, mt, nodemask,

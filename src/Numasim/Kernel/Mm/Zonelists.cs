@@ -97,7 +97,7 @@ internal static class Zonelists
         AddZonesOfNode(k, pgdat, own);
         pgdat.NoFallback = new Zonelist(own);
         pgdat.FallbackNodeOrder = order;
-        k.Trace.Change($"node {local}'s fallback order: {string.Join(" ", order)} (zonelist: {string.Join(", ", zones)})");
+        k.Trace.Change($"node {local}'s fallback order: {Trace.TraceList.Brief(order, " ")} (zonelist: {Trace.TraceList.Brief(zones)})");
 
         var sb = new StringBuilder(32 + 6 * order.Count).Append("Fallback order for Node ").Append(local).Append(": ");
         foreach (var n in order) sb.Append(n).Append(' ');

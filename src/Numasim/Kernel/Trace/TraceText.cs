@@ -42,3 +42,15 @@ public ref struct TraceText
     /// <summary>The text; empty when the trace is off.</summary>
     public string Text() => _on ? _inner.ToStringAndClear() : "";
 }
+
+/// <summary>Lists as trace texts show them: the first items, then how many more (a 1,024-node zonelist reads as 8).</summary>
+public static class TraceList
+{
+    public static string Brief<T>(IEnumerable<T> items, string separator = ", ", int max = 8)
+    {
+        var list = items.Take(max + 1).ToList();
+        if (list.Count <= max) return string.Join(separator, list);
+        int total = items is IReadOnlyCollection<T> c ? c.Count : items.Count();
+        return string.Join(separator, list.Take(max)) + $"{separator}… ({total} in all)";
+    }
+}
