@@ -29,6 +29,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(SoakCommand.Create());
         root.Subcommands.Add(ShellCommand.Create());
         root.Subcommands.Add(CompletionCommand.Create());
         root.Subcommands.Add(CompletionCommand.CreateHelper(BuildRoot));
@@ -54,7 +55,8 @@ public static class CliApp
         }
         catch (CliException e)
         {
-            stderr.WriteLine("numasim: " + e.Message);
+            // One line whatever the user's values held: a newline in a quoted value is shown as \n.
+            stderr.WriteLine("numasim: " + Numasim.Input.Printable.Escape(e.Message));
             return e.ExitCode;
         }
         catch (Exception e)

@@ -26,7 +26,8 @@ public sealed class Machine
         if (traceBoot) k.Trace.Start();
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
-        Qmp = new Qmp(spec, k, _s.Acpi);
+        Qmp = new Qmp(spec, k, _s.Acpi, _s.VirtioMem);
+        Qmp.ColdPlugDevices();
     }
 
     /// <summary>The hypervisor's QMP interface for hotplug events.</summary>
@@ -51,15 +52,16 @@ public sealed class Machine
         }
     }
 
-    /// <summary>modprobe kvm_intel (the seed's trigger), run on the given CPU.</summary>
-    public Errno Modprobe(string module, int cpu = 0) => module switch
-    {
-        "kvm_intel" => Guard(() => _s.Kvm.Modprobe(cpu), Errno.EFAULT),
-        _ => Errno.ENOENT,
-    };
+    /// <summary>modprobe MODULE [PARAMS] run on the given CPU: kvm_intel (the seed's trigger) and the fault injectors
+    /// (memory-notifier-error-inject); any other module is ENOENT.</summary>
+    public Errno Modprobe(string module, int cpu = 0, string parameters = "") =>
+        Guard(() => _s.Modules.Modprobe(module, parameters, cpu), Errno.EFAULT);
 
-    /// <summary>rmmod kvm_intel.</summary>
-    public Errno Rmmod(string module) => module == "kvm_intel" ? Guard(() => _s.Kvm.Rmmod(), Errno.EFAULT) : Errno.ENOENT;
+    /// <summary>rmmod MODULE.</summary>
+    public Errno Rmmod(string module) => Guard(() => _s.Modules.Rmmod(module), Errno.EFAULT);
+
+    /// <summary>The loadable modules and the fault injectors they carry.</summary>
+    public Kernel.FaultInject.KernelModules Modules => _s.Modules;
 
     /// <summary>The page allocator's entry points, for scenario steps and tests.</summary>
     public PageAlloc PageAlloc => _s.PageAlloc;
@@ -102,7 +104,21 @@ public sealed class Machine
     public ReadResult Read(string path) => Fs.Read(path);
 
     /// <summary>echo VALUE > PATH: the value is written with echo's trailing newline.</summary>
-    public Errno Write(string path, string value) => Fs.Write(path, value + "\n");
+    public Errno Write(string path, string value)
+    {
+        var err = Fs.Write(path, value + "\n");
+        _s.Kernel.Workqueue.Flush();   // work the write queued (a driver's retry) runs before the next step
+        return err;
+    }
+
+    /// <summary>The virtio_mem driver (its devices' states), for tests and reports.</summary>
+    public Kernel.Drivers.VirtioMemDriver VirtioMem => _s.VirtioMem;
+
+    /// <summary>One line per command-line option the kernel acts on that the model does not model, and per option
+    /// whose real effect the model cannot show (a kernel that would not boot).</summary>
+    public IEnumerable<string> BootWarnings =>
+        _s.Kernel.Boot.Unmodelled.Select(o => $"kernel command line: '{o}' is acted on by the kernel but not modelled; the model ignores it")
+            .Concat(_s.Kernel.Boot.Warnings.Select(w => "kernel command line: " + w));
 
     /// <summary>dmesg, one line per record.</summary>
     public IEnumerable<string> Dmesg() => Log.Records.Select(r => r.ToString());

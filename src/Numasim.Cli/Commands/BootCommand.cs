@@ -9,7 +9,8 @@ using Numasim.Kernel.Numa;
 namespace Numasim.Cli.Commands;
 
 /// <summary>
-/// <c>numasim boot (--machine FILE | --qemu "ARGS") [--profile P] [--dmesg] [--cat PATH]... [--export DIR] [--explain [--format json]]</c>:
+/// <c>numasim boot (--machine FILE | --qemu "ARGS") [--profile P] [--dmesg] [--cat PATH]... [--export DIR] [--reservations] [--initrd-size BYTES]
+/// [--explain [--format json]]</c>:
 /// boots the machine, then prints the boot log, the files named (in order, as cat does), why the boot did what it
 /// did, and writes the tree. With none of those it prints a summary of the nodes (a table on a terminal).
 /// </summary>
@@ -24,6 +25,8 @@ public static class BootCommand
         var explain = new Option<bool>("--explain") { Description = "show why the boot did what it did: the kernel call path and its decisions" };
         var format = new Option<string>("--format") { Description = "format of --explain", HelpName = "text|json", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
+        var reservations = new Option<bool>("--reservations") { Description = "print the boot reservations (kernel function, node, range, pages) and each node's MemTotal" };
+        var initrd = new Option<ulong?>("--initrd-size") { Description = "the size of the initrd QEMU loads, in bytes (where the loader puts it moves the early allocations)", HelpName = "BYTES" };
         var command = new Command("boot", "boot a machine and print files from its /sys and /proc");
         machine.AddTo(command);
         command.Options.Add(cat);
@@ -31,22 +34,29 @@ public static class BootCommand
         command.Options.Add(dmesg);
         command.Options.Add(explain);
         command.Options.Add(format);
+        command.Options.Add(reservations);
+        command.Options.Add(initrd);
         command.SetAction(parsed =>
         {
             var stdout = parsed.InvocationConfiguration.Output;
             var stderr = parsed.InvocationConfiguration.Error;
             var profile = MachineOptions.ResolveProfile(parsed.GetValue(machine.Profile));
             var spec = machine.ResolveSpec(parsed, "boot", stderr);
+            if (parsed.GetValue(initrd) is { } size) spec = spec with { InitrdBytes = size };
             var exportDir = parsed.GetValue(export);
             if (exportDir is not null)
             {
                 ExportTarget.Check(exportDir);
             }
+
             bool why = parsed.GetValue(explain);
             var m = Numasim.Machine.Boot(spec, profile, traceBoot: why);
+            foreach (var w in m.BootWarnings) stderr.WriteLine("numasim: warning: " + w);
             int status = CliApp.ExitOk;
             if (parsed.GetValue(dmesg))
                 foreach (var line in m.Dmesg()) stdout.WriteLine(line);
+            if (parsed.GetValue(reservations))
+                foreach (var line in Numasim.Kernel.Mm.ReservationReport.Lines(m.Kernel)) stdout.WriteLine(line);
             if (why)
             {
                 var events = m.Kernel.Trace.Take();
@@ -72,7 +82,7 @@ public static class BootCommand
             {
                 ExportTarget.Write(m.Fs, exportDir);
             }
-            if (cats.Length == 0 && exportDir is null && !why && !parsed.GetValue(dmesg)) Summary(m, stdout);
+            if (cats.Length == 0 && exportDir is null && !why && !parsed.GetValue(dmesg) && !parsed.GetValue(reservations)) Summary(m, stdout);
             return status;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Numasim.Export;
 using Numasim.Kernel.Profiles;
 using Numasim.Report;
 using Numasim.Scenarios;
@@ -53,13 +54,16 @@ public static class RunCommand
             try
             {
                 var sc = ScenarioParser.Load(f);
-                if (reportFile is null) results.Add(ScenarioRunner.Run(sc, p, new ScenarioRunOptions { Explain = explain }));
+                ScenarioResult r;
+                if (reportFile is null) r = ScenarioRunner.Run(sc, p, new ScenarioRunOptions { Explain = explain });
                 else
                 {
                     var data = ReportRun.Run(sc, p);
                     reported.Add(data);
-                    results.Add(data.Result);
+                    r = data.Result;
                 }
+                foreach (var w in r.Machine.BootWarnings) stderr.WriteLine($"numasim: {f}: warning: {w}");
+                results.Add(r);
             }
             catch (ScenarioFormatException e) { throw new CliException(e.Message); }
             catch (Numasim.Firmware.MachineFormatException e) { throw new CliException(e.Message); }

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Numasim.Firmware;
 using Numasim.Scenarios;
 
 namespace Numasim.Cli.Shell;
@@ -70,6 +72,9 @@ internal static class ShellLine
                 else { error = $"{kind}: '{field}' is not key=value"; return null; }
             }
         if (scalar is not null && map.Count > 0) { error = $"{kind}: give either '{scalar}' or key=value pairs"; return null; }
+        // HMP's object_add parses a size with its suffixes (512M); QMP, and so the step, takes bytes.
+        if (kind == "object-add" && map.TryGetValue("size", out var size) && QemuSize.TryParse(size, 1, out var bytes))
+            map["size"] = bytes.ToString(CultureInfo.InvariantCulture);
         return new ScenarioStep(kind, map, scalar, lineNo);
     }
 

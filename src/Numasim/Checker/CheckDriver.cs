@@ -113,6 +113,7 @@ public sealed class CheckDriver
                 }
         if (On("free"))
             foreach (var key in _pages.Keys) ops.Add(new(OpKind.Free, key));
+        if (On("fault")) Faults.EnabledOps(Machine, ops);
     }
 
     private bool On(string family) => _families.Contains(family);
@@ -244,6 +245,7 @@ public sealed class CheckDriver
                 return err == Errno.None;
             }
             case OpKind.Alloc: return Alloc(op);
+            case OpKind.InjectMemError or OpKind.FailNextAlloc: return Faults.Apply(this, op);
             case OpKind.Free:
             {
                 var page = _pages[op.Arg];
@@ -287,7 +289,7 @@ public sealed class CheckDriver
         return true;
     }
 
-    private bool Write(string path, string value)
+    internal bool Write(string path, string value)
     {
         var err = Machine.Write(path, value);
         if (_steps is not null)
@@ -299,7 +301,7 @@ public sealed class CheckDriver
         return err == Errno.None || Machine.Oops is not null;
     }
 
-    private void Record(string kind, Dictionary<string, string>? args, string? qmpError, string? scalar = null)
+    internal void Record(string kind, Dictionary<string, string>? args, string? qmpError, string? scalar = null)
     {
         if (_steps is null) return;
         var a = args is null ? new Dictionary<string, string>() : new Dictionary<string, string>(args);

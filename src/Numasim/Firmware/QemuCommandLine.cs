@@ -55,6 +55,7 @@ public static class QemuCommandLine
         private readonly List<string> _objects = [];
         private readonly List<string> _numa = [];
         private string? _append;
+        private readonly List<IReadOnlyList<KeyValuePair<string, string>>> _devices = [];
 
         // NUMA state (MachineState::numa_state, hw/core/numa.c)
         private readonly bool[] _present = new bool[MaxNodes];
@@ -75,7 +76,7 @@ public static class QemuCommandLine
                 var opt = w.StartsWith("--", StringComparison.Ordinal) ? w[1..] : w;
                 if (!opt.StartsWith('-')) throw new QemuParseException(null, $"{w}: unexpected argument (not an option)");
                 if (IgnoredFlags.Contains(opt)) continue;
-                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" || IgnoredWithArg.Contains(opt);
+                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" or "-device" || IgnoredWithArg.Contains(opt);
                 if (!known) throw new QemuParseException(opt, "unknown option");
                 if (i + 1 >= words.Count) throw new QemuParseException(opt, "requires an argument");
                 var arg = words[++i];
@@ -86,6 +87,7 @@ public static class QemuCommandLine
                     case "-object": _objects.Add(arg); break;
                     case "-numa": _numa.Add(arg); break;
                     case "-append": _append = arg; break;
+                    case "-device": _devices.Add(ParseDevice(arg)); break;
                     case "-machine" or "-M": CheckMachine(opt, arg); break;
                 }
             }
@@ -110,8 +112,10 @@ public static class QemuCommandLine
                 CpuSlots = cpuSlots,
                 Distances = distances,
                 Backends = backends.Select(kv => new MemoryBackendSpec(kv.Key, kv.Value)).ToList(),
-                MemhpDefaultState = ExtractMemhp(_append),
+                CommandLine = _append,
+                Devices = _devices,
             };
+            if (Hypervisor.VirtioMemDevice.CheckColdPlug(spec) is { } bad) throw new QemuParseException("-device " + DeviceArg(bad.Device), bad.Error);
             return ParseResult.Success(spec, _warnings);
         }
 
@@ -129,14 +133,20 @@ public static class QemuCommandLine
             }
         }
 
-        private static string? ExtractMemhp(string? append)
+        /// <summary>-device DRIVER,key=value,...: qdev_device_add_from_qdict() needs a driver; numasim models
+        /// virtio-mem-pci (pc-dimm and CPUs come through QMP device_add).</summary>
+        private static List<KeyValuePair<string, string>> ParseDevice(string arg)
         {
-            if (append is null) return null;
-            string? value = null;
-            foreach (var w in append.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                if (w.StartsWith("memhp_default_state=", StringComparison.Ordinal)) value = w["memhp_default_state=".Length..];
-            return value;
+            var kv = Opts("-device", arg, "driver");
+            var driver = kv.FirstOrDefault(p => p.Key == "driver").Value;
+            if (driver is null) throw new QemuParseException($"-device {arg}", "Parameter 'driver' is missing");
+            if (driver != Hypervisor.VirtioMemDevice.Driver)
+                throw new QemuParseException($"-device {arg}", $"unsupported device '{driver}' (numasim models -device virtio-mem-pci only; plug DIMMs and CPUs with QMP device_add)");
+            return kv;
         }
+
+        private static string DeviceArg(IReadOnlyList<KeyValuePair<string, string>> d) =>
+            string.Join(',', d.Select(p => p.Key == "driver" ? p.Value : $"{p.Key}={p.Value}"));
 
         // ---- -m: parse_memory_options(), softmmu/vl.c ----
         private (ulong ram, ulong maxram, int slots) ParseMemory()
@@ -158,7 +168,7 @@ public static class QemuCommandLine
             {
                 if (sizeStr.Length == 0) throw new QemuParseException(opt, "missing 'size' option value");
                 // qemu_opt_get_size() reads bytes; a suffix-less value is then taken as MiB (legacy format).
-                if (!QemuSize.TryParse(sizeStr, 1, out var sz)) throw new QemuParseException($"-m {_mArg}", SizeError("size"));
+                if (!QemuSize.TryParse(sizeStr, 1, out var sz)) throw new QemuParseException($"-m {_mArg}", SizeError("size", sizeStr));
                 if (char.IsAsciiDigit(sizeStr[^1]))
                 {
                     if (sz > ulong.MaxValue / QemuSize.MiB) throw new QemuParseException(opt, $"too large 'size' option value");
@@ -172,13 +182,13 @@ public static class QemuCommandLine
             int slots = 0;
             if (maxStr is not null)
             {
-                if (!QemuSize.TryParse(maxStr, 1, out var max)) throw new QemuParseException($"-m {_mArg}", SizeError("maxmem"));
+                if (!QemuSize.TryParse(maxStr, 1, out var max)) throw new QemuParseException($"-m {_mArg}", SizeError("maxmem", maxStr));
                 if (slotsStr is not null && !int.TryParse(slotsStr, NumberStyles.None, CultureInfo.InvariantCulture, out slots))
                     throw new QemuParseException($"-m {_mArg}", "Parameter 'slots' expects a number");
                 if (max < ram)
-                    throw new QemuParseException(opt, $"invalid value of -m option maxmem: maximum memory size ({QemuSize.Hex(max)}) must be at least the initial memory size ({QemuSize.Hex(ram)})");
+                    throw new QemuParseException(null, $"invalid value of maxmem: maximum memory size ({QemuSize.Hex(max)}) must be at least the initial memory size ({QemuSize.Hex(ram)})");
                 if (slots > 0 && max == ram)
-                    throw new QemuParseException(opt, $"invalid value of -m option maxmem: memory slots were specified but maximum memory size ({QemuSize.Hex(max)}) is equal to the initial memory size ({QemuSize.Hex(ram)})");
+                    throw new QemuParseException(null, $"invalid value of maxmem: memory slots were specified but maximum memory size ({QemuSize.Hex(max)}) is equal to the initial memory size ({QemuSize.Hex(ram)})");
                 maxram = max;
             }
             else if (slotsStr is not null)
@@ -188,7 +198,10 @@ public static class QemuCommandLine
             return (ram, maxram, slots);
         }
 
-        private static string SizeError(string name) => $"Parameter '{name}' expects a non-negative number below 2^64";
+        /// <summary>parse_option_size(), util/qemu-option.c: -ERANGE and other failures are told apart.</summary>
+        private static string SizeError(string name, string value) => QemuSize.IsOutOfRange(value)
+            ? $"Value '{value}' is out of range for parameter '{name}'"
+            : $"Parameter '{name}' expects a non-negative number below 2^64";
 
         private static ulong AlignUp(ulong v, ulong a) => (v + a - 1) / a * a;
 
@@ -215,7 +228,8 @@ public static class QemuCommandLine
                 }
             }
             var spec = SmpParser.Resolve(new SmpConfig(cpus, maxcpus, sockets, dies, clusters, cores, threads), SmpParser.PcMaxCpus, _warnings, out var err);
-            return spec ?? throw new QemuParseException("-smp", err!);
+            // machine_parse_smp_config() reports without the option's location.
+            return spec ?? throw new QemuParseException(null, err!);
         }
 
         // ---- -object memory-backend-ram ----
@@ -239,7 +253,7 @@ public static class QemuCommandLine
                     if (!BackendIgnoredProps.Contains(k)) throw new QemuParseException(name, $"Property '{type}.{k}' not found");
                 if (id is null) throw new QemuParseException(name, "Parameter 'id' is missing");
                 ulong bytes = 0;
-                if (size is not null && !QemuSize.TryParse(size, 1, out bytes)) throw new QemuParseException(name, SizeError("size"));
+                if (size is not null && !QemuSize.TryParse(size, 1, out bytes)) throw new QemuParseException(name, SizeError("size", size));
                 if (bytes == 0) throw new QemuParseException(name, "can't create backend with size 0");
                 if (!backends.TryAdd(id, bytes)) throw new QemuParseException(name, $"attempt to add duplicate property '{id}' to object (type 'container')");
             }
@@ -466,9 +480,13 @@ public static class QemuCommandLine
         /// <summary>The device-memory checks of pc_memory_init(), hw/i386/pc.c.</summary>
         private static void CheckPcMemory(ulong ram, ulong maxram, int slots)
         {
-            if (ram >= maxram) return;
-            if (slots > MaxRamSlots) throw new QemuParseException("-m", $"unsupported amount of memory slots: {slots}");
-            if (maxram % 4096 != 0) throw new QemuParseException("-m", "maximum memory size must by aligned to multiple of 4096 bytes");
+            if (ram < maxram)
+            {
+                if (slots > MaxRamSlots) throw new QemuParseException(null, $"unsupported amount of memory slots: {slots}");
+                if (maxram % 4096 != 0) throw new QemuParseException("-m", "maximum memory size must by aligned to multiple of 4096 bytes");
+            }
+            // QEMU reports this one without naming an option.
+            if (PcAddressSpace.Check(ram, maxram, slots) is { } tooBig) throw new QemuParseException(null, tooBig);
         }
     }
 }

@@ -16,14 +16,18 @@ public enum StepStatus { Passed, Failed, Skipped }
 
 /// <summary>The kernel's side of one scenario.</summary>
 public sealed record KernelScenarioRun(IReadOnlyList<StepObservation> Steps, TimeSpan Boot, TimeSpan Total, string? GuestError,
-    IReadOnlyDictionary<string, string> Files, string? Dmesg, string? Dump);
+    IReadOnlyDictionary<string, string> Files, string? Dmesg, string? Dump)
+{
+    /// <summary>The guest's log right after boot (timestamps stripped): memblock=debug's reservations.</summary>
+    public IReadOnlyList<string> BootLog { get; init; } = [];
+}
 
 /// <summary>Runs a scenario's steps in a booted guest (CONTRACT §4 semantics, on the real kernel).</summary>
 public static partial class KernelRun
 {
     /// <summary>Steps the real kernel cannot run: reported as skipped, never as passed.</summary>
     public static bool IsModelOnly(ScenarioStep s) =>
-        s.Kind is "modprobe" or "rmmod" or "alloc_pages" or "free_pages"
+        (s.Kind is "modprobe" or "rmmod" && !GuestModules.RunsLive(s)) || s.Kind is "alloc_pages" or "free_pages" or "fail_page_alloc"
         || (s.Kind == "expect" && (s.Args.ContainsKey("oops") || s.Args.ContainsKey("no_oops") || s.Args.ContainsKey("uevent")
                                    || s.Args.ContainsKey("page") || s.Args.ContainsKey("vmcs")));
 
@@ -58,7 +62,8 @@ public static partial class KernelRun
     private static partial Regex Timestamp();
 
     /// <summary>Runs the steps; a guest failure (timeout, QEMU exit) ends the run with the remaining steps unobserved.</summary>
-    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, Action<int, int>? stepDone = null)
+    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, GuestModules? modules = null,
+        Action<int, int>? stepDone = null)
     {
         var sw = Stopwatch.StartNew();
         var obs = new List<StepObservation>();
@@ -67,9 +72,12 @@ public static partial class KernelRun
         List<string>? dmesgCache = null;
         string? error = null;
         List<string> Dmesg() => dmesgCache ??= g.Shell("dmesg").Split('\n').Select(l => Timestamp().Replace(l, "")).Where(l => l.Length > 0).ToList();
+        IReadOnlyList<string> bootLog = [];
         try
         {
+            bootLog = Dmesg();
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
+            if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
             foreach (var step in sc.Steps)
             {
                 stepDone?.Invoke(obs.Count, sc.Steps.Count);
@@ -83,7 +91,8 @@ public static partial class KernelRun
                 obs.Add(step.Kind switch
                 {
                     "write" => Write(step, g),
-                    "device_add" or "device_del" or "object-add" or "object-del" => Qmp(step, g),
+                    "device_add" or "device_del" or "object-add" or "object-del" or "qom-set" => Qmp(step, g),
+                    "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
                     "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files),
                     "expect" when step.Args.TryGetValue("dmesg", out var d) => ExpectDmesg(step, d, Dmesg().Skip(dmesgMark)),
                     _ => new(StepStatus.Failed, "unsupported", $"the oracle cannot run '{ScenarioRunner.Describe(step)}'"),
@@ -102,23 +111,42 @@ public static partial class KernelRun
             }
             catch (GuestException e) { error = e.Message; }
         }
-        return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump);
+        return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump) { BootLog = bootLog };
     }
 
     private static StepObservation Write(ScenarioStep step, QemuGuest g)
     {
         var path = step.Args.GetValueOrDefault("path") ?? "";
         var value = step.Args.GetValueOrDefault("value") ?? "";
-        var output = g.Shell($"echo {Q(value)} > {Q(path)}; echo \"@@rc=$?\"");
-        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
-        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
-        bool ok = at >= 0 && output[(at + 5)..].Trim() == "0";
+        var (ok, msg) = ShellStatus(g, $"echo {Q(value)} > {Q(path)}");
         var got = ok ? "ok" : ErrnoOf(msg);
         var want = step.Args.GetValueOrDefault("errno") ?? "ok";
         return new(got == want ? StepStatus.Passed : StepStatus.Failed, got, ok ? "ok" : $"{got} ({msg})");
     }
 
-    private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy"];
+    /// <summary>Runs a shell line in the guest: whether it exited 0, and what it printed.</summary>
+    private static (bool Ok, string Output) ShellStatus(QemuGuest g, string line)
+    {
+        var output = g.Shell($"{line}; echo \"@@rc=$?\"");
+        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
+        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
+        return (at >= 0 && output[(at + 5)..].Trim() == "0", msg);
+    }
+
+    /// <summary>modprobe/rmmod of a module <see cref="GuestModules"/> put in the initramfs: insmod (dependencies first)
+    /// or rmmod; the observation is the model's ("holds" when the errno is the expected one).</summary>
+    private static StepObservation Module(ScenarioStep step, QemuGuest g, GuestModules modules)
+    {
+        var name = GuestModules.Canonical(step.Scalar ?? step.Args["module"]);
+        var cmd = step.Kind == "modprobe" ? modules.InsmodCommand(name, step.Args.GetValueOrDefault("params") ?? "") : $"rmmod {name} || exit 1; ";
+        var (ok, msg) = ShellStatus(g, $"( {cmd}) 2>&1");
+        var got = ok ? "ok" : ErrnoOf(msg);
+        var want = step.Args.GetValueOrDefault("errno") ?? "ok";
+        var st = got == want ? StepStatus.Passed : StepStatus.Failed;
+        return new(st, st == StepStatus.Passed ? "holds" : "fails", ok ? "ok" : $"{got} ({msg})");
+    }
+
+    private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy", "path", "property"];
 
     private static StepObservation Qmp(ScenarioStep step, QemuGuest g)
     {
@@ -155,6 +183,8 @@ public static partial class KernelRun
                     QemuGuest.EventTimeout, $"the guest's final ACPI_DEVICE_OST after {id} was deleted");
             }
         }
+        if (err is null && (step.Kind == "qom-set" || (step.Kind == "device_add" && driver == Hypervisor.VirtioMemDevice.Driver)))
+            note = VirtioMemSettle.Wait(g, step);
         var wantErr = step.Args.GetValueOrDefault("error");
         StepStatus st = wantErr is null ? (err is null ? StepStatus.Passed : StepStatus.Failed)
             : err is not null && err.Contains(wantErr, StringComparison.Ordinal) ? StepStatus.Passed : StepStatus.Failed;

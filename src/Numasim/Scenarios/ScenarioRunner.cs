@@ -35,6 +35,9 @@ public sealed record ScenarioRunOptions
     /// <summary>Record each step's <see cref="StepResult.Explanation"/> (--explain).</summary>
     public bool Explain { get; init; }
 
+    /// <summary>Changes the scenario's machine before it boots (null: as the scenario says).</summary>
+    public Func<MachineSpec, MachineSpec>? AdjustMachine { get; init; }
+
     /// <summary>Called after boot with the machine.</summary>
     public Action<Machine>? AfterBoot { get; init; }
 
@@ -49,7 +52,7 @@ public static class ScenarioRunner
     /// throws <see cref="ScenarioFormatException"/>.</summary>
     public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null, ScenarioRunOptions? options = null)
     {
-        var session = ScenarioSession.Start(sc, profileOverride, options?.Explain ?? false);
+        var session = ScenarioSession.Start(sc, profileOverride, options?.Explain ?? false, options?.AdjustMachine);
         options?.AfterBoot?.Invoke(session.Machine);
         var results = new List<StepResult>();
         foreach (var step in sc.Steps)
@@ -60,6 +63,11 @@ public static class ScenarioRunner
         }
         return new ScenarioResult(sc, session.Profile, results, session.Machine);
     }
+
+    /// <summary>Runs the scenario on its machine as <paramref name="adjustMachine"/> changes it (the oracle gives it the
+    /// guest's initrd size).</summary>
+    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride, Func<MachineSpec, MachineSpec> adjustMachine) =>
+        Run(sc, profileOverride, new ScenarioRunOptions { AdjustMachine = adjustMachine });
 
     /// <summary>The profile a run uses: the override, else the scenario's, else the default; refused when the
     /// scenario does not apply to it.</summary>
@@ -106,18 +114,20 @@ public static class ScenarioRunner
             case "device_del": return Qmp(step, st.Qmp(m.Qmp.DeviceDel(Without(a, "error"))));
             case "object-add": return Qmp(step, st.Qmp(m.Qmp.ObjectAdd(Without(a, "error"))));
             case "object-del": return Qmp(step, st.Qmp(m.Qmp.ObjectDel(Without(a, "error"))));
+            case "qom-set": return Qmp(step, st.Qmp(m.Qmp.QomSet(Without(a, "error"))));
             case "modprobe":
             case "rmmod":
             {
                 var module = step.Scalar ?? Req("module");
                 var before = m.Oops;
-                var err = st.LastErrno = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0)) : m.Rmmod(module);
+                var err = st.LastErrno = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0), a.GetValueOrDefault("params", "")) : m.Rmmod(module);
                 if (m.Oops is not null && before is null)
                 {
                     st.LastStepOopsed = true;
                     return null;
                 }
-                return err == Errno.None ? null : $"{step.Kind} {module}: {Show(err)}";
+                var want = a.TryGetValue("errno", out var men) ? ParseErrno(sc, step, men) : Errno.None;
+                return err == want ? null : $"{step.Kind} {module}: expected {Show(want)}, got {Show(err)}";
             }
             case "alloc_pages":
             {
@@ -141,6 +151,14 @@ public static class ScenarioRunner
                 if (!st.Pages.Remove(name, out var page)) return $"free_pages: no page named '{name}'";
                 var err = m.PageAlloc.FreePages(page.Pfn, Int("cpu", 0));
                 return err == Errno.None ? null : $"free_pages {name}: {Show(err)}";
+            }
+            case "fail_page_alloc":
+            {
+                // The knobs of /sys/kernel/debug/fail_page_alloc/ on a kernel built with CONFIG_FAIL_PAGE_ALLOC (model-only).
+                foreach (var knob in Kernel.FaultInject.FailPageAlloc.Knobs)
+                    if (a.TryGetValue(knob, out var v) && m.PageAlloc.FailPageAlloc.Set(knob, v) is var e && e != Errno.None)
+                        return $"fail_page_alloc.{knob} <- '{v}': {Show(e)}";
+                return null;
             }
             case "expect": return Expect(sc, step, st);
             default: throw new ScenarioFormatException(sc.File, step.Line, $"unknown step '{step.Kind}'");
@@ -166,7 +184,14 @@ public static class ScenarioRunner
             if (a.TryGetValue("contains", out var c))
                 return text.Contains(c, StringComparison.Ordinal) ? null : $"{path}: does not contain '{c}'; it reads:\n{text}";
             if (a.TryGetValue("matches", out var re))
-                return Regex.IsMatch(text, re) ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            {
+                // A user's pattern: a malformed one is bad input (found by fuzzing), and a match is bounded in time.
+                bool matched;
+                try { matched = Regex.IsMatch(text, re, RegexOptions.None, TimeSpan.FromSeconds(2)); }
+                catch (ArgumentException e) { throw new ScenarioFormatException(sc.File, step.Line, "expect.matches: not a regular expression: " + Input.Printable.Escape(e.Message)); }
+                catch (RegexMatchTimeoutException) { return $"{path}: matching /{re}/ took more than 2 s"; }
+                return matched ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            }
             throw new ScenarioFormatException(sc.File, step.Line, "expect: give equals, contains, matches or exists");
         }
         if (a.TryGetValue("dmesg", out var d))

@@ -23,10 +23,13 @@ public sealed class ScenarioSession
     }
 
     /// <summary>Boots the scenario's machine (bad input throws <see cref="ScenarioFormatException"/>).</summary>
-    public static ScenarioSession Start(Scenario sc, KernelProfile? profileOverride = null, bool explain = false)
+    public static ScenarioSession Start(Scenario sc, KernelProfile? profileOverride = null, bool explain = false,
+        Func<MachineSpec, MachineSpec>? adjustMachine = null)
     {
         var profile = ScenarioRunner.ResolveProfile(sc, profileOverride);
-        return new ScenarioSession(sc, profile, Machine.Boot(ScenarioRunner.LoadMachine(sc), profile), explain);
+        var spec = ScenarioRunner.LoadMachine(sc);
+        if (adjustMachine is not null) spec = adjustMachine(spec);
+        return new ScenarioSession(sc, profile, Machine.Boot(spec, profile), explain);
     }
 
     /// <summary>Boots <paramref name="spec"/> for steps that come from <paramref name="sc"/> (a file, a shell, a counterexample).</summary>
@@ -56,7 +59,7 @@ public sealed class ScenarioSession
     public StepResult Apply(ScenarioStep step)
     {
         var m = Machine;
-        if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Contains(Profile.Name))
+        if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Any(w => KernelProfile.Find(w) == Profile))
             return new StepResult(step, true, ScenarioRunner.Describe(step) + " (skipped: not " + Profile.Name + ")");
         if (step.Kind == "expect")
         {

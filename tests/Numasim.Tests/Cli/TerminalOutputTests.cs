@@ -22,7 +22,7 @@ public class TerminalOutputTests
         var term = OnTerminal("run", Seed, "--profile", "v4.19");
         Assert.Equal(0, term.Exit);
         Assert.Contains("╭", term.Out);
-        Assert.Matches(@"│ kvm-after-node-hot-remove\.yaml\s+│ v4\.19\s+│ 33\s+│ 33\s+│ 0\s+│ yes\s+│ PASS\s+│", term.Out);
+        Assert.Matches(@"│ kvm-after-node-hot-remove\.yaml\s+│ v4\.19\s+│ 34\s+│ 34\s+│ 0\s+│ yes\s+│ PASS\s+│", term.Out);
         Assert.EndsWith("1 passed, 0 failed\n", term.Out);
         var plain = Run("run", Seed, "--profile", "v4.19");
         Assert.DoesNotContain("╭", plain.Out);

@@ -39,7 +39,7 @@ public class ExplainTests
         Assert.Contains("~ cpu_to_node(2): 1 → -1 (NUMA_NO_NODE)", text);
         // The calls nest as the kernel's do: numa_clear_node inside unmap_cpu_on_node inside try_offline_node.
         var path = PathTo(eject.Calls, "numa_clear_node");
-        Assert.Equal(["qmp_device_del", "acpi_scan_hot_remove", "__remove_memory", "try_offline_node", "check_and_unmap_cpu_on_node", "unmap_cpu_on_node", "numa_clear_node"], path);
+        Assert.Equal(["qmp_device_del", "acpi_scan_hot_remove", "__remove_memory", "try_remove_memory", "try_offline_node", "check_and_unmap_cpu_on_node", "unmap_cpu_on_node", "numa_clear_node"], path);
         Assert.Contains(eject.Files, f => f.Path == "/sys/devices/system/node/online" && f.Before == "0-1\n" && f.After == "0\n");
         Assert.Contains(eject.Files, f => f.Path == "/sys/devices/system/node/node1" && f.Removed);
     }

@@ -2,6 +2,7 @@ using Numasim.Kernel.Hotplug;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
+using Numasim.Kernel.Arch;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -32,9 +33,10 @@ public sealed class AcpiHotplug
     /// <summary>Models acpi_processor_hotadd_init() → acpi_map_cpu(): the lowest non-present possible CPU number
     /// takes the APIC id, acpi_map_cpu2node() sets its node from _PXM, the cpuN device appears offline.
     /// Returns the logical CPU, or -1 when the kernel refuses.</summary>
-    public int CpuHotAdd(uint apicId, int nid, out Errno err)
+    public int CpuHotAdd(uint apicId, int pxm, out Errno err)
     {
-        using var call = _k.Trace.Call("acpi_processor_add", "drivers/acpi/acpi_processor.c", $"APIC 0x{apicId:x}, _PXM node {nid}");
+        int nid = AcpiNuma.PxmToNode(_k, pxm);   // acpi_map_cpu2node(): acpi_get_node() of the processor's _PXM
+        using var call = _k.Trace.Call("acpi_processor_add", "drivers/acpi/acpi_processor.c", $"APIC 0x{apicId:x}, _PXM {pxm} → node {nid}");
         using var hotadd = _k.Trace.Call("acpi_processor_hotadd_init", "drivers/acpi/acpi_processor.c");
         err = Errno.None;
         int cpu = _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
@@ -85,46 +87,31 @@ public sealed class AcpiHotplug
         return Errno.None;
     }
 
-    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the node is prepared
-    /// (__try_online_node(nid, false)), memory blocks appear offline, a new node is set online and registered,
-    /// and the blocks are onlined when auto_online_blocks says so.</summary>
-    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int nid)
+    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the device's node is
+    /// acpi_get_node() of its _PXM (pxm_to_node()), else memory_add_physaddr_to_nid() of its start; a static memory
+    /// group of the device's size; memmap_on_memory asked for as the version does (v6.1: only when the range
+    /// supports it; v6.12: always, applied per block).</summary>
+    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int pxm)
     {
-        using var call = _k.Trace.Call("acpi_memory_device_add", "drivers/acpi/acpi_memhotplug.c", $"{deviceId}, node {nid}");
-        using var add = _k.Trace.Call("add_memory_resource", "mm/memory_hotplug.c", $"[mem 0x{start:x}-0x{start + size - 1:x}], node {nid}");
-        long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
-        long ppb = _k.PagesPerBlock;
-        if (startPfn % ppb != 0 || nr % ppb != 0) return _k.Trace.Fail(Errno.EINVAL, $"the range is not aligned to the memory block size ({_k.MemoryBlockSize >> 20} MiB; check_hotplug_memory_range())");
-        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-            if (_k.FindMemoryBlock(pfn / ppb) is not null) return _k.Trace.Fail(Errno.EEXIST, $"memory{pfn / ppb} exists already");
-        bool newNode = _nodeHotplug.TryOnlineNode(nid, setNodeOnline: false) == 1;
-        var blocks = new List<MemoryBlock>();
-        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-        {
-            var mb = new MemoryBlock(pfn / ppb, pfn, ppb, nid, hotplugged: true) { PresentPages = ppb, DeviceId = deviceId };
-            _memoryDevices.AddMemoryBlock(mb);
-            blocks.Add(mb);
-        }
-        _k.Trace.Change($"memory{blocks[0].Id}-memory{blocks[^1].Id} added offline on node {nid} (create_memory_block_devices())");
-        if (newNode)
-        {
-            _k.Trace.Change($"node_states[N_ONLINE] += node {nid} and __register_one_node({nid}): a new node");
-            _k.NodeStates.Set(nid, NodeState.Online);
-            _nodeDevices.RegisterOneNode(nid);
-        }
-        else
-        {
-            foreach (var mb in blocks) _nodeDevices.LinkMemoryBlock(mb, nid);
-        }
-        _k.Trace.Decide($"auto_online_blocks = {MemoryDevices.OnlineTypeName(_k.DefaultOnlineType)}{(_k.DefaultOnlineType == OnlineType.Offline ? ": the blocks stay offline" : ": online_memory_block() for each")}");
-        if (_k.DefaultOnlineType != OnlineType.Offline)
-            foreach (var mb in blocks) _memory.Online(mb, _k.DefaultOnlineType);
-        return Errno.None;
+        int nid = AcpiNuma.PxmToNode(_k, pxm);
+        if (nid < 0) nid = AcpiNuma.MemoryAddPhysaddrToNid(_k, start);
+        using var call = _k.Trace.Call("acpi_memory_device_add", "drivers/acpi/acpi_memhotplug.c", $"{deviceId}, _PXM {pxm} → node {nid}");
+        int mgid = _k.MemoryGroups.RegisterStatic(nid, Page.PfnOf(size));
+        if (mgid < 0) return (Errno)(-mgid);
+        var flags = MhpFlags.NidIsMgid;
+        if (_k.Profile.MemmapOnMemoryPerBlock || _memory.MhpSupportsMemmapOnMemory(size)) flags |= MhpFlags.MemmapOnMemory;
+        var err = _memory.AddMemoryResource(mgid, start, size, flags, deviceId);
+        if (err != Errno.None && err != Errno.EEXIST) _k.MemoryGroups.Unregister(mgid);
+        else _groupOf[deviceId] = mgid;
+        return err;
     }
 
+    /// <summary>The memory group of each ACPI memory device (acpi_memory_device->mgid).</summary>
+    private readonly Dictionary<string, int> _groupOf = [];
+
     /// <summary>Models the eject of a memory device: acpi_scan_try_to_offline() offlines every block; when one
-    /// refuses, the ones already offlined are onlined again and the eject fails. Then __remove_memory() removes
-    /// the blocks and try_offline_node() runs.</summary>
+    /// refuses, the ones already offlined are onlined again and the eject fails. Then acpi_memory_remove_memory()
+    /// → __remove_memory() removes the blocks (try_offline_node() runs) and the memory group goes.</summary>
     public Errno MemoryEject(string deviceId)
     {
         using var call = _k.Trace.Call("acpi_scan_hot_remove", "drivers/acpi/scan.c", $"memory device {deviceId}");
@@ -148,15 +135,9 @@ public sealed class AcpiHotplug
                 offlined.Add(mb);
             }
         }
-        int nid = blocks[0].Nid;
-        using var remove = _k.Trace.Call("__remove_memory", "mm/memory_hotplug.c", $"{deviceId}, node {nid}");
-        _k.Trace.Change($"memory{blocks[0].Id}-memory{blocks[^1].Id} removed (remove_memory_block_devices())");
-        foreach (var mb in blocks)
-        {
-            _nodeDevices.UnlinkMemoryBlock(mb);
-            _memoryDevices.RemoveMemoryBlock(mb);
-        }
-        _nodeHotplug.TryOfflineNode(nid);
+        using var remove = _k.Trace.Call("__remove_memory", "mm/memory_hotplug.c", $"{deviceId}, node {blocks[0].Nid}");
+        _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
+        if (_groupOf.Remove(deviceId, out var mgid)) _k.MemoryGroups.Unregister(mgid);
         return Errno.None;
     }
 }

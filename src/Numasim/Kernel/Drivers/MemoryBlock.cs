@@ -43,6 +43,13 @@ public sealed class MemoryBlock
     /// <summary>The ACPI memory device (DIMM) this block belongs to, if hot-added.</summary>
     public string? DeviceId { get; internal set; }
 
+    /// <summary>mem->group: the memory group of the device that added the block (null for boot memory).</summary>
+    public Hotplug.MemoryGroup? Group { get; internal set; }
+
+    /// <summary>mem->altmap->free (v6.12) / mem->nr_vmemmap_pages (v6.1): pages at the block's start that hold its own
+    /// memmap (memory_hotplug.memmap_on_memory); 0 when the memmap lives elsewhere.</summary>
+    public long NrVmemmapPages { get; internal set; }
+
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 

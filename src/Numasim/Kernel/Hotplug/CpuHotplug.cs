@@ -21,6 +21,8 @@ public sealed class CpuHotplug
         _nodes = nodes;
         _devices = devices;
         devices.OnlineHandler = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu);
+        if (k.Profile.CpuhpStates is { } table)
+            States = new CpuHotplugStates(k, table) { Change = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu) };
     }
 
     /// <summary>Models device_online() on a CPU: 0 when already online, else cpu_up().</summary>
@@ -52,13 +54,29 @@ public sealed class CpuHotplug
         int nid = _k.Cpus.CpuToNode(cpu);
         _k.Trace.Decide(nid >= 0, $"cpu_to_node({cpu}) = {nid}: try_online_node({nid}) first", $"cpu_to_node({cpu}) = -1: no node to bring online");
         if (nid >= 0) _nodes.TryOnlineNode(nid, true);
-        if (_k.Booted)
+        // An injected failure (cpuN/hotplug/fail) before CPUHP_BRINGUP_CPU ends here; after it, the AP booted and is
+        // rolled back (cpuhp_up_callbacks() → undo_cpu_up()). The node try_online_node() brought up stays online.
+        int? failAt = States?.TakeFailure(cpu, up: true);
+        if (failAt is int f && !States!.AfterBringup(f)) return _k.Trace.Fail(Errno.EAGAIN, $"cpuhp: an injected failure at state {f} (cpu{cpu}/hotplug/fail), before the AP boots");
+        if (_k.Booted) AnnounceCpu(cpu, nid);
+        if (failAt is not null)
         {
-            var apic = _k.Cpus.Identity(cpu)?.ApicId ?? 0;
-            _k.Log.Printk($"smpboot: Booting Node {nid} Processor {cpu} APIC 0x{apic:x}");
+            _k.Log.Printk($"smpboot: CPU {cpu} is now offline");
+            return _k.Trace.Fail(Errno.EAGAIN, $"cpuhp: an injected failure at state {failAt} (cpu{cpu}/hotplug/fail), after the AP booted: undo_cpu_up()");
         }
         SetOnline(cpu);
         return Errno.None;
+    }
+
+    /// <summary>The CPU hotplug states and their fault injection (null when the profile has no recorded table).</summary>
+    public CpuHotplugStates? States { get; }
+
+    /// <summary>Models announce_cpu(), arch/x86/kernel/smpboot.c, after boot: CPU 1 is preceded by the SMP banner.</summary>
+    private void AnnounceCpu(int cpu, int nid)
+    {
+        var apic = _k.Cpus.Identity(cpu)?.ApicId ?? 0;
+        if (cpu == 1) _k.Log.Printk("x86: Booting SMP configuration:");
+        _k.Log.Printk($"smpboot: Booting Node {nid} Processor {cpu} APIC 0x{apic:x}");
     }
 
     /// <summary>The CPU's arrival in the masks: set_cpu_online(), numa_add_cpu(), N_CPU (CPUHP_AP_ONLINE steps).</summary>
@@ -82,6 +100,8 @@ public sealed class CpuHotplug
         if (cpu < 0 || cpu >= _k.Cpus.NrCpuIds || !_k.Cpus.Present[cpu]) return _k.Trace.Fail(Errno.EINVAL, $"CPU {cpu} is not present");
         if (!_k.Cpus.Online[cpu]) return Errno.None;
         if (_k.Cpus.Online.Weight() == 1) return _k.Trace.Fail(Errno.EBUSY, $"CPU {cpu} is the last online CPU (num_online_cpus() == 1)");
+        // An injected failure on the way down rolls the CPU back up, silently (cpuhp_down_callbacks() → undo_cpu_down()).
+        if (States?.TakeFailure(cpu, up: false) is not null) return _k.Trace.Fail(Errno.EAGAIN, $"cpuhp: an injected failure (cpu{cpu}/hotplug/fail); the CPU is rolled back up");
         int nid = _k.Cpus.CpuToNode(cpu);
         _k.Trace.Change($"CPU {cpu} offline; cpu_to_node({cpu}) stays {nid}");
         _k.Cpus.Online.Clear(cpu);

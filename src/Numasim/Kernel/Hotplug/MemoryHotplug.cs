@@ -6,7 +6,7 @@ using Numasim.Kernel.Numa;
 namespace Numasim.Kernel.Hotplug;
 
 /// <summary>mm/memory_hotplug.c: onlining and offlining memory blocks, adding and removing memory (v6.1 rules).</summary>
-public sealed class MemoryHotplug : IMemoryOnlining
+public sealed partial class MemoryHotplug : IMemoryOnlining
 {
     private readonly KernelContext _k;
     private readonly MemoryDevices _devices;
@@ -31,7 +31,9 @@ public sealed class MemoryHotplug : IMemoryOnlining
     public MemoryNotifierChain Notifiers { get; } = new();
 
     /// <summary>Models memory_subsys_online() → memory_block_online() → online_pages(). A device_online() without
-    /// an online type (the memoryN/online file) means MMOP_ONLINE.</summary>
+    /// an online type (the memoryN/online file) means MMOP_ONLINE. With memmap_on_memory the block's first
+    /// <see cref="MemoryBlock.NrVmemmapPages"/> pages hold its memmap: they join the zone (mhp_init_memmap_on_memory())
+    /// and count as present after online_pages() succeeded, but never reach the buddy.</summary>
     public Errno Online(MemoryBlock mb, OnlineType type)
     {
         using var call = _k.Trace.Call("memory_subsys_online", "drivers/base/memory.c", $"memory{mb.Id}, {MemoryDevices.OnlineTypeName(type)}");
@@ -39,10 +41,11 @@ public sealed class MemoryHotplug : IMemoryOnlining
         int nid = mb.Nid;
         using var blockOnline = _k.Trace.Call("memory_block_online", "drivers/base/memory.c", $"memory{mb.Id}, node {nid}");
         if (mb.HasHoles) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} has holes (online_pages() refuses a range that is not fully present)");
-        var zone = ZoneForPfnRange(type, nid, mb.StartPfn, mb.NrPages);
-        using var onlinePages = _k.Trace.Call("online_pages", "mm/memory_hotplug.c", $"pfn 0x{mb.StartPfn:x}, {mb.NrPages} pages, {zone.Name} of node {nid}");
+        var zone = ZoneForPfnRange(type, nid, mb.Group, mb.StartPfn, mb.NrPages);
+        long vmemmap = mb.NrVmemmapPages, start = mb.StartPfn + vmemmap, nr = mb.NrPages - vmemmap;
+        using var onlinePages = _k.Trace.Call("online_pages", "mm/memory_hotplug.c", $"pfn 0x{start:x}, {nr} pages, {zone.Name} of node {nid}{(vmemmap > 0 ? $" (after the block's {vmemmap} memmap pages)" : "")}");
         // node_states_check_changes_online()
-        var arg = new MemoryNotify(mb.StartPfn, mb.NrPages,
+        var arg = new MemoryNotify(start, nr,
             _k.NodeStates.Has(nid, NodeState.Memory) ? -1 : nid,
             zone.Type <= ZoneType.Normal && !_k.NodeStates.Has(nid, NodeState.NormalMemory) ? nid : -1);
         var veto = Notifiers.Notify(MemoryAction.GoingOnline, arg);
@@ -53,10 +56,9 @@ public sealed class MemoryHotplug : IMemoryOnlining
         }
         bool wasPopulated = zone.IsPopulated;
         MovePfnRangeToZone(zone, mb.StartPfn, mb.NrPages);
-        zone.PresentPages += mb.NrPages;
+        AdjustPresentPageCount(zone, mb, nr);
         zone.PgData.RecomputeSpan();
-        zone.ManagedPages += mb.NrPages;
-        zone.ReleaseRange(mb.StartPfn, mb.EndPfn, initPageblocks: true);
+        OnlinePagesRange(zone, start, nr);
         // node_states_set_node()
         if (arg.StatusChangeNidNormal >= 0) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] += node {nid}");
         if (arg.StatusChangeNid >= 0) _k.Trace.Change($"node_states[N_MEMORY] += node {nid}");
@@ -70,13 +72,19 @@ public sealed class MemoryHotplug : IMemoryOnlining
         mb.Zone = zone;
         _k.Trace.Change($"memory{mb.Id}: offline → online in {zone.Name} of node {nid} (present {zone.PresentPages} pages)");
         Notifiers.Notify(MemoryAction.Online, arg);
+        if (vmemmap > 0)
+        {
+            AdjustPresentPageCount(zone, mb, vmemmap);
+            zone.PgData.RecomputeSpan();
+        }
         KernelAllocations?.Refill(nid);
         _k.Uevents.Emit(UeventAction.Online, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
     }
 
     /// <summary>Models memory_block_offline() → offline_pages(): a block spanning zones or with holes is EINVAL;
-    /// the range is isolated, its movable pages migrated, and an unmovable page makes it EBUSY, rolled back.</summary>
+    /// the range (after any self-hosted memmap) is isolated, its movable pages migrated, and an unmovable page
+    /// makes it EBUSY, rolled back.</summary>
     public Errno Offline(MemoryBlock mb)
     {
         using var call = _k.Trace.Call("memory_subsys_offline", "drivers/base/memory.c", $"memory{mb.Id}");
@@ -84,39 +92,51 @@ public sealed class MemoryHotplug : IMemoryOnlining
         var zone = mb.Zone;
         if (zone is null) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} spans more than one zone (test_pages_in_a_zone() fails)");
         if (mb.HasHoles) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} has holes");
-        using var offlinePages = _k.Trace.Call("offline_pages", "mm/memory_hotplug.c", $"pfn 0x{mb.StartPfn:x}, {mb.NrPages} pages, {zone.Name} of node {zone.NodeId}");
-        long start = mb.StartPfn, end = mb.EndPfn;
+        long vmemmap = mb.NrVmemmapPages;
+        long start = mb.StartPfn + vmemmap, end = mb.EndPfn, nr = end - start;
+        using var offlinePages = _k.Trace.Call("offline_pages", "mm/memory_hotplug.c", $"pfn 0x{start:x}, {nr} pages, {zone.Name} of node {zone.NodeId}");
         var pages = zone.Pages;
         pages.DrainPcp();
-        var arg = OfflineNotify(zone, mb);
+        // memory_block_offline(): the self-hosted memmap leaves the present count before offline_pages() runs
+        if (vmemmap > 0) AdjustPresentPageCount(zone, mb, -vmemmap);
         mb.State = MemoryBlockState.GoingOffline;
-        var err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
+        // offline_pages(): the range is isolated first ("failure to isolate range"), then MEM_GOING_OFFLINE is sent
+        // ("notifier failure"), then the movable pages are migrated.
+        var err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
         if (err != Errno.None)
         {
-            Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
-            return _k.Trace.Fail(err, "a memory notifier refused MEM_GOING_OFFLINE");
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
+            if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
+            return _k.Trace.Fail(err, $"start_isolate_page_range(): an unmovable page in memory{mb.Id} at pfn 0x{badPfn:x} (has_unmovable_pages())");
         }
-        int phase = 0; // which check refused: 0 isolation, 1 migration, 2 the isolation test
-        err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
-        if (err == Errno.None && MigrateRange is not null) { phase = 1; err = MigrateRange(zone, start, end); }
-        if (err == Errno.None) { phase = 2; err = pages.TestPagesIsolated(start, end, out badPfn); }
+        var arg = OfflineNotify(zone, start, nr);
+        err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
-            if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
-            return phase switch
-            {
-                0 => _k.Trace.Fail(err, $"start_isolate_page_range(): an unmovable page in memory{mb.Id} at pfn 0x{badPfn:x} (has_unmovable_pages()); isolation undone"),
-                1 => _k.Trace.Fail(err, $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone"),
-                _ => _k.Trace.Fail(err, $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone"),
-            };
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
+            return _k.Trace.Fail(err, "a memory notifier refused MEM_GOING_OFFLINE; isolation undone");
         }
-        long removed = pages.OfflineIsolated(start, end);
+        bool migrated = false; // which check refused: the migration or the isolation test
+        if (MigrateRange is not null) err = MigrateRange(zone, start, end);
+        if (err == Errno.None) { migrated = true; err = TestPagesIsolated(pages, start, end, out badPfn); }
+        if (err != Errno.None)
+        {
+            pages.UndoIsolate(start, end);
+            Notifiers.Notify(MemoryAction.CancelOffline, arg);
+            OfflineSkipped.Clear();
+            mb.State = MemoryBlockState.Online;
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
+            if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
+            return migrated ? _k.Trace.Fail(err, $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone")
+                : _k.Trace.Fail(err, $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone");
+        }
+        long removed = OfflineIsolatedPages(pages, start, end);
         zone.ManagedPages -= removed;
-        zone.PresentPages -= mb.NrPages;
+        AdjustPresentPageCount(zone, mb, -nr);
         zone.PgData.RecomputeSpan();
         // offline_pages() recomputes watermarks before it rebuilds the zonelists (online_pages() the other way round).
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
@@ -126,7 +146,8 @@ public sealed class MemoryHotplug : IMemoryOnlining
         if (!_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
         if (memoryNodesChange) EstablishDemotionTargets();
         Notifiers.Notify(MemoryAction.Offline, arg);
-        RemovePfnRangeFromZone(zone, start, end);
+        // remove_pfn_range_from_zone() of the pages and, with them, mhp_deinit_memmap_on_memory() of the memmap
+        RemovePfnRangeFromZone(zone, mb.StartPfn, mb.EndPfn);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
         _k.Trace.Change($"memory{mb.Id}: online → offline; {removed} pages left {zone.Name} of node {zone.NodeId}");
@@ -143,75 +164,19 @@ public sealed class MemoryHotplug : IMemoryOnlining
             _k.Log.Printk($"Demotion targets for Node {nid}: null");
     }
 
-    /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the block
+    /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the range
     /// holds all its present pages (all in zones up to ZONE_NORMAL).</summary>
-    private static MemoryNotify OfflineNotify(Zone zone, MemoryBlock mb)
+    private static MemoryNotify OfflineNotify(Zone zone, long start, long nr)
     {
         var p = zone.PgData;
         long normalPresent = 0;
         for (int i = 0; i <= (int)ZoneType.Normal; i++) normalPresent += p.Zones[i].PresentPages;
         int nid = p.NodeId;
-        bool lastNormal = zone.Type <= ZoneType.Normal && normalPresent <= mb.NrPages;
-        return new MemoryNotify(mb.StartPfn, mb.NrPages, p.NodePresentPages <= mb.NrPages ? nid : -1, lastNormal ? nid : -1);
+        bool lastNormal = zone.Type <= ZoneType.Normal && normalPresent <= nr;
+        long nodePresent = 0;
+        foreach (var z in p.Zones) nodePresent += z.PresentPages;
+        return new MemoryNotify(start, nr, nodePresent <= nr ? nid : -1, lastNormal ? nid : -1);
     }
-
-    /// <summary>Models valid_zones_show() for an offline block: the default zone, then the other zones
-    /// print_allowed_zone() allows.</summary>
-    public string ValidZonesOffline(MemoryBlock mb)
-    {
-        var def = ZoneForPfnRange(OnlineType.Online, mb.Nid, mb.StartPfn, mb.NrPages);
-        var names = new List<string> { def.Name };
-        foreach (var t in new[] { OnlineType.OnlineKernel, OnlineType.OnlineMovable })
-        {
-            var z = ZoneForPfnRange(t, mb.Nid, mb.StartPfn, mb.NrPages);
-            if (z != def) names.Add(z.Name);
-        }
-        return string.Join(' ', names);
-    }
-
-    /// <summary>Models zone_for_pfn_range() with the default "contig-zones" online policy.</summary>
-    private Zone ZoneForPfnRange(OnlineType type, int nid, long start, long nr)
-    {
-        using var call = _k.Trace.Call("zone_for_pfn_range", "mm/memory_hotplug.c", $"{MemoryDevices.OnlineTypeName(type)}, node {nid}, pfn 0x{start:x}, {nr} pages");
-        var pgdat = _k.NodeDataOf(nid) ?? throw new InvalidOperationException($"no pgdat for node {nid}");
-        if (type == OnlineType.OnlineKernel) return DefaultKernelZoneForPfn(pgdat, start, nr);
-        if (type == OnlineType.OnlineMovable)
-        {
-            _k.Trace.Decide($"ZONE_MOVABLE: online_movable asked for node {nid}'s movable zone");
-            return pgdat.Zone(ZoneType.Movable);
-        }
-        using var defaultZone = _k.Trace.Call("default_zone_for_pfn", "mm/memory_hotplug.c");
-        var kernel = DefaultKernelZoneForPfn(pgdat, start, nr);
-        var movable = pgdat.Zone(ZoneType.Movable);
-        bool inKernel = Intersects(kernel, start, nr), inMovable = Intersects(movable, start, nr);
-        if (inKernel ^ inMovable)
-        {
-            _k.Trace.Decide($"{(inKernel ? kernel : movable).Name}: the range intersects only {(inKernel ? kernel : movable).Name} of node {nid}");
-            return inKernel ? kernel : movable;
-        }
-        _k.Trace.Decide(inKernel,
-            $"{kernel.Name}: the range intersects both {kernel.Name} and ZONE_MOVABLE of node {nid}; online_policy=contig-zones takes the kernel zone",
-            $"{kernel.Name}: the range touches no zone of node {nid} ({(movable.IsEmpty ? "it has no movable zone" : "its movable zone lies elsewhere")}) and online_policy=contig-zones takes the kernel zone");
-        return kernel;
-    }
-
-    /// <summary>Models default_kernel_zone_for_pfn(): the first kernel zone the range intersects, else ZONE_NORMAL.</summary>
-    private Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
-    {
-        using var call = _k.Trace.Call("default_kernel_zone_for_pfn", "mm/memory_hotplug.c", $"node {pgdat.NodeId}");
-        for (int i = 0; i <= (int)ZoneType.Normal; i++)
-            if (Intersects(pgdat.Zones[i], start, nr))
-            {
-                _k.Trace.Decide($"{pgdat.Zones[i].Name}: the first kernel zone of node {pgdat.NodeId} that the range intersects");
-                return pgdat.Zones[i];
-            }
-        _k.Trace.Decide($"ZONE_NORMAL: the range intersects no kernel zone of node {pgdat.NodeId}");
-        return pgdat.Zone(ZoneType.Normal);
-    }
-
-    /// <summary>Models zone_intersects().</summary>
-    private static bool Intersects(Zone z, long start, long nr) =>
-        !z.IsEmpty && start < z.ZoneEndPfn && start + nr > z.ZoneStartPfn;
 
     /// <summary>Models move_pfn_range_to_zone(): the zone's span grows to cover the range (resize_zone_range()).</summary>
     private static void MovePfnRangeToZone(Zone z, long start, long nr)

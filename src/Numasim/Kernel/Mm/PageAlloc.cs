@@ -18,7 +18,14 @@ public sealed class PageAlloc
 {
     private readonly KernelContext _k;
 
-    internal PageAlloc(KernelContext k) => _k = k;
+    internal PageAlloc(KernelContext k)
+    {
+        _k = k;
+        FailPageAlloc = new FaultInject.FailPageAlloc(k);
+    }
+
+    /// <summary>fail_page_alloc's fault injection (CONFIG_FAIL_PAGE_ALLOC), off until its knobs are set.</summary>
+    public FaultInject.FailPageAlloc FailPageAlloc { get; }
 
     /// <summary>Raised when migration moves an allocated block: its old head pfn and the page that replaces it
     /// (what the owner of the page, following its page tables, sees next).</summary>
@@ -60,6 +67,8 @@ public sealed class PageAlloc
     {
         using var call = _k.Trace.Call(_k.Profile.AllocPagesIsNodemaskFree ? "__alloc_pages" : "__alloc_pages_nodemask", "mm/page_alloc.c", $"{GfpFlags.Format(gfp)}, order {order}, preferred nid {preferredNid}");
         if (order < 0 || order >= _k.Profile.MaxOrder) { _k.Trace.Decide($"order {order} is not below MAX_ORDER {_k.Profile.MaxOrder}: NULL"); return null; }
+        // prepare_alloc_pages(): should_fail_alloc_page() fails the allocation before any zone is tried.
+        if (FailPageAlloc.ShouldFail(gfp, order, ctx)) { _k.Trace.Decide("should_fail_alloc_page(): fail_page_alloc injects a failure: NULL"); return null; }
         var pgdat = _k.NodeDataOf(preferredNid)!;
         var zonelist = (gfp & Gfp.ThisNode) != 0 ? pgdat.NoFallback : pgdat.Fallback;
         var highest = GfpFlags.GfpZone(gfp);

@@ -21,7 +21,10 @@ public sealed class Zone
     public long SpannedPages { get; internal set; }
     public long PresentPages { get; internal set; }
     public long ManagedPages { get; internal set; }
-    /// <summary>present_early_pages: pages present at boot (6.1 zoneinfo does not print it; kept for accounting).</summary>
+    /// <summary>present_early_pages: present pages of early (boot) sections, which the auto-movable online policy
+    /// counts as KERNEL_EARLY (6.1 zoneinfo does not print it).</summary>
+    public long PresentEarlyPages { get; internal set; }
+
     public long ZoneEndPfn => ZoneStartPfn + SpannedPages;
 
     /// <summary>_watermark[WMARK_MIN..HIGH] plus watermark_boost.</summary>
