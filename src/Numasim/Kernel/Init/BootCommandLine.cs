@@ -11,7 +11,7 @@ internal static class BootCommandLine
     public static void SetupArch(KernelContext k)
     {
         using var call = k.Trace.Call("parse_early_param", "init/main.c");
-        k.Boot = KernelCommandLine.ParseEarly(k.Machine.CommandLine, k.Profile);
+        k.Boot = KernelCommandLine.ParseEarly(k.CommandLine, k.Profile);
         k.Trace.Decide($"command line: {k.Boot.Text}");
         k.Log.Printk("Command line: " + k.Boot.Text);
         foreach (var line in k.Boot.EarlyLog) k.Log.Printk(line);
