@@ -17,7 +17,7 @@ public sealed class Machine
 {
     private readonly KernelSubsystems _s;
 
-    private Machine(MachineSpec spec, KernelProfile profile)
+    private Machine(MachineSpec spec, KernelProfile profile, bool traceBoot = false)
     {
         Spec = spec;
         Profile = profile;
@@ -27,6 +27,7 @@ public sealed class Machine
         if (error is not null) throw new ArgumentException("pc-dimm " + error);
         var firmware = PcMachine.Build(spec) with { ColdPlugged = dimms };
         var k = new KernelContext(firmware, spec, profile);
+        if (traceBoot) k.Trace.Start();
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
         Qmp = new Qmp(spec, k, _s.Acpi, deviceMemory, _s.VirtioMem);
@@ -77,6 +78,10 @@ public sealed class Machine
 
     /// <summary>Boots the machine: firmware tables from the spec, then the modelled start_kernel().</summary>
     public static Machine Boot(MachineSpec spec, KernelProfile? profile = null) => new(spec, profile ?? KernelProfile.Default);
+
+    /// <summary>Boots with the kernel trace on from the start: <c>Kernel.Trace.Take()</c> then gives the boot's
+    /// explanation, and the trace goes on recording (--explain).</summary>
+    public static Machine Boot(MachineSpec spec, KernelProfile? profile, bool traceBoot) => new(spec, profile ?? KernelProfile.Default, traceBoot);
 
     /// <summary>
     /// An independent machine in exactly this state (a snapshot): the kernel, the hypervisor, the log and every

@@ -5,6 +5,7 @@ using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Profiles;
 using Numasim.Kernel.Sysfs;
+using Numasim.Kernel.Trace;
 
 namespace Numasim.Kernel;
 
@@ -23,7 +24,7 @@ public sealed class KernelContext
         MhpParams = new Hotplug.MemoryHotplugParams(profile);
         BootReservations = new BootReservations(Memblock);
         KernelPhysAddr = machine.KernelPhysAddr ?? profile.Build.PhysicalStart;
-        CommandLine = DefaultCommandLine.For(machine.CommandLine);
+        CommandLine = DefaultCommandLine.For(machine);
     }
 
     /// <summary>What the boot command line set (Init/KernelCommandLine.cs); fixed once start_kernel() parsed it.</summary>
@@ -45,6 +46,9 @@ public sealed class KernelContext
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }
     public KernelLog Log { get; } = new();
+
+    /// <summary>The --explain recorder: off unless a caller starts it (not kernel state; no kernel counterpart).</summary>
+    public KernelTrace Trace { get; } = new();
     public SysfsTree Fs { get; } = new();
     public NodeStates NodeStates { get; } = new();
     public CpuTopology Cpus { get; internal set; } = new(1);
