@@ -77,7 +77,12 @@ public static partial class KernelRun
         {
             bootLog = Dmesg();
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
-            if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
+            if (modules is not null)
+            {
+                GuestModules.PreloadInto(g, sc, modules);
+                VirtioMemSettle.WaitColdPlugged(g, sc);
+                dmesgCache = null;   // the first dmesg steps see what the modules printed
+            }
             foreach (var step in sc.Steps)
             {
                 stepDone?.Invoke(obs.Count, sc.Steps.Count);
