@@ -17,6 +17,7 @@ public static class OracleCommand
         command.Options.Add(kernel);
         command.Options.Add(record);
         command.Options.Add(keepGoing);
+        command.Subcommands.Add(OracleFuzzCommand.Create());
         command.SetAction(parsed =>
         {
             try
