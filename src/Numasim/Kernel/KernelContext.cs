@@ -23,7 +23,7 @@ public sealed class KernelContext
         MhpParams = new Hotplug.MemoryHotplugParams(profile);
         BootReservations = new BootReservations(Memblock);
         KernelPhysAddr = machine.KernelPhysAddr ?? profile.Build.PhysicalStart;
-        CommandLine = DefaultCommandLine.For(machine.CommandLine);
+        CommandLine = DefaultCommandLine.For(machine);
     }
 
     /// <summary>What the boot command line set (Init/KernelCommandLine.cs); fixed once start_kernel() parsed it.</summary>
