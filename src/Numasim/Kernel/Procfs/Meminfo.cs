@@ -47,6 +47,7 @@ internal static class Meminfo
             Kb("CmaTotal", 0);
             Kb("CmaFree", 0);
         }
+        if (k.Profile.Build.UnacceptedMemory) Kb("Unaccepted", 0);
         foreach (var l in new[] { "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp" })
             sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{0,8}\n");
         Val("Hugepagesize", 2048);
