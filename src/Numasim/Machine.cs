@@ -17,15 +17,20 @@ public sealed class Machine
 {
     private readonly KernelSubsystems _s;
 
-    private Machine(MachineSpec spec, KernelProfile profile)
+    private Machine(MachineSpec spec, KernelProfile profile, bool traceBoot = false)
     {
         Spec = spec;
         Profile = profile;
-        var firmware = PcMachine.Build(spec);
+        // QEMU's start-up: the machine's firmware, and the DIMMs given on its command line plugged before the guest runs
+        var deviceMemory = DeviceMemory.For(spec);
+        var (dimms, error) = PcMachine.ColdPlug(spec, deviceMemory);
+        if (error is not null) throw new ArgumentException("pc-dimm " + error);
+        var firmware = PcMachine.Build(spec) with { ColdPlugged = dimms };
         var k = new KernelContext(firmware, spec, profile);
+        if (traceBoot) k.Trace.Start();
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
-        Qmp = new Qmp(spec, k, _s.Acpi, _s.VirtioMem);
+        Qmp = new Qmp(spec, k, _s.Acpi, deviceMemory, _s.VirtioMem);
         Qmp.ColdPlugDevices();
     }
 
@@ -74,6 +79,10 @@ public sealed class Machine
     /// <summary>Boots the machine: firmware tables from the spec, then the modelled start_kernel().</summary>
     public static Machine Boot(MachineSpec spec, KernelProfile? profile = null) => new(spec, profile ?? KernelProfile.Default);
 
+    /// <summary>Boots with the kernel trace on from the start: <c>Kernel.Trace.Take()</c> then gives the boot's
+    /// explanation, and the trace goes on recording (--explain).</summary>
+    public static Machine Boot(MachineSpec spec, KernelProfile? profile, bool traceBoot) => new(spec, profile ?? KernelProfile.Default, traceBoot);
+
     /// <summary>
     /// An independent machine in exactly this state (a snapshot): the kernel, the hypervisor, the log and every
     /// /sys file are copied, so the two evolve separately and deterministically from here. No kernel
@@ -114,6 +123,9 @@ public sealed class Machine
     public IEnumerable<string> BootWarnings =>
         _s.Kernel.Boot.Unmodelled.Select(o => $"kernel command line: '{o}' is acted on by the kernel but not modelled; the model ignores it")
             .Concat(_s.Kernel.Boot.Warnings.Select(w => "kernel command line: " + w));
+
+    /// <summary>What the model could not reproduce of an imported machine's state at boot, one line each (empty when all of it was).</summary>
+    public IReadOnlyList<string> StateNotes => _s.Kernel.StateNotes;
 
     /// <summary>dmesg, one line per record.</summary>
     public IEnumerable<string> Dmesg() => Log.Records.Select(r => r.ToString());

@@ -41,7 +41,9 @@ public sealed class DeviceMemory
 
     /// <summary>The device memory of the pc machine <paramref name="spec"/> describes.</summary>
     public static DeviceMemory For(MachineSpec spec) =>
-        new(PcMachine.DeviceMemoryRegionFor(spec), spec.RamBytes, spec.MaxMemBytes, spec.Slots, spec.Nodes.Count);
+        new(PcMachine.DeviceMemoryRegionFor(spec), spec.RamBytes, spec.MaxMemBytes, spec.Slots,
+            // sparse firmware node ids (an imported machine): QEMU counts nodes up to the highest id
+            spec.FirmwareNodeIds && spec.Nodes.Count > 0 ? spec.Nodes[^1].NodeId + 1 : spec.Nodes.Count);
 
     /// <summary>The region DIMMs are placed in.</summary>
     public DeviceMemoryRegion? Region { get; }

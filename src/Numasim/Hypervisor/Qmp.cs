@@ -26,16 +26,26 @@ public sealed partial class Qmp
     private readonly Dictionary<string, uint> _cpus = [];
     private readonly Dictionary<string, (string Memdev, int Node)> _dimms = [];
 
-    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, VirtioMemDriver virtioMem)
+    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, DeviceMemory deviceMemory, VirtioMemDriver virtioMem)
     {
         _spec = spec;
         _k = k;
         _acpi = acpi;
         _virtioMemDriver = virtioMem;
-        _deviceMemory = DeviceMemory.For(spec);
+        _deviceMemory = deviceMemory;
         foreach (var b in spec.Backends) _backends[b.Id] = b.SizeBytes;
         foreach (var n in spec.Nodes.Where(n => n.MemDev is not null)) _backendUser[n.MemDev!] = "numa";
+        // DIMMs plugged at start-up, each with the backend its -object made
+        foreach (var d in spec.Dimms)
+        {
+            _backends[d.Memdev] = d.SizeBytes;
+            _backendUser[d.Memdev] = d.Id;
+            _dimms[d.Id] = (d.Memdev, d.Node);
+        }
     }
+
+    /// <summary>The DIMM slots and the DIMMs plugged in them (read only: for pictures and reports).</summary>
+    public DeviceMemory DeviceMemory => _deviceMemory;
 
     /// <summary>object-add: only memory-backend-ram is modelled.</summary>
     public QmpResult ObjectAdd(IReadOnlyDictionary<string, string> args)
@@ -65,6 +75,19 @@ public sealed partial class Qmp
 
     /// <summary>device_add of a CPU or a pc-dimm.</summary>
     public QmpResult DeviceAdd(IReadOnlyDictionary<string, string> args)
+    {
+        using var call = _k.Trace.Call("qmp_device_add", "QEMU softmmu/qdev-monitor.c", $"{string.Join(",", args.Select(kv => kv.Key + "=" + kv.Value))}");
+        return Traced(DeviceAddChecked(args));
+    }
+
+    /// <summary>A QMP error, in the trace as QEMU's refusal (the guest never hears of it).</summary>
+    private QmpResult Traced(QmpResult r)
+    {
+        if (!r.Ok) _k.Trace.Decide($"QEMU refuses: {r.Error}");
+        return r;
+    }
+
+    private QmpResult DeviceAddChecked(IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
@@ -110,6 +133,8 @@ public sealed partial class Qmp
             if (nodeId >= 0 && nodeId != nid) return new($"invalid node-id, must be {nid}");
         }
         _cpus[id] = slot.ApicId;
+        using var plug = _k.Trace.Call("x86_cpu_plug", "QEMU hw/i386/x86.c", $"{id}: CPU[{slot.Index}], APIC 0x{slot.ApicId:x}, node {nid}");
+        _k.Trace.Decide("acpi_cpu_plug_cb(): an ACPI device check for the new processor; the guest's ACPI scan handles it");
         _acpi.CpuHotAdd(slot.ApicId, nid >= 0 ? nid : 0, out _);
         return QmpResult.Success;
     }
@@ -138,25 +163,35 @@ public sealed partial class Qmp
         if (!plug.Ok) return new(plug.Error!.Message);
         _backendUser[memdev] = id;
         _dimms[id] = (memdev, (int)node);
-        var err = _acpi.MemoryAdd(id, plug.Address, size, (int)node);
+        using var memPlug = _k.Trace.Call("pc_memory_plug", "QEMU hw/i386/pc.c", $"{id}: slot {plug.Dimm!.Slot}, [mem 0x{plug.Address:x}-0x{plug.Address + size - 1:x}], node {node}");
+        _k.Trace.Decide("acpi_memory_plug_cb(): an ACPI device check for the new memory device; the guest's ACPI scan handles it");
+        var err = _acpi.MemoryAdd(id, plug.Dimm!.Slot, plug.Address, size, (int)node);
         return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
     }
 
     /// <summary>device_del: an ACPI eject request the guest handles; a refused eject leaves the device in place.</summary>
     public QmpResult DeviceDel(IReadOnlyDictionary<string, string> args)
     {
+        using var call = _k.Trace.Call("qmp_device_del", "QEMU softmmu/qdev-monitor.c", $"{string.Join(",", args.Select(kv => kv.Key + "=" + kv.Value))}");
+        return Traced(DeviceDelChecked(args));
+    }
+
+    private QmpResult DeviceDelChecked(IReadOnlyDictionary<string, string> args)
+    {
         if (QmpProperty.Unknown(args, QmpProperty.DelProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
         if (_cpus.TryGetValue(id, out var apic))
         {
             int cpu = _k.Cpus.CpuOfApicId(apic);
-            if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) return QmpResult.Success;
+            _k.Trace.Decide($"acpi_cpu_unplug_request_cb(): an ACPI eject request for {id} (CPU {cpu}); QMP answers at once, the guest decides");
+            if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) { _k.Trace.Decide($"the guest refused the eject: {id} stays"); return QmpResult.Success; }
             _cpus.Remove(id);
             return QmpResult.Success;
         }
         if (_dimms.TryGetValue(id, out var dimm))
         {
-            if (_acpi.MemoryEject(id) != Errno.None) return QmpResult.Success;
+            _k.Trace.Decide($"acpi_memory_unplug_request_cb(): an ACPI eject request for {id}; QMP answers at once, the guest decides");
+            if (_acpi.MemoryEject(id) != Errno.None) { _k.Trace.Decide($"the guest refused the eject: {id} stays plugged"); return QmpResult.Success; }
             _deviceMemory.Unplug(id);
             _backendUser.Remove(dimm.Memdev);
             _dimms.Remove(id);

@@ -5,6 +5,7 @@ using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Profiles;
 using Numasim.Kernel.Sysfs;
+using Numasim.Kernel.Trace;
 
 namespace Numasim.Kernel;
 
@@ -45,6 +46,9 @@ public sealed class KernelContext
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }
     public KernelLog Log { get; } = new();
+
+    /// <summary>The --explain recorder: off unless a caller starts it (not kernel state; no kernel counterpart).</summary>
+    public KernelTrace Trace { get; } = new();
     public SysfsTree Fs { get; } = new();
     public NodeStates NodeStates { get; } = new();
     public CpuTopology Cpus { get; internal set; } = new(1);
@@ -155,6 +159,10 @@ public sealed class KernelContext
 
     /// <summary>page_group_by_mobility_disabled.</summary>
     public bool PageGroupByMobilityDisabled { get; internal set; }
+
+    /// <summary>Not kernel state: what the model could not reproduce of an imported machine's state at boot (a block that
+    /// must be offline but holds unmovable pages, reservations that do not fit), one line each.</summary>
+    public List<string> StateNotes { get; } = [];
 
     /// <summary>mhp_default_online_type as memhp_default_state= or the Kconfig default set it.</summary>
     public OnlineType DefaultOnlineType { get; internal set; } = OnlineType.Offline;

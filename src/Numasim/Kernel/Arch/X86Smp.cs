@@ -7,7 +7,8 @@ internal static class X86Smp
 {
     /// <summary>Models acpi_parse_lapic() → generic_processor_info() for each MADT entry and
     /// prefill_possible_map(): enabled entries get logical numbers in table order, disabled ones count
-    /// as hotplug CPUs; possible = present + hotplug.</summary>
+    /// as hotplug CPUs; possible = present + hotplug. With MachineSpec.FirmwareCpuIds (an imported machine of an
+    /// architecture that numbers CPUs from firmware) a CPU's number is its entry's position, so sparse numbers stay.</summary>
     public static void EnumerateCpus(KernelContext k)
     {
         var madt = k.Firmware.Cpus;
@@ -17,13 +18,16 @@ internal static class X86Smp
         int disabled = k.Profile.MadtDisabledCpusNeedOnlineCapable ? 0 : madt.Count - present;
         int possible = CpuLimits.PrefillPossibleMap(k, ref present, ref disabled);
         k.Cpus = new CpuTopology(Math.Max(possible, 1));
-        int cpu = 0;
-        foreach (var c in madt)
+        int cpu = 0, presentSet = 0;
+        for (int i = 0; i < madt.Count; i++)
         {
-            if (!c.Enabled || cpu >= possible || cpu >= present) continue;
+            var c = madt[i];
+            if (k.Machine.FirmwareCpuIds) cpu = i;
+            if (!c.Enabled || cpu >= possible || presentSet >= present) continue;
             k.Cpus.Present.Set(cpu);
-            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c.ApicId, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
+            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c));
             cpu++;
+            presentSet++;
         }
         for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
     }
@@ -32,9 +36,11 @@ internal static class X86Smp
     /// reports no SMT (qemu64: AMD family 15 without HT or topoext) every logical CPU is a core: core_id is the APIC
     /// id within the package (x86_coreid_bits from CPUID 0x80000008 cover QEMU's thread, core and die fields) and
     /// the die is 0. Otherwise the firmware's ids stand.</summary>
-    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, uint apicId, int package, int die, int core, int thread)
+    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, Firmware.MadtCpu c)
     {
-        if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, die, core, thread);
+        uint apicId = c.ApicId;
+        int package = c.SocketId;
+        if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, c.DieId, c.CoreId, c.ThreadId, c.ClusterId, c.ComputeUnitId);
         static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
         int pkgShift = Bits(m.Smp.Threads) + Bits(m.Smp.Cores) + Bits(m.Smp.Dies);
         // Without extended topology the die id is the package id (die_cpus_list spans the package; seen on 6.1).

@@ -12,7 +12,13 @@ public sealed class CpuDevices
 
     private SysfsDirectory? _root, _busDevices;
 
-    internal CpuDevices(KernelContext k) => _k = k;
+    private readonly CacheInfo _caches;
+
+    internal CpuDevices(KernelContext k)
+    {
+        _k = k;
+        _caches = new CacheInfo(k);
+    }
 
     /// <summary>/sys/devices/system/cpu; null until cpu_dev_init() made it.</summary>
     private SysfsDirectory? RootOrNull => _root ??= _k.Fs.Lookup(CpuRoot) as SysfsDirectory;
@@ -46,25 +52,38 @@ public sealed class CpuDevices
     private static readonly AttributeGroup HotplugGroup = new(
         DeviceAttribute.Rw<CpuDevice>("online", c => SysfsFormat.Line(c.Owner._k.Cpus.Online[c.Cpu] ? 1 : 0), (c, v) => c.Owner.StoreOnline(c.Cpu, v)));
 
-    /// <summary>topology_attr_group, drivers/base/topology.c.</summary>
+    /// <summary>topology_attr_group, drivers/base/topology.c (x86: cluster_id is cpu_l2c_id, BAD_APICID 0xffff when the
+    /// L2 cache id was not set up, as on AMD's qemu64).</summary>
     private static readonly AttributeGroup TopologyGroup = new([
         DeviceAttribute.Ro<CpuDevice>("physical_package_id", c => SysfsFormat.Line(c.Identity?.PackageId ?? -1)),
         DeviceAttribute.Ro<CpuDevice>("die_id", c => SysfsFormat.Line(c.Identity?.DieId ?? -1)),
         DeviceAttribute.Ro<CpuDevice>("core_id", c => SysfsFormat.Line(c.Identity?.CoreId ?? 0)),
-        DeviceAttribute.Ro<CpuDevice>("cluster_id", c => SysfsFormat.Line(c.Identity is { } id ? (int)(id.ApicId >> c.Owner.ThreadBits()) : -1)),
-        .. SiblingFiles("thread_siblings", sameCore: true, sameDie: true),
-        .. SiblingFiles("core_cpus", sameCore: true, sameDie: true),
-        .. SiblingFiles("cluster_cpus", sameCore: true, sameDie: true),
-        .. SiblingFiles("core_siblings", sameCore: false, sameDie: false),
-        .. SiblingFiles("package_cpus", sameCore: false, sameDie: false),
-        .. SiblingFiles("die_cpus", sameCore: false, sameDie: true),
+        DeviceAttribute.Ro<CpuDevice>("cluster_id", c => SysfsFormat.Line(c.Identity is { L2cId: >= 0 } id ? id.L2cId : 0xffff)),
+        .. SiblingFiles("thread_siblings", SiblingLevel.Smt),
+        .. SiblingFiles("core_cpus", SiblingLevel.Smt),
+        .. SiblingFiles("cluster_cpus", SiblingLevel.Cluster),
+        .. SiblingFiles("core_siblings", SiblingLevel.Package),
+        .. SiblingFiles("package_cpus", SiblingLevel.Package),
+        .. SiblingFiles("die_cpus", SiblingLevel.Die),
     ]);
 
+    /// <summary>topology_attr_group before 5.2 (KernelProfile.TopologyHasDieClusterFiles false).</summary>
+    private static readonly AttributeGroup TopologyGroupV4 = new([
+        DeviceAttribute.Ro<CpuDevice>("physical_package_id", c => SysfsFormat.Line(c.Identity?.PackageId ?? -1)),
+        DeviceAttribute.Ro<CpuDevice>("core_id", c => SysfsFormat.Line(c.Identity?.CoreId ?? 0)),
+        .. SiblingFiles("thread_siblings", SiblingLevel.Smt),
+        .. SiblingFiles("core_siblings", SiblingLevel.Package),
+    ]);
+
+    /// <summary>The masks set_cpu_sibling_map() keeps: SMT (cpu_sibling_map), L2 cluster (cpu_l2c_shared_map), die
+    /// (cpu_die_map) and package (cpu_core_map).</summary>
+    private enum SiblingLevel { Smt, Cluster, Die, Package }
+
     /// <summary>A sibling map as a mask file and a _list file.</summary>
-    private static DeviceAttribute[] SiblingFiles(string name, bool sameCore, bool sameDie) =>
+    private static DeviceAttribute[] SiblingFiles(string name, SiblingLevel level) =>
     [
-        DeviceAttribute.Ro<CpuDevice>(name, c => SysfsFormat.Mask(c.Owner.Siblings(c.Cpu, sameCore, sameDie), c.NrCpuIds)),
-        DeviceAttribute.Ro<CpuDevice>(name + "_list", c => SysfsFormat.List(c.Owner.Siblings(c.Cpu, sameCore, sameDie))),
+        DeviceAttribute.Ro<CpuDevice>(name, c => SysfsFormat.Mask(c.Owner.Siblings(c.Cpu, level), c.NrCpuIds)),
+        DeviceAttribute.Ro<CpuDevice>(name + "_list", c => SysfsFormat.List(c.Owner.Siblings(c.Cpu, level))),
     ];
 
     /// <summary>Set by the CPU hotplug code: cpuN/online stores go to device_online()/device_offline().</summary>
@@ -87,6 +106,7 @@ public sealed class CpuDevices
         root.Attr("kernel_max", () => SysfsFormat.Line(NumaConstants.NrCpus - 1));
         root.Attr("isolated", () => "\n");
         DeviceCommon.AddUeventAndPower(root);
+        CpuReports.RegisterVulnerabilities(_k, root);
         _ = BusDevices;
     }
 
@@ -107,6 +127,7 @@ public sealed class CpuDevices
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
         nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu), d);
         if (_k.Cpus.Online[cpu]) AddTopology(cpu, d);
+        CpuReports.RegisterCpufreq(_k, cpu, Root, d);
     }
 
     /// <summary>Models unregister_cpu().</summary>
@@ -122,47 +143,56 @@ public sealed class CpuDevices
     /// <summary>Models online_store() of a CPU device: kstrtobool, then device_online()/device_offline().</summary>
     private Errno StoreOnline(int cpu, string value)
     {
+        using var call = _k.Trace.Call("online_store", "drivers/base/core.c", $"cpu{cpu} <- \"{value.TrimEnd('\n')}\"");
         var b = DeviceCommon.KstrToBool(value);
-        if (b is null) return Errno.EINVAL;
+        if (b is null) return _k.Trace.Fail(Errno.EINVAL, $"kstrtobool(\"{value.TrimEnd('\n')}\"): not a boolean");
         return OnlineHandler?.Invoke(cpu, b.Value) ?? Errno.EBUSY;
     }
 
-    /// <summary>Models topology_add_dev() (CPUHP_TOPOLOGY_PREPARE): cpuN/topology/ exists while the CPU is up.</summary>
+    /// <summary>Models topology_add_dev() (CPUHP_TOPOLOGY_PREPARE) and cacheinfo_cpu_online() (CPUHP_AP_BASE_CACHEINFO_ONLINE):
+    /// cpuN/topology/ and cpuN/cache/ exist while the CPU is up.</summary>
     public void AddTopology(int cpu) => AddTopology(cpu, CpuDir(cpu));
 
     private void AddTopology(int cpu, SysfsDirectory? d)
     {
-        if (d is null || d.Child("topology") is not null) return;
-        d.Dir("topology").AddGroup(TopologyGroup, new CpuDevice(this, cpu));
+        if (d is null) return;
+        if (d.Child("topology") is null)
+            d.Dir("topology").AddGroup(_k.Profile.TopologyHasDieClusterFiles ? TopologyGroup : TopologyGroupV4, new CpuDevice(this, cpu));
+        _caches.AddCacheDir(cpu, d);
     }
 
-    /// <summary>Models topology_remove_dev().</summary>
-    public void RemoveTopology(int cpu) =>
-        CpuDir(cpu)?.Remove("topology");
-
-    /// <summary>APIC id bits of the SMT thread field as the guest sees it (none when CPUID reports no SMT).</summary>
-    private int ThreadBits()
+    /// <summary>Models topology_remove_dev() and cacheinfo_cpu_pre_down().</summary>
+    public void RemoveTopology(int cpu)
     {
-        if (!_k.Machine.CpuidReportsSmt) return 0;
-        int threads = Math.Max(1, _k.Machine.Smp.Threads);
-        return threads == 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(threads - 1));
+        var d = CpuDir(cpu);
+        d?.Remove("topology");
+        CacheInfo.RemoveCacheDir(d);
     }
 
-    /// <summary>The sibling maps set_cpu_sibling_map() keeps: online CPUs sharing the package (and die/core).</summary>
-    private Bitmap Siblings(int cpu, bool sameCore, bool sameDie)
+    /// <summary>Models set_cpu_sibling_map()'s match_smt() (same package and die, and the same core or, with topoext,
+    /// the same AMD compute unit), match_l2c() (the same L2 id on the same node; without one, the SMT siblings),
+    /// match_die() and match_pkg(), over the online CPUs.</summary>
+    private Bitmap Siblings(int cpu, SiblingLevel level)
     {
         var m = new Bitmap(_k.Cpus.NrCpuIds);
         var me = _k.Cpus.Identity(cpu);
         if (me is null) return m;
+        if (level == SiblingLevel.Cluster && me.L2cId < 0) level = SiblingLevel.Smt;
         foreach (var other in _k.Cpus.Online.Bits())
         {
             var o = _k.Cpus.Identity(other);
-            if (o is null || o.PackageId != me.PackageId) continue;
-            if (sameDie && o.DieId != me.DieId) continue;
-            if (sameCore && (o.CoreId != me.CoreId || o.DieId != me.DieId)) continue;
-            m.Set(other);
+            if (o is not null && Matches(me, o, level, cpu, other)) m.Set(other);
         }
         m.Set(cpu);
         return m;
     }
+
+    private bool Matches(CpuIdentity me, CpuIdentity o, SiblingLevel level, int cpu, int other) => level switch
+    {
+        SiblingLevel.Cluster => o.L2cId == me.L2cId && _k.Cpus.CpuToNode(cpu) == _k.Cpus.CpuToNode(other),
+        SiblingLevel.Package => o.PackageId == me.PackageId,
+        SiblingLevel.Die => o.PackageId == me.PackageId && o.DieId == me.DieId,
+        _ => o.PackageId == me.PackageId && o.DieId == me.DieId
+            && (o.CoreId == me.CoreId || (me.ComputeUnitId >= 0 && o.ComputeUnitId == me.ComputeUnitId)),
+    };
 }

@@ -43,6 +43,9 @@ public sealed class MemoryBlock
     /// <summary>The ACPI memory device (DIMM) this block belongs to, if hot-added.</summary>
     public string? DeviceId { get; internal set; }
 
+    /// <summary>The DIMM slot of that device: QEMU declares one ACPI memory device per slot, PNP0C80:SS.</summary>
+    public int AcpiSlot { get; internal set; }
+
     /// <summary>mem->group: the memory group of the device that added the block (null for boot memory).</summary>
     public Hotplug.MemoryGroup? Group { get; internal set; }
 
@@ -53,6 +56,7 @@ public sealed class MemoryBlock
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 
-    /// <summary>phys_index: the first section number of the block.</summary>
-    public long PhysIndex => StartPfn / Page.PagesPerSection;
+    /// <summary>phys_index: memory_block_id(start_section_nr), the block's id (start_section_nr / sections_per_block;
+    /// the section number only while a block is one section).</summary>
+    public long PhysIndex => Id;
 }

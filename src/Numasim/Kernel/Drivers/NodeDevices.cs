@@ -40,6 +40,7 @@ public sealed class NodeDevices
     /// <summary>Models node_dev_init(): the subsystem files, then register_one_node() for each online node.</summary>
     public void NodeDevInit()
     {
+        using var call = _k.Trace.Call("node_dev_init", "drivers/base/node.c");
         var root = _k.Fs.MakeDirs(NodeRoot);
         root.Attr("possible", () => SysfsFormat.List(_k.NodeStates[NodeState.Possible]));
         root.Attr("online", () => SysfsFormat.List(_k.NodeStates[NodeState.Online]));
@@ -65,6 +66,7 @@ public sealed class NodeDevices
         }
         foreach (var nid in _k.NodeStates[NodeState.Online].Bits().ToList())
             RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
+        NodeHmat.Register(_k, root);
     }
 
     /// <summary>The struct node device a nodeN directory's files are shown for.</summary>
@@ -110,8 +112,11 @@ public sealed class NodeDevices
 
     private void RegisterNodeDevice(int nid, List<int> presentCpus)
     {
+        using var call = _k.Trace.Call("__register_one_node", "drivers/base/node.c", $"node {nid}");
         var root = Root!;
         if (root.Child($"node{nid}") is not null) return;
+        _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
+            $"present CPUs with cpu_to_node() = {nid}: {Trace.TraceList.Brief(presentCpus, ",", 16)}: linked under node{nid}");
         var d = root.Dir($"node{nid}");
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
@@ -132,6 +137,7 @@ public sealed class NodeDevices
     /// <summary>Models unregister_one_node(): the nodeN device and its links go.</summary>
     public void UnregisterOneNode(int nid)
     {
+        using var call = _k.Trace.Call("unregister_one_node", "drivers/base/node.c", $"node {nid}");
         var root = Root!;
         if (root.Child($"node{nid}") is not SysfsDirectory d) return;
         foreach (var c in d.Children.OfType<SysfsLink>().Where(l => l.Name.StartsWith("cpu", StringComparison.Ordinal)).ToList())

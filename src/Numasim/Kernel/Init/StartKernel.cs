@@ -16,9 +16,11 @@ internal static class StartKernel
     public static void Run(KernelSubsystems s)
     {
         var k = s.Kernel;
+        using var call = k.Trace.Call("start_kernel", "init/main.c", $"profile {k.Profile.Name}");
         // setup_arch(): "Command line:", parse_early_param(), e820, early reservations, NUMA, CPU enumeration.
         BootCommandLine.SetupArch(k);
         k.MaxPfn = E820Setup.MemblockSetup(k);
+        k.Trace.Decide($"e820__memblock_setup(): max_pfn 0x{k.MaxPfn:x} ({k.MaxPfn >> 8} MiB of boot RAM)");
         k.Initrd = InitrdPlacement(k);
         E820Setup.ReserveEarly(k);
         E820Setup.ReserveRealModeAndLowMem(k);
@@ -59,22 +61,26 @@ internal static class StartKernel
         EarlyAllocations.Swiotlb(k);
         BootPhases.Mark("early allocations");
         BootCommandLine.ParseArgs(k);
+        ImportedReservations.Reserve(k); // an imported machine's observed figures override the mechanism's
         MemInit(k);
         BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
         BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
-        s.CpuHotplug.SetOnline(0);
-        var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
-        foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
-        foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
-        // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
-        int nodes = k.NodeStates.NrOnline;
-        int cpus = k.Cpus.Online.Weight();
-        k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
-        X86Smp.CalculateMaxLogicalPackages(k);
+        using (var smp = k.Trace.Call("smp_init", "kernel/smp.c"))
+        {
+            s.CpuHotplug.SetOnline(0);
+            var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
+            foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
+            foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
+                if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
+            // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
+            int nodes = k.NodeStates.NrOnline;
+            int cpus = k.Cpus.Online.Weight();
+            k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
+            X86Smp.CalculateMaxLogicalPackages(k);
+        }
         if (k.Profile.Build.MemoryLineAfterDeferredInit) LateFree.MemInitPrintInfo(k);
 
         BootPhases.Mark("smp_init");
@@ -84,18 +90,42 @@ internal static class StartKernel
         MemoryDevInit(s);
         BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
+        MemoryTiers.Init(k);
         BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
         s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
         BootPhases.Mark("cpuhp_sysfs_init");
+        // memhp_default_state= is an early parameter: it holds for the DIMMs found below
         k.DefaultOnlineType = k.Boot.MemhpDefaultState ?? ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        s.FirmwareMemmap.Init(); // the early entries first; the DIMMs below append theirs
+        AcpiMemoryDevices(s);
         s.Procfs.Register();
         BootCommandLine.RegisterFiles(k);
         LateFree.FreeImageAndInitrd(k);
         k.Booted = true;
         BootPhases.Mark("rest");
+    }
+
+    /// <summary>Models acpi_memory_device_add() for each DIMM plugged before boot (acpi_scan_init(), a subsys_initcall
+    /// after driver_init()): added as a hot-plugged one is, each block onlined as the machine gives it or by the
+    /// default policy.</summary>
+    private static void AcpiMemoryDevices(KernelSubsystems s)
+    {
+        var states = s.Kernel.Machine.BlockStates.ToDictionary(b => (long)b.Block, b => ParseOnlineType(b.State));
+        foreach (var d in s.Kernel.Firmware.ColdPlugged)
+        {
+            var e = s.Acpi.MemoryAdd(d.Id, d.Slot, d.Address, d.Size, d.Node, b => states.GetValueOrDefault(b));
+            if (e != Errno.None) s.Kernel.StateNotes.Add($"DIMM {d.Id} at {Arch.Srat.Hex010(d.Address)}: the kernel refused it ({e})");
+        }
+        foreach (var (block, type) in states)
+        {
+            var mb = s.Kernel.FindMemoryBlock(block);
+            if (mb is null || !mb.Hotplugged) s.Kernel.StateNotes.Add($"memory{block}: a block state is given but no DIMM holds the block");
+            else if (type is { } t && t != OnlineType.Offline && mb.State != MemoryBlockState.Online)
+                s.Kernel.StateNotes.Add($"memory{block}: must be {MemoryDevices.OnlineTypeName(t)} but onlining it failed");
+        }
     }
 
     private static bool OnlineAtBoot(KernelContext k, int cpu, Dictionary<uint, CpuSlotSpec> slotOfApic)
@@ -147,7 +177,9 @@ internal static class StartKernel
     private static void MemoryDevInit(KernelSubsystems s)
     {
         var k = s.Kernel;
+        using var call = k.Trace.Call("memory_dev_init", "drivers/base/memory.c");
         k.MemoryBlockSize = k.Machine.MemoryBlockSizeBytes ?? ProbeMemoryBlockSize(k);
+        k.Trace.Decide($"memory block size {k.MemoryBlockSize >> 20} MiB ({(k.Machine.MemoryBlockSizeBytes is null ? "probe_memory_block_size()" : "the machine file's")})");
         k.Log.Printk($"x86/mm: Memory block size: {k.MemoryBlockSize >> 20}MB");
         s.MemoryDevices.MemoryDevInit();
         long ppb = k.PagesPerBlock;
@@ -174,7 +206,8 @@ internal static class StartKernel
                 mb.Nid = r.Nid;
             }
             s.MemoryDevices.AddMemoryBlock(mb);
-            if (offline.Contains((int)b)) s.MemoryHotplug.Offline(mb);
+            if (offline.Contains((int)b) && s.MemoryHotplug.Offline(mb) is var e && e != Errno.None)
+                k.StateNotes.Add($"memory{b}: must be offline, but offlining it at boot failed ({e}{(e == Errno.EBUSY ? ": it holds unmovable pages of the model's boot" : "")}): left online");
         }
     }
 
