@@ -43,7 +43,10 @@ public sealed class CpuDevices
     /// <summary>cpu_root_attrs' per-CPU files, drivers/base/cpu.c (crash_notes with kexec).</summary>
     private static readonly AttributeGroup CpuGroup = new(
         DeviceAttribute.Const("crash_notes", "0\n"),
-        DeviceAttribute.Const("crash_notes_size", "376\n"));
+        DeviceAttribute.Ro<CpuDevice>("crash_notes_size", c => SysfsFormat.Line(c.Owner._k.Profile.Build.CrashNotesBytes)));
+
+    /// <summary>pm_qos_resume_latency_us, drivers/base/power/sysfs.c (the resume latency limit register_cpu() exposes).</summary>
+    private static readonly AttributeGroup CpuPmQosGroup = new(DeviceAttribute.Const("pm_qos_resume_latency_us", "0\n"));
 
     /// <summary>dev_attr_online of a hot-pluggable CPU (drivers/base/core.c online_show()/online_store()).</summary>
     private static readonly AttributeGroup HotplugGroup = new(
@@ -114,10 +117,12 @@ public sealed class CpuDevices
         var d = Root.Dir($"cpu{cpu}");
         var device = new CpuDevice(this, cpu);
         if (cpu != 0) d.AddGroup(HotplugGroup, device);
-        d.AddGroup(CpuGroup);
+        d.AddGroup(CpuGroup, device);
         d.Link("subsystem", "/sys/bus/cpu");
-        d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXCPU:{cpu:x2}");
+        // QEMU's build_cpus_aml() declares every possible CPU inside \_SB.CPUS, a processor container (ACPI0010)
+        d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0010:00/LNXCPU:{cpu:x2}");
         DeviceCommon.AddUeventAndPower(d);
+        d.GetOrAddDir("power").AddGroup(CpuPmQosGroup); // register_cpu(): dev_pm_qos_expose_latency_limit(dev, 0)
         BusDevices.Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
         nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu), d);

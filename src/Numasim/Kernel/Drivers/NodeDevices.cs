@@ -92,8 +92,6 @@ public sealed class NodeDevices
         DeviceAttribute.Const("nr_hugepages", "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL),
         DeviceAttribute.Const("surplus_hugepages", "0\n"));
 
-    /// <summary>arch/x86/kernel/cpu/sgx/main.c's per-node group, on a machine without SGX.</summary>
-    private static readonly AttributeGroup SgxGroup = new(DeviceAttribute.Const("sgx_total_bytes", "0\n"));
 
     /// <summary>Models register_one_node(): __register_one_node() plus the memory block links of the node.</summary>
     public void RegisterOneNode(int nid) =>
@@ -124,7 +122,9 @@ public sealed class NodeDevices
         var huge = d.Dir("hugepages");
         foreach (var size in new[] { "hugepages-1048576kB", "hugepages-2048kB" })
             huge.Dir(size).AddGroup(HugepagesGroup);
-        d.Dir("x86").AddGroup(SgxGroup);
+        // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
+        // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)
+        d.Dir("x86");
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
         BusDevices.Link($"node{nid}", $"{NodeRoot}/node{nid}");
