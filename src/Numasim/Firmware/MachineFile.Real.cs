@@ -295,6 +295,7 @@ public static partial class MachineFile
         private List<CacheSpec> Caches(YamlNode value)
         {
             var list = new List<CacheSpec>();
+            var seen = new HashSet<(int Cpu, int Index)>();   // cache_add_dev() makes one indexK per leaf of a CPU
             foreach (var item in Seq(value, "caches"))
             {
                 var m = Map(item, "caches entry", CacheKeys);
@@ -314,6 +315,8 @@ public static partial class MachineFile
                 for (int i = 0; i < instances.Length; i++)
                 {
                     var cpus = IdList.Parse(instances[i]) ?? throw Err(item, $"caches.cpus: '{instances[i]}' is not a CPU list");
+                    foreach (var c in cpus)
+                        if (!seen.Add((c, proto.Index))) throw Err(item, $"caches.cpus: CPU {c} has cache index {proto.Index} twice");
                     List<int>? idl = null;
                     if (ids is not null)
                     {
