@@ -66,7 +66,7 @@ public sealed class NodeDevices
         }
         foreach (var nid in _k.NodeStates[NodeState.Online].Bits().ToList())
             RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
-        NodeHmat.Register(_k, root);
+        NodeHmat.RegisterImported(_k);
     }
 
     /// <summary>The struct node device a nodeN directory's files are shown for.</summary>

@@ -67,7 +67,6 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         _k.Trace.Decide(wasPopulated, $"{zone.Name} of node {nid} was populated: the zonelists stay", $"{zone.Name} of node {nid} was empty: build_all_zonelists(NULL)");
         if (!wasPopulated) Zonelists.BuildAll(_k, null);
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
-        if (arg.StatusChangeNid >= 0) EstablishDemotionTargets();
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
         _k.Trace.Change($"memory{mb.Id}: offline → online in {zone.Name} of node {nid} (present {zone.PresentPages} pages)");
@@ -140,11 +139,9 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         zone.PgData.RecomputeSpan();
         // offline_pages() recomputes watermarks before it rebuilds the zonelists (online_pages() the other way round).
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
-        bool memoryNodesChange = arg.StatusChangeNid >= 0;
         if (_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
         if (!zone.IsPopulated) Zonelists.BuildAll(_k, null);
         if (!_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
-        if (memoryNodesChange) EstablishDemotionTargets();
         Notifiers.Notify(MemoryAction.Offline, arg);
         // remove_pfn_range_from_zone() of the pages and, with them, mhp_deinit_memmap_on_memory() of the memmap
         RemovePfnRangeFromZone(zone, mb.StartPfn, mb.EndPfn);
@@ -153,15 +150,6 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         _k.Trace.Change($"memory{mb.Id}: online → offline; {removed} pages left {zone.Name} of node {zone.NodeId}");
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
-    }
-
-    /// <summary>Models establish_demotion_targets(), mm/memory-tiers.c, on a machine whose nodes are all one tier:
-    /// no node has a demotion target.</summary>
-    private void EstablishDemotionTargets()
-    {
-        if (!_k.Profile.PrintsDemotionTargets) return;
-        foreach (var nid in _k.NodeStates[NodeState.Memory].Bits())
-            _k.Log.Printk($"Demotion targets for Node {nid}: null");
     }
 
     /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the range

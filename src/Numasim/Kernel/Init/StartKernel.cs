@@ -90,7 +90,7 @@ internal static class StartKernel
         MemoryDevInit(s);
         BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
-        MemoryTiers.Init(k);
+        s.InitMemoryTiersAndHmat();
         BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);

@@ -86,6 +86,11 @@ public sealed record KernelProfile
     /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
     public bool PrintsDemotionTargets { get; init; }
 
+    /// <summary>mm/memory-tiers.c takes a memory node's abstract distance from the adistance algorithms (HMAT's
+    /// hmat_calculate_adistance(), drivers/acpi/numa/hmat.c, since v6.7) and assigns tiers in memory_tier_late_init();
+    /// 6.1 puts every memory node in the default DRAM tier at memory_tier_init().</summary>
+    public bool MemoryTierAdistanceFromHmat { get; init; }
+
     /// <summary>memoryN/removable computes is_mem_section_removable() (a block with reserved, unmovable or hole pages
     /// reads 0). Since 53cdc1cb29e8 (v5.7) every block reads 1.</summary>
     public bool RemovableChecksPages { get; init; }
@@ -169,6 +174,7 @@ public sealed record KernelProfile
         FallbackSkipsMemorylessLocalNode = true,
         NodeStatesClearedBeforeZonelistRebuild = true,
         PrintsDemotionTargets = true,
+        MemoryTierAdistanceFromHmat = true,
         MemmapOnMemoryForceMode = true,
         MemmapOnMemoryPerBlock = true,
         KernelcoreMirrorNeedsMirrorMemory = true,
