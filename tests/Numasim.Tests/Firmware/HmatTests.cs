@@ -81,6 +81,31 @@ public class HmatTests
     }
 
     [Fact]
+    public void Machine_file_hmat_round_trips_and_boots_the_same_table()
+    {
+        var spec = Ok(Machine);
+        var text = MachineFile.Write(spec);
+        Assert.Contains("hmat:\n  initiators: {2: 0}\n", text);
+        var back = MachineFile.Parse(text, "m.yaml");
+        Assert.Null(MachineSpecEquality.Difference(spec, back));
+        Assert.Equal(AcpiHmatBuilder.Build(spec)!.Localities[1].Entries, AcpiHmatBuilder.Build(back)!.Localities[1].Entries);
+    }
+
+    [Theory]
+    [InlineData("  lb:\n    - {initiator: 2, target: 0, data_type: read-latency, latency: 10}\n", "hmat.lb: invalid initiator=2, it isn't an initiator proximity domain")]
+    [InlineData("  lb:\n    - {initiator: 0, target: 0, data_type: read-bandwidth, bandwidth: 1000}\n", "should be 1MB aligned")]
+    [InlineData("  caches:\n    - {node: 2, level: 1, size: 1K, associativity: direct, policy: write-back, line: 8}\n", "should be provided before memory side cache attributes")]
+    [InlineData("  initiators: {2: 1, 0: 1}\n", "the initiator of CPU NUMA node 0 should be itself (got 1)")]
+    public void Machine_file_hmat_refusals_name_the_line(string hmat, string message)
+    {
+        var text = "qemu: \"-m 2G -smp 2,sockets=2 -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G " +
+            "-numa node,nodeid=0,memdev=m0 -numa node,nodeid=1,memdev=m1 -numa node,nodeid=2 -numa cpu,node-id=0,socket-id=0 -numa cpu,node-id=1,socket-id=1\"\nhmat:\n" + hmat;
+        var e = Assert.Throws<MachineFormatException>(() => MachineFile.Parse(text, "m.yaml"));
+        Assert.Contains(message, e.Message);
+        Assert.True(e.Line >= 3, e.Message);
+    }
+
+    [Fact]
     public void Latency_base_is_the_smallest_power_of_ten_dividing_the_entries()
     {
         var info = new HmatLbInfo();
