@@ -5,7 +5,7 @@ using YamlDotNet.RepresentationModel;
 namespace Numasim.Firmware;
 
 /// <summary>
-/// The machine file's <c>hmat:</c> (the HMAT of <c>-machine hmat=on</c>; schema agreed in notes/coord.md): initiators
+/// The machine file's <c>cpu_features:</c> (vCPU flags beyond qemu64's: pdpe1gb) and <c>hmat:</c> (the HMAT of <c>-machine hmat=on</c>; schema agreed in notes/coord.md): initiators
 /// (CPU-less node: its initiator node; CPU nodes are their own), lb entries (initiator, target, hierarchy, data_type,
 /// latency in ns or bandwidth in bytes/s) and caches (node, level, size, associativity, policy, line), checked with
 /// QEMU's rules (<see cref="HmatLbInfo"/>).
@@ -19,6 +19,7 @@ public static partial class MachineFile
 
     private static void WriteHmat(StringBuilder sb, MachineSpec spec)
     {
+        if (spec.CpuFeatures.Count > 0) sb.Append("cpu_features: [").Append(string.Join(", ", spec.CpuFeatures)).Append("]\n");
         if (spec.Hmat is not { } h) return;
         var inv = CultureInfo.InvariantCulture;
         var cpu = new HashSet<int>(h.CpuNodes);
@@ -44,6 +45,13 @@ public static partial class MachineFile
         /// <summary>Reads <c>hmat:</c>, with the checks QEMU makes of the same options (hw/core/numa.c).</summary>
         private MachineSpec ReadHmat(MachineSpec spec, Dictionary<string, (YamlNode key, YamlNode value)> f)
         {
+            if (f.TryGetValue("cpu_features", out var cf))
+            {
+                var features = Seq(cf.value, "cpu_features").Select(n => Scalar(n, "cpu_features")).ToList();
+                foreach (var (n, name) in Seq(cf.value, "cpu_features").Zip(features))
+                    if (name != "pdpe1gb") throw Err(n, $"cpu_features: '{name}' is not a feature the model acts on (pdpe1gb)");
+                spec = spec with { CpuFeatures = features.Distinct().ToList() };
+            }
             if (!f.TryGetValue("hmat", out var hv)) return spec;
             var top = Map(hv.value, "hmat", ["initiators", "lb", "caches"]);
             var nodes = spec.NodeIds.ToHashSet();

@@ -13,7 +13,7 @@ public static partial class MachineFile
 {
     private static readonly HashSet<string> RealKeys = ["boot_memory", "firmware_reserved", "dimms", "device_memory_base", "block_states", "memtotal_kb",
         "unremovable_blocks", "firmware_cpu_ids", "cpuinfo", "caches", "vulnerabilities", "cpufreq", "memory_side_caches", "node_access",
-        "generic_initiator_nodes", "hotplug_only_nodes", "cpufreq_boost", "hmat"];
+        "generic_initiator_nodes", "hotplug_only_nodes", "cpufreq_boost", "hmat", "cpu_features"];
 
     private static readonly string[] CacheKeys = ["index", "cpus", "level", "type", "size", "ways", "line", "sets", "partition", "write_policy", "allocation_policy", "ids", "shared"];
 

@@ -9,6 +9,24 @@ public static partial class QemuCommandLine
     {
         private const string HmatDisabled = "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with -machine hmat=on before using any of hmat specific options";
         private bool _hmatEnabled;
+        private IReadOnlyList<string> _cpuFeatures = [];
+
+        /// <summary>-cpu MODEL[,+feat|-feat|feat=on|off...]: the features the model acts on that are turned on (the model
+        /// is taken as qemu64 whatever it is named; x86_cpu_parse_featurestr(), target/i386/cpu.c).</summary>
+        private static IReadOnlyList<string> CpuFeatures(string arg)
+        {
+            var on = new List<string>();
+            foreach (var part in arg.Split(',').Skip(1))
+            {
+                string name; bool value;
+                if (part.StartsWith('+') || part.StartsWith('-')) { name = part[1..]; value = part[0] == '+'; }
+                else if (part.Split('=') is [var n, var v]) { name = n; value = v is "on" or "true" or "yes"; }
+                else continue;
+                on.Remove(name);
+                if (value && name == "pdpe1gb") on.Add(name);
+            }
+            return on;
+        }
         private readonly int[] _initiator = Enumerable.Repeat(MaxNodes, MaxNodes).ToArray();
         private readonly bool[] _hasCpu = new bool[MaxNodes];
         private readonly int[] _lbInfoProvided = new int[MaxNodes];

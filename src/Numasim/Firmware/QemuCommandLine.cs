@@ -19,7 +19,7 @@ public static partial class QemuCommandLine
     /// <summary>ACPI_MAX_RAM_SLOTS, include/hw/acpi/pc-hotplug.h.</summary>
     public const int MaxRamSlots = 256;
 
-    private static readonly HashSet<string> IgnoredWithArg = ["-accel", "-cpu", "-kernel", "-initrd", "-display", "-serial", "-qmp", "-monitor"];
+    private static readonly HashSet<string> IgnoredWithArg = ["-accel", "-kernel", "-initrd", "-display", "-serial", "-qmp", "-monitor"];
     private static readonly HashSet<string> IgnoredFlags = ["-no-reboot", "-nographic", "-enable-kvm"];
     private static readonly HashSet<string> BackendIgnoredProps = ["qom-type", "id", "size", "prealloc", "share", "merge", "dump", "policy", "host-nodes", "reserve", "x-use-canonical-path-for-ramblock-id"];
 
@@ -76,7 +76,7 @@ public static partial class QemuCommandLine
                 var opt = w.StartsWith("--", StringComparison.Ordinal) ? w[1..] : w;
                 if (!opt.StartsWith('-')) throw new QemuParseException(null, $"{w}: unexpected argument (not an option)");
                 if (IgnoredFlags.Contains(opt)) continue;
-                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" or "-device" || IgnoredWithArg.Contains(opt);
+                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" or "-device" or "-cpu" || IgnoredWithArg.Contains(opt);
                 if (!known) throw new QemuParseException(opt, "unknown option");
                 if (i + 1 >= words.Count) throw new QemuParseException(opt, "requires an argument");
                 var arg = words[++i];
@@ -87,6 +87,7 @@ public static partial class QemuCommandLine
                     case "-object": _objects.Add(arg); break;
                     case "-numa": _numa.Add(arg); break;
                     case "-append": _append = arg; break;
+                    case "-cpu": _cpuFeatures = CpuFeatures(arg); break;   // the last -cpu wins
                     case "-device": _devices.Add(ParseDevice(arg)); break;
                     case "-machine" or "-M": CheckMachine(opt, arg); break;
                 }
@@ -116,6 +117,7 @@ public static partial class QemuCommandLine
                 CommandLine = _append,
                 Devices = _devices,
                 Hmat = hmat,
+                CpuFeatures = _cpuFeatures,
             };
             if (Hypervisor.VirtioMemDevice.CheckColdPlug(spec) is { } bad) throw new QemuParseException("-device " + DeviceArg(bad.Device), bad.Error);
             return ParseResult.Success(spec, _warnings);

@@ -115,3 +115,24 @@ public class MemoryTiersHmatTests
         Assert.DoesNotContain(m.Dmesg(), l => l.Contains("acpi/hmat", StringComparison.Ordinal));
     }
 }
+
+/// <summary>x86's hstates: 2 MiB always, 1 GiB only with X86_FEATURE_GBPAGES (gigantic_pages_init()).</summary>
+public class HugetlbHstatesTests
+{
+    [Fact]
+    public void Qemu64_has_no_1_gib_hstate_and_pdpe1gb_brings_it()
+    {
+        var plain = Machine.Boot(QemuCommandLine.Parse("-m 1G -cpu qemu64").GetSpecOrThrow(), KernelProfile.V6_1);
+        Assert.True(plain.Fs.Exists("/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages"));
+        Assert.False(plain.Fs.Exists("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB"));
+        Assert.DoesNotContain("pdpe1gb", plain.Read("/proc/cpuinfo").Text);
+        var spec = QemuCommandLine.Parse("-m 1G -cpu qemu64,+pdpe1gb").GetSpecOrThrow();
+        Assert.Equal(["pdpe1gb"], spec.CpuFeatures);
+        var gb = Machine.Boot(spec, KernelProfile.V6_1);
+        Assert.True(gb.Fs.Exists("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB/free_hugepages"));
+        Assert.Contains(" nx pdpe1gb lm ", gb.Read("/proc/cpuinfo").Text);
+        Assert.Empty(QemuCommandLine.Parse("-m 1G -cpu qemu64,+pdpe1gb,pdpe1gb=off").GetSpecOrThrow().CpuFeatures);
+        var back = MachineFile.Parse(MachineFile.Write(spec), "m.yaml");
+        Assert.Equal(["pdpe1gb"], back.CpuFeatures);
+    }
+}

@@ -120,7 +120,7 @@ public sealed class NodeDevices
         var d = root.Dir($"node{nid}");
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
-        foreach (var size in new[] { "hugepages-1048576kB", "hugepages-2048kB" })
+        foreach (var size in Mm.HugetlbHstates.DirNames(_k))
             huge.Dir(size).AddGroup(HugepagesGroup);
         // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
         // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)
