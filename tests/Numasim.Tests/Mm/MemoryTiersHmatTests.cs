@@ -136,3 +136,25 @@ public class HugetlbHstatesTests
         Assert.Equal(["pdpe1gb"], back.CpuFeatures);
     }
 }
+
+/// <summary>The HMAT registration and tier state are part of a machine's snapshot (Machine.Clone()).</summary>
+public class MemoryTiersCloneTests
+{
+    [Fact]
+    public void A_clone_keeps_its_own_tiers_demotion_targets_and_hmat_registration()
+    {
+        var m = Machine.Boot(QemuCommandLine.Parse(HmatTests.Machine).GetSpecOrThrow(), KernelProfile.V6_12);
+        var c = m.Clone();
+        Assert.True(c.Qmp.ObjectAdd(new Dictionary<string, string> { ["qom-type"] = "memory-backend-ram", ["id"] = "mem2", ["size"] = "536870912" }).Ok);
+        Assert.True(c.Qmp.DeviceAdd(new Dictionary<string, string> { ["driver"] = "pc-dimm", ["id"] = "dimm2", ["memdev"] = "mem2", ["node"] = "2" }).Ok);
+        for (int b = 32; b < 36; b++) Assert.Equal(Errno.None, c.Write($"/sys/devices/system/memory/memory{b}/state", "online_movable"));
+        Assert.Equal("2\n", c.Read("/sys/devices/virtual/memory_tiering/memory_tier270/nodelist").Text);
+        Assert.Equal("preferred: 2, fallback: 2", c.Subsystems.MemoryTiers.DemotionTargets(0));
+        Assert.True(c.Fs.Exists("/sys/devices/system/node/node2/access0/initiators/node0"));
+        Assert.False(m.Fs.Exists("/sys/devices/virtual/memory_tiering/memory_tier270"));
+        Assert.Equal("null", m.Subsystems.MemoryTiers.DemotionTargets(0));
+        Assert.Null(m.Subsystems.MemoryTiers.DemotionTargets(2));
+        Assert.False(m.Subsystems.Hmat.FindTarget(2)!.Registered);
+        Assert.True(c.Subsystems.Hmat.FindTarget(2)!.Registered);
+    }
+}
