@@ -30,6 +30,8 @@ public sealed class CheckDriver
     public CheckDriver(MachineSpec spec, KernelProfile profile, IReadOnlySet<string> families, bool record = false)
     {
         Machine = Machine.Boot(spec, profile);
+        // The log and uevents are not part of a checker state: exploring runs quiet; a recording replays them.
+        Machine.Log.Enabled = record;
         _families = families;
         DimmBytes = Machine.Kernel.MemoryBlockSize;
         if (record) _steps = [];
