@@ -20,14 +20,32 @@ public sealed class KernelContext
         Machine = machine;
         Profile = profile;
         Uevents = new Uevents(Log);
+        NodeStates = new NodeStates(State);
+        _globals = new Snapshots.StateArray<Globals>(State, "kernel globals", 1);
+        _globals.Mut(0) = new Globals { MinFreeKbytes = 1024, UserMinFreeKbytes = -1, PolicyZone = ZoneType.Dma, DefaultOnlineType = OnlineType.Offline };
     }
+
+    /// <summary>The machine's compact state: every region below registers in it (docs/checker.md).</summary>
+    public Snapshots.StateStore State { get; } = new();
+
+    /// <summary>The kernel's scalar globals that change after boot, as one record of the compact state.</summary>
+    private struct Globals
+    {
+        public long TotalReservePages;
+        public int MinFreeKbytes, UserMinFreeKbytes;
+        public ZoneType PolicyZone;
+        public bool PageGroupByMobilityDisabled;
+        public OnlineType DefaultOnlineType;
+    }
+
+    private readonly Snapshots.StateArray<Globals> _globals;
 
     public FirmwareTables Firmware { get; }
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }
     public KernelLog Log { get; } = new();
     public SysfsTree Fs { get; } = new();
-    public NodeStates NodeStates { get; } = new();
+    public NodeStates NodeStates { get; }
     public CpuTopology Cpus { get; internal set; } = new(1);
     public Memblock Memblock { get; } = new();
     public NumaDistance Distance { get; internal set; } = new(0);
@@ -96,20 +114,20 @@ public sealed class KernelContext
     public Uevents Uevents { get; }
 
     /// <summary>totalreserve_pages (calculate_totalreserve_pages()): high watermark plus the largest lowmem reserve per zone.</summary>
-    public long TotalReservePages { get; internal set; }
+    public long TotalReservePages { get => _globals[0].TotalReservePages; internal set => _globals.Mut(0).TotalReservePages = value; }
 
     /// <summary>min_free_kbytes and user_min_free_kbytes (the sysctl; -1 when never written).</summary>
-    public int MinFreeKbytes { get; internal set; } = 1024;
-    public int UserMinFreeKbytes { get; internal set; } = -1;
+    public int MinFreeKbytes { get => _globals[0].MinFreeKbytes; internal set => _globals.Mut(0).MinFreeKbytes = value; }
+    public int UserMinFreeKbytes { get => _globals[0].UserMinFreeKbytes; internal set => _globals.Mut(0).UserMinFreeKbytes = value; }
 
     /// <summary>policy_zone: the highest zone below ZONE_MOVABLE that any node populates.</summary>
-    public ZoneType PolicyZone { get; internal set; } = ZoneType.Dma;
+    public ZoneType PolicyZone { get => _globals[0].PolicyZone; internal set => _globals.Mut(0).PolicyZone = value; }
 
     /// <summary>page_group_by_mobility_disabled.</summary>
-    public bool PageGroupByMobilityDisabled { get; internal set; }
+    public bool PageGroupByMobilityDisabled { get => _globals[0].PageGroupByMobilityDisabled; internal set => _globals.Mut(0).PageGroupByMobilityDisabled = value; }
 
     /// <summary>mhp_default_online_type as memhp_default_state= or the Kconfig default set it.</summary>
-    public OnlineType DefaultOnlineType { get; internal set; } = OnlineType.Offline;
+    public OnlineType DefaultOnlineType { get => _globals[0].DefaultOnlineType; internal set => _globals.Mut(0).DefaultOnlineType = value; }
 }
 
 /// <summary>The online types memory blocks take (mm/memory_hotplug.c MMOP_*), with "offline" for MMOP_OFFLINE.</summary>

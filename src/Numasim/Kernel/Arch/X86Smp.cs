@@ -14,7 +14,7 @@ internal static class X86Smp
         int present = madt.Count(c => c.Enabled);
         int disabled = madt.Count - present;
         int possible = Math.Min(present + disabled, NumaConstants.NrCpus);
-        k.Cpus = new CpuTopology(Math.Max(possible, 1));
+        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State);
         int cpu = 0;
         foreach (var c in madt)
         {
