@@ -21,6 +21,7 @@ public sealed class KernelContext
         Profile = profile;
         Uevents = new Uevents(Log);
         NodeStates = new NodeStates(State);
+        MemoryBlocks = new MemoryBlockTable(this);
         _globals = new Snapshots.StateArray<Globals>(State, "kernel globals", 1);
         _globals.Mut(0) = new Globals { MinFreeKbytes = 1024, UserMinFreeKbytes = -1, PolicyZone = ZoneType.Dma, DefaultOnlineType = OnlineType.Offline };
     }
@@ -59,6 +60,12 @@ public sealed class KernelContext
     /// <summary>Models NODE_DATA(nid); null where no pgdat was ever allocated.</summary>
     public PgData? NodeDataOf(int nid) => nid >= 0 && nid < NodeData.Length ? NodeData[nid] : null;
 
+    /// <summary>The zone of an id (node * MAX_NR_ZONES + zone type).</summary>
+    public Zone ZoneById(int id) => NodeData[id / ZoneTypes.MaxNrZones]!.Zones[id % ZoneTypes.MaxNrZones];
+
+    /// <summary>Models the allocation of NODE_DATA(nid) (arch_alloc_nodedata()): made once, never freed.</summary>
+    internal PgData AllocPgData(int nid) => NodeData[nid] ??= new PgData(this, nid);
+
     /// <summary>Every allocated pgdat in node order (for_each_online_pgdat and friends filter further).</summary>
     public IEnumerable<PgData> AllPgData()
     {
@@ -78,10 +85,10 @@ public sealed class KernelContext
     public long PagesPerBlock => (long)(MemoryBlockSize >> Page.Shift);
 
     /// <summary>The memory block devices (drivers/base/memory.c memory_blocks xarray), by block id.</summary>
-    internal readonly SortedDictionary<long, MemoryBlock> MemoryBlocks = [];
+    internal MemoryBlockTable MemoryBlocks { get; }
 
-    public MemoryBlock? FindMemoryBlock(long id) => MemoryBlocks.GetValueOrDefault(id);
-    public IEnumerable<MemoryBlock> AllMemoryBlocks => MemoryBlocks.Values;
+    public MemoryBlock? FindMemoryBlock(long id) => MemoryBlocks.Find(id);
+    public IEnumerable<MemoryBlock> AllMemoryBlocks => MemoryBlocks.All();
 
     /// <summary>Total pages of zone-managed memory (totalram_pages()).</summary>
     public long TotalRamPages => AllZones().Sum(z => z.ManagedPages);
@@ -167,7 +174,7 @@ public sealed class NumaDistance
 }
 
 /// <summary>NUMA event counters (enum numa_stat_item) of a zone, in pages.</summary>
-public sealed class NumaStat
+public struct NumaStat
 {
     public long Hit, Miss, Foreign, Local, Other;
 

@@ -127,9 +127,7 @@ internal static class X86Numa
         if (pfn >= 0)
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
                 $"NODE_DATA({nid}) allocated [mem {Srat.Hex010(Page.AddrOf(pfn))}-{Srat.Hex010(Page.AddrOf(pfn + pages) - 1)}]"));
-        var pgdat = new PgData(nid);
-        k.NodeData[nid] = pgdat;
-        return pgdat;
+        return k.AllocPgData(nid);
     }
 
     /// <summary>Models init_cpu_to_node(): every enumerated CPU takes its APIC id's node (CPUs not yet present have
@@ -144,7 +142,7 @@ internal static class X86Numa
             if (id is null || !k.ApicToNode.TryGetValue(id.ApicId, out int node)) continue;
             if (!k.NodeStates.Has(node, NodeState.Online))
             {
-                k.NodeData[node] ??= new PgData(node);
+                k.AllocPgData(node);
                 k.NodeStates.Set(node, NodeState.Online);
             }
             k.Cpus.NumaSetNode(cpu, node);

@@ -67,7 +67,7 @@ public sealed class MemoryDevices
     /// <summary>Models add_memory_block(): the memoryN device with its attributes.</summary>
     public void AddMemoryBlock(MemoryBlock mb)
     {
-        _k.MemoryBlocks[mb.Id] = mb;
+        _k.MemoryBlocks.Add(mb);
         var d = Root.Dir($"memory{mb.Id}");
         d.AddGroup(BlockGroup, new BlockDevice(this, mb));
         d.Link("subsystem", "/sys/bus/memory");

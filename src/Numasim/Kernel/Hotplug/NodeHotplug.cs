@@ -34,7 +34,7 @@ public sealed class NodeHotplug
     /// as empty (free_area_init_core_hotplug()) and build_all_zonelists(pgdat) builds its fallback list.</summary>
     private PgData HotaddInitPgdat(int nid)
     {
-        var pgdat = _k.NodeData[nid] ??= new PgData(nid);
+        var pgdat = _k.AllocPgData(nid);
         foreach (var z in pgdat.Zones)
         {
             if (z.PresentPages != 0) continue;

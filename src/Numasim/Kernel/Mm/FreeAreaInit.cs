@@ -51,11 +51,11 @@ internal static class FreeAreaInit
             {
                 // v6.1: a pgdat for every possible node, but no online bit and no sysfs node until hotplug.
                 k.Log.Printk($"Initializing node {nid} as memoryless");
-                k.NodeData[nid] ??= new PgData(nid);
+                k.AllocPgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");
                 continue;
             }
-            var pgdat = k.NodeData[nid] ??= new PgData(nid);
+            var pgdat = k.AllocPgData(nid);
             FreeAreaInitNode(k, pgdat, zoneLow, zoneHigh, nid == FirstNodeWithDma(k) ? dmaReserve : 0);
             if (pgdat.NodePresentPages > 0) k.NodeStates.Set(nid, NodeState.Memory);
             CheckForMemory(k, pgdat);

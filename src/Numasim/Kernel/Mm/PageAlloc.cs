@@ -60,7 +60,7 @@ public sealed class PageAlloc
                        AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
         if (page is null && (gfp & Gfp.NoWarn) == 0)
             _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
-        if (page is not null) ZoneStatistics(zonelist.Zones.FirstOrDefault(z => z.Type <= highest), page.Zone, ctx.Cpu, order);
+        if (page is not null) ZoneStatistics(FirstEligible(zonelist, highest), page.Zone, ctx.Cpu, order);
         return page;
     }
 
@@ -68,8 +68,10 @@ public sealed class PageAlloc
     private AllocatedPage? GetPageFromFreelist(Zonelist zonelist, ZoneType highest, int order, MigrateType mt,
         Bitmap? nodemask, AllocFlags flags, AllocContext ctx)
     {
-        foreach (var z in zonelist.Eligible(highest))
+        for (int i = 0; i < zonelist.Count; i++)
         {
+            var z = zonelist[i];
+            if (z.Type > highest) continue;
             if (nodemask is not null && !nodemask[z.NodeId]) continue;
             long mark = (flags & AllocFlags.WmarkLow) != 0 ? z.WatermarkLow : z.WatermarkMin;
             if (!z.Pages.ZoneWatermarkOk(order, mark, (int)highest, flags, z.LowmemReserve)) continue;
@@ -79,19 +81,26 @@ public sealed class PageAlloc
         return null;
     }
 
+    private static Zone? FirstEligible(Zonelist zonelist, ZoneType highest)
+    {
+        for (int i = 0; i < zonelist.Count; i++)
+            if (zonelist[i].Type <= highest) return zonelist[i];
+        return null;
+    }
+
     /// <summary>Models zone_statistics(): NUMA_HIT or NUMA_MISS (and NUMA_FOREIGN on the preferred zone), then
     /// NUMA_LOCAL or NUMA_OTHER against the allocating CPU's node, each counted in pages.</summary>
     private void ZoneStatistics(Zone? preferred, Zone z, int cpu, int order)
     {
         long pages = 1L << order;
-        if (preferred is null || preferred.NodeId == z.NodeId) z.Numa.Hit += pages;
+        if (preferred is null || preferred.NodeId == z.NodeId) z.NumaMut.Hit += pages;
         else
         {
-            z.Numa.Miss += pages;
-            preferred.Numa.Foreign += pages;
+            z.NumaMut.Miss += pages;
+            preferred.NumaMut.Foreign += pages;
         }
-        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) z.Numa.Local += pages;
-        else z.Numa.Other += pages;
+        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) z.NumaMut.Local += pages;
+        else z.NumaMut.Other += pages;
     }
 
     /// <summary>Models __free_pages(): back through the pcp lists or the buddy of the page's zone.</summary>

@@ -34,6 +34,13 @@ internal static class PerZoneWmarks
     private static long NrFreeBufferPages(List<Zone> zones) =>
         Watermarks.NrFreeBufferPages(zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages, z.WatermarkHigh)));
 
+    private static long Max(ReadOnlySpan<long> v)
+    {
+        long m = long.MinValue;
+        foreach (var x in v) m = Math.Max(m, x);
+        return m;
+    }
+
     /// <summary>Models setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve() and the pcp high/batch update.</summary>
     private static void Setup(KernelContext k, List<Zone> zones)
     {
@@ -51,7 +58,7 @@ internal static class PerZoneWmarks
         {
             var reserve = Watermarks.SetupPerZoneLowmemReserve(p.Zones.Select(z => z.ManagedPages).ToList());
             for (int i = 0; i < p.Zones.Length; i++)
-                Array.Copy(reserve[i], p.Zones[i].LowmemReserve, ZoneTypes.MaxNrZones);
+                p.Zones[i].SetLowmemReserve(reserve[i]);
         }
         int online = k.Cpus.Online.Weight();
         foreach (var z in zones)
@@ -63,7 +70,7 @@ internal static class PerZoneWmarks
         long total = 0;
         foreach (var z in zones)
         {
-            long max = z.LowmemReserve.Max() + z.WatermarkHigh;
+            long max = Max(z.LowmemReserve) + z.WatermarkHigh;
             if (max > z.ManagedPages) max = z.ManagedPages;
             total += max;
         }

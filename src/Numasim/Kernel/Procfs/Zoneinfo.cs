@@ -52,7 +52,7 @@ internal static class Zoneinfo
         sb.Append($"\n        present  {z.PresentPages}");
         sb.Append($"\n        managed  {z.ManagedPages}");
         sb.Append("\n        cma      0");
-        sb.Append("\n        protection: (").Append(string.Join(", ", z.LowmemReserve)).Append(')');
+        sb.Append("\n        protection: (").Append(string.Join(", ", z.LowmemReserve.ToArray())).Append(')');
         if (!z.IsPopulated)
         {
             sb.Append('\n');
