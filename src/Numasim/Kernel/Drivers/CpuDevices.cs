@@ -1,6 +1,7 @@
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -10,20 +11,13 @@ public sealed class CpuDevices
     public const string CpuRoot = "/sys/devices/system/cpu";
     private readonly KernelContext _k;
 
-    private SysfsDirectory? _root, _busDevices;
+    // Which cpuN devices are registered (register_cpu()); the directories are views of it.
+    private Bitmap? _registered;
 
     internal CpuDevices(KernelContext k) => _k = k;
 
-    /// <summary>/sys/devices/system/cpu; null until cpu_dev_init() made it.</summary>
-    private SysfsDirectory? RootOrNull => _root ??= _k.Fs.Lookup(CpuRoot) as SysfsDirectory;
-
-    private SysfsDirectory Root => RootOrNull!;
-
-    /// <summary>/sys/bus/cpu/devices.</summary>
-    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/cpu/devices");
-
-    /// <summary>The cpuN device directory, or null when the CPU is not registered.</summary>
-    internal SysfsDirectory? CpuDir(int cpu) => RootOrNull?.Child($"cpu{cpu}") as SysfsDirectory;
+    /// <summary>Whether the cpuN device is registered.</summary>
+    public bool IsRegistered(int cpu) => _registered is { } r && r[cpu];
 
     /// <summary>The struct cpu device a cpuN directory's files are shown for.</summary>
     private sealed class CpuDevice(CpuDevices owner, int cpu)
@@ -84,24 +78,38 @@ public sealed class CpuDevices
         root.Attr("kernel_max", () => SysfsFormat.Line(NumaConstants.NrCpus - 1));
         root.Attr("isolated", () => "\n");
         DeviceCommon.AddUeventAndPower(root);
-        _ = BusDevices;
+        var registered = _registered = new Bitmap(new StateArray<ulong>(_k.State, "cpu devices", Bitmap.WordsFor(c.NrCpuIds)), 0, c.NrCpuIds);
+        root.AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
+            n => n < c.NrCpuIds && registered[(int)n], (p, name, n) => CpuDir(p, name, (int)n)));
+        _k.Fs.MakeDirs("/sys/bus/cpu/devices").AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
+            n => n < c.NrCpuIds && registered[(int)n], (_, name, _) => new SysfsLink(name, $"{CpuRoot}/{name}")));
     }
 
-    /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
-    /// x86 cannot unplug), and its node link through register_cpu_under_node().</summary>
-    public void RegisterCpu(int cpu, NodeDevices nodes)
+    /// <summary>The cpuN directory as register_cpu() made it, with its node link and, while the CPU is up, topology/.</summary>
+    private SysfsDirectory CpuDir(SysfsDirectory parent, string name, int cpu)
     {
-        var d = Root.Dir($"cpu{cpu}");
+        var d = new SysfsDirectory(name, parent);
         var device = new CpuDevice(this, cpu);
         if (cpu != 0) d.AddGroup(HotplugGroup, device);
         d.AddGroup(CpuGroup);
         d.Link("subsystem", "/sys/bus/cpu");
         d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXCPU:{cpu:x2}");
         DeviceCommon.AddUeventAndPower(d);
-        BusDevices.Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
+        if (Nodes?.CpuLinkNode(cpu) is >= 0 and var nid) d.Link($"node{nid}", $"{NodeDevices.NodeRoot}/node{nid}");
+        if (_k.Cpus.Online[cpu]) d.Dir("topology").AddGroup(TopologyGroup, device);
+        return d;
+    }
+
+    /// <summary>The node devices, for the cpuN/nodeM link.</summary>
+    internal NodeDevices? Nodes { get; set; }
+
+    /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
+    /// x86 cannot unplug), and its node link through register_cpu_under_node().</summary>
+    public void RegisterCpu(int cpu, NodeDevices nodes)
+    {
+        _registered!.Set(cpu);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
-        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu), d);
-        if (_k.Cpus.Online[cpu]) AddTopology(cpu, d);
+        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu));
     }
 
     /// <summary>Models unregister_cpu().</summary>
@@ -109,8 +117,9 @@ public sealed class CpuDevices
     {
         int nid = _k.Cpus.CpuToNode(cpu);
         if (nid >= 0) nodes.UnregisterCpuUnderNode(cpu, nid);
-        Root.Remove($"cpu{cpu}");
-        BusDevices.Remove($"cpu{cpu}");
+        // The cpuN directory goes, and with it its side of any node link.
+        if (nodes.CpuLinkNode(cpu) is >= 0 and var other) nodes.UnregisterCpuUnderNode(cpu, other);
+        _registered!.Clear(cpu);
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
 
@@ -121,19 +130,6 @@ public sealed class CpuDevices
         if (b is null) return Errno.EINVAL;
         return OnlineHandler?.Invoke(cpu, b.Value) ?? Errno.EBUSY;
     }
-
-    /// <summary>Models topology_add_dev() (CPUHP_TOPOLOGY_PREPARE): cpuN/topology/ exists while the CPU is up.</summary>
-    public void AddTopology(int cpu) => AddTopology(cpu, CpuDir(cpu));
-
-    private void AddTopology(int cpu, SysfsDirectory? d)
-    {
-        if (d is null || d.Child("topology") is not null) return;
-        d.Dir("topology").AddGroup(TopologyGroup, new CpuDevice(this, cpu));
-    }
-
-    /// <summary>Models topology_remove_dev().</summary>
-    public void RemoveTopology(int cpu) =>
-        CpuDir(cpu)?.Remove("topology");
 
     /// <summary>APIC id bits of the SMT thread field as the guest sees it (none when CPUID reports no SMT).</summary>
     private int ThreadBits()

@@ -24,15 +24,17 @@ public sealed class MemoryDevices
     public const string MemoryRoot = "/sys/devices/system/memory";
     private readonly KernelContext _k;
 
-    private SysfsDirectory? _root, _busDevices;
+    private readonly NodeDevices _nodes;
 
-    internal MemoryDevices(KernelContext k) => _k = k;
+    internal MemoryDevices(KernelContext k, NodeDevices nodes)
+    {
+        _k = k;
+        _nodes = nodes;
+    }
 
-    /// <summary>/sys/devices/system/memory, once memory_dev_init() made it.</summary>
-    private SysfsDirectory Root => _root ??= (SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!;
-
-    /// <summary>/sys/bus/memory/devices.</summary>
-    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/memory/devices");
+    /// <summary>Where the ACPI memory devices (PNP0C80) of hot-added DIMMs appear; their physical_node links are
+    /// not modelled. Once made, a device's directory stays (the DIMM's ACPI object does).</summary>
+    private const string AcpiMemoryParent = "/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A03:00";
 
     internal IMemoryOnlining? Onlining { get; set; }
 
@@ -45,7 +47,42 @@ public sealed class MemoryDevices
         root.Attr("hard_offline_page", null, _ => Errno.EINVAL);
         root.Attr("soft_offline_page", null, _ => Errno.EINVAL);
         DeviceCommon.AddUeventAndPower(root);
-        _ = BusDevices;
+        var blocks = _k.MemoryBlocks;
+        root.AddSource(new NumberedSource("memory", BlockIds, id => blocks.Find(id) is not null, (p, name, id) => BlockDir(p, name, blocks.Find(id)!)));
+        _k.Fs.MakeDirs("/sys/bus/memory/devices").AddSource(new NumberedSource("memory", BlockIds, id => blocks.Find(id) is not null,
+            (_, name, _) => new SysfsLink(name, $"{MemoryRoot}/{name}")));
+        // The ACPI device directories, and their parents, exist once a DIMM was hot-added.
+        var devices = _k.Fs.Lookup("/sys/devices") as SysfsDirectory ?? _k.Fs.MakeDirs("/sys/devices");
+        devices.AddSource(AcpiPath(AcpiMemoryParent["/sys/devices/".Length..].Split('/'), 0));
+    }
+
+    private void BlockIds(List<long> ids)
+    {
+        var t = _k.MemoryBlocks;
+        for (int i = 0; i < t.Count; i++) ids.Add(t.RecordAt(i).Id);
+    }
+
+    /// <summary>The directories down to the PNP0C80 devices, shown while at least one exists.</summary>
+    private ConditionalSource AcpiPath(string[] parts, int i) => new(parts[i], () => _k.MemoryBlocks.Names.Count > 0, (p, n) =>
+    {
+        var d = new SysfsDirectory(n, p);
+        if (i + 1 < parts.Length) d.AddSource(AcpiPath(parts, i + 1));
+        else d.AddSource(new AcpiMemoryDevices(_k.MemoryBlocks.Names));
+        return d;
+    });
+
+    /// <summary>PNP0C80:ID for each ACPI memory device the guest has seen.</summary>
+    private sealed class AcpiMemoryDevices(Snapshots.StateStrings names) : ISysfsSource
+    {
+        private const string Prefix = "PNP0C80:";
+
+        public void Names(List<string> into)
+        {
+            for (int i = 0; i < names.Count; i++) into.Add(Prefix + names[i]);
+        }
+
+        public SysfsEntry? Make(SysfsDirectory parent, string name) =>
+            name.StartsWith(Prefix, StringComparison.Ordinal) && names.IndexOf(name.AsSpan(Prefix.Length)) >= 0 ? new SysfsDirectory(name, parent) : null;
     }
 
     /// <summary>The memory block device a memoryN directory's files are shown for.</summary>
@@ -64,22 +101,22 @@ public sealed class MemoryDevices
         DeviceAttribute.Const("removable", "1\n"),
         DeviceAttribute.Ro<BlockDevice>("valid_zones", b => b.Owner.ValidZones(b.Block)));
 
-    /// <summary>Models add_memory_block(): the memoryN device with its attributes.</summary>
+    /// <summary>The memoryN directory as add_memory_block() made it, with its node link.</summary>
+    private SysfsDirectory BlockDir(SysfsDirectory parent, string name, MemoryBlock mb)
+    {
+        var d = new SysfsDirectory(name, parent);
+        d.AddGroup(BlockGroup, new BlockDevice(this, mb));
+        d.Link("subsystem", "/sys/bus/memory");
+        if (mb.Hotplugged && mb.DeviceId is { } dev) d.Link("firmware_node", $"{AcpiMemoryParent}/PNP0C80:{dev}");
+        DeviceCommon.AddUeventAndPower(d);
+        if (mb.LinkedToNode) d.Link($"node{mb.Nid}", $"{NodeDevices.NodeRoot}/node{mb.Nid}");
+        return d;
+    }
+
+    /// <summary>Models add_memory_block(): the memoryN device with its attributes (and the DIMM's ACPI device).</summary>
     public void AddMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks.Add(mb);
-        var d = Root.Dir($"memory{mb.Id}");
-        d.AddGroup(BlockGroup, new BlockDevice(this, mb));
-        d.Link("subsystem", "/sys/bus/memory");
-        if (mb.Hotplugged && mb.DeviceId is not null)
-        {
-            // The ACPI memory device (PNP0C80) the DIMM shows up as; its physical_node links are not modelled.
-            var acpi = $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A03:00/PNP0C80:{mb.DeviceId}";
-            _k.Fs.MakeDirs(acpi);
-            d.Link("firmware_node", acpi);
-        }
-        DeviceCommon.AddUeventAndPower(d);
-        BusDevices.Link($"memory{mb.Id}", $"{MemoryRoot}/memory{mb.Id}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 
@@ -87,8 +124,6 @@ public sealed class MemoryDevices
     public void RemoveMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks.Remove(mb.Id);
-        Root.Remove($"memory{mb.Id}");
-        BusDevices.Remove($"memory{mb.Id}");
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 

@@ -54,7 +54,7 @@ public sealed class CpuHotplug
         _k.Cpus.NumaAddCpu(cpu);
         int nid = _k.Cpus.CpuToNode(cpu);
         if (nid >= 0) _k.NodeStates.Set(nid, NodeState.Cpu);
-        _devices.AddTopology(cpu);
+        // topology_add_dev(): cpuN/topology/ shows while the CPU is online (a view of cpu_online_mask).
         KernelAllocations?.Refill(nid);
         if (_k.Booted) _k.Uevents.Emit(UeventAction.Online, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
@@ -68,7 +68,6 @@ public sealed class CpuHotplug
         if (_k.Cpus.Online.Weight() == 1) return Errno.EBUSY;
         int nid = _k.Cpus.CpuToNode(cpu);
         _k.Cpus.Online.Clear(cpu);
-        _devices.RemoveTopology(cpu);
         _k.Cpus.NumaRemoveCpu(cpu);
         if (nid >= 0 && _k.Cpus.CpumaskOfNode(nid).IsEmpty) _k.NodeStates.Clear(nid, NodeState.Cpu);
         _k.Log.Printk($"smpboot: CPU {cpu} is now offline");
