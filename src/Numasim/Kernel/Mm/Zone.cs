@@ -36,6 +36,7 @@ public sealed class Zone
         _recs = pgdat.ZoneRecords;
         _i = (int)type;
         Id = pgdat.NodeId * ZoneTypes.MaxNrZones + (int)type;
+        Pages = new ZonePageAllocator(0, 0, pgdat.Kernel.State, $"zone {pgdat.NodeId}/{type.Name()}", Id);
     }
 
     public PgData PgData { get; }
@@ -100,15 +101,9 @@ public sealed class Zone
     /// <summary>NR_FREE_PAGES: pages in the buddy free lists.</summary>
     public long FreePages => Pages.FreePages;
 
-    private ZonePageAllocator? _pages;
-
-    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking (made on first use: most zones
-    /// of a big machine are never populated, and an empty allocator still costs kilobytes).</summary>
-    public ZonePageAllocator Pages
-    {
-        get => _pages ??= new(0, 0);
-        private set => _pages = value;
-    }
+    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking (its state in the machine's
+    /// compact state; empty regions cost nothing to save).</summary>
+    public ZonePageAllocator Pages { get; }
 
     /// <summary>free_area[order].nr_free: free blocks of that order (what /proc/buddyinfo prints).</summary>
     public long NrFree(int order) => Pages.NrFree(order);
@@ -120,7 +115,7 @@ public sealed class Zone
     {
         if (Pages.ZoneStartPfn != ZoneStartPfn || Pages.SpannedPages != SpannedPages)
         {
-            if (Pages.ManagedPages == 0 && Pages.AllocatedPages == 0) Pages = new ZonePageAllocator(ZoneStartPfn, SpannedPages);
+            if (Pages.ManagedPages == 0 && Pages.AllocatedPages == 0) Pages.Reset(ZoneStartPfn, SpannedPages);
             else Pages.Resize(ZoneStartPfn, SpannedPages);
         }
         if (initPageblocks) Pages.SetPageblockMigratetype(start, end, MigrateType.Movable);

@@ -70,8 +70,7 @@ internal static class Zoneinfo
         sb.Append("\n  pagesets");
         foreach (var cpu in k.Cpus.Online.Bits())
         {
-            var pcp = z.Pages.Pcp(cpu);
-            sb.Append($"\n    cpu: {cpu}\n              count: {pcp.Count}\n              high:  {z.Pages.PcpHigh}\n              batch: {z.Pages.PcpBatch}");
+            sb.Append($"\n    cpu: {cpu}\n              count: {z.Pages.PcpCount(cpu)}\n              high:  {z.Pages.PcpHigh}\n              batch: {z.Pages.PcpBatch}");
             sb.Append("\n  vm stats threshold: 0");
         }
         sb.Append("\n  node_unreclaimable:  0");
