@@ -26,13 +26,33 @@ public sealed class Machine
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
         Qmp = new Qmp(spec, k, _s.Acpi);
+        _oops = new Snapshots.StateArray<char>(k.State, "oops report");
+        MachineRegions = k.State.Regions.Count;
     }
+
+    // The oops report (empty while the kernel lives), as compact state; the KernelOops object is made from it.
+    private readonly Snapshots.StateArray<char> _oops;
+    private KernelOops? _oopsObject;
+
+    /// <summary>Regions of the machine itself (a driver may add its own after them).</summary>
+    internal int MachineRegions { get; }
+
+    /// <summary>The machine's compact state (docs/checker.md): save it, restore it, read its fingerprints.</summary>
+    public Snapshots.StateStore State => _s.Kernel.State;
 
     /// <summary>The hypervisor's QMP interface for hotplug events.</summary>
     public Qmp Qmp { get; }
 
     /// <summary>The modelled kernel oopsed; it is dead and takes no more steps.</summary>
-    public KernelOops? Oops { get; private set; }
+    public KernelOops? Oops
+    {
+        get
+        {
+            if (_oops.Length == 0) return null;
+            if (_oopsObject is null || !_oops.Items.SequenceEqual(_oopsObject.Report)) _oopsObject = new KernelOops(new string(_oops.Items));
+            return _oopsObject;
+        }
+    }
 
     /// <summary>Runs a kernel-internal action; a modelled oops is recorded and logged, never thrown out.</summary>
     public T Guard<T>(Func<T> action, T onOops)
@@ -44,7 +64,10 @@ public sealed class Machine
         }
         catch (KernelOops oops)
         {
-            Oops = oops;
+            _oops.Resize(oops.Report.Length);
+            oops.Report.AsSpan().CopyTo(_oops.MutItems);
+            _oopsObject = oops;
+            State.Observe(Snapshots.Zobrist.Key(Snapshots.FieldKind.Oops, 0), 0, 1);
             Log.Printk(oops.Report);
             return onOops;
         }
@@ -73,11 +96,18 @@ public sealed class Machine
     public static Machine Boot(MachineSpec spec, KernelProfile? profile = null) => new(spec, profile ?? KernelProfile.Default);
 
     /// <summary>
-    /// An independent machine in exactly this state (a snapshot): the kernel, the hypervisor, the log and every
-    /// /sys file are copied, so the two evolve separately and deterministically from here. No kernel
-    /// counterpart; it is what a VM snapshot gives, and how the checker restores states without booting.
+    /// An independent machine in exactly this state (a snapshot): a machine of the same spec and profile is built
+    /// (booted) and this one's compact state restored into it, its log and uevents copied, so the two evolve
+    /// separately and deterministically from here. No kernel counterpart; it is what a VM snapshot gives.
     /// </summary>
-    public Machine Clone() => Snapshots.GraphImage<Machine>.Of(this).Copy();
+    public Machine Clone()
+    {
+        var copy = new Machine(Spec, Profile);
+        copy.State.Restore(State.Save(), MachineRegions);
+        Log.CopyTo(copy.Log);
+        _s.Kernel.Uevents.CopyTo(copy._s.Kernel.Uevents);
+        return copy;
+    }
 
     public MachineSpec Spec { get; }
     public KernelProfile Profile { get; }

@@ -64,7 +64,7 @@ public static class CheckCommand
             var summary = $"{result.States} distinct states, {result.Transitions} transitions, depth {result.DepthReached}" +
                           $"{(result.Exhausted ? " (state space exhausted)" : "")}{(result.Bounded ? " (stopped at --max-states)" : "")}, " +
                           $"{result.Elapsed.TotalSeconds:F2} s, {result.StatesPerSecond:F0} states/s, {result.TransitionsPerSecond:F0} transitions/s, " +
-                          $"{result.Copies} copies ({result.CopyTime.TotalSeconds:F2} s), {result.Boots} boots, {result.ReplayedOps} replayed ops, peak memory {peak >> 20} MiB, jobs {j}";
+                          $"{result.Restores} restores, {result.Boots} boots, {result.ReplayedOps} replayed ops, peak memory {peak >> 20} MiB, jobs {j}";
             if (result.Violation is not { } v)
             {
                 stdout.WriteLine($"check ({profile.Name}): no violation up to depth {result.DepthReached}");

@@ -20,11 +20,7 @@ public sealed class CheckDriver
     public ulong DimmBytes { get; }
 
     private readonly IReadOnlySet<string> _families;
-    private readonly Dictionary<int, string> _cpus = [];                 // slot index -> device id
-    private readonly SortedDictionary<int, int> _dimms = [];              // dimm index -> node
-    private readonly SortedDictionary<long, AllocatedPage> _pages = [];   // node*4+kind -> page
-    private readonly List<(long Start, long End)> _removed = [];
-    private ulong _bootUntouchedNodes;
+    private readonly DriverState _st;
     private List<ScenarioStep>? _steps;
 
     public CheckDriver(MachineSpec spec, KernelProfile profile, IReadOnlySet<string> families, bool record = false)
@@ -35,38 +31,43 @@ public sealed class CheckDriver
         _families = families;
         DimmBytes = Machine.Kernel.MemoryBlockSize;
         if (record) _steps = [];
+        _st = new DriverState(Machine.State, spec);
         // Nodes the boot left online with neither memory nor a present CPU (v4.x onlines possible memoryless nodes).
+        ulong untouched = 0;
         foreach (var nid in Machine.Kernel.NodeStates[NodeState.Online].Bits())
             if (!Machine.Kernel.AllMemoryBlocks.Any(b => b.Nid == nid) && !Machine.Kernel.Cpus.PresentCpusOfNode(nid).Any())
-                _bootUntouchedNodes |= 1UL << nid;
+                untouched |= 1UL << nid;
+        _st.BootUntouchedNodes = untouched;
     }
 
     public Machine Machine { get; }
 
-    /// <summary>An image of this driver, machine included, from which independent drivers in this state are
-    /// copied (see <see cref="Machine.Clone"/>). The driver must not change while the image is used.</summary>
-    public Snapshots.GraphImage<CheckDriver> Image() => Snapshots.GraphImage<CheckDriver>.Of(this);
+    /// <summary>The state of the machine and of this driver's bookkeeping, as a value.</summary>
+    public Snapshots.StateSnapshot Save() => Machine.State.Save();
+
+    /// <summary>Puts machine and bookkeeping in a saved state (of a driver of the same spec, profile and families).</summary>
+    public void Restore(Snapshots.StateSnapshot s) => Machine.State.Restore(s);
 
     /// <summary>The scenario steps applied so far (when recording).</summary>
     public IReadOnlyList<ScenarioStep> Steps => _steps ?? [];
 
     /// <summary>Pages the checker holds, by node*4+kind.</summary>
-    public IReadOnlyDictionary<long, AllocatedPage> Pages => _pages;
+    public IReadOnlyDictionary<long, AllocatedPage> Pages => _st.Pages(K);
 
     /// <summary>Physical page ranges of DIMMs that were ejected.</summary>
-    public IReadOnlyList<(long Start, long End)> RemovedRanges => _removed;
+    public IReadOnlyList<(long Start, long End)> RemovedRanges => _st.Removed.Items.ToArray();
 
     /// <summary>Plugged DIMMs: index -> node.</summary>
-    public IReadOnlyDictionary<int, int> Dimms => _dimms;
+    public IReadOnlyDictionary<int, int> Dimms => _st.DimmMap();
 
     /// <summary>Hot-pluggable CPU slots the checker plugged: slot index -> QMP id.</summary>
-    public IReadOnlyDictionary<int, string> PluggedCpus => _cpus;
+    public IReadOnlyDictionary<int, string> PluggedCpus => _st.PluggedMap();
 
-    public bool KvmLoaded { get; private set; }
+    public bool KvmLoaded { get => _st.KvmLoaded; private set => _st.KvmLoaded = value; }
 
     /// <summary>Nodes online since boot without memory or present CPUs on which no device was ejected yet: the
     /// kernel keeps them online (v4.x boot rule) although nothing holds them.</summary>
-    public ulong BootUntouchedNodes => _bootUntouchedNodes;
+    public ulong BootUntouchedNodes => _st.BootUntouchedNodes;
 
     private KernelContext K => Machine.Kernel;
 
@@ -79,18 +80,20 @@ public sealed class CheckDriver
         foreach (var slot in spec.CpuSlots)
         {
             if (slot.Present) continue;
-            if (_cpus.ContainsKey(slot.Index)) { if (On("cpu-del")) ops.Add(new(OpKind.CpuDel, slot.Index)); }
+            if (_st.IsPlugged(slot.Index)) { if (On("cpu-del")) ops.Add(new(OpKind.CpuDel, slot.Index)); }
             else if (On("cpu-add") && K.Cpus.CpuOfApicId(slot.ApicId) < 0) ops.Add(new(OpKind.CpuAdd, slot.Index));
         }
         if (On("cpu-online"))
             foreach (var cpu in K.Cpus.Present.Bits())
                 if (Machine.Fs.Exists($"/sys/devices/system/cpu/cpu{cpu}/online"))
                     ops.Add(new(K.Cpus.Online[cpu] ? OpKind.CpuOffline : OpKind.CpuOnline, cpu));
-        if (On("dimm-add") && _dimms.Count < spec.Slots
-            && spec.RamBytes + (ulong)(_dimms.Count + 1) * DimmBytes <= spec.MaxMemBytes)
+        int dimms = _st.DimmCount;
+        if (On("dimm-add") && dimms < spec.Slots
+            && spec.RamBytes + (ulong)(dimms + 1) * DimmBytes <= spec.MaxMemBytes)
             foreach (var nid in spec.NodeIds) ops.Add(new(OpKind.DimmAdd, nid));
         if (On("dimm-del"))
-            foreach (var idx in _dimms.Keys) ops.Add(new(OpKind.DimmDel, idx));
+            for (int idx = 0; idx < _st.DimmSlots; idx++)
+                if (_st.DimmNode(idx) >= 0) ops.Add(new(OpKind.DimmDel, idx));
         if (On("block"))
             foreach (var mb in K.AllMemoryBlocks)
             {
@@ -109,12 +112,13 @@ public sealed class CheckDriver
                 for (int kind = 0; kind < 4; kind++)
                 {
                     var op = CheckOp.AllocOp(nid, (AllocKind)kind);
-                    if (_pages.ContainsKey(op.Arg)) continue;
+                    if (_st.HoldsPage(op.Arg)) continue;
                     if ((AllocKind)kind == AllocKind.NoNode && FirstOnlineCpuOf(nid) < 0) continue;
                     ops.Add(op);
                 }
         if (On("free"))
-            foreach (var key in _pages.Keys) ops.Add(new(OpKind.Free, key));
+            for (int key = 0; key < _st.PageKeys; key++)
+                if (_st.HoldsPage(key)) ops.Add(new(OpKind.Free, key));
     }
 
     private bool On(string family) => _families.Contains(family);
@@ -145,21 +149,21 @@ public sealed class CheckDriver
                 var r = Machine.Qmp.DeviceAdd(args);
                 Record("device_add", args, r.Error);
                 if (!r.Ok) return false;
-                _cpus[slot.Index] = args["id"];
+                _st.SetPlugged(slot.Index, true);
                 return true;
             }
             case OpKind.CpuDel:
             {
                 var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = new Dictionary<string, string> { ["id"] = _cpus[slot.Index] };
+                var args = new Dictionary<string, string> { ["id"] = $"cpu{slot.Index}" };
                 int cpu = K.Cpus.CpuOfApicId(slot.ApicId);
                 int nid = cpu >= 0 ? K.Cpus.CpuToNode(cpu) : -1;
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
                 if (K.Cpus.CpuOfApicId(slot.ApicId) >= 0) return false; // the guest refused the eject
-                _cpus.Remove(slot.Index);
-                if (nid >= 0) _bootUntouchedNodes &= ~(1UL << nid);
+                _st.SetPlugged(slot.Index, false);
+                if (nid >= 0) _st.BootUntouchedNodes &= ~(1UL << nid);
                 return true;
             }
             case OpKind.CpuOnline:
@@ -168,7 +172,7 @@ public sealed class CheckDriver
             case OpKind.DimmAdd:
             {
                 int idx = 0;
-                while (_dimms.ContainsKey(idx)) idx++;
+                while (_st.DimmNode(idx) >= 0) idx++;
                 int nid = (int)op.Arg;
                 var obj = new Dictionary<string, string>
                 {
@@ -189,30 +193,29 @@ public sealed class CheckDriver
                     Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                     return false;
                 }
-                _dimms[idx] = nid;
+                _st.SetDimm(idx, nid);
                 // A range ejected earlier may come back with the new DIMM: it is memory again.
-                foreach (var b in K.AllMemoryBlocks.Where(b => b.DeviceId == $"dimmck{idx}"))
-                    _removed.RemoveAll(r => r.Start < b.EndPfn && b.StartPfn < r.End);
+                foreach (var b in K.AllMemoryBlocks.Where(b => b.IsOfDevice($"dimmck{idx}")))
+                    _st.Unremove(b.StartPfn, b.EndPfn);
                 return true;
             }
             case OpKind.DimmDel:
             {
                 int idx = (int)op.Arg;
                 string id = $"dimmck{idx}";
-                var ranges = K.AllMemoryBlocks.Where(b => b.DeviceId == id).Select(b => (b.StartPfn, b.EndPfn)).ToList();
+                var ranges = K.AllMemoryBlocks.Where(b => b.IsOfDevice(id)).Select(b => (b.StartPfn, b.EndPfn)).ToList();
                 var args = new Dictionary<string, string> { ["id"] = id };
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
-                if (K.AllMemoryBlocks.Any(b => b.DeviceId == id)) return false; // eject refused
+                if (K.AllMemoryBlocks.Any(b => b.IsOfDevice(id))) return false; // eject refused
                 var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
                 Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
-                _removed.AddRange(ranges);
+                foreach (var range in ranges) _st.Removed.Add(range);
                 // The eject offlined the blocks: pages the checker held there were migrated.
-                foreach (var key in _pages.Where(p => ranges.Any(r => p.Value.Pfn >= r.StartPfn && p.Value.Pfn < r.EndPfn)).Select(p => p.Key).ToList())
-                    _pages.Remove(key);
-                _bootUntouchedNodes &= ~(1UL << _dimms[idx]);
-                _dimms.Remove(idx);
+                foreach (var (start, end) in ranges) _st.DropPagesIn(start, end);
+                _st.BootUntouchedNodes &= ~(1UL << _st.DimmNode(idx));
+                _st.SetDimm(idx, -1);
                 return true;
             }
             case OpKind.BlockOnline: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online");
@@ -224,8 +227,7 @@ public sealed class CheckDriver
                 long start = mb.StartPfn, end = mb.EndPfn;
                 if (!Write($"/sys/devices/system/memory/memory{op.Arg}/state", "offline")) return false;
                 // Pages the checker held there were migrated (the model does not tell where): drop the handles.
-                foreach (var key in _pages.Where(p => p.Value.Pfn >= start && p.Value.Pfn < end).Select(p => p.Key).ToList())
-                    _pages.Remove(key);
+                _st.DropPagesIn(start, end);
                 return true;
             }
             case OpKind.Modprobe:
@@ -248,10 +250,10 @@ public sealed class CheckDriver
             case OpKind.Alloc: return Alloc(op);
             case OpKind.Free:
             {
-                var page = _pages[op.Arg];
+                var page = _st.Page((int)op.Arg);
                 var err = Machine.PageAlloc.FreePages(page.Pfn, 0);
                 Record("free_pages", new Dictionary<string, string> { ["page"] = PageName(op.Arg) }, null);
-                _pages.Remove(op.Arg);
+                _st.SetPage((int)op.Arg, null);
                 return err == Errno.None;
             }
         }
@@ -285,7 +287,7 @@ public sealed class CheckDriver
         }
         args["as"] = PageName(op.Arg);
         Record("alloc_pages", args, null);
-        _pages[op.Arg] = page;
+        _st.SetPage((int)op.Arg, page);
         return true;
     }
 

@@ -35,9 +35,14 @@ public static class Invariants
     /// <summary>The built-in invariants, cheapest first; no-oops always first.</summary>
     public static IReadOnlyList<IInvariant> BuiltIn { get; } =
     [
-        new NoOops(), new CpuToNodeValid(), new NodeOnlineRule(), new NodeStatesMatchZones(), new NodeCpuLinks(),
-        new ZonelistsMatchNodes(), new PageConservation(), new NoPageInOfflineMemory(), new SysfsReadable(),
+        new NoOops(), new CpuToNodeValid(), new NodeDataNeverFreed(), new NodeOnlineRule(), new NodeStatesMatchZones(),
+        new NodeCpuLinks(), new ZonelistsMatchNodes(), new PageConservation(), new FreePagesSum(), new PresentPagesInBlocks(),
+        new NoPageInOfflineMemory(),
     ];
+
+    /// <summary>The invariants that read /sys itself: run on the counterexample and on the sampled states whose
+    /// rendering is compared with a replay (<see cref="CheckOptions.RenderSample"/>), not on every state.</summary>
+    public static IReadOnlyList<IInvariant> Sampled { get; } = [new SysfsReadable()];
 
     /// <summary>Registers a user invariant for every later check (thread-safe; registered once by name).</summary>
     public static void Register(IInvariant inv)
@@ -187,28 +192,94 @@ public sealed class NodeCpuLinks : IInvariant
         var m = d.Machine;
         var k = m.Kernel;
         if (m.Oops is not null) return null;
+        var nodes = m.Subsystems.NodeDevices;
         foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
         {
             bool online = k.NodeStates.Has(nid, NodeState.Online);
-            var onlineCpus = new Bitmap(k.Cpus.NrCpuIds);
+            var mask = k.Cpus.CpumaskOfNode(nid);
             foreach (var cpu in k.Cpus.Possible.Bits())
             {
                 bool want = k.Cpus.Present[cpu] && k.Cpus.CpuToNode(cpu) == nid && online;
-                bool n2c = m.Fs.Lookup($"/sys/devices/system/node/node{nid}/cpu{cpu}", false) is SysfsLink;
-                bool c2n = m.Fs.Lookup($"/sys/devices/system/cpu/cpu{cpu}/node{nid}", false) is SysfsLink;
-                if (n2c != want) return $"node/node{nid}/cpu{cpu} {(n2c ? "exists" : "is missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
-                if (c2n != want) return $"cpu/cpu{cpu}/node{nid} {(c2n ? "exists" : "is missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
-                if (k.Cpus.Online[cpu] && k.Cpus.CpuToNode(cpu) == nid) onlineCpus.Set(cpu);
+                bool linked = nodes.CpuLinkNode(cpu) == nid;
+                if (linked != want)
+                    return $"node/node{nid}/cpu{cpu} and cpu/cpu{cpu}/node{nid} {(linked ? "exist" : "are missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
+                bool inMask = k.Cpus.Online[cpu] && k.Cpus.CpuToNode(cpu) == nid;
+                if (mask[cpu] != inMask)
+                    return $"cpumask_of_node({nid}) = {mask.ToListString()}: cpu{cpu} is {(k.Cpus.Online[cpu] ? "online" : "offline")} with cpu_to_node {k.Cpus.CpuToNode(cpu)}";
             }
-            if (!k.Cpus.CpumaskOfNode(nid).Equals(onlineCpus))
-                return $"cpumask_of_node({nid}) = {k.Cpus.CpumaskOfNode(nid).ToListString()}, online CPUs of the node = {onlineCpus.ToListString()}";
-            if (!online) continue;
-            var r = m.Read($"/sys/devices/system/node/node{nid}/cpulist");
-            var text = r.Text.TrimEnd('\n');
-            if (!r.Ok || text != onlineCpus.ToListString())
-                return $"node/node{nid}/cpulist reads '{text}' ({r.Error}), the online CPUs of the node are '{onlineCpus.ToListString()}'";
+            if (online != nodes.IsRegistered(nid))
+                return $"node {nid} is {(online ? "online" : "offline")} but node/node{nid} {(online ? "is missing" : "exists")}";
         }
         return null;
+    }
+}
+
+/// <summary>node-data-never-freed: every possible node has its pg_data_t (NODE_DATA), allocated at boot
+/// (free_area_init()) and never freed since the seed's fix: try_offline_node() must not free it, and
+/// __alloc_pages_node() on any possible node's CPU may read it.</summary>
+public sealed class NodeDataNeverFreed : IInvariant
+{
+    public string Name => "node-data-never-freed";
+    public string Description => "every possible node keeps its NODE_DATA (pg_data_t) once allocated";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
+            if (k.NodeDataOf(nid) is null) return $"NODE_DATA({nid}) is NULL for a possible node";
+        return null;
+    }
+}
+
+/// <summary>free-pages-sum: per zone, NR_FREE_PAGES is the pages of the buddy free lists outside MIGRATE_ISOLATE
+/// (__mod_zone_freepage_state() accounting), and free_area[order].nr_free counts every list of that order.</summary>
+public sealed class FreePagesSum : IInvariant
+{
+    public string Name => "free-pages-sum";
+    public string Description => "per zone, NR_FREE_PAGES == pages on the free lists (isolated ones apart), nr_free == blocks per order";
+
+    public string? Check(CheckDriver d)
+    {
+        if (d.Machine.Oops is not null) return null;
+        foreach (var z in d.Machine.Kernel.AllZones())
+        {
+            var a = z.Pages;
+            long sum = 0;
+            for (int order = 0; order < BuddyConstants.MaxOrder; order++)
+            {
+                long blocks = 0;
+                for (int mt = 0; mt < MigrateTypes.Count; mt++)
+                {
+                    long n = a.NrFree(order, (MigrateType)mt);
+                    blocks += n;
+                    if ((MigrateType)mt != MigrateType.Isolate) sum += n << order;
+                }
+                if (blocks != a.NrFree(order)) return $"{z}: free_area[{order}].nr_free = {a.NrFree(order)}, its lists hold {blocks} blocks";
+            }
+            if (sum != a.FreePages) return $"{z}: NR_FREE_PAGES = {a.FreePages}, the free lists hold {sum} pages";
+        }
+        return null;
+    }
+}
+
+/// <summary>present-pages-in-blocks: every present page is in exactly one online memory block: the online blocks'
+/// present pages add up to the zones' present_pages (online_pages() and offline_pages() move both together).</summary>
+public sealed class PresentPagesInBlocks : IInvariant
+{
+    public string Name => "present-pages-in-blocks";
+    public string Description => "the online memory blocks' present pages add up to the zones' present_pages";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        long blocks = 0, zones = 0;
+        var t = k.MemoryBlocks;
+        for (int i = 0; i < t.Count; i++)
+            if (t.RecordAt(i).State == MemoryBlockState.Online) blocks += t.RecordAt(i).PresentPages;
+        foreach (var z in k.AllZones()) zones += z.PresentPages;
+        return blocks == zones ? null : $"online memory blocks hold {blocks} present pages, the zones {zones}";
     }
 }
 

@@ -1,6 +1,7 @@
 using Numasim.Firmware;
 using Numasim.Kernel;
 using Numasim.Kernel.Drivers;
+using Numasim.Snapshots;
 
 namespace Numasim.Hypervisor;
 
@@ -21,19 +22,60 @@ public sealed class Qmp
     private readonly AcpiHotplug _acpi;
     private readonly KernelContext _k;
     private readonly DeviceMemory _deviceMemory;
-    private readonly Dictionary<string, ulong> _backends = [];
-    private readonly Dictionary<string, string> _backendUser = [];
-    private readonly Dictionary<string, uint> _cpus = [];
-    private readonly Dictionary<string, (string Memdev, int Node)> _dimms = [];
+
+    // QEMU's objects and devices as records of the compact state, their ids in a name pool: memory backends (with
+    // the id of what uses them: a DIMM or "numa"), CPUs (id -> APIC id) and DIMMs (id -> backend, node).
+    private struct Backend { public int Id, User; public ulong Size; }
+    private struct Cpu { public int Id; public uint Apic; }
+    private struct Dimm { public int Id, Memdev, Node; }
+
+    private readonly StateStrings _names;
+    private readonly StateArray<Backend> _backends;
+    private readonly StateArray<Cpu> _cpus;
+    private readonly StateArray<Dimm> _dimms;
 
     internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi)
     {
         _spec = spec;
         _k = k;
         _acpi = acpi;
-        _deviceMemory = DeviceMemory.For(spec);
-        foreach (var b in spec.Backends) _backends[b.Id] = b.SizeBytes;
-        foreach (var n in spec.Nodes.Where(n => n.MemDev is not null)) _backendUser[n.MemDev!] = "numa";
+        _names = new StateStrings(k.State, "qmp ids");
+        _backends = new StateArray<Backend>(k.State, "qmp memory backends");
+        _cpus = new StateArray<Cpu>(k.State, "qmp cpus");
+        _dimms = new StateArray<Dimm>(k.State, "qmp dimms");
+        _deviceMemory = DeviceMemory.For(spec, k.State);
+        int numa = _names.Intern("numa");
+        foreach (var b in spec.Backends) _backends.Add(new Backend { Id = _names.Intern(b.Id), User = -1, Size = b.SizeBytes });
+        foreach (var n in spec.Nodes.Where(n => n.MemDev is not null))
+            if (FindBackend(n.MemDev!) is var i and >= 0) _backends.Mut(i).User = numa;
+    }
+
+    private int FindBackend(string id)
+    {
+        for (int i = 0; i < _backends.Length; i++)
+            if (_names.Is(_backends[i].Id, id)) return i;
+        return -1;
+    }
+
+    private int FindCpu(string id)
+    {
+        for (int i = 0; i < _cpus.Length; i++)
+            if (_names.Is(_cpus[i].Id, id)) return i;
+        return -1;
+    }
+
+    private int FindDimm(string id)
+    {
+        for (int i = 0; i < _dimms.Length; i++)
+            if (_names.Is(_dimms[i].Id, id)) return i;
+        return -1;
+    }
+
+    private bool CpuApicTaken(uint apic)
+    {
+        foreach (ref readonly var c in _cpus.Items)
+            if (c.Apic == apic) return true;
+        return false;
     }
 
     /// <summary>object-add: only memory-backend-ram is modelled.</summary>
@@ -44,8 +86,8 @@ public sealed class Qmp
         if (type != "memory-backend-ram") return new($"Invalid parameter type for 'qom-type', expected: memory-backend-ram");
         if (!args.TryGetValue("size", out var sz)) return new("can't create backend with size 0");
         if (!QemuSize.TryParse(sz, 1, out var size) || size == 0) return new("Parameter 'size' expects a size");
-        if (_backends.ContainsKey(id)) return new($"attempt to add duplicate property '{id}' to object (type 'container')");
-        _backends[id] = size;
+        if (FindBackend(id) >= 0) return new($"attempt to add duplicate property '{id}' to object (type 'container')");
+        _backends.Add(new Backend { Id = _names.Intern(id), User = -1, Size = size });
         return QmpResult.Success;
     }
 
@@ -53,9 +95,10 @@ public sealed class Qmp
     public QmpResult ObjectDel(IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
-        if (!_backends.ContainsKey(id)) return new($"object '{id}' not found");
-        if (_backendUser.ContainsKey(id)) return new($"object '{id}' can't be deleted");
-        _backends.Remove(id);
+        int b = FindBackend(id);
+        if (b < 0) return new($"object '{id}' not found");
+        if (_backends[b].User >= 0) return new($"object '{id}' can't be deleted");
+        _backends.RemoveAt(b);
         return QmpResult.Success;
     }
 
@@ -64,9 +107,9 @@ public sealed class Qmp
     {
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
-        if (id is not null && (_cpus.ContainsKey(id) || _dimms.ContainsKey(id))) return new($"Duplicate device ID '{id}'");
-        if (driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal)) return CpuAdd(id ?? $"cpu-anon{_cpus.Count}", args);
-        if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Count}", args);
+        if (id is not null && (FindCpu(id) >= 0 || FindDimm(id) >= 0)) return new($"Duplicate device ID '{id}'");
+        if (driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal)) return CpuAdd(id ?? $"cpu-anon{_cpus.Length}", args);
+        if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Length}", args);
         return new($"'{driver}' is not a valid device model name");
     }
 
@@ -90,9 +133,9 @@ public sealed class Qmp
         var slot = QemuCommandLine.FindSlot(_spec, ids["socket-id"], ids["die-id"], ids["core-id"], ids["thread-id"]);
         if (slot is null)
             return new($"Invalid CPU [socket: {ids["socket-id"]}, die: {ids["die-id"]}, core: {ids["core-id"]}, thread: {ids["thread-id"]}], valid index range 0:{smp.MaxCpus - 1}");
-        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || _cpus.ContainsValue(slot.ApicId))
+        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || CpuApicTaken(slot.ApicId))
             return new($"CPU[{slot.Index}] with APIC ID {slot.ApicId} exists");
-        _cpus[id] = slot.ApicId;
+        _cpus.Add(new Cpu { Id = _names.Intern(id), Apic = slot.ApicId });
         int nid = slot.NodeId;
         _acpi.CpuHotAdd(slot.ApicId, nid >= 0 ? nid : 0, out _);
         return QmpResult.Success;
@@ -101,13 +144,16 @@ public sealed class Qmp
     private QmpResult DimmAdd(string id, IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("memdev", out var memdev)) return new("'memdev' property is not set");
-        if (!_backends.TryGetValue(memdev, out var size)) return new($"Device '{memdev}' not found");
-        if (_backendUser.ContainsKey(memdev)) return new($"can't use already busy memdev: {memdev}");
+        int b = FindBackend(memdev);
+        if (b < 0) return new($"Device '{memdev}' not found");
+        ulong size = _backends[b].Size;
+        if (_backends[b].User >= 0) return new($"can't use already busy memdev: {memdev}");
         int node = args.TryGetValue("node", out var n) && int.TryParse(n, out var nn) ? nn : 0;
         var plug = _deviceMemory.Plug(id, size, node);
         if (!plug.Ok) return new(plug.Error!.Message);
-        _backendUser[memdev] = id;
-        _dimms[id] = (memdev, node);
+        int idName = _names.Intern(id);
+        _backends.Mut(b).User = idName;
+        _dimms.Add(new Dimm { Id = idName, Memdev = _backends[b].Id, Node = node });
         var err = _acpi.MemoryAdd(id, plug.Address, size, node);
         return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
     }
@@ -116,19 +162,21 @@ public sealed class Qmp
     public QmpResult DeviceDel(IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
-        if (_cpus.TryGetValue(id, out var apic))
+        if (FindCpu(id) is var ci and >= 0)
         {
-            int cpu = _k.Cpus.CpuOfApicId(apic);
+            int cpu = _k.Cpus.CpuOfApicId(_cpus[ci].Apic);
             if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) return QmpResult.Success;
-            _cpus.Remove(id);
+            _cpus.RemoveAt(FindCpu(id));
             return QmpResult.Success;
         }
-        if (_dimms.TryGetValue(id, out var dimm))
+        if (FindDimm(id) >= 0)
         {
             if (_acpi.MemoryEject(id) != Errno.None) return QmpResult.Success;
             _deviceMemory.Unplug(id);
-            _backendUser.Remove(dimm.Memdev);
-            _dimms.Remove(id);
+            int di = FindDimm(id);
+            for (int i = 0; i < _backends.Length; i++)
+                if (_backends[i].Id == _dimms[di].Memdev) _backends.Mut(i).User = -1;
+            _dimms.RemoveAt(di);
             return QmpResult.Success;
         }
         return new($"Device '{id}' not found");

@@ -22,6 +22,7 @@ public sealed class KernelContext
         Uevents = new Uevents(Log);
         NodeStates = new NodeStates(State);
         MemoryBlocks = new MemoryBlockTable(this);
+        ApicToNode = new ApicNodeMap(State);
         _globals = new Snapshots.StateArray<Globals>(State, "kernel globals", 1);
         _globals.Mut(0) = new Globals { MinFreeKbytes = 1024, UserMinFreeKbytes = -1, PolicyZone = ZoneType.Dma, DefaultOnlineType = OnlineType.Offline };
     }
@@ -100,7 +101,7 @@ public sealed class KernelContext
     public bool Booted { get; internal set; }
 
     /// <summary>__apicid_to_node[]: the node SRAT gave each APIC id (kept for CPU hot-add, acpi_map_cpu2node()).</summary>
-    internal Dictionary<uint, int> ApicToNode { get; set; } = [];
+    internal ApicNodeMap ApicToNode { get; }
 
     /// <summary>numa_reserved_meminfo: SRAT ranges beyond boot memory (hotplug), used by memory_add_physaddr_to_nid().</summary>
     internal List<(ulong Start, ulong End, int Nid)> ReservedNumaMeminfo { get; } = [];
@@ -185,5 +186,40 @@ public struct NumaStat
         Foreign += o.Foreign;
         Local += o.Local;
         Other += o.Other;
+    }
+}
+
+/// <summary>__apicid_to_node[] as (APIC id, node) pairs in the compact state (few: one per CPU slot).</summary>
+internal sealed class ApicNodeMap(Snapshots.StateStore store)
+{
+    private readonly Snapshots.StateArray<(uint Apic, int Node)> _pairs = new(store, "__apicid_to_node[]");
+
+    public bool TryGetValue(uint apic, out int node)
+    {
+        foreach (var (a, n) in _pairs.Items)
+            if (a == apic) { node = n; return true; }
+        node = NumaConstants.NumaNoNode;
+        return false;
+    }
+
+    public int this[uint apic]
+    {
+        set
+        {
+            for (int i = 0; i < _pairs.Length; i++)
+                if (_pairs[i].Apic == apic) { _pairs.Mut(i).Node = value; return; }
+            _pairs.Add((apic, value));
+        }
+    }
+
+    public void Remove(uint apic)
+    {
+        for (int i = 0; i < _pairs.Length; i++)
+            if (_pairs[i].Apic == apic) { _pairs.RemoveAt(i); return; }
+    }
+
+    public void SetAll(IReadOnlyDictionary<uint, int> map)
+    {
+        foreach (var (a, n) in map.OrderBy(p => p.Key)) this[a] = n;
     }
 }

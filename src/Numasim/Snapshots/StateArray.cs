@@ -28,6 +28,9 @@ public abstract class StateRegion
     public abstract int ByteLength { get; }
 
     internal abstract void SaveTo(Span<byte> dest);
+
+    /// <summary>The region's bytes now.</summary>
+    internal abstract ReadOnlySpan<byte> Bytes { get; }
     internal abstract void LoadFrom(ReadOnlySpan<byte> src);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -152,6 +155,8 @@ public sealed class StateArray<T> : StateRegion where T : unmanaged
 
     internal override void SaveTo(Span<byte> dest) => MemoryMarshal.AsBytes(_items.AsSpan(0, _length)).CopyTo(dest);
 
+    internal override ReadOnlySpan<byte> Bytes => MemoryMarshal.AsBytes(_items.AsSpan(0, _length));
+
     internal override void LoadFrom(ReadOnlySpan<byte> src)
     {
         int n = src.Length / Unsafe.SizeOf<T>();
@@ -188,5 +193,7 @@ public sealed class StateValue<T> : StateRegion where T : unmanaged
     }
 
     internal override void SaveTo(Span<byte> dest) => MemoryMarshal.Write(dest, in _value);
+
+    internal override ReadOnlySpan<byte> Bytes => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in _value));
     internal override void LoadFrom(ReadOnlySpan<byte> src) => _value = MemoryMarshal.Read<T>(src);
 }

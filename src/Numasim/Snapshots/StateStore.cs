@@ -9,7 +9,11 @@ namespace Numasim.Snapshots;
 public struct Fingerprints
 {
     public ulong Plain;
-    public ulong Symmetric;
+    /// <summary>The symmetric fingerprint's two parts: positional fields XORed, interchangeable objects summed (the
+    /// two must not share a word: XOR and addition do not commute).</summary>
+    public ulong SymmetricXor, SymmetricSum;
+
+    public readonly ulong Symmetric => Zobrist.Mix(SymmetricXor ^ Zobrist.Mix(SymmetricSum + 0x51ED));
 }
 
 /// <summary>
@@ -78,8 +82,8 @@ public sealed class StateStore
         ref var fp = ref Fp.Mut;
         ulong d = Zobrist.Term(key, oldValue) ^ Zobrist.Term(key, newValue);
         fp.Plain ^= d;
-        if (symmetryClass == 0) fp.Symmetric ^= d;
-        else fp.Symmetric += Zobrist.Term(symmetryClass, newValue) - Zobrist.Term(symmetryClass, oldValue);
+        if (symmetryClass == 0) fp.SymmetricXor ^= d;
+        else fp.SymmetricSum += Zobrist.Term(symmetryClass, newValue) - Zobrist.Term(symmetryClass, oldValue);
     }
 
     /// <summary>The current state as a value. The machine then counts as being in that state (see Restore).</summary>
@@ -94,10 +98,21 @@ public sealed class StateStore
 
     /// <summary>Puts the machine in a saved state. When it was last saved or restored from the same snapshot, only
     /// the regions written since are copied back (an undo at region granularity).</summary>
-    public void Restore(StateSnapshot s)
+    public void Restore(StateSnapshot s) => Restore(s, _regions.Count);
+
+    /// <summary>Restores the first <paramref name="regions"/> regions of a snapshot that may hold more (a machine's
+    /// own regions, from a snapshot that also holds a checker driver's).</summary>
+    public void Restore(StateSnapshot s, int regions)
     {
         _sealed = true;
-        if (ReferenceEquals(s, _base))
+        if (regions != _regions.Count) throw new ArgumentException("restore the machine's own regions", nameof(regions));
+        if (s.RegionCount != _regions.Count)
+        {
+            s.CheckLayout(_regions, prefix: true);
+            for (int i = 0; i < _regions.Count; i++) _regions[i].LoadFrom(s.RegionBytes(i));
+            _base = null;
+        }
+        else if (ReferenceEquals(s, _base))
         {
             foreach (var r in _dirty) r.LoadFrom(s.RegionBytes(r.Index));
         }
@@ -109,6 +124,22 @@ public sealed class StateStore
         }
         ClearDirty();
         foreach (var a in _onRestore) a();
+    }
+
+    /// <summary>A 64-bit hash of the whole state (every region's bytes, the fingerprints excepted): the exact
+    /// fingerprint, which tells apart states the observation merges (buddy layout, pcp contents, migratetypes).</summary>
+    public ulong ExactHash()
+    {
+        ulong h = 0x9E3779B97F4A7C15;
+        for (int r = 1; r < _regions.Count; r++)
+        {
+            var b = _regions[r].Bytes;
+            h = Zobrist.Mix(h ^ (ulong)b.Length ^ (ulong)r << 40);
+            int i = 0;
+            for (; i + 8 <= b.Length; i += 8) h = (h ^ BinaryPrimitives.ReadUInt64LittleEndian(b[i..])) * 0x9E3779B97F4A7C15 + (h >> 29);
+            for (; i < b.Length; i++) h = (h ^ b[i]) * 0x100000001B3;
+        }
+        return Zobrist.Mix(h);
     }
 
     /// <summary>Whether anything was written since the last save or restore.</summary>
@@ -165,6 +196,8 @@ public sealed class StateSnapshot
         return new StateSnapshot(data);
     }
 
+    internal int RegionCount => _offsets.Length - 1;
+
     /// <summary>Bytes of the saved state.</summary>
     public int Length => _data.Length;
 
@@ -173,10 +206,11 @@ public sealed class StateSnapshot
 
     internal ReadOnlySpan<byte> RegionBytes(int i) => _data.AsSpan(_offsets[i], _offsets[i + 1] - _offsets[i]);
 
-    internal void CheckLayout(List<StateRegion> regions)
+    internal void CheckLayout(List<StateRegion> regions, bool prefix = false)
     {
-        if (_offsets.Length - 1 != regions.Count)
-            throw new InvalidOperationException($"saved state has {_offsets.Length - 1} regions, the machine {regions.Count}: not the same spec and profile");
+        int n = _offsets.Length - 1;
+        if (prefix ? n < regions.Count : n != regions.Count)
+            throw new InvalidOperationException($"saved state has {n} regions, the machine {regions.Count}: not the same spec and profile");
     }
 
     /// <summary>The state as bytes (a copy).</summary>

@@ -37,7 +37,7 @@ internal static class X86Numa
 
         CleanupMeminfo(k, blks, maxPfn);
         RegisterMemblks(k, blks, parsed);
-        k.ApicToNode = apicToNode;
+        k.ApicToNode.SetAll(apicToNode);
         return maxPossiblePfn;
     }
 

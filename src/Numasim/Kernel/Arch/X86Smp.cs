@@ -14,7 +14,7 @@ internal static class X86Smp
         int present = madt.Count(c => c.Enabled);
         int disabled = madt.Count - present;
         int possible = Math.Min(present + disabled, NumaConstants.NrCpus);
-        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State);
+        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k, apic));
         int cpu = 0;
         foreach (var c in madt)
         {
@@ -24,6 +24,13 @@ internal static class X86Smp
             cpu++;
         }
         for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
+    }
+
+    /// <summary>The identity a CPU of that APIC id gets from its slot (as at boot or hot-add).</summary>
+    private static CpuIdentity? IdentityOfApic(KernelContext k, uint apic)
+    {
+        var slot = k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apic);
+        return slot is null ? null : CpuIdentityOf(k.Machine, apic, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId);
     }
 
     /// <summary>Models the topology detect_extended_topology()/amd_get_topology() derive from CPUID. With a vCPU that

@@ -1,4 +1,5 @@
 using Numasim.Kernel.Numa;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
@@ -20,12 +21,14 @@ internal sealed class KernelAllocations
 
     private readonly KernelContext _k;
     private readonly PageAlloc _alloc;
-    private readonly Dictionary<int, List<AllocatedPage>> _held = [];
+    // The pages held, with their node, as compact state.
+    private readonly StateArray<(int Nid, PageRef Page)> _held;
 
     public KernelAllocations(KernelContext k, PageAlloc alloc)
     {
         _k = k;
         _alloc = alloc;
+        _held = new StateArray<(int, PageRef)>(k.State, "kernel allocations");
     }
 
     private bool Enabled => _k.Profile.ModelKernelAllocations && _k.Machine.ModelKernelAllocations;
@@ -38,8 +41,9 @@ internal sealed class KernelAllocations
         var pgdat = _k.NodeDataOf(nid);
         if (pgdat is null || !pgdat.Zone(ZoneType.Normal).IsManaged) return;
         int cpus = _k.Cpus.CpumaskOfNode(nid).Weight();
-        if (!_held.TryGetValue(nid, out var pages)) _held[nid] = pages = [];
-        long inNormal = pages.Count(p => p.Zone.Type == ZoneType.Normal);
+        long inNormal = 0;
+        foreach (var (n, p) in _held.Items)
+            if (n == nid && p.ZoneId % ZoneTypes.MaxNrZones == (int)ZoneType.Normal) inNormal++;
         var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, ["kmem_cache_alloc_node"]);
         for (long i = inNormal; i < (long)PagesPerCpu * cpus; i++)
         {
@@ -49,7 +53,7 @@ internal sealed class KernelAllocations
                 if (page is not null) _alloc.FreePages(page.Pfn, ctx.Cpu);
                 break;
             }
-            pages.Add(page);
+            _held.Add((nid, PageRef.Of(page)));
         }
     }
 

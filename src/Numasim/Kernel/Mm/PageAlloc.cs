@@ -9,6 +9,21 @@ public sealed record AllocatedPage(long Pfn, int Order, Zone Zone)
     public int Node => Zone.NodeId;
 }
 
+/// <summary>An allocated page as plain values, for the compact state (<see cref="AllocatedPage"/> is made from it on demand).</summary>
+public readonly record struct PageRef(long Pfn, int Order, int ZoneId)
+{
+    public static PageRef Of(AllocatedPage p) => new(p.Pfn, p.Order, p.Zone.Id);
+
+    public AllocatedPage ToPage(KernelContext k) => new(Pfn, Order, k.ZoneById(ZoneId));
+
+    internal static IReadOnlyList<AllocatedPage> All(KernelContext k, Snapshots.StateArray<PageRef> refs)
+    {
+        var l = new AllocatedPage[refs.Length];
+        for (int i = 0; i < l.Length; i++) l[i] = refs[i].ToPage(k);
+        return l;
+    }
+}
+
 /// <summary>Who is allocating: the CPU the call runs on and the task (for reports).</summary>
 public readonly record struct AllocContext(int Cpu, string Comm, int Pid, IReadOnlyList<string> Caller);
 

@@ -28,11 +28,14 @@ public sealed class CpuTopology
     // Identities by APIC id (immutable records, shared by every state), and the reverse lookup (a cache).
     private readonly Dictionary<uint, CpuIdentity> _identityOfApic = [];
     private Dictionary<uint, int>? _cpuOfApic;
+    // Makes the identity of an APIC id no state of this machine has shown yet (a restored state's hot-added CPU).
+    private readonly Func<uint, CpuIdentity?>? _resolve;
 
     /// <summary>A topology for nrCpuIds CPUs and nrNodes nodes; its state is registered in the store (none: its own,
     /// a placeholder before the CPUs are enumerated).</summary>
-    public CpuTopology(int nrCpuIds, int nrNodes = 1, StateStore? store = null)
+    public CpuTopology(int nrCpuIds, int nrNodes = 1, StateStore? store = null, Func<uint, CpuIdentity?>? identityOfApic = null)
     {
+        _resolve = identityOfApic;
         NrCpuIds = nrCpuIds;
         _store = store;
         int w = Bitmap.WordsFor(nrCpuIds);
@@ -90,7 +93,10 @@ public sealed class CpuTopology
     public CpuIdentity? Identity(int cpu)
     {
         uint a = _cpu[cpu].ApicPlus1;
-        return a == 0 ? null : _identityOfApic[a - 1];
+        if (a == 0) return null;
+        if (_identityOfApic.TryGetValue(a - 1, out var id)) return id;
+        id = _resolve?.Invoke(a - 1) ?? throw new InvalidOperationException($"cpu{cpu}: no identity for APIC id {a - 1}");
+        return _identityOfApic[a - 1] = id;
     }
 
     public void SetIdentity(int cpu, CpuIdentity? id)
