@@ -85,7 +85,7 @@ public sealed class CheckDriver
         }
         if (On("cpu-online"))
             foreach (var cpu in K.Cpus.Present.Bits())
-                if (Machine.Fs.Exists($"/sys/devices/system/cpu/cpu{cpu}/online"))
+                if (Machine.Subsystems.CpuDevices.HasOnlineFile(cpu))
                     ops.Add(new(K.Cpus.Online[cpu] ? OpKind.CpuOffline : OpKind.CpuOnline, cpu));
         int dimms = _st.DimmCount;
         if (On("dimm-add") && dimms < spec.Slots
@@ -139,13 +139,17 @@ public sealed class CheckDriver
             case OpKind.CpuAdd:
             {
                 var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = new Dictionary<string, string>
+                var args = Args(("cpu-add", slot.Index, 0), () =>
                 {
-                    ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
-                };
-                if (Machine.Spec.Smp.Dies > 1) args["die-id"] = slot.DieId.ToString();
-                args["core-id"] = slot.CoreId.ToString();
-                args["thread-id"] = slot.ThreadId.ToString();
+                    var a = new Dictionary<string, string>
+                    {
+                        ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
+                    };
+                    if (Machine.Spec.Smp.Dies > 1) a["die-id"] = slot.DieId.ToString();
+                    a["core-id"] = slot.CoreId.ToString();
+                    a["thread-id"] = slot.ThreadId.ToString();
+                    return a;
+                });
                 var r = Machine.Qmp.DeviceAdd(args);
                 Record("device_add", args, r.Error);
                 if (!r.Ok) return false;
@@ -155,7 +159,7 @@ public sealed class CheckDriver
             case OpKind.CpuDel:
             {
                 var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = new Dictionary<string, string> { ["id"] = $"cpu{slot.Index}" };
+                var args = Args(("cpu-del", slot.Index, 0), () => new() { ["id"] = $"cpu{slot.Index}" });
                 int cpu = K.Cpus.CpuOfApicId(slot.ApicId);
                 int nid = cpu >= 0 ? K.Cpus.CpuToNode(cpu) : -1;
                 var r = Machine.Qmp.DeviceDel(args);
@@ -168,28 +172,28 @@ public sealed class CheckDriver
             }
             case OpKind.CpuOnline:
             case OpKind.CpuOffline:
-                return Write($"/sys/devices/system/cpu/cpu{op.Arg}/online", op.Kind == OpKind.CpuOnline ? "1" : "0");
+                return WriteCpuOnline((int)op.Arg, op.Kind == OpKind.CpuOnline ? "1" : "0");
             case OpKind.DimmAdd:
             {
                 int idx = 0;
                 while (_st.DimmNode(idx) >= 0) idx++;
                 int nid = (int)op.Arg;
-                var obj = new Dictionary<string, string>
+                var obj = Args(("object-add", idx, 0), () => new()
                 {
                     ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString(),
-                };
+                });
                 var r = Machine.Qmp.ObjectAdd(obj);
                 Record("object-add", obj, r.Error);
                 if (!r.Ok) return false;
-                var dev = new Dictionary<string, string>
+                var dev = Args(("dimm-add", idx, nid), () => new()
                 {
                     ["driver"] = "pc-dimm", ["id"] = $"dimmck{idx}", ["memdev"] = $"memck{idx}", ["node"] = nid.ToString(),
-                };
+                });
                 r = Machine.Qmp.DeviceAdd(dev);
                 Record("device_add", dev, r.Error);
                 if (!r.Ok)
                 {
-                    var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
+                    var del = Args(("object-del", idx, 0), () => new() { ["id"] = $"memck{idx}" });
                     Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                     return false;
                 }
@@ -204,12 +208,12 @@ public sealed class CheckDriver
                 int idx = (int)op.Arg;
                 string id = $"dimmck{idx}";
                 var ranges = K.AllMemoryBlocks.Where(b => b.IsOfDevice(id)).Select(b => (b.StartPfn, b.EndPfn)).ToList();
-                var args = new Dictionary<string, string> { ["id"] = id };
+                var args = Args(("dimm-del", idx, 0), () => new() { ["id"] = id });
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
                 if (K.AllMemoryBlocks.Any(b => b.IsOfDevice(id))) return false; // eject refused
-                var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
+                var del = Args(("object-del", idx, 0), () => new() { ["id"] = $"memck{idx}" });
                 Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                 foreach (var range in ranges) _st.Removed.Add(range);
                 // The eject offlined the blocks: pages the checker held there were migrated.
@@ -218,14 +222,14 @@ public sealed class CheckDriver
                 _st.SetDimm(idx, -1);
                 return true;
             }
-            case OpKind.BlockOnline: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online");
-            case OpKind.BlockOnlineKernel: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online_kernel");
-            case OpKind.BlockOnlineMovable: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online_movable");
+            case OpKind.BlockOnline: return WriteBlockState(op.Arg, "online");
+            case OpKind.BlockOnlineKernel: return WriteBlockState(op.Arg, "online_kernel");
+            case OpKind.BlockOnlineMovable: return WriteBlockState(op.Arg, "online_movable");
             case OpKind.BlockOffline:
             {
                 var mb = K.FindMemoryBlock(op.Arg)!;
                 long start = mb.StartPfn, end = mb.EndPfn;
-                if (!Write($"/sys/devices/system/memory/memory{op.Arg}/state", "offline")) return false;
+                if (!WriteBlockState(op.Arg, "offline")) return false;
                 // Pages the checker held there were migrated (the model does not tell where): drop the handles.
                 _st.DropPagesIn(start, end);
                 return true;
@@ -252,13 +256,19 @@ public sealed class CheckDriver
             {
                 var page = _st.Page((int)op.Arg);
                 var err = Machine.PageAlloc.FreePages(page.Pfn, 0);
-                Record("free_pages", new Dictionary<string, string> { ["page"] = PageName(op.Arg) }, null);
+                if (_steps is not null) Record("free_pages", new Dictionary<string, string> { ["page"] = PageName(op.Arg) }, null);
                 _st.SetPage((int)op.Arg, null);
                 return err == Errno.None;
             }
         }
         throw new InvalidOperationException("unknown operation " + op);
     }
+
+    // The QMP arguments of each operation never change: made once (QMP does not keep or change them).
+    private readonly Dictionary<(string, int, int), Dictionary<string, string>> _args = [];
+
+    private Dictionary<string, string> Args((string, int, int) key, Func<Dictionary<string, string>> make) =>
+        _args.TryGetValue(key, out var a) ? a : _args[key] = make();
 
     private static string PageName(long key) => $"n{key / 4}_{((AllocKind)(key % 4)).ToString().ToLowerInvariant()}";
 
@@ -277,19 +287,28 @@ public sealed class CheckDriver
         // As ScenarioRunner's alloc_pages step does it.
         var ctx = new AllocContext(cpu, "numasim", 1000, ["numasim_alloc_step"]);
         var page = Machine.Guard(() => Machine.PageAlloc.AllocPagesNode(target, gfp, 0, ctx), null);
-        var args = new Dictionary<string, string> { ["nid"] = target.ToString(), ["cpu"] = cpu.ToString(), ["order"] = "0", ["gfp"] = gfpText };
-        if (Machine.Oops is not null) { Record("alloc_pages", args, null); return true; }
-        if (page is null)
+        if (_steps is not null)
         {
-            args["fails"] = "true";
+            var args = new Dictionary<string, string> { ["nid"] = target.ToString(), ["cpu"] = cpu.ToString(), ["order"] = "0", ["gfp"] = gfpText };
+            if (Machine.Oops is null && page is null) args["fails"] = "true";
+            else if (Machine.Oops is null) args["as"] = PageName(op.Arg);
             Record("alloc_pages", args, null);
-            return false;
         }
-        args["as"] = PageName(op.Arg);
-        Record("alloc_pages", args, null);
+        if (Machine.Oops is not null) return true;
+        if (page is null) return false;
         _st.SetPage((int)op.Arg, page);
         return true;
     }
+
+    // Exploring, a write goes straight to the file's store() (the file exists: the operation is enabled); recording,
+    // through the sysfs path as the scenario's write step will.
+    private bool WriteCpuOnline(int cpu, string value) =>
+        _steps is null ? Done(Machine.Subsystems.CpuDevices.WriteOnlineFile(cpu, value + "\n")) : Write($"/sys/devices/system/cpu/cpu{cpu}/online", value);
+
+    private bool WriteBlockState(long id, string value) =>
+        _steps is null ? Done(Machine.Subsystems.MemoryDevices.WriteStateFile(id, value + "\n")) : Write($"/sys/devices/system/memory/memory{id}/state", value);
+
+    private bool Done(Errno err) => err == Errno.None || Machine.Oops is not null;
 
     private bool Write(string path, string value)
     {

@@ -65,21 +65,26 @@ public sealed class KernelContext
     public Zone ZoneById(int id) => NodeData[id / ZoneTypes.MaxNrZones]!.Zones[id % ZoneTypes.MaxNrZones];
 
     /// <summary>Models the allocation of NODE_DATA(nid) (arch_alloc_nodedata()): made once, never freed.</summary>
-    internal PgData AllocPgData(int nid) => NodeData[nid] ??= new PgData(this, nid);
+    internal PgData AllocPgData(int nid)
+    {
+        if (NodeData[nid] is { } p) return p;
+        p = NodeData[nid] = new PgData(this, nid);
+        int at = _pgdats.FindIndex(q => q.NodeId > nid);
+        _pgdats.Insert(at < 0 ? _pgdats.Count : at, p);
+        _zones.Clear();
+        foreach (var q in _pgdats) _zones.AddRange(q.Zones);
+        return p;
+    }
+
+    // The allocated pgdats in node order and their zones (structure: a pgdat is never freed).
+    private readonly List<PgData> _pgdats = [];
+    private readonly List<Zone> _zones = [];
 
     /// <summary>Every allocated pgdat in node order (for_each_online_pgdat and friends filter further).</summary>
-    public IEnumerable<PgData> AllPgData()
-    {
-        foreach (var p in NodeData)
-            if (p is not null) yield return p;
-    }
+    public IReadOnlyList<PgData> AllPgData() => _pgdats;
 
     /// <summary>All zones of all allocated nodes, node by node, low zone first (for_each_zone()).</summary>
-    public IEnumerable<Zone> AllZones()
-    {
-        foreach (var p in AllPgData())
-            foreach (var z in p.Zones) yield return z;
-    }
+    public IReadOnlyList<Zone> AllZones() => _zones;
 
     /// <summary>Memory block size in bytes (memory_block_size_bytes()).</summary>
     public ulong MemoryBlockSize { get; internal set; } = 128UL << 20;

@@ -107,7 +107,8 @@ public sealed class StateArray<T> : StateRegion where T : unmanaged
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Touch();
         if (length > _items.Length) Array.Resize(ref _items, Math.Max(length, Math.Max(4, _items.Length * 2)));
-        else if (length < _length) Array.Clear(_items, length, _length - length);
+        // Elements past the length are left as they were (a restore does not clear them): clear what comes back.
+        if (length > _length) Array.Clear(_items, _length, length - _length);
         _length = length;
     }
 
@@ -135,14 +136,13 @@ public sealed class StateArray<T> : StateRegion where T : unmanaged
         if ((uint)index >= (uint)_length) ThrowIndex(index);
         Touch();
         Array.Copy(_items, index + 1, _items, index, _length - index - 1);
-        _items[--_length] = default;
+        --_length;
     }
 
     public void Clear()
     {
         if (_length == 0) return;
         Touch();
-        Array.Clear(_items, 0, _length);
         _length = 0;
     }
 
@@ -161,7 +161,6 @@ public sealed class StateArray<T> : StateRegion where T : unmanaged
     {
         int n = src.Length / Unsafe.SizeOf<T>();
         if (n > _items.Length) _items = new T[Math.Max(n, _items.Length * 2)];
-        else if (n < _length) Array.Clear(_items, n, _length - n);
         src.CopyTo(MemoryMarshal.AsBytes(_items.AsSpan(0, n)));
         _length = n;
     }

@@ -123,6 +123,12 @@ public sealed class CpuDevices
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
 
+    /// <summary>cpuN/online exists: the device is registered and hot-pluggable (not cpu0).</summary>
+    internal bool HasOnlineFile(int cpu) => cpu != 0 && IsRegistered(cpu);
+
+    /// <summary>A write of cpuN/online as sysfs hands it to the file's store() (for callers that know the file exists).</summary>
+    internal Errno WriteOnlineFile(int cpu, string value) => StoreOnline(cpu, value);
+
     /// <summary>Models online_store() of a CPU device: kstrtobool, then device_online()/device_offline().</summary>
     private Errno StoreOnline(int cpu, string value)
     {

@@ -142,10 +142,12 @@ public sealed class MemoryDevices
         _ => "offline",
     };
 
+    private static readonly OnlineType[] OnlineTypes = Enum.GetValues<OnlineType>();
+
     /// <summary>Models mhp_online_type_from_str(): -1 (null) when the text names no online type.</summary>
     public static OnlineType? OnlineTypeFromString(string s)
     {
-        foreach (var t in Enum.GetValues<OnlineType>())
+        foreach (var t in OnlineTypes)
             if (DeviceCommon.SysfsStreq(s, OnlineTypeName(t))) return t;
         return null;
     }
@@ -158,6 +160,9 @@ public sealed class MemoryDevices
         _k.DefaultOnlineType = t.Value;
         return Errno.None;
     }
+
+    /// <summary>A write of memoryN/state as sysfs hands it to the file's store() (for callers that know the block exists).</summary>
+    internal Errno WriteStateFile(long id, string value) => StoreState(_k.FindMemoryBlock(id)!, value);
 
     /// <summary>Models state_store(): an unknown type, or a block already in the asked state, is EINVAL.</summary>
     private Errno StoreState(MemoryBlock mb, string value)

@@ -114,9 +114,30 @@ public sealed class Bitmap : IEquatable<Bitmap>
         return NBits;
     }
 
-    public IEnumerable<int> Bits()
+    /// <summary>The set bits, ascending (a struct enumerator: foreach allocates nothing).</summary>
+    public BitEnumerable Bits() => new(this);
+
+    public readonly struct BitEnumerable(Bitmap b) : IEnumerable<int>
     {
-        for (int b = NextSet(0); b < NBits; b = NextSet(b + 1)) yield return b;
+        public BitEnumerator GetEnumerator() => new(b);
+        IEnumerator<int> IEnumerable<int>.GetEnumerator() => GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    public struct BitEnumerator(Bitmap b) : IEnumerator<int>
+    {
+        private int _cur = -1;
+        public readonly int Current => _cur;
+        readonly object System.Collections.IEnumerator.Current => _cur;
+
+        public bool MoveNext()
+        {
+            _cur = b.NextSet(_cur + 1);
+            return _cur < b.NBits;
+        }
+
+        public void Reset() => _cur = -1;
+        public readonly void Dispose() { }
     }
 
     public Bitmap Clone()

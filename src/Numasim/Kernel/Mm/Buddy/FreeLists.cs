@@ -44,8 +44,8 @@ internal sealed class FreeLists
         _n = new StateArray<Node>(store, owner + " free-list nodes");
         _freeNode = new StateArray<int>(store, owner + " free-list spare node", 1);
         _freeNode.Mut(0) = -1;
-        _lists = new StateArray<ListHead>(store, owner + " free_area lists", NLists);
-        _lists.Fill(new ListHead { Head = -1, Tail = -1 });
+        // Sized when the first block arrives: most zones never hold one, and an empty region costs nothing to save.
+        _lists = new StateArray<ListHead>(store, owner + " free_area lists");
         _nrFree = new StateArray<long>(store, owner + " free_area nr_free", BuddyConstants.MaxOrder);
         _byPfn = new PfnIndex(store, owner + " free-list pfn index");
         _runs = new StateArray<int>(store, owner + " free-list runs");
@@ -56,13 +56,30 @@ internal sealed class FreeLists
     {
         _n.Clear();
         _freeNode.Mut(0) = -1;
-        _lists.Fill(new ListHead { Head = -1, Tail = -1 });
+        _lists.Clear();
         _nrFree.Fill(0);
         _byPfn.Clear();
         _runs.Clear();
     }
 
-    private ref ListHead Lh(int list) => ref _lists.Mut(list);
+    private ref ListHead Lh(int list)
+    {
+        if (_lists.Length == 0)
+        {
+            _lists.Resize(NLists);
+            _lists.Fill(new ListHead { Head = -1, Tail = -1 });
+        }
+        return ref _lists.Mut(list);
+    }
+
+    private static readonly ListHead NoList = new() { Head = -1, Tail = -1 };
+
+    /// <summary>A list's head, tail and count for reading.</summary>
+    private ref readonly ListHead List(int list)
+    {
+        if (_lists.Length == 0) return ref NoList;
+        return ref _lists[list];
+    }
     private ref Node N(int i) => ref _n.Mut(i);
 
     private static int L(int order, MigrateType mt) => order * MigrateTypes.Count + (int)mt;
@@ -71,10 +88,10 @@ internal sealed class FreeLists
     public long NrFree(int order) => _nrFree[order];
 
     /// <summary>Blocks on free_area[order].free_list[mt] (what /proc/pagetypeinfo counts).</summary>
-    public long NrFree(int order, MigrateType mt) => _lists[L(order, mt)].Blocks;
+    public long NrFree(int order, MigrateType mt) => List(L(order, mt)).Blocks;
 
     /// <summary>Models free_area_empty(), mm/internal.h.</summary>
-    public bool IsEmpty(int order, MigrateType mt) => _lists[L(order, mt)].Head < 0;
+    public bool IsEmpty(int order, MigrateType mt) => List(L(order, mt)).Head < 0;
 
     /// <summary>Number of list nodes in use (for memory figures).</summary>
     public int NodeCount => _byPfn.Count;
@@ -146,7 +163,7 @@ internal sealed class FreeLists
 
     private void LinkHead(int i, int list)
     {
-        int h = _lists[list].Head;
+        int h = List(list).Head;
         N(i).Prev = -1;
         N(i).Next = h;
         if (h >= 0) N(h).Prev = i; else Lh(list).Tail = i;
@@ -155,7 +172,7 @@ internal sealed class FreeLists
 
     private void LinkTail(int i, int list)
     {
-        int t = _lists[list].Tail;
+        int t = List(list).Tail;
         N(i).Next = -1;
         N(i).Prev = t;
         if (t >= 0) N(t).Next = i; else Lh(list).Head = i;
@@ -186,7 +203,7 @@ internal sealed class FreeLists
         _nrFree.Mut(order)++;
         if (order == Top)
         {
-            int h = _lists[list].Head;
+            int h = List(list).Head;
             if (h >= 0 && _n[h].Pfn == pfn + TopPages)
             {
                 SetPfn(h, pfn);
@@ -210,7 +227,7 @@ internal sealed class FreeLists
         _nrFree.Mut(order) += count;
         if (order == Top)
         {
-            int t = _lists[list].Tail;
+            int t = List(list).Tail;
             if (t >= 0 && _n[t].Pfn + _n[t].Count * TopPages == pfn)
             {
                 SetCount(t, _n[t].Count + count);
@@ -223,7 +240,7 @@ internal sealed class FreeLists
     /// <summary>Models get_page_from_free_area(): the head block's pfn or -1.</summary>
     public long PeekHead(int order, MigrateType mt)
     {
-        int h = _lists[L(order, mt)].Head;
+        int h = List(L(order, mt)).Head;
         return h < 0 ? -1 : _n[h].Pfn;
     }
 
@@ -341,7 +358,7 @@ internal sealed class FreeLists
     /// <summary>All free blocks of one list in list order (runs expanded), for tests and /proc dumps.</summary>
     public IEnumerable<long> Blocks(int order, MigrateType mt)
     {
-        for (int i = _lists[L(order, mt)].Head; i >= 0; i = _n[i].Next)
+        for (int i = List(L(order, mt)).Head; i >= 0; i = _n[i].Next)
         {
             long c = _n[i].Count, p = _n[i].Pfn;
             for (long k = 0; k < c; k++) yield return p + (k << order);
@@ -351,6 +368,6 @@ internal sealed class FreeLists
     /// <summary>List segments (pfn, count of blocks) of one list, for tests and memory figures.</summary>
     public IEnumerable<(long Pfn, long Count)> Segments(int order, MigrateType mt)
     {
-        for (int i = _lists[L(order, mt)].Head; i >= 0; i = _n[i].Next) yield return (_n[i].Pfn, _n[i].Count);
+        for (int i = List(L(order, mt)).Head; i >= 0; i = _n[i].Next) yield return (_n[i].Pfn, _n[i].Count);
     }
 }

@@ -83,7 +83,7 @@ public sealed class ZonePageAllocator
     /// <summary>Pages sitting on all CPUs' pcp lists of this zone.</summary>
     public long PcpPages
     {
-        get { long n = 0; foreach (var (_, p) in AllPcps()) n += p.Count; return n; }
+        get { long n = 0; foreach (ref readonly var r in _pcps.Records.Items) n += r.Count; return n; }
     }
 
     /// <summary>Pages currently handed out.</summary>
@@ -302,6 +302,9 @@ public sealed class ZonePageAllocator
     /// <summary>Releases per-page tracking of pageblocks that hold no allocation any more (kept otherwise so that
     /// alloc/free churn does not allocate); memory then follows current, not peak, allocations.</summary>
     public void Compact() => _area.Allocated.Compact(ZoneStartPfn, ZoneEndPfn);
+
+    /// <summary>Whether an allocated block's head lies in [startPfn, endPfn).</summary>
+    public bool AnyAllocatedInRange(long startPfn, long endPfn) => _area.Allocated.AnyInRange(startPfn, endPfn);
 
     /// <summary>Allocated blocks whose head pfn lies in [startPfn, endPfn), ascending, with their migratetype.</summary>
     public IEnumerable<AllocatedBlock> AllocatedInRange(long startPfn, long endPfn) => _area.Allocated.InRange(startPfn, endPfn);
