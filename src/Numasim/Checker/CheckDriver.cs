@@ -272,6 +272,8 @@ public sealed class CheckDriver
 
     private static string PageName(long key) => $"n{key / 4}_{((AllocKind)(key % 4)).ToString().ToLowerInvariant()}";
 
+    private static readonly string[] AllocCaller = ["numasim_alloc_step"];
+
     private bool Alloc(CheckOp op)
     {
         int nid = op.AllocNode;
@@ -285,7 +287,7 @@ public sealed class CheckDriver
         int cpu = kind == AllocKind.NoNode ? FirstOnlineCpuOf(nid) : 0;
         int target = kind == AllocKind.NoNode ? NumaConstants.NumaNoNode : nid;
         // As ScenarioRunner's alloc_pages step does it.
-        var ctx = new AllocContext(cpu, "numasim", 1000, ["numasim_alloc_step"]);
+        var ctx = new AllocContext(cpu, "numasim", 1000, AllocCaller);
         var page = Machine.Guard(() => Machine.PageAlloc.AllocPagesNode(target, gfp, 0, ctx), null);
         if (_steps is not null)
         {

@@ -254,6 +254,8 @@ public sealed class ModelChecker(CheckOptions options)
         public readonly List<Snapshots.StateSnapshot> Snaps = [];
         public readonly List<CheckOp> Ops = [];
         public readonly List<int> Path = [];
+        /// <summary>Saved states no longer on the path, whose bytes the next save reuses.</summary>
+        public readonly Stack<Snapshots.StateSnapshot> Spare = new();
     }
 
     /// <summary>The worker's saved state of a tree node, made from the deepest saved ancestor.</summary>
@@ -263,6 +265,7 @@ public sealed class ModelChecker(CheckOptions options)
         int common = 0;
         while (common < w.Nodes.Count && common < w.Path.Count && w.Nodes[common] == w.Path[common]) common++;
         w.Nodes.RemoveRange(common, w.Nodes.Count - common);
+        for (int i = common; i < w.Snaps.Count; i++) w.Spare.Push(w.Snaps[i]);
         w.Snaps.RemoveRange(common, w.Snaps.Count - common);
         for (int i = w.Nodes.Count; i < w.Path.Count; i++)
         {
@@ -271,7 +274,7 @@ public sealed class ModelChecker(CheckOptions options)
             w.D.Apply(CheckOp.Unpack(_tree.Op(w.Path[i])));
             Interlocked.Increment(ref _replayed);
             w.Nodes.Add(w.Path[i]);
-            w.Snaps.Add(w.D.Save());
+            w.Snaps.Add(w.D.Machine.State.Save(w.Spare.Count > 0 ? w.Spare.Pop() : null));
         }
         return w.Snaps[^1];
     }

@@ -87,10 +87,13 @@ public sealed class StateStore
     }
 
     /// <summary>The current state as a value. The machine then counts as being in that state (see Restore).</summary>
-    public StateSnapshot Save()
+    public StateSnapshot Save() => Save(null);
+
+    /// <summary>Saves into a snapshot no longer needed (its bytes are overwritten when the size fits; else a new one).</summary>
+    public StateSnapshot Save(StateSnapshot? reuse)
     {
         _sealed = true;
-        var s = StateSnapshot.Capture(_regions);
+        var s = StateSnapshot.Capture(_regions, reuse);
         ClearDirty();
         _base = s;
         return s;
@@ -158,32 +161,42 @@ public sealed class StateStore
 /// profile.</summary>
 public sealed class StateSnapshot
 {
-    private readonly byte[] _data;
-    private readonly int[] _offsets;
+    private byte[] _data;
+    private int[] _offsets;
 
     private StateSnapshot(byte[] data)
     {
         _data = data;
+        _offsets = ParseOffsets(data);
+    }
+
+    private static int[] ParseOffsets(byte[] data)
+    {
         int n = BinaryPrimitives.ReadInt32LittleEndian(data);
         if (n < 1 || HeaderBytes(n) > data.Length) throw new FormatException("not a saved machine state");
-        _offsets = new int[n + 1];
+        var offsets = new int[n + 1];
         int off = HeaderBytes(n);
         for (int i = 0; i < n; i++)
         {
-            _offsets[i] = off;
-            off += BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(4 + 4 * i));
+            int len = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(4 + 4 * i));
+            if (len < 0 || off + len > data.Length) throw new FormatException("saved machine state: a region runs past the end");
+            offsets[i] = off;
+            off += len;
         }
-        _offsets[n] = off;
+        offsets[n] = off;
         if (off != data.Length) throw new FormatException("saved machine state: region lengths do not add up");
+        return offsets;
     }
 
     internal static int HeaderBytes(int regions) => 4 + 4 * regions;
 
-    internal static StateSnapshot Capture(List<StateRegion> regions)
+    internal static StateSnapshot Capture(List<StateRegion> regions, StateSnapshot? reuse)
     {
         int size = HeaderBytes(regions.Count);
         foreach (var r in regions) size += r.ByteLength;
-        var data = GC.AllocateUninitializedArray<byte>(size);
+        bool inPlace = reuse is not null && reuse._data.Length == size && reuse._offsets.Length == regions.Count + 1;
+        var data = inPlace ? reuse!._data : GC.AllocateUninitializedArray<byte>(size);
+        var offsets = inPlace ? reuse!._offsets : new int[regions.Count + 1];
         BinaryPrimitives.WriteInt32LittleEndian(data, regions.Count);
         int off = HeaderBytes(regions.Count);
         for (int i = 0; i < regions.Count; i++)
@@ -191,9 +204,19 @@ public sealed class StateSnapshot
             int len = regions[i].ByteLength;
             BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(4 + 4 * i), len);
             regions[i].SaveTo(data.AsSpan(off, len));
+            offsets[i] = off;
             off += len;
         }
-        return new StateSnapshot(data);
+        offsets[regions.Count] = off;
+        if (inPlace) return reuse!;
+        var s = new StateSnapshot(data, offsets);
+        return s;
+    }
+
+    private StateSnapshot(byte[] data, int[] offsets)
+    {
+        _data = data;
+        _offsets = offsets;
     }
 
     internal int RegionCount => _offsets.Length - 1;

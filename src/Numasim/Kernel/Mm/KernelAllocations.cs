@@ -44,7 +44,7 @@ internal sealed class KernelAllocations
         long inNormal = 0;
         foreach (var (n, p) in _held.Items)
             if (n == nid && p.ZoneId % ZoneTypes.MaxNrZones == (int)ZoneType.Normal) inNormal++;
-        var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, ["kmem_cache_alloc_node"]);
+        var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, Caller);
         for (long i = inNormal; i < (long)PagesPerCpu * cpus; i++)
         {
             var page = _alloc.AllocPages(Gfp.GfpKernel | Gfp.ThisNode | Gfp.NoWarn, 0, nid, null, ctx);
@@ -56,6 +56,8 @@ internal sealed class KernelAllocations
             _held.Add((nid, PageRef.Of(page)));
         }
     }
+
+    private static readonly string[] Caller = ["kmem_cache_alloc_node"];
 
     /// <summary>Refills every node with online CPUs.</summary>
     public void RefillAll()

@@ -43,7 +43,20 @@ public sealed class PageAlloc
     public AllocatedPage? AllocPagesNode(int nid, Gfp gfp, int order, AllocContext ctx)
     {
         if (nid == NumaConstants.NumaNoNode) nid = NumaMemId(ctx.Cpu);
-        return AllocPagesNodeUnchecked(nid, gfp, order, ctx with { Caller = ["alloc_pages_node", .. ctx.Caller] });
+        return AllocPagesNodeUnchecked(nid, gfp, order, ctx with { Caller = WithAllocPagesNode(ctx.Caller) });
+    }
+
+    // The call trace with alloc_pages_node() on top, made once per caller's trace (it only shows in an oops).
+    private IReadOnlyList<string>? _caller, _withAllocPagesNode;
+
+    private IReadOnlyList<string> WithAllocPagesNode(IReadOnlyList<string> caller)
+    {
+        if (!ReferenceEquals(caller, _caller))
+        {
+            _withAllocPagesNode = ["alloc_pages_node", .. caller];
+            _caller = caller;
+        }
+        return _withAllocPagesNode!;
     }
 
     /// <summary>Models __alloc_pages_node(): only a VM_BUG_ON guards the nid (CONFIG_DEBUG_VM); without it an
@@ -139,6 +152,8 @@ public sealed class PageAlloc
     public int NumaMemId(int cpu) =>
         _k.Profile.HaveMemorylessNodes ? _k.Cpus.CpuToMem(cpu) : _k.Cpus.CpuToNode(cpu);
 
+    private static readonly string[] MigrateCaller = ["do_migrate_range"];
+
     /// <summary>Models do_migrate_range() during offline_pages(): each movable page of the isolated range gets a
     /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
     internal Errno MigrateRange(Zone zone, long start, long end)
@@ -149,7 +164,7 @@ public sealed class PageAlloc
         var mask = _k.NodeStates[NodeState.Memory].Clone();
         mask.Clear(nid);
         if (mask.IsEmpty) mask.Set(nid);
-        var ctx = new AllocContext(0, "kworker/u8:1", 40, ["do_migrate_range"]);
+        var ctx = new AllocContext(0, "kworker/u8:1", 40, MigrateCaller);
         foreach (var b in blocks)
         {
             var target = AllocPages(Gfp.GfpUser | Gfp.Movable | Gfp.RetryMayfail | Gfp.NoWarn, b.Order, nid, mask, ctx);
