@@ -31,8 +31,9 @@ public sealed class DeviceMemory
     public const ulong BackendAlignment = 2 * QemuSize.MiB;
 
     /// <summary>A plugged DIMM as a record of the compact state (its id in the name pool).</summary>
-    private struct DimmRecord
+    private struct DimmRecord : INamedRecord
     {
+        public readonly int NameIndex => Id;
         public int Id, Slot, Node;
         public ulong Address, Size;
     }
@@ -87,12 +88,7 @@ public sealed class DeviceMemory
         return new PluggedDimm(_ids[d.Id], d.Slot, d.Address, d.Size, d.Node);
     }
 
-    private int IndexOf(string id)
-    {
-        for (int i = 0; i < _dimms.Length; i++)
-            if (_ids.Is(_dimms[i].Id, id)) return i;
-        return -1;
-    }
+    private int IndexOf(string id) => _dimms.IndexOfName(_ids, id);
 
     private bool SlotBusy(int slot)
     {

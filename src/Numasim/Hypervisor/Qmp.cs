@@ -25,9 +25,9 @@ public sealed class Qmp
 
     // QEMU's objects and devices as records of the compact state, their ids in a name pool: memory backends (with
     // the id of what uses them: a DIMM or "numa"), CPUs (id -> APIC id) and DIMMs (id -> backend, node).
-    private struct Backend { public int Id, User; public ulong Size; }
-    private struct Cpu { public int Id; public uint Apic; }
-    private struct Dimm { public int Id, Memdev, Node; }
+    private struct Backend : INamedRecord { public int Id, User; public ulong Size; public readonly int NameIndex => Id; }
+    private struct Cpu : INamedRecord { public int Id; public uint Apic; public readonly int NameIndex => Id; }
+    private struct Dimm : INamedRecord { public int Id, Memdev, Node; public readonly int NameIndex => Id; }
 
     private readonly StateStrings _names;
     private readonly StateArray<Backend> _backends;
@@ -50,26 +50,9 @@ public sealed class Qmp
             if (FindBackend(n.MemDev!) is var i and >= 0) _backends.Mut(i).User = numa;
     }
 
-    private int FindBackend(string id)
-    {
-        for (int i = 0; i < _backends.Length; i++)
-            if (_names.Is(_backends[i].Id, id)) return i;
-        return -1;
-    }
-
-    private int FindCpu(string id)
-    {
-        for (int i = 0; i < _cpus.Length; i++)
-            if (_names.Is(_cpus[i].Id, id)) return i;
-        return -1;
-    }
-
-    private int FindDimm(string id)
-    {
-        for (int i = 0; i < _dimms.Length; i++)
-            if (_names.Is(_dimms[i].Id, id)) return i;
-        return -1;
-    }
+    private int FindBackend(string id) => _backends.IndexOfName(_names, id);
+    private int FindCpu(string id) => _cpus.IndexOfName(_names, id);
+    private int FindDimm(string id) => _dimms.IndexOfName(_names, id);
 
     private bool CpuApicTaken(uint apic)
     {

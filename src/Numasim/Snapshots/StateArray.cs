@@ -196,3 +196,43 @@ public sealed class StateValue<T> : StateRegion where T : unmanaged
     internal override ReadOnlySpan<byte> Bytes => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in _value));
     internal override void LoadFrom(ReadOnlySpan<byte> src) => _value = MemoryMarshal.Read<T>(src);
 }
+
+/// <summary>A record of a region kept sorted by a 64-bit key.</summary>
+public interface ISortedRecord
+{
+    long SortKey { get; }
+}
+
+/// <summary>A record that names an entry of a <see cref="StateStrings"/> pool.</summary>
+public interface INamedRecord
+{
+    int NameIndex { get; }
+}
+
+public static class StateArrayExtensions
+{
+    /// <summary>Binary search of a region sorted by key: the index, or the complement of where it would go.</summary>
+    public static int SearchSorted<T>(this StateArray<T> a, long key) where T : unmanaged, ISortedRecord
+    {
+        var items = a.Items;
+        int lo = 0, hi = items.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            long v = items[mid].SortKey;
+            if (v == key) return mid;
+            if (v < key) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    /// <summary>The index of the record whose name is s, or -1.</summary>
+    public static int IndexOfName<T>(this StateArray<T> a, StateStrings names, string s) where T : unmanaged, INamedRecord
+    {
+        var items = a.Items;
+        for (int i = 0; i < items.Length; i++)
+            if (names.Is(items[i].NameIndex, s)) return i;
+        return -1;
+    }
+}

@@ -144,8 +144,10 @@ public sealed class MemoryBlock
 }
 
 /// <summary>A memory block's values in the block table.</summary>
-internal record struct MemoryBlockRecord
+internal record struct MemoryBlockRecord : ISortedRecord
 {
+    public readonly long SortKey => Id;
+
     public long Id;
     public long PresentPages;
     public int Nid;

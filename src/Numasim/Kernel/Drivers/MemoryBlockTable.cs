@@ -26,20 +26,7 @@ public sealed class MemoryBlockTable
 
     public int Count => _rows.Length;
 
-    private int Find(long id)
-    {
-        var rows = _rows.Items;
-        int lo = 0, hi = rows.Length - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            long v = rows[mid].Id;
-            if (v == id) return mid;
-            if (v < id) lo = mid + 1;
-            else hi = mid - 1;
-        }
-        return ~lo;
-    }
+    private int Find(long id) => _rows.SearchSorted(id);
 
     private int RowIndex(long id, ref int hint)
     {

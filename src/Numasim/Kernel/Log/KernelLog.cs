@@ -18,10 +18,10 @@ public readonly record struct LogRecord(long TimestampUs, string Text)
 /// <remarks>
 /// The log is not part of a machine's compact state (docs/checker.md): the model checker explores with it
 /// switched off (<see cref="Enabled"/> false), and then a printk costs a flag test, not the formatting of its
-/// text, because interpolated calls bind to <see cref="PrintkHandler"/>. Its counterexample is replayed from
+/// text, because interpolated calls bind to <see cref="LazyText"/>. Its counterexample is replayed from
 /// boot with the log on, so the records a scenario sees are always exact.
 /// </remarks>
-public sealed class KernelLog
+public sealed class KernelLog : IRecorder
 {
     private List<LogRecord> _records = [];
     private long _nowUs;
@@ -49,7 +49,7 @@ public sealed class KernelLog
     }
 
     /// <summary>Models printk() of a formatted line: the text is formatted only when the log is on.</summary>
-    public void Printk([InterpolatedStringHandlerArgument("")] ref PrintkHandler text)
+    public void Printk([InterpolatedStringHandlerArgument("")] ref LazyText text)
     {
         if (!text.Enabled) return;
         Printk(text.ToStringAndClear());
@@ -76,15 +76,22 @@ public sealed class KernelLog
     }
 }
 
-/// <summary>Formats a printk's interpolated text only when the log records (C# interpolated string handler).</summary>
+/// <summary>Something that records formatted text only when switched on (the log, the uevents).</summary>
+public interface IRecorder
+{
+    bool Enabled { get; }
+}
+
+/// <summary>Formats an interpolated text only when its recorder records (C# interpolated string handler): how a
+/// printk or a uevent's devpath costs a flag test while the checker explores.</summary>
 [InterpolatedStringHandler]
-public ref struct PrintkHandler
+public ref struct LazyText
 {
     private DefaultInterpolatedStringHandler _inner;
 
-    public PrintkHandler(int literalLength, int formattedCount, KernelLog log, out bool enabled)
+    public LazyText(int literalLength, int formattedCount, IRecorder recorder, out bool enabled)
     {
-        Enabled = enabled = log.Enabled;
+        Enabled = enabled = recorder.Enabled;
         _inner = enabled ? new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture) : default;
     }
 

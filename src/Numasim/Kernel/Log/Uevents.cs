@@ -18,7 +18,7 @@ public sealed record Uevent(long Seqnum, long TimestampUs, UeventAction Action, 
 
 /// <summary>The uevents the modelled kernel has sent, in order (kobject_uevent()). Like the log, not part of the
 /// compact state: off while the checker explores (<see cref="KernelLog.Enabled"/> switches both).</summary>
-public sealed class Uevents
+public sealed class Uevents : IRecorder
 {
     private List<Uevent> _events = [];
     private readonly KernelLog _clock;
@@ -34,35 +34,13 @@ public sealed class Uevents
     }
 
     /// <summary>Models kobject_uevent() with a formatted devpath, formatted only when events are recorded.</summary>
-    public void Emit(UeventAction action, [InterpolatedStringHandlerArgument("")] ref UeventPathHandler devPath, string subsystem)
+    public void Emit(UeventAction action, [InterpolatedStringHandlerArgument("")] ref LazyText devPath, string subsystem)
     {
         if (devPath.Enabled) Emit(action, devPath.ToStringAndClear(), subsystem);
     }
 
-    internal bool Enabled => _clock.Enabled;
+    public bool Enabled => _clock.Enabled;
 
     /// <summary>The same events in another list (for a clone of the machine).</summary>
     internal void CopyTo(Uevents other) => other._events = [.. _events];
-}
-
-/// <summary>Formats a uevent's devpath only when events are recorded.</summary>
-[InterpolatedStringHandler]
-public ref struct UeventPathHandler
-{
-    private DefaultInterpolatedStringHandler _inner;
-
-    public UeventPathHandler(int literalLength, int formattedCount, Uevents events, out bool enabled)
-    {
-        Enabled = enabled = events.Enabled;
-        _inner = enabled ? new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture) : default;
-    }
-
-    public bool Enabled { get; }
-
-    public void AppendLiteral(string s) => _inner.AppendLiteral(s);
-    public void AppendFormatted<T>(T value) => _inner.AppendFormatted(value);
-    public void AppendFormatted<T>(T value, string? format) => _inner.AppendFormatted(value, format);
-    public void AppendFormatted(string? value) => _inner.AppendFormatted(value);
-
-    internal string ToStringAndClear() => _inner.ToStringAndClear();
 }

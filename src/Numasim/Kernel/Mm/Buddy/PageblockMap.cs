@@ -14,8 +14,9 @@ internal sealed class PageblockMap
     internal const int HeadsBytes = (int)BuddyConstants.PageblockNrPages;
     public const byte NoOverride = 0xFF;
 
-    private struct Entry
+    private struct Entry : ISortedRecord
     {
+        public readonly long SortKey => Pb;
         public long Pb;
         public int HeadsSlot; // -1: no per-page array
         public byte Override;
@@ -72,20 +73,7 @@ internal sealed class PageblockMap
         _lastEntry = -1;
     }
 
-    private int Search(long pb)
-    {
-        var e = _entries.Items;
-        int lo = 0, hi = e.Length - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            long v = e[mid].Pb;
-            if (v == pb) return mid;
-            if (v < pb) lo = mid + 1;
-            else hi = mid - 1;
-        }
-        return ~lo;
-    }
+    private int Search(long pb) => _entries.SearchSorted(pb);
 
     /// <summary>The entry of the pageblock holding pfn, or -1 when nothing is recorded for it.</summary>
     public int Find(long pfn)
