@@ -70,9 +70,9 @@ public sealed class KernelContext
         if (NodeData[nid] is { } p) return p;
         p = NodeData[nid] = new PgData(this, nid);
         int at = _pgdats.FindIndex(q => q.NodeId > nid);
-        _pgdats.Insert(at < 0 ? _pgdats.Count : at, p);
-        _zones.Clear();
-        foreach (var q in _pgdats) _zones.AddRange(q.Zones);
+        if (at < 0) at = _pgdats.Count;
+        _pgdats.Insert(at, p);
+        _zones.InsertRange(at * ZoneTypes.MaxNrZones, p.Zones);
         return p;
     }
 
