@@ -81,7 +81,8 @@ public sealed class PerCpuPages
         ref var r = ref M;
         int total = 0;
         for (int i = 0; i < NrPcpLists; i++) total += (r.Lists[i].Mask + 1) << (i == pindex ? 1 : 0);
-        var nb = new long[total];
+        var rented = System.Buffers.ArrayPool<long>.Shared.Rent(total);
+        var nb = rented.AsSpan(0, total);
         int b = 0;
         for (int i = 0; i < NrPcpLists; i++)
         {
@@ -94,6 +95,7 @@ public sealed class PerCpuPages
             b += cap;
         }
         _set.ReplaceSegment(_index, nb);
+        System.Buffers.ArrayPool<long>.Shared.Return(rented);
     }
 
     /// <summary>list_add: push at the head.</summary>
@@ -376,16 +378,16 @@ internal sealed class PcpSet
     }
 
     /// <summary>Gives pcp i a new segment (the entries laid out anew by Grow), moving the segments after it.</summary>
-    public void ReplaceSegment(int index, long[] entries)
+    public void ReplaceSegment(int index, ReadOnlySpan<long> entries)
     {
         ref var r = ref Records.Mut(index);
         int start = r.BufStart, oldLen = r.BufLength, delta = entries.Length - oldLen;
         int total = Buffer.Length;
-        var tail = Buffer.Items[(start + oldLen)..].ToArray();
         Buffer.Resize(total + delta);
         var buf = Buffer.MutItems;
+        // The segments after this one move by delta (an overlapping copy), then the new segment goes in.
+        buf[(start + oldLen)..total].CopyTo(buf[(start + entries.Length)..]);
         entries.CopyTo(buf[start..]);
-        tail.CopyTo(buf[(start + entries.Length)..]);
         r.BufLength = entries.Length;
         var recs = Records.MutItems;
         for (int i = 0; i < recs.Length; i++)
