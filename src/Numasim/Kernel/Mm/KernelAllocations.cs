@@ -21,7 +21,7 @@ internal sealed class KernelAllocations
 
     private readonly KernelContext _k;
     private readonly PageAlloc _alloc;
-    // The pages held, with their node, as compact state.
+    // The pages held, with their node, sorted by node, as compact state.
     private readonly StateArray<(int Nid, PageRef Page)> _held;
 
     public KernelAllocations(KernelContext k, PageAlloc alloc)
@@ -41,9 +41,10 @@ internal sealed class KernelAllocations
         var pgdat = _k.NodeDataOf(nid);
         if (pgdat is null || !pgdat.Zone(ZoneType.Normal).IsManaged) return;
         int cpus = _k.Cpus.CpumaskOfNode(nid).Weight();
+        int start = LowerBound(nid), end = LowerBound(nid + 1);
         long inNormal = 0;
-        foreach (var (n, p) in _held.Items)
-            if (n == nid && p.ZoneId % ZoneTypes.MaxNrZones == (int)ZoneType.Normal) inNormal++;
+        for (int i = start; i < end; i++)
+            if (_held[i].Page.ZoneId % ZoneTypes.MaxNrZones == (int)ZoneType.Normal) inNormal++;
         var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, Caller);
         for (long i = inNormal; i < (long)PagesPerCpu * cpus; i++)
         {
@@ -53,8 +54,22 @@ internal sealed class KernelAllocations
                 if (page is not null) _alloc.FreePages(page.Pfn, ctx.Cpu);
                 break;
             }
-            _held.Add((nid, PageRef.Of(page)));
+            _held.Insert(end++, (nid, PageRef.Of(page)));
         }
+    }
+
+    /// <summary>The first held page of a node at least nid (the pages are sorted by node).</summary>
+    private int LowerBound(int nid)
+    {
+        var h = _held.Items;
+        int lo = 0, hi = h.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (h[mid].Nid < nid) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     private static readonly string[] Caller = ["kmem_cache_alloc_node"];
