@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(SoakCommand.Create());
         return root;
     }
 
@@ -44,7 +45,8 @@ public static class CliApp
         }
         catch (CliException e)
         {
-            stderr.WriteLine("numasim: " + e.Message);
+            // One line whatever the user's values held: a newline in a quoted value is shown as \n.
+            stderr.WriteLine("numasim: " + Numasim.Input.Printable.Escape(e.Message));
             return e.ExitCode;
         }
         catch (Exception e)

@@ -73,15 +73,16 @@ public sealed class Machine
         }
     }
 
-    /// <summary>modprobe kvm_intel (the seed's trigger), run on the given CPU.</summary>
-    public Errno Modprobe(string module, int cpu = 0) => module switch
-    {
-        "kvm_intel" => Guard(() => _s.Kvm.Modprobe(cpu), Errno.EFAULT),
-        _ => Errno.ENOENT,
-    };
+    /// <summary>modprobe MODULE [PARAMS] run on the given CPU: kvm_intel (the seed's trigger) and the fault injectors
+    /// (memory-notifier-error-inject); any other module is ENOENT.</summary>
+    public Errno Modprobe(string module, int cpu = 0, string parameters = "") =>
+        Guard(() => _s.Modules.Modprobe(module, parameters, cpu), Errno.EFAULT);
 
-    /// <summary>rmmod kvm_intel.</summary>
-    public Errno Rmmod(string module) => module == "kvm_intel" ? Guard(() => _s.Kvm.Rmmod(), Errno.EFAULT) : Errno.ENOENT;
+    /// <summary>rmmod MODULE.</summary>
+    public Errno Rmmod(string module) => Guard(() => _s.Modules.Rmmod(module), Errno.EFAULT);
+
+    /// <summary>The loadable modules and the fault injectors they carry.</summary>
+    public Kernel.FaultInject.KernelModules Modules => _s.Modules;
 
     /// <summary>The page allocator's entry points, for scenario steps and tests.</summary>
     public PageAlloc PageAlloc => _s.PageAlloc;

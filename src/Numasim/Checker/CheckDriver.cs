@@ -32,6 +32,7 @@ public sealed class CheckDriver
         DimmBytes = Machine.Kernel.MemoryBlockSize;
         if (record) _steps = [];
         _st = new DriverState(Machine.State, spec);
+        _st.FaultState = Faults.Fingerprint(Machine);
         // Nodes the boot left online with neither memory nor a present CPU (v4.x onlines possible memoryless nodes).
         ulong untouched = 0;
         foreach (var nid in Machine.Kernel.NodeStates[NodeState.Online].Bits())
@@ -119,6 +120,7 @@ public sealed class CheckDriver
         if (On("free"))
             for (int key = 0; key < _st.PageKeys; key++)
                 if (_st.HoldsPage(key)) ops.Add(new(OpKind.Free, key));
+        if (On("fault")) Faults.EnabledOps(Machine, ops);
     }
 
     private bool On(string family) => _families.Contains(family);
@@ -133,6 +135,15 @@ public sealed class CheckDriver
     /// <summary>Applies an operation. Returns false when it failed in a way that leaves the state as it was
     /// (an errno, a QMP error, a failed allocation); true when it may have changed the state.</summary>
     public bool Apply(CheckOp op)
+    {
+        bool changed = ApplyOp(op);
+        // The fault injectors' state (which any allocation may change: fail_page_alloc's times) is observed once per
+        // operation, as the value Faults.Fingerprint gives.
+        _st.FaultState = Faults.Fingerprint(Machine);
+        return changed;
+    }
+
+    private bool ApplyOp(CheckOp op)
     {
         switch (op.Kind)
         {
@@ -252,6 +263,7 @@ public sealed class CheckDriver
                 return err == Errno.None;
             }
             case OpKind.Alloc: return Alloc(op);
+            case OpKind.InjectMemError or OpKind.FailNextAlloc: return Faults.Apply(this, op);
             case OpKind.Free:
             {
                 var page = _st.Page((int)op.Arg);
@@ -312,7 +324,7 @@ public sealed class CheckDriver
 
     private bool Done(Errno err) => err == Errno.None || Machine.Oops is not null;
 
-    private bool Write(string path, string value)
+    internal bool Write(string path, string value)
     {
         var err = Machine.Write(path, value);
         if (_steps is not null)
@@ -324,7 +336,7 @@ public sealed class CheckDriver
         return err == Errno.None || Machine.Oops is not null;
     }
 
-    private void Record(string kind, Dictionary<string, string>? args, string? qmpError, string? scalar = null)
+    internal void Record(string kind, Dictionary<string, string>? args, string? qmpError, string? scalar = null)
     {
         if (_steps is null) return;
         var a = args is null ? new Dictionary<string, string>() : new Dictionary<string, string>(args);

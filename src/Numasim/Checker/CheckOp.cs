@@ -6,6 +6,10 @@ public enum OpKind : byte
     CpuAdd, CpuDel, CpuOnline, CpuOffline, DimmAdd, DimmDel,
     BlockOnline, BlockOnlineKernel, BlockOnlineMovable, BlockOffline,
     Modprobe, Rmmod, Alloc, Free,
+    /// <summary>memory-notifier-error-inject: Arg 0 fails MEM_GOING_OFFLINE with -EBUSY, 1 MEM_GOING_ONLINE, 2 clears both.</summary>
+    InjectMemError,
+    /// <summary>fail_page_alloc armed to fail the next allocation of any order and gfp.</summary>
+    FailNextAlloc,
 }
 
 /// <summary>The representative allocations the checker makes on each node.</summary>
@@ -48,6 +52,7 @@ public readonly record struct CheckOp(OpKind Kind, long Arg)
         OpKind.BlockOnline or OpKind.BlockOnlineKernel or OpKind.BlockOnlineMovable or OpKind.BlockOffline => "block",
         OpKind.Modprobe or OpKind.Rmmod => "kvm",
         OpKind.Alloc => "alloc",
+        OpKind.InjectMemError or OpKind.FailNextAlloc => "fault",
         _ => "free",
     };
 
@@ -66,6 +71,8 @@ public readonly record struct CheckOp(OpKind Kind, long Arg)
         OpKind.Modprobe => "modprobe kvm_intel",
         OpKind.Rmmod => "rmmod kvm_intel",
         OpKind.Alloc => $"alloc_pages {AllocKind} on node {AllocNode}",
+        OpKind.InjectMemError => Arg switch { 0 => "MEM_GOING_OFFLINE/error <- -16", 1 => "MEM_GOING_ONLINE/error <- -16", _ => "notifier errors <- 0" },
+        OpKind.FailNextAlloc => "fail_page_alloc: fail the next allocation",
         _ => $"free_pages {(AllocKind)(Arg % 4)} of node {Arg / 4}",
     };
 }
@@ -75,6 +82,9 @@ public static class OpFamilies
 {
     public static readonly IReadOnlyList<string> All =
         ["cpu-add", "cpu-del", "cpu-online", "dimm-add", "dimm-del", "block", "kvm", "alloc", "free"];
+
+    /// <summary>Families taken only when named (they multiply the states): fault injection.</summary>
+    public static readonly IReadOnlyList<string> Optional = ["fault"];
 
     /// <summary>Parses "cpu,dimm,kvm" (families or aliases: cpu, dimm, mem, alloc=alloc+free, all); null and an error for an unknown name.</summary>
     public static IReadOnlySet<string>? Parse(string? list, out string error)
@@ -92,9 +102,9 @@ public static class OpFamilies
                 case "mem": set.UnionWith(["dimm-add", "dimm-del", "block"]); break;
                 case "pages": set.UnionWith(["alloc", "free"]); break;
                 default:
-                    if (!All.Contains(raw))
+                    if (!All.Contains(raw) && !Optional.Contains(raw))
                     {
-                        error = $"unknown operation '{raw}' (known: {string.Join(", ", All)}; aliases cpu, dimm, mem, pages, all)";
+                        error = $"unknown operation '{raw}' (known: {string.Join(", ", All.Concat(Optional))}; aliases cpu, dimm, mem, pages, all)";
                         return null;
                     }
                     set.Add(raw);

@@ -14,7 +14,7 @@ internal sealed class DriverState
 {
     private struct Scalars
     {
-        public ulong BootUntouchedNodes;
+        public ulong BootUntouchedNodes, FaultState;
         public bool KvmLoaded;
     }
 
@@ -45,6 +45,18 @@ internal sealed class DriverState
         {
             _store.Observe(Zobrist.Key(FieldKind.BootUntouchedNodes, 0), _scalars[0].BootUntouchedNodes, value);
             _scalars.Mut(0).BootUntouchedNodes = value;
+        }
+    }
+
+    /// <summary>The fault injectors' observed value (Faults.Fingerprint).</summary>
+    public ulong FaultState
+    {
+        get => _scalars[0].FaultState;
+        set
+        {
+            if (value == _scalars[0].FaultState) return;
+            _store.Observe(Zobrist.Key(FieldKind.Faults, 0), _scalars[0].FaultState, value);
+            _scalars.Mut(0).FaultState = value;
         }
     }
 

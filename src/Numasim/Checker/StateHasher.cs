@@ -60,6 +60,7 @@ public static class StateHasher
         }
         h = Add(h, dimms);
         h = Add(h, d.KvmLoaded ? 0x4B564DUL : 0x4E4FUL);
+        h = Add(h, Faults.Fingerprint(m));
         foreach (var (key, page) in d.Pages) h = Add(h, (ulong)key << 40 | (ulong)page.Node << 8 | (ulong)page.Zone.Type);
         // Zone accounting.
         foreach (var p in k.AllPgData())

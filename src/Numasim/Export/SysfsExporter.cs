@@ -28,7 +28,12 @@ public static class SysfsExporter
     /// <summary>Throws <see cref="ExportException"/> when <paramref name="dir"/> may not be written.</summary>
     public static void CheckTarget(string dir)
     {
-        if (File.Exists(dir)) throw new ExportException($"{dir}: exists and is not a directory");
+        // Never through a link: emptying a marked export behind it would delete what the link points to.
+        var kind = Import.FileStatus.Lstat(dir.TrimEnd('/') is { Length: > 0 } d ? d : dir).Kind;
+        if (kind == Import.FileKind.SymbolicLink)
+            throw new ExportException($"{dir}: is a symbolic link; export writes only into a real directory (name the directory itself)");
+        if (kind is not (Import.FileKind.Missing or Import.FileKind.Directory))
+            throw new ExportException($"{dir}: exists and is not a directory");
         if (!Directory.Exists(dir)) return;
         if (!Directory.EnumerateFileSystemEntries(dir).Any()) return;
         if (!File.Exists(Path.Combine(dir, MarkerName)))
@@ -61,6 +66,9 @@ public static class SysfsExporter
     {
         foreach (var entry in source.Children)
         {
+            // A name is one path component: nothing the model holds may write beside or above the target.
+            if (entry.Name is "" or "." or ".." || entry.Name.Contains('/') || entry.Name.Contains('\0'))
+                throw new ExportException($"{Input.Printable.Escape(entry.Name)}: not a file name an export can write");
             var path = Path.Combine(target, entry.Name);
             switch (entry)
             {

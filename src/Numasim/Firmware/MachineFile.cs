@@ -13,6 +13,9 @@ namespace Numasim.Firmware;
 /// </summary>
 public static class MachineFile
 {
+    /// <summary>MIN_MEMORY_BLOCK_SIZE and MAX_BLOCK_SIZE of arch/x86/mm/init_64.c.</summary>
+    public const ulong MinMemoryBlockSize = 128UL << 20, MaxMemoryBlockSize = 2UL << 30;
+
     private static readonly string[] MemhpStates = ["offline", "online", "online_kernel", "online_movable"];
     private static readonly HashSet<string> QemuOnlyForbidden = ["ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends"];
     private static readonly HashSet<string> TopKeys = ["name", "qemu", "ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends",
@@ -22,18 +25,18 @@ public static class MachineFile
     public static MachineSpec Load(string path)
     {
         string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new MachineFormatException(path, 0, e.Message); }
+        try { text = Input.InputFile.ReadText(path); }
+        catch (Input.InputFileException e) { throw new MachineFormatException(path, 0, e.Message[(path.Length + 2)..]); }
         return Parse(text, path);
     }
 
     /// <summary>Parses machine-file text; <paramref name="fileName"/> is used in error messages.</summary>
     public static MachineSpec Parse(string text, string fileName)
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
-        catch (YamlException e) { throw new MachineFormatException(fileName, (int)e.Start.Line, "YAML syntax error: " + e.Message); }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        YamlNode? node;
+        try { node = Input.BoundedYaml.LoadRoot(text); }
+        catch (Input.YamlInputException e) { throw new MachineFormatException(fileName, Math.Max(e.Line, 1), e.Message); }
+        if (node is not YamlMappingNode root)
             throw new MachineFormatException(fileName, 1, "a machine file must be a YAML mapping");
         return new Reader(fileName).Read(root);
     }
@@ -133,6 +136,10 @@ public static class MachineFile
             {
                 var v = Size(mbs.value, "memory_block_size");
                 if (v == 0 || (v & (v - 1)) != 0) throw Err(mbs.value, "memory_block_size: must be a power of two");
+                // x86_64's memory_block_size_bytes() lies between MIN_MEMORY_BLOCK_SIZE (one 128 MiB section) and
+                // MAX_BLOCK_SIZE (2 GiB), arch/x86/mm/init_64.c.
+                if (v < MinMemoryBlockSize || v > MaxMemoryBlockSize)
+                    throw Err(mbs.value, $"memory_block_size: {QemuSize.Format(v)} is outside x86_64's 128M..2G (MIN_MEMORY_BLOCK_SIZE..MAX_BLOCK_SIZE)");
                 spec = spec with { MemoryBlockSizeBytes = v };
             }
             if (fields.TryGetValue("offline_blocks", out var ob))

@@ -1,7 +1,7 @@
 namespace Numasim.Firmware;
 
 /// <summary>A bad machine file: Message is "FILE:LINE: message" naming the field (CONTRACT §2 error format).</summary>
-public sealed class MachineFormatException(string file, int line, string message) : Exception($"{file}:{line}: {message}")
+public sealed class MachineFormatException(string file, int line, string message) : Exception(line > 0 ? $"{file}:{line}: {message}" : $"{file}: {message}")
 {
     /// <summary>The machine file's name as given.</summary>
     public string File { get; } = file;

@@ -158,7 +158,7 @@ public static class QemuCommandLine
             {
                 if (sizeStr.Length == 0) throw new QemuParseException(opt, "missing 'size' option value");
                 // qemu_opt_get_size() reads bytes; a suffix-less value is then taken as MiB (legacy format).
-                if (!QemuSize.TryParse(sizeStr, 1, out var sz)) throw new QemuParseException($"-m {_mArg}", SizeError("size"));
+                if (!QemuSize.TryParse(sizeStr, 1, out var sz)) throw new QemuParseException($"-m {_mArg}", SizeError("size", sizeStr));
                 if (char.IsAsciiDigit(sizeStr[^1]))
                 {
                     if (sz > ulong.MaxValue / QemuSize.MiB) throw new QemuParseException(opt, $"too large 'size' option value");
@@ -172,13 +172,13 @@ public static class QemuCommandLine
             int slots = 0;
             if (maxStr is not null)
             {
-                if (!QemuSize.TryParse(maxStr, 1, out var max)) throw new QemuParseException($"-m {_mArg}", SizeError("maxmem"));
+                if (!QemuSize.TryParse(maxStr, 1, out var max)) throw new QemuParseException($"-m {_mArg}", SizeError("maxmem", maxStr));
                 if (slotsStr is not null && !int.TryParse(slotsStr, NumberStyles.None, CultureInfo.InvariantCulture, out slots))
                     throw new QemuParseException($"-m {_mArg}", "Parameter 'slots' expects a number");
                 if (max < ram)
-                    throw new QemuParseException(opt, $"invalid value of -m option maxmem: maximum memory size ({QemuSize.Hex(max)}) must be at least the initial memory size ({QemuSize.Hex(ram)})");
+                    throw new QemuParseException(null, $"invalid value of maxmem: maximum memory size ({QemuSize.Hex(max)}) must be at least the initial memory size ({QemuSize.Hex(ram)})");
                 if (slots > 0 && max == ram)
-                    throw new QemuParseException(opt, $"invalid value of -m option maxmem: memory slots were specified but maximum memory size ({QemuSize.Hex(max)}) is equal to the initial memory size ({QemuSize.Hex(ram)})");
+                    throw new QemuParseException(null, $"invalid value of maxmem: memory slots were specified but maximum memory size ({QemuSize.Hex(max)}) is equal to the initial memory size ({QemuSize.Hex(ram)})");
                 maxram = max;
             }
             else if (slotsStr is not null)
@@ -188,7 +188,10 @@ public static class QemuCommandLine
             return (ram, maxram, slots);
         }
 
-        private static string SizeError(string name) => $"Parameter '{name}' expects a non-negative number below 2^64";
+        /// <summary>parse_option_size(), util/qemu-option.c: -ERANGE and other failures are told apart.</summary>
+        private static string SizeError(string name, string value) => QemuSize.IsOutOfRange(value)
+            ? $"Value '{value}' is out of range for parameter '{name}'"
+            : $"Parameter '{name}' expects a non-negative number below 2^64";
 
         private static ulong AlignUp(ulong v, ulong a) => (v + a - 1) / a * a;
 
@@ -215,7 +218,8 @@ public static class QemuCommandLine
                 }
             }
             var spec = SmpParser.Resolve(new SmpConfig(cpus, maxcpus, sockets, dies, clusters, cores, threads), SmpParser.PcMaxCpus, _warnings, out var err);
-            return spec ?? throw new QemuParseException("-smp", err!);
+            // machine_parse_smp_config() reports without the option's location.
+            return spec ?? throw new QemuParseException(null, err!);
         }
 
         // ---- -object memory-backend-ram ----
@@ -239,7 +243,7 @@ public static class QemuCommandLine
                     if (!BackendIgnoredProps.Contains(k)) throw new QemuParseException(name, $"Property '{type}.{k}' not found");
                 if (id is null) throw new QemuParseException(name, "Parameter 'id' is missing");
                 ulong bytes = 0;
-                if (size is not null && !QemuSize.TryParse(size, 1, out bytes)) throw new QemuParseException(name, SizeError("size"));
+                if (size is not null && !QemuSize.TryParse(size, 1, out bytes)) throw new QemuParseException(name, SizeError("size", size));
                 if (bytes == 0) throw new QemuParseException(name, "can't create backend with size 0");
                 if (!backends.TryAdd(id, bytes)) throw new QemuParseException(name, $"attempt to add duplicate property '{id}' to object (type 'container')");
             }
@@ -466,9 +470,13 @@ public static class QemuCommandLine
         /// <summary>The device-memory checks of pc_memory_init(), hw/i386/pc.c.</summary>
         private static void CheckPcMemory(ulong ram, ulong maxram, int slots)
         {
-            if (ram >= maxram) return;
-            if (slots > MaxRamSlots) throw new QemuParseException("-m", $"unsupported amount of memory slots: {slots}");
-            if (maxram % 4096 != 0) throw new QemuParseException("-m", "maximum memory size must by aligned to multiple of 4096 bytes");
+            if (ram < maxram)
+            {
+                if (slots > MaxRamSlots) throw new QemuParseException(null, $"unsupported amount of memory slots: {slots}");
+                if (maxram % 4096 != 0) throw new QemuParseException("-m", "maximum memory size must by aligned to multiple of 4096 bytes");
+            }
+            // QEMU reports this one without naming an option.
+            if (PcAddressSpace.Check(ram, maxram, slots) is { } tooBig) throw new QemuParseException(null, tooBig);
         }
     }
 }

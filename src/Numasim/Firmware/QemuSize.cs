@@ -36,6 +36,8 @@ public static class QemuSize
         // QEMU accepts a fractional part only together with a suffix ("1.5G").
         if (hasSuffix && unit > 1 && decimal.TryParse(t, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var frac))
         {
+            // Compared before the multiplication: a long mantissa times the unit would overflow decimal itself.
+            if (frac > (decimal)ulong.MaxValue / unit) return false;
             var v = frac * unit;
             if (v > ulong.MaxValue) return false;
             bytes = (ulong)v;
@@ -43,6 +45,11 @@ public static class QemuSize
         }
         return false;
     }
+
+    /// <summary>Whether a size that <see cref="TryParse"/> refused is well formed but too big: qemu_strtosz()'s -ERANGE,
+    /// which parse_option_size() reports as "Value '...' is out of range for parameter '...'".</summary>
+    public static bool IsOutOfRange(string text) =>
+        System.Text.RegularExpressions.Regex.IsMatch(text.Trim(), @"^(\d+|\d+\.\d*[bkmgtpeBKMGTPE]|\d+[bkmgtpeBKMGTPE])$");
 
     /// <summary>The shortest exact form: "1G", "512M", "4K" or the plain byte count.</summary>
     public static string Format(ulong bytes)

@@ -67,8 +67,10 @@ public sealed class Qmp
         if (!args.TryGetValue("qom-type", out var type)) return new("Parameter 'qom-type' is missing");
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
         if (type != "memory-backend-ram") return new($"Invalid parameter type for 'qom-type', expected: memory-backend-ram");
+        if (QmpProperty.Unknown(args, QmpProperty.BackendProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("size", out var sz)) return new("can't create backend with size 0");
-        if (!QemuSize.TryParse(sz, 1, out var size) || size == 0) return new("Parameter 'size' expects a size");
+        if (!QmpProperty.TryUInt64Number("size", sz, out var size, out var serr)) return new(serr);
+        if (size == 0) return new("can't create backend with size 0");
         if (FindBackend(id) >= 0) return new($"attempt to add duplicate property '{id}' to object (type 'container')");
         _backends.Add(new Backend { Id = _names.Intern(id), User = -1, Size = size });
         return QmpResult.Success;
@@ -77,6 +79,7 @@ public sealed class Qmp
     /// <summary>object-del: a backend in use by a device cannot go.</summary>
     public QmpResult ObjectDel(IReadOnlyDictionary<string, string> args)
     {
+        if (QmpProperty.Unknown(args, QmpProperty.DelProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
         int b = FindBackend(id);
         if (b < 0) return new($"object '{id}' not found");
@@ -91,7 +94,10 @@ public sealed class Qmp
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
         if (id is not null && (FindCpu(id) >= 0 || FindDimm(id) >= 0)) return new($"Duplicate device ID '{id}'");
-        if (driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal)) return CpuAdd(id ?? $"cpu-anon{_cpus.Length}", args);
+        bool cpu = driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal);
+        if ((cpu || driver == "pc-dimm") && QmpProperty.Unknown(args, cpu ? QmpProperty.CpuProperties : QmpProperty.DimmProperties, driver) is { } unknown)
+            return new(unknown);
+        if (cpu) return CpuAdd(id ?? $"cpu-anon{_cpus.Length}", args);
         if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Length}", args);
         return new($"'{driver}' is not a valid device model name");
     }
@@ -109,7 +115,9 @@ public sealed class Qmp
                 if (key == "die-id" && count == 1) { ids[key] = 0; continue; }
                 return new($"CPU {key} is not set");
             }
-            if (!int.TryParse(v, out var n) || n < 0) return new($"Parameter '{key}' expects int32");
+            if (!QmpProperty.TryInt32(key, v, out var n, out var perr)) return new(perr);
+            // x86_cpu_pre_plug(): a negative id is UNASSIGNED_APIC_ID's "not set".
+            if (n < 0) return new($"CPU {key} is not set");
             if (n > count - 1) return new($"Invalid CPU {key}: {n} must be in range 0:{count - 1}");
             ids[key] = n;
         }
@@ -118,8 +126,14 @@ public sealed class Qmp
             return new($"Invalid CPU [socket: {ids["socket-id"]}, die: {ids["die-id"]}, core: {ids["core-id"]}, thread: {ids["thread-id"]}], valid index range 0:{smp.MaxCpus - 1}");
         if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || CpuApicTaken(slot.ApicId))
             return new($"CPU[{slot.Index}] with APIC ID {slot.ApicId} exists");
-        _cpus.Add(new Cpu { Id = _names.Intern(id), Apic = slot.ApicId });
         int nid = slot.NodeId;
+        // numa_cpu_pre_plug(), hw/core/numa.c: a given node-id must be the slot's.
+        if (args.TryGetValue("node-id", out var nodeText))
+        {
+            if (!QmpProperty.TryInt32("node-id", nodeText, out var nodeId, out var nerr)) return new(nerr);
+            if (nodeId >= 0 && nodeId != nid) return new($"invalid node-id, must be {nid}");
+        }
+        _cpus.Add(new Cpu { Id = _names.Intern(id), Apic = slot.ApicId });
         _acpi.CpuHotAdd(slot.ApicId, nid >= 0 ? nid : 0, out _);
         return QmpResult.Success;
     }
@@ -131,19 +145,34 @@ public sealed class Qmp
         if (b < 0) return new($"Device '{memdev}' not found");
         ulong size = _backends[b].Size;
         if (_backends[b].User >= 0) return new($"can't use already busy memdev: {memdev}");
-        int node = args.TryGetValue("node", out var n) && int.TryParse(n, out var nn) ? nn : 0;
-        var plug = _deviceMemory.Plug(id, size, node);
+        uint node = 0;
+        if (args.TryGetValue("node", out var n) && !QmpProperty.TryUInt32("node", n, out node, out var nerr)) return new(nerr);
+        if (node > int.MaxValue) return new($"'DIMM property node has value {node}' which exceeds the number of numa nodes: {Math.Max(_deviceMemory.NumaNodes, 1)}");
+        int? slot = null;
+        ulong? addr = null;
+        if (args.TryGetValue("slot", out var st))
+        {
+            if (!QmpProperty.TryInt32("slot", st, out var sv, out var serr)) return new(serr);
+            if (sv >= 0 || sv < -1) slot = sv; // -1 is the property's "any free slot"
+        }
+        if (args.TryGetValue("addr", out var at))
+        {
+            if (!QmpProperty.TryUInt64("addr", at, out var av, out var aerr)) return new(aerr);
+            if (av != 0) addr = av; // 0 is the property's "pick an address"
+        }
+        var plug = _deviceMemory.Plug(id, size, (int)node, slot, addr);
         if (!plug.Ok) return new(plug.Error!.Message);
         int idName = _names.Intern(id);
         _backends.Mut(b).User = idName;
-        _dimms.Add(new Dimm { Id = idName, Memdev = _backends[b].Id, Node = node });
-        var err = _acpi.MemoryAdd(id, plug.Address, size, node);
+        _dimms.Add(new Dimm { Id = idName, Memdev = _backends[b].Id, Node = (int)node });
+        var err = _acpi.MemoryAdd(id, plug.Address, size, (int)node);
         return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
     }
 
     /// <summary>device_del: an ACPI eject request the guest handles; a refused eject leaves the device in place.</summary>
     public QmpResult DeviceDel(IReadOnlyDictionary<string, string> args)
     {
+        if (QmpProperty.Unknown(args, QmpProperty.DelProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
         if (FindCpu(id) is var ci and >= 0)
         {

@@ -27,10 +27,15 @@ internal static class FileStatus
     private static extern int NativeStatx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, out Statx buf);
 
     /// <summary>The kind and size of <paramref name="path"/> (a final link is not followed).</summary>
-    public static (FileKind Kind, ulong Size) Lstat(string path)
+    public static (FileKind Kind, ulong Size) Lstat(string path) => StatOf(path, follow: false);
+
+    /// <summary>The kind and size of what <paramref name="path"/> names, following links (stat(2)).</summary>
+    public static (FileKind Kind, ulong Size) Stat(string path) => StatOf(path, follow: true);
+
+    private static (FileKind Kind, ulong Size) StatOf(string path, bool follow)
     {
         if (!OperatingSystem.IsLinux()) return Portable(path);
-        if (NativeStatx(AtFdCwd, path, AtSymlinkNoFollow, StatxType | StatxSize, out var st) != 0)
+        if (NativeStatx(AtFdCwd, path, follow ? 0 : AtSymlinkNoFollow, StatxType | StatxSize, out var st) != 0)
             return (FileKind.Missing, 0);
         var kind = (st.Mode & 0xF000) switch
         {

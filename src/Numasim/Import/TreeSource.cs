@@ -81,7 +81,10 @@ public sealed class TreeSource : IDisposable
                 : new BZip2InputStream(file) { IsStreamOwner = false };
             SafeTarExtractor.Extract(decompressed, dest, path);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or SharpZipBaseException)
+        // System.Formats.Tar throws OverflowException on an out-of-range numeric field (a GNU timestamp, found by
+        // fuzzing) and ArgumentException on some malformed headers: a corrupt archive all the same.
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or SharpZipBaseException
+                                  or OverflowException or ArgumentException)
         {
             throw new ImportException($"{path}: not a {(gz ? "gzip" : "bzip2")}-compressed tar archive ({CliLine(e.Message)})");
         }

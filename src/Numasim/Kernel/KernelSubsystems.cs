@@ -25,6 +25,7 @@ internal sealed class KernelSubsystems
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
         Kvm = new KvmIntel(k, PageAlloc);
+        Modules = new FaultInject.KernelModules(k, Kvm, MemoryHotplug.Notifiers);
         var kernelAllocations = new KernelAllocations(k, PageAlloc);
         CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
         Procfs = new ProcfsFiles(k);
@@ -41,4 +42,5 @@ internal sealed class KernelSubsystems
     public PageAlloc PageAlloc { get; }
     public AcpiHotplug Acpi { get; }
     public KvmIntel Kvm { get; }
+    public FaultInject.KernelModules Modules { get; }
 }

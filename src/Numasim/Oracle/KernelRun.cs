@@ -23,7 +23,7 @@ public static partial class KernelRun
 {
     /// <summary>Steps the real kernel cannot run: reported as skipped, never as passed.</summary>
     public static bool IsModelOnly(ScenarioStep s) =>
-        s.Kind is "modprobe" or "rmmod" or "alloc_pages" or "free_pages"
+        (s.Kind is "modprobe" or "rmmod" && !GuestModules.RunsLive(s)) || s.Kind is "alloc_pages" or "free_pages" or "fail_page_alloc"
         || (s.Kind == "expect" && (s.Args.ContainsKey("oops") || s.Args.ContainsKey("no_oops") || s.Args.ContainsKey("uevent")
                                    || s.Args.ContainsKey("page") || s.Args.ContainsKey("vmcs")));
 
@@ -58,7 +58,7 @@ public static partial class KernelRun
     private static partial Regex Timestamp();
 
     /// <summary>Runs the steps; a guest failure (timeout, QEMU exit) ends the run with the remaining steps unobserved.</summary>
-    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record)
+    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, GuestModules? modules = null)
     {
         var sw = Stopwatch.StartNew();
         var obs = new List<StepObservation>();
@@ -83,6 +83,7 @@ public static partial class KernelRun
                 {
                     "write" => Write(step, g),
                     "device_add" or "device_del" or "object-add" or "object-del" => Qmp(step, g),
+                    "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
                     "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files),
                     "expect" when step.Args.TryGetValue("dmesg", out var d) => ExpectDmesg(step, d, Dmesg().Skip(dmesgMark)),
                     _ => new(StepStatus.Failed, "unsupported", $"the oracle cannot run '{ScenarioRunner.Describe(step)}'"),
@@ -108,13 +109,32 @@ public static partial class KernelRun
     {
         var path = step.Args.GetValueOrDefault("path") ?? "";
         var value = step.Args.GetValueOrDefault("value") ?? "";
-        var output = g.Shell($"echo {Q(value)} > {Q(path)}; echo \"@@rc=$?\"");
-        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
-        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
-        bool ok = at >= 0 && output[(at + 5)..].Trim() == "0";
+        var (ok, msg) = ShellStatus(g, $"echo {Q(value)} > {Q(path)}");
         var got = ok ? "ok" : ErrnoOf(msg);
         var want = step.Args.GetValueOrDefault("errno") ?? "ok";
         return new(got == want ? StepStatus.Passed : StepStatus.Failed, got, ok ? "ok" : $"{got} ({msg})");
+    }
+
+    /// <summary>Runs a shell line in the guest: whether it exited 0, and what it printed.</summary>
+    private static (bool Ok, string Output) ShellStatus(QemuGuest g, string line)
+    {
+        var output = g.Shell($"{line}; echo \"@@rc=$?\"");
+        int at = output.LastIndexOf("@@rc=", StringComparison.Ordinal);
+        var msg = at >= 0 ? output[..at].Trim() : output.Trim();
+        return (at >= 0 && output[(at + 5)..].Trim() == "0", msg);
+    }
+
+    /// <summary>modprobe/rmmod of a module <see cref="GuestModules"/> put in the initramfs: insmod (dependencies first)
+    /// or rmmod; the observation is the model's ("holds" when the errno is the expected one).</summary>
+    private static StepObservation Module(ScenarioStep step, QemuGuest g, GuestModules modules)
+    {
+        var name = GuestModules.Canonical(step.Scalar ?? step.Args["module"]);
+        var cmd = step.Kind == "modprobe" ? modules.InsmodCommand(name, step.Args.GetValueOrDefault("params") ?? "") : $"rmmod {name} || exit 1; ";
+        var (ok, msg) = ShellStatus(g, $"( {cmd}) 2>&1");
+        var got = ok ? "ok" : ErrnoOf(msg);
+        var want = step.Args.GetValueOrDefault("errno") ?? "ok";
+        var st = got == want ? StepStatus.Passed : StepStatus.Failed;
+        return new(st, st == StepStatus.Passed ? "holds" : "fails", ok ? "ok" : $"{got} ({msg})");
     }
 
     private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy"];

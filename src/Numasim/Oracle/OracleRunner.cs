@@ -77,8 +77,9 @@ public static partial class OracleRunner
         KernelScenarioRun kr;
         try
         {
-            using var g = QemuGuest.Boot(kernel, initrd, SplitArgs(sc.MachineQemu!));
-            kr = KernelRun.Run(sc, profile, g, recordDir is not null);
+            var modules = GuestModules.For(kernel, sc);
+            using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), SplitArgs(sc.MachineQemu!));
+            kr = KernelRun.Run(sc, profile, g, recordDir is not null, modules);
         }
         catch (GuestException e)
         {

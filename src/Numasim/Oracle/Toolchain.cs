@@ -155,11 +155,11 @@ public static class Toolchain
         """;
 
     /// <summary>The busybox initramfs, built once per (init script, busybox) and cached.</summary>
-    public static string Initramfs()
+    public static string Initramfs(GuestModules? modules = null)
     {
         var busybox = IsStaticElf("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox";
         var info = new FileInfo(busybox);
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(InitScript + info.Length + info.LastWriteTimeUtc.Ticks)))[..16].ToLowerInvariant();
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(InitScript + info.Length + info.LastWriteTimeUtc.Ticks + modules?.Key)))[..16].ToLowerInvariant();
         var dir = CacheDir;
         Directory.CreateDirectory(dir);
         var target = Path.Combine(dir, $"initramfs-{key}.cpio.gz");
@@ -169,6 +169,7 @@ public static class Toolchain
         foreach (var d in new[] { "bin", "proc", "sys", "dev", "tmp" }) Directory.CreateDirectory(Path.Combine(root, d));
         File.Copy(busybox, Path.Combine(root, "bin", "busybox"));
         File.WriteAllText(Path.Combine(root, "init"), InitScript.Replace("\r\n", "\n"));
+        modules?.CopyInto(root);
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(Path.Combine(root, "init"), (UnixFileMode)0b111_101_101);

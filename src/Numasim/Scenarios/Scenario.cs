@@ -13,7 +13,7 @@ public sealed record Scenario(string File, string Name, string? MachineQemu, str
 }
 
 /// <summary>A malformed scenario file: "FILE:LINE: message".</summary>
-public sealed class ScenarioFormatException(string file, int line, string message) : Exception($"{file}:{line}: {message}")
+public sealed class ScenarioFormatException(string file, int line, string message) : Exception(line > 0 ? $"{file}:{line}: {message}" : $"{file}: {message}")
 {
     public string File { get; } = file;
     public int LineNumber { get; } = line;

@@ -36,7 +36,7 @@ public static class ScenarioRunner
         var results = new List<StepResult>();
         foreach (var step in sc.Steps)
         {
-            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Contains(profile.Name))
+            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Any(w => KernelProfile.Find(w) == profile))
             {
                 results.Add(new StepResult(step, true, Describe(step) + " (skipped: not " + profile.Name + ")"));
                 continue;
@@ -130,13 +130,14 @@ public static class ScenarioRunner
             {
                 var module = step.Scalar ?? Req("module");
                 var before = m.Oops;
-                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0)) : m.Rmmod(module);
+                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0), a.GetValueOrDefault("params", "")) : m.Rmmod(module);
                 if (m.Oops is not null && before is null)
                 {
                     st.LastStepOopsed = true;
                     return null;
                 }
-                return err == Errno.None ? null : $"{step.Kind} {module}: {Show(err)}";
+                var want = a.TryGetValue("errno", out var men) ? ParseErrno(sc, step, men) : Errno.None;
+                return err == want ? null : $"{step.Kind} {module}: expected {Show(want)}, got {Show(err)}";
             }
             case "alloc_pages":
             {
@@ -160,6 +161,14 @@ public static class ScenarioRunner
                 if (!st.Pages.Remove(name, out var page)) return $"free_pages: no page named '{name}'";
                 var err = m.PageAlloc.FreePages(page.Pfn, Int("cpu", 0));
                 return err == Errno.None ? null : $"free_pages {name}: {Show(err)}";
+            }
+            case "fail_page_alloc":
+            {
+                // The knobs of /sys/kernel/debug/fail_page_alloc/ on a kernel built with CONFIG_FAIL_PAGE_ALLOC (model-only).
+                foreach (var knob in Kernel.FaultInject.FailPageAlloc.Knobs)
+                    if (a.TryGetValue(knob, out var v) && m.PageAlloc.FailPageAlloc.Set(knob, v) is var e && e != Errno.None)
+                        return $"fail_page_alloc.{knob} <- '{v}': {Show(e)}";
+                return null;
             }
             case "expect": return Expect(sc, step, st);
             default: throw new ScenarioFormatException(sc.File, step.Line, $"unknown step '{step.Kind}'");
@@ -185,7 +194,14 @@ public static class ScenarioRunner
             if (a.TryGetValue("contains", out var c))
                 return text.Contains(c, StringComparison.Ordinal) ? null : $"{path}: does not contain '{c}'; it reads:\n{text}";
             if (a.TryGetValue("matches", out var re))
-                return Regex.IsMatch(text, re) ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            {
+                // A user's pattern: a malformed one is bad input (found by fuzzing), and a match is bounded in time.
+                bool matched;
+                try { matched = Regex.IsMatch(text, re, RegexOptions.None, TimeSpan.FromSeconds(2)); }
+                catch (ArgumentException e) { throw new ScenarioFormatException(sc.File, step.Line, "expect.matches: not a regular expression: " + Input.Printable.Escape(e.Message)); }
+                catch (RegexMatchTimeoutException) { return $"{path}: matching /{re}/ took more than 2 s"; }
+                return matched ? null : $"{path}: does not match /{re}/; it reads:\n{text}";
+            }
             throw new ScenarioFormatException(sc.File, step.Line, "expect: give equals, contains, matches or exists");
         }
         if (a.TryGetValue("dmesg", out var d))

@@ -284,4 +284,6 @@ public enum FieldKind : ushort
     ZonePresent, ZoneManaged, ZoneAllocated,
     // The checker's own bookkeeping (CheckDriver).
     PluggedCpu, Dimm, KvmLoaded, HeldPage, BootUntouchedNodes,
+    /// <summary>The fault injectors (memory-notifier-error-inject's errors, fail_page_alloc's armed knobs).</summary>
+    Faults,
 }

@@ -79,7 +79,7 @@ public class MachineFileTests
     [InlineData("ram: 1G\nsmp: {cpus: 1}\ncpus:\n  - {node: 3}\n", 4, "cpus.node: node 3 is not in 'nodes'")]
     [InlineData("ram: 1G\nmemhp_default_state: sometimes\n", 2, "memhp_default_state: 'sometimes' is not one of")]
     [InlineData("ram: 1G\nkernel_allocations: maybe\n", 2, "kernel_allocations: 'maybe' is not true or false")]
-    [InlineData("qemu: \"-m 1G -smp 2,maxcpus=1\"\n", 1, "qemu: -smp: Invalid CPU topology")]
+    [InlineData("qemu: \"-m 1G -smp 2,maxcpus=1\"\n", 1, "qemu: Invalid CPU topology")]
     [InlineData("qemu: \"-m 1G\"\nram: 1G\n", 2, "'ram' cannot be combined with 'qemu'")]
     [InlineData("ram: [1G\n", 2, "YAML syntax error")]
     public void Errors_name_file_line_and_field(string yaml, int line, string message)

@@ -140,13 +140,13 @@ public class QemuCommandLineTests
     }
 
     [Theory]
-    [InlineData("-smp 2,maxcpus=1", "-smp: Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (1) * dies (1) * cores (1) * threads (1) == maxcpus (1) < smp_cpus (2)")]
-    [InlineData("-smp 4,sockets=3,cores=1,threads=1", "-smp: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)")]
+    [InlineData("-smp 2,maxcpus=1", "Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (1) * dies (1) * cores (1) * threads (1) == maxcpus (1) < smp_cpus (2)")]
+    [InlineData("-smp 4,sockets=3,cores=1,threads=1", "Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)")]
     [InlineData("-smp 2,sockets=4", "product of the hierarchy must match maxcpus")]
     [InlineData("-smp 256", "Invalid SMP CPUs 256. The max CPUs supported by machine 'pc-i440fx-7.2' is 255")]
     [InlineData("-smp 4,clusters=2", "clusters not supported by this machine's CPU topology")]
     [InlineData("-smp 4,foo=2", "Invalid parameter 'foo'")]
-    [InlineData("-m 2G,maxmem=1G", "invalid value of -m option maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)")]
+    [InlineData("-m 2G,maxmem=1G", "invalid value of maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)")]
     [InlineData("-m 1G,slots=2,maxmem=1G", "memory slots were specified but maximum memory size (0x40000000) is equal to the initial memory size (0x40000000)")]
     [InlineData("-m 1G,slots=2", "invalid -m option value: missing 'maxmem' option")]
     [InlineData("-m 1G,slots=300,maxmem=8G", "unsupported amount of memory slots: 300")]

@@ -49,7 +49,7 @@ public class CompactStateGuardTests
     {
         var spec = Spec(machine == "oracle" ? CliHarness.OracleQemu : FourNodeQemu);
         var p = KernelProfile.Find(profile)!;
-        var families = OpFamilies.All.ToHashSet();
+        var families = OpFamilies.All.Concat(OpFamilies.Optional).ToHashSet(); // fault injection too
         var a = new CheckDriver(spec, p, families);
         var b = new CheckDriver(spec, p, families); // restored into again and again, from whatever state it was in
         var rnd = new Random(seed);

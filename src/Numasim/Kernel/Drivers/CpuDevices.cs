@@ -97,8 +97,12 @@ public sealed class CpuDevices
         DeviceCommon.AddUeventAndPower(d);
         if (Nodes?.CpuLinkNode(cpu) is >= 0 and var nid) d.Link($"node{nid}", $"{NodeDevices.NodeRoot}/node{nid}");
         if (_k.Cpus.Online[cpu]) d.Dir("topology").AddGroup(TopologyGroup, device);
+        Extras?.Invoke(d, cpu);
         return d;
     }
+
+    /// <summary>What other subsystems add to a cpuN directory (cpuhp_sysfs_init()'s hotplug/ files).</summary>
+    internal Action<SysfsDirectory, int>? Extras { get; set; }
 
     /// <summary>The node devices, for the cpuN/nodeM link.</summary>
     internal NodeDevices? Nodes { get; set; }

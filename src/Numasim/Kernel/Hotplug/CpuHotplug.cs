@@ -21,6 +21,11 @@ public sealed class CpuHotplug
         _nodes = nodes;
         _devices = devices;
         devices.OnlineHandler = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu);
+        if (k.Profile.CpuhpStates is { } table)
+        {
+            States = new CpuHotplugStates(k, table) { Change = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu) };
+            devices.Extras += States.AddFiles;
+        }
     }
 
     /// <summary>Models device_online() on a CPU: 0 when already online, else cpu_up().</summary>
@@ -38,13 +43,29 @@ public sealed class CpuHotplug
         if (_k.Cpus.Online[cpu]) return Errno.None;
         int nid = _k.Cpus.CpuToNode(cpu);
         if (nid >= 0) _nodes.TryOnlineNode(nid, true);
-        if (_k.Booted)
+        // An injected failure (cpuN/hotplug/fail) before CPUHP_BRINGUP_CPU ends here; after it, the AP booted and is
+        // rolled back (cpuhp_up_callbacks() → undo_cpu_up()). The node try_online_node() brought up stays online.
+        int? failAt = States?.TakeFailure(cpu, up: true);
+        if (failAt is int f && !States!.AfterBringup(f)) return Errno.EAGAIN;
+        if (_k.Booted) AnnounceCpu(cpu, nid);
+        if (failAt is not null)
         {
-            var apic = _k.Cpus.Identity(cpu)?.ApicId ?? 0;
-            _k.Log.Printk($"smpboot: Booting Node {nid} Processor {cpu} APIC 0x{apic:x}");
+            _k.Log.Printk($"smpboot: CPU {cpu} is now offline");
+            return Errno.EAGAIN;
         }
         SetOnline(cpu);
         return Errno.None;
+    }
+
+    /// <summary>The CPU hotplug states and their fault injection (null when the profile has no recorded table).</summary>
+    public CpuHotplugStates? States { get; }
+
+    /// <summary>Models announce_cpu(), arch/x86/kernel/smpboot.c, after boot: CPU 1 is preceded by the SMP banner.</summary>
+    private void AnnounceCpu(int cpu, int nid)
+    {
+        var apic = _k.Cpus.Identity(cpu)?.ApicId ?? 0;
+        if (cpu == 1) _k.Log.Printk("x86: Booting SMP configuration:");
+        _k.Log.Printk($"smpboot: Booting Node {nid} Processor {cpu} APIC 0x{apic:x}");
     }
 
     /// <summary>The CPU's arrival in the masks: set_cpu_online(), numa_add_cpu(), N_CPU (CPUHP_AP_ONLINE steps).</summary>
@@ -66,6 +87,8 @@ public sealed class CpuHotplug
         if (cpu < 0 || cpu >= _k.Cpus.NrCpuIds || !_k.Cpus.Present[cpu]) return Errno.EINVAL;
         if (!_k.Cpus.Online[cpu]) return Errno.None;
         if (_k.Cpus.Online.Weight() == 1) return Errno.EBUSY;
+        // An injected failure on the way down rolls the CPU back up, silently (cpuhp_down_callbacks() → undo_cpu_down()).
+        if (States?.TakeFailure(cpu, up: false) is not null) return Errno.EAGAIN;
         int nid = _k.Cpus.CpuToNode(cpu);
         _k.Cpus.Online.Clear(cpu);
         _k.Cpus.NumaRemoveCpu(cpu);

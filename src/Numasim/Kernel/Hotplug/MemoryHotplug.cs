@@ -77,17 +77,26 @@ public sealed class MemoryHotplug : IMemoryOnlining
         long start = mb.StartPfn, end = mb.EndPfn;
         var pages = zone.Pages;
         pages.DrainPcp();
-        var arg = OfflineNotify(zone, mb);
         mb.State = MemoryBlockState.GoingOffline;
-        var err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
+        // offline_pages(): the range is isolated first ("failure to isolate range"), then MEM_GOING_OFFLINE is sent
+        // ("notifier failure"), then the movable pages are migrated.
+        var err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
         if (err != Errno.None)
         {
+            mb.State = MemoryBlockState.Online;
+            if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
+            return err;
+        }
+        var arg = OfflineNotify(zone, mb);
+        err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
+        if (err != Errno.None)
+        {
+            pages.UndoIsolate(start, end);
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
             return err;
         }
-        err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
-        if (err == Errno.None && MigrateRange is not null) err = MigrateRange(zone, start, end);
+        if (MigrateRange is not null) err = MigrateRange(zone, start, end);
         if (err == Errno.None) err = pages.TestPagesIsolated(start, end, out badPfn);
         if (err != Errno.None)
         {

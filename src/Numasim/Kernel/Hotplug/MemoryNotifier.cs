@@ -14,12 +14,26 @@ public readonly record struct MemoryNotify(long StartPfn, long NrPages, int Stat
 public sealed class MemoryNotifierChain
 {
     private readonly List<Func<MemoryAction, MemoryNotify, Errno>> _callbacks = [];
+    private readonly List<int> _priorities = [];
 
-    /// <summary>Models register_memory_notifier().</summary>
-    public void Register(Func<MemoryAction, MemoryNotify, Errno> callback) => _callbacks.Add(callback);
+    /// <summary>Models register_memory_notifier() → notifier_chain_register(): higher priority first, and after the
+    /// callbacks of the same priority already there.</summary>
+    public void Register(Func<MemoryAction, MemoryNotify, Errno> callback, int priority = 0)
+    {
+        int i = 0;
+        while (i < _priorities.Count && _priorities[i] >= priority) i++;
+        _callbacks.Insert(i, callback);
+        _priorities.Insert(i, priority);
+    }
 
     /// <summary>Models unregister_memory_notifier().</summary>
-    public void Unregister(Func<MemoryAction, MemoryNotify, Errno> callback) => _callbacks.Remove(callback);
+    public void Unregister(Func<MemoryAction, MemoryNotify, Errno> callback)
+    {
+        int i = _callbacks.IndexOf(callback);
+        if (i < 0) return;
+        _callbacks.RemoveAt(i);
+        _priorities.RemoveAt(i);
+    }
 
     /// <summary>Models memory_notify(): the first callback's error stops the chain (notifier_to_errno()).</summary>
     public Errno Notify(MemoryAction action, MemoryNotify arg)

@@ -70,8 +70,11 @@ internal static class StartKernel
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
+        s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
+        BootPhases.Mark("cpuhp_sysfs_init");
         k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.Procfs.Register();
+        s.Modules.SysfsInit();
         k.Booted = true;
         BootPhases.Mark("rest");
     }

@@ -33,7 +33,14 @@ public sealed class PageAlloc
 {
     private readonly KernelContext _k;
 
-    internal PageAlloc(KernelContext k) => _k = k;
+    internal PageAlloc(KernelContext k)
+    {
+        _k = k;
+        FailPageAlloc = new FaultInject.FailPageAlloc(k);
+    }
+
+    /// <summary>fail_page_alloc's fault injection (CONFIG_FAIL_PAGE_ALLOC), off until its knobs are set.</summary>
+    public FaultInject.FailPageAlloc FailPageAlloc { get; }
 
     /// <summary>Raised when migration moves an allocated block: its old head pfn and the page that replaces it
     /// (what the owner of the page, following its page tables, sees next).</summary>
@@ -79,6 +86,8 @@ public sealed class PageAlloc
     public AllocatedPage? AllocPages(Gfp gfp, int order, int preferredNid, Bitmap? nodemask, AllocContext ctx)
     {
         if (order < 0 || order >= _k.Profile.MaxOrder) return null;
+        // prepare_alloc_pages(): should_fail_alloc_page() fails the allocation before any zone is tried.
+        if (FailPageAlloc.ShouldFail(gfp, order, ctx)) return null;
         var pgdat = _k.NodeDataOf(preferredNid)!;
         var zonelist = (gfp & Gfp.ThisNode) != 0 ? pgdat.NoFallback : pgdat.Fallback;
         var highest = GfpFlags.GfpZone(gfp);

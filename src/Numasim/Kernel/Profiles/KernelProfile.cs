@@ -40,6 +40,10 @@ public sealed record KernelProfile
     /// <summary>CONFIG_HAVE_MEMORYLESS_NODES: x86 does not select it, so numa_mem_id() is numa_node_id().</summary>
     public bool HaveMemorylessNodes { get; init; }
 
+    /// <summary>The named CPU hotplug states (/sys/devices/system/cpu/hotplug/states) of the profile's kernel and
+    /// config, as recorded from its guest; null where none was recorded (the hotplug files are then not shown).</summary>
+    public IReadOnlyList<(int Number, string Name)>? CpuhpStates { get; init; }
+
     /// <summary>Boot-time reservations (memblock) that stay reserved after boot, in 4 KiB pages: the resident
     /// kernel image (code, rwdata, rodata, bss of Debian's build).</summary>
     public long KernelImagePages { get; init; } = 10778;
@@ -99,11 +103,13 @@ public sealed record KernelProfile
         Name = "v6.1", Release = "6.1.0-numasim",
         MemorylessPossibleNodesStayOffline = true,
         AllocPagesIsNodemaskFree = true,
+        CpuhpStates = Hotplug.CpuhpStateTables.Debian61,
     };
 
     public static readonly KernelProfile V6_12 = V6_1 with
     {
         Name = "v6.12", Release = "6.12.0-numasim",
+        CpuhpStates = null, // not recorded from 6.12 yet
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
         AcpiCpuHotAddRefused = true,
