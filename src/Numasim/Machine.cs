@@ -25,7 +25,8 @@ public sealed class Machine
         var k = new KernelContext(firmware, spec, profile);
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
-        Qmp = new Qmp(spec, k, _s.Acpi);
+        Qmp = new Qmp(spec, k, _s.Acpi, _s.VirtioMem);
+        Qmp.ColdPlugDevices();
         _oops = new Snapshots.StateArray<char>(k.State, "oops report");
         MachineRegions = k.State.Regions.Count;
     }
@@ -128,7 +129,21 @@ public sealed class Machine
     public ReadResult Read(string path) => Fs.Read(path);
 
     /// <summary>echo VALUE > PATH: the value is written with echo's trailing newline.</summary>
-    public Errno Write(string path, string value) => Fs.Write(path, value + "\n");
+    public Errno Write(string path, string value)
+    {
+        var err = Fs.Write(path, value + "\n");
+        _s.Kernel.Workqueue.Flush();   // work the write queued (a driver's retry) runs before the next step
+        return err;
+    }
+
+    /// <summary>The virtio_mem driver (its devices' states), for tests and reports.</summary>
+    public Kernel.Drivers.VirtioMemDriver VirtioMem => _s.VirtioMem;
+
+    /// <summary>One line per command-line option the kernel acts on that the model does not model, and per option
+    /// whose real effect the model cannot show (a kernel that would not boot).</summary>
+    public IEnumerable<string> BootWarnings =>
+        _s.Kernel.Boot.Unmodelled.Select(o => $"kernel command line: '{o}' is acted on by the kernel but not modelled; the model ignores it")
+            .Concat(_s.Kernel.Boot.Warnings.Select(w => "kernel command line: " + w));
 
     /// <summary>dmesg, one line per record.</summary>
     public IEnumerable<string> Dmesg() => Log.Records.Select(r => r.ToString());

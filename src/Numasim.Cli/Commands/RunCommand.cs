@@ -39,7 +39,9 @@ public static class RunCommand
             if (!File.Exists(f)) throw new CliException($"{f}: No such file or directory");
             try
             {
-                results.Add(ScenarioRunner.Run(ScenarioParser.Load(f), p));
+                var r = ScenarioRunner.Run(ScenarioParser.Load(f), p);
+                foreach (var w in r.Machine.BootWarnings) stderr.WriteLine($"numasim: {f}: warning: {w}");
+                results.Add(r);
             }
             catch (ScenarioFormatException e) { throw new CliException(e.Message); }
             catch (Numasim.Firmware.MachineFormatException e) { throw new CliException(e.Message); }

@@ -129,20 +129,31 @@ public sealed class DeviceMemory
             while (chosen < Slots && SlotBusy(chosen)) chosen++;
             if (chosen == Slots) return Fail("no free slots available");
         }
-        // memory_device_pre_plug() -> memory_device_get_free_addr()
+        var placed = FreeAddr(size, BackendAlignment, addr, out ulong start);
+        if (placed is not null) return Fail(placed);
+        // pc_dimm_realize()
+        if ((NumaNodes > 0 && node >= NumaNodes) || (NumaNodes == 0 && node != 0) || node < 0)
+            return Fail($"'DIMM property node has value {node}' which exceeds the number of numa nodes: {(NumaNodes > 0 ? NumaNodes : 1)}");
+        return Insert(id, chosen, start, size, node);
+    }
+
+    /// <summary>Models memory_device_get_free_addr() with memory_device_check_addable(), hw/mem/memory-device.c: the
+    /// first free <paramref name="align"/>-aligned range from the region base (or the given address checked); null,
+    /// or QEMU's error.</summary>
+    private string? FreeAddr(ulong size, ulong align, ulong? addr, out ulong start)
+    {
+        start = 0;
         if (Region is not { } r || r.Size == 0)
-            return Fail("memory devices (e.g. for memory hotplug) are not enabled, please specify the maxmem option");
-        ulong align = BackendAlignment;
+            return "memory devices (e.g. for memory hotplug) are not enabled, please specify the maxmem option";
         ulong used = UsedBytes;
         if (used + size < used || used + size > MaxDeviceBytes)
-            return Fail($"not enough space, currently {QemuSize.Hex(used)} in use of total space for memory devices {QemuSize.Hex(MaxDeviceBytes)}");
-        if (addr is ulong hint && hint % align != 0) return Fail($"address must be aligned to {QemuSize.Hex(align)} bytes");
-        if (size == 0 || size % align != 0) return Fail($"backend memory size must be multiple of {QemuSize.Hex(align)}");
-        ulong start;
+            return $"not enough space, currently {QemuSize.Hex(used)} in use of total space for memory devices {QemuSize.Hex(MaxDeviceBytes)}";
+        if (addr is ulong hint && hint % align != 0) return $"address must be aligned to {QemuSize.Hex(align)} bytes";
+        if (size == 0 || size % align != 0) return $"backend memory size must be multiple of {QemuSize.Hex(align)}";
         if (addr is ulong h)
         {
             if (h < r.Base || h + size < h || h + size > r.End)
-                return Fail($"can't add memory device [{QemuSize.Hex(h)}:{QemuSize.Hex(size)}], usable range for memory devices [{QemuSize.Hex(r.Base)}:{QemuSize.Hex(r.Size)}]");
+                return $"can't add memory device [{QemuSize.Hex(h)}:{QemuSize.Hex(size)}], usable range for memory devices [{QemuSize.Hex(r.Base)}:{QemuSize.Hex(r.Size)}]";
             start = h;
         }
         else
@@ -156,21 +167,34 @@ public sealed class DeviceMemory
             bool overlaps = d.Address < start + size && start < dEnd;
             if (overlaps)
             {
-                if (addr is not null) return Fail($"address range conflicts with memory device id='{_ids[d.Id]}'");
+                if (addr is not null) return $"address range conflicts with memory device id='{_ids[d.Id]}'";
                 start = AlignUp(dEnd, align);
             }
             else if (d.Address >= start + size) break;
         }
         if (start < r.Base || start + size > r.End)
-            return Fail("could not find position in guest address space for memory device - memory fragmented due to alignments");
-        // pc_dimm_realize()
-        if ((NumaNodes > 0 && node >= NumaNodes) || (NumaNodes == 0 && node != 0) || node < 0)
-            return Fail($"'DIMM property node has value {node}' which exceeds the number of numa nodes: {(NumaNodes > 0 ? NumaNodes : 1)}");
-        var dimm = new PluggedDimm(id, chosen, start, size, node);
+            return "could not find position in guest address space for memory device - memory fragmented due to alignments";
+        return null;
+    }
+
+    /// <summary>memory_device_pre_plug() for a virtio-mem device: no slot; the alignment is the device's minimum
+    /// (its block size, virtio_mem_pci_get_min_alignment()) or the backend's, whichever is larger. The device is
+    /// placed (Slot -1) or QEMU's error returned.</summary>
+    public PlugResult PlugSlotless(string id, ulong size, ulong minAlignment, int node, ulong? addr = null)
+    {
+        if (IndexOf(id) >= 0) return Fail($"Duplicate device ID '{id}'");
+        var err = FreeAddr(size, Math.Max(minAlignment, BackendAlignment), addr is 0 ? null : addr, out ulong start);
+        if (err is not null) return Fail(err);
+        return Insert(id, -1, start, size, node);
+    }
+
+    // Inserted in address order, as memory_device_build_list() sorts.
+    private PlugResult Insert(string id, int slot, ulong start, ulong size, int node)
+    {
         int at = 0;
         while (at < _dimms.Length && _dimms[at].Address <= start) at++;
-        _dimms.Insert(at, new DimmRecord { Id = _ids.Intern(id), Slot = chosen, Node = node, Address = start, Size = size });
-        return new PlugResult(dimm, null);
+        _dimms.Insert(at, new DimmRecord { Id = _ids.Intern(id), Slot = slot, Node = node, Address = start, Size = size });
+        return new PlugResult(new PluggedDimm(id, slot, start, size, node), null);
     }
 
     /// <summary>device_del of a DIMM (after the guest ejected it): frees its slot and range; null on success.</summary>

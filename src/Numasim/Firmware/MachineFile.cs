@@ -8,7 +8,7 @@ namespace Numasim.Firmware;
 /// <summary>
 /// YAML machine files (CONTRACT §3, machines/*.yaml). Either <c>qemu: "-m 1G ..."</c> (parsed by
 /// <see cref="QemuCommandLine"/>) or the explicit form: name, ram, slots, maxmem, smp, nodes, cpus, distances,
-/// backends, memhp_default_state, memory_block_size, offline_blocks, firmware_node_ids, kernel_allocations. Sizes are "1G",
+/// backends, memhp_default_state, cmdline (the kernel command line), memory_block_size, offline_blocks, firmware_node_ids, kernel_allocations. Sizes are "1G",
 /// "512M" or integers (bytes). Errors are <see cref="MachineFormatException"/>s naming file, line and field.
 /// </summary>
 public static class MachineFile
@@ -19,7 +19,7 @@ public static class MachineFile
     private static readonly string[] MemhpStates = ["offline", "online", "online_kernel", "online_movable"];
     private static readonly HashSet<string> QemuOnlyForbidden = ["ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends"];
     private static readonly HashSet<string> TopKeys = ["name", "qemu", "ram", "slots", "maxmem", "smp", "nodes", "cpus", "distances", "backends",
-        "memhp_default_state", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids", "cpuid_reports_smt"];
+        "memhp_default_state", "cmdline", "memory_block_size", "offline_blocks", "kernel_allocations", "firmware_node_ids", "cpuid_reports_smt", "kernel_phys_addr", "initrd_size"];
 
     /// <summary>Reads and parses a machine file.</summary>
     public static MachineSpec Load(string path)
@@ -73,7 +73,10 @@ public static class MachineFile
             foreach (var row in spec.Distances) sb.Append("  - [").Append(string.Join(", ", row.Select(d => d.ToString(inv)))).Append("]\n");
         }
         if (spec.MemhpDefaultState is not null) sb.Append("memhp_default_state: ").Append(Quote(spec.MemhpDefaultState)).Append('\n');
+        if (spec.CommandLine is not null) sb.Append("cmdline: ").Append(Quote(spec.CommandLine)).Append('\n');
         if (spec.MemoryBlockSizeBytes is ulong mbs) sb.Append("memory_block_size: ").Append(QemuSize.Format(mbs)).Append('\n');
+        if (spec.KernelPhysAddr is ulong kpa) sb.Append("kernel_phys_addr: 0x").Append(kpa.ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        if (spec.InitrdBytes is ulong ird) sb.Append("initrd_size: ").Append(ird.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
         if (spec.OfflineBlocksAtBoot.Count > 0)
             sb.Append("offline_blocks: [").Append(string.Join(", ", spec.OfflineBlocksAtBoot.Select(b => b.ToString(inv)))).Append("]\n");
         if (spec.FirmwareNodeIds) sb.Append("firmware_node_ids: true\n");
@@ -132,6 +135,11 @@ public static class MachineFile
                 if (!MemhpStates.Contains(st)) throw Err(mh.value, $"memhp_default_state: '{st}' is not one of {string.Join(", ", MemhpStates)}");
                 spec = spec with { MemhpDefaultState = st };
             }
+            if (fields.TryGetValue("cmdline", out var cl))
+            {
+                // A machine file given as qemu: may carry -append too; cmdline: then replaces it, as a later -append would.
+                spec = spec with { CommandLine = Scalar(cl.value, "cmdline") };
+            }
             if (fields.TryGetValue("memory_block_size", out var mbs))
             {
                 var v = Size(mbs.value, "memory_block_size");
@@ -141,6 +149,25 @@ public static class MachineFile
                 if (v < MinMemoryBlockSize || v > MaxMemoryBlockSize)
                     throw Err(mbs.value, $"memory_block_size: {QemuSize.Format(v)} is outside x86_64's 128M..2G (MIN_MEMORY_BLOCK_SIZE..MAX_BLOCK_SIZE)");
                 spec = spec with { MemoryBlockSizeBytes = v };
+            }
+            if (fields.TryGetValue("kernel_phys_addr", out var kpa))
+            {
+                // /proc/iomem's "Kernel code" start of one randomised boot; the decompressor aligns to CONFIG_PHYSICAL_ALIGN (2 MiB)
+                var t = Scalar(kpa.value, "kernel_phys_addr");
+                bool hex = t.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
+                if (!ulong.TryParse(hex ? t[2..] : t, hex ? System.Globalization.NumberStyles.HexNumber : System.Globalization.NumberStyles.None,
+                        System.Globalization.CultureInfo.InvariantCulture, out var addr))
+                    throw Err(kpa.value, $"kernel_phys_addr: '{t}' is not an address (0x1000000 or 16777216)");
+                if (addr % (2UL << 20) != 0 || addr < (1UL << 20))
+                    throw Err(kpa.value, $"kernel_phys_addr: 0x{addr:x} must be 2 MiB aligned (CONFIG_PHYSICAL_ALIGN) and above 1 MiB");
+                spec = spec with { KernelPhysAddr = addr };
+            }
+            if (fields.TryGetValue("initrd_size", out var ird))
+            {
+                var t = Scalar(ird.value, "initrd_size");
+                if (!ulong.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes))
+                    throw Err(ird.value, $"initrd_size: '{t}' is not a number of bytes");
+                spec = spec with { InitrdBytes = bytes };
             }
             if (fields.TryGetValue("offline_blocks", out var ob))
             {

@@ -38,6 +38,14 @@ public sealed record MachineSpec
     /// "online_movable"); null for the kernel's built-in default (Debian: offline).</summary>
     public string? MemhpDefaultState { get; init; }
 
+    /// <summary>The kernel command line (QEMU's -append, a machine file's cmdline:), as the guest gets it; null for none.
+    /// The kernel parses it at boot (Kernel/Init/KernelCommandLine.cs).</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>-device options QEMU realizes before the guest starts (cold-plugged devices), each as its key=value
+    /// pairs in order ("driver" first); only virtio-mem-pci is modelled.</summary>
+    public IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> Devices { get; init; } = [];
+
     /// <summary>Imported machines only: the memory block size the real machine used, overriding the x86 rule.</summary>
     public ulong? MemoryBlockSizeBytes { get; init; }
 
@@ -56,6 +64,13 @@ public sealed record MachineSpec
 
     /// <summary>Whether the kernel's own allocations (slab, per-CPU data) are modelled (issue: kernel allocations).</summary>
     public bool ModelKernelAllocations { get; init; } = true;
+
+    /// <summary>Where the kernel image was loaded (/proc/iomem's "Kernel code" start): null for the nokaslr placement
+    /// at the profile's CONFIG_PHYSICAL_START. Lets a machine reproduce one randomised (KASLR) boot.</summary>
+    public ulong? KernelPhysAddr { get; init; }
+
+    /// <summary>The size of the initrd QEMU loads (-initrd), in bytes; null for none. The oracle sets its initramfs's size.</summary>
+    public ulong? InitrdBytes { get; init; }
 
     /// <summary>The node ids the machine has (0 alone when no -numa was given).</summary>
     public IEnumerable<int> NodeIds => Nodes.Count == 0 ? [0] : Nodes.Select(n => n.NodeId);

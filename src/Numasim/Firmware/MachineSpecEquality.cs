@@ -26,6 +26,8 @@ public static class MachineSpecEquality
             return "distances differ";
         if (!a.Backends.SequenceEqual(b.Backends)) return "backends differ";
         if (a.MemhpDefaultState != b.MemhpDefaultState) return $"memhp_default_state: {a.MemhpDefaultState} != {b.MemhpDefaultState}";
+        if (a.CommandLine != b.CommandLine) return $"cmdline: '{a.CommandLine}' != '{b.CommandLine}'";
+        if (!a.Devices.SelectMany(d => d).SequenceEqual(b.Devices.SelectMany(d => d)) || a.Devices.Count != b.Devices.Count) return "devices differ";
         if (a.MemoryBlockSizeBytes != b.MemoryBlockSizeBytes) return "memory_block_size differs";
         if (!a.OfflineBlocksAtBoot.SequenceEqual(b.OfflineBlocksAtBoot)) return "offline_blocks differ";
         if (a.FirmwareNodeIds != b.FirmwareNodeIds) return "firmware_node_ids differs";

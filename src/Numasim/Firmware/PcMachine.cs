@@ -26,6 +26,9 @@ public static class PcMachine
     /// <summary>What SeaBIOS reserves at the top of low RAM for its tables (the oracle's node 0 ends at 0x3ffdffff for 1 GiB).</summary>
     public const ulong SeaBiosHighTableReserve = 0x20000;
 
+    /// <summary>AMD_HT_START and the end of AMD's HyperTransport range (hw/i386/pc.c).</summary>
+    public const ulong AmdHtStart = 0xfd00000000, AmdHtEnd = 0x10000000000;
+
     /// <summary>RAM below and above 4 GiB. Models the lowmem computation of pc_init1() with gigabyte_align.</summary>
     public static (ulong Below4G, ulong Above4G) SplitRam(ulong ram)
     {
@@ -86,9 +89,11 @@ public static class PcMachine
             Add(Hole640KEnd, top, E820Type.Ram);
             Add(top, below4G, E820Type.Reserved);
         }
-        Add(0xfeffc000, 0xff000000, E820Type.Reserved);  // KVM identity map / TSS pages
         Add(0xfffc0000, FourGiB, E820Type.Reserved);     // BIOS ROM
         Add(FourGiB, FourGiB + above4G, E820Type.Ram);
+        // pc_memory_init(): an AMD vCPU (qemu64) gets the HyperTransport range reserved (QEMU 7.1+); KVM's identity
+        // map and TSS pages (0xfeffc000) exist only under KVM, not TCG
+        if (FourGiB + above4G <= AmdHtStart) Add(AmdHtStart, AmdHtEnd, E820Type.Reserved);
         return e;
     }
 

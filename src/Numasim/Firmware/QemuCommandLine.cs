@@ -55,6 +55,7 @@ public static class QemuCommandLine
         private readonly List<string> _objects = [];
         private readonly List<string> _numa = [];
         private string? _append;
+        private readonly List<IReadOnlyList<KeyValuePair<string, string>>> _devices = [];
 
         // NUMA state (MachineState::numa_state, hw/core/numa.c)
         private readonly bool[] _present = new bool[MaxNodes];
@@ -75,7 +76,7 @@ public static class QemuCommandLine
                 var opt = w.StartsWith("--", StringComparison.Ordinal) ? w[1..] : w;
                 if (!opt.StartsWith('-')) throw new QemuParseException(null, $"{w}: unexpected argument (not an option)");
                 if (IgnoredFlags.Contains(opt)) continue;
-                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" || IgnoredWithArg.Contains(opt);
+                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" or "-device" || IgnoredWithArg.Contains(opt);
                 if (!known) throw new QemuParseException(opt, "unknown option");
                 if (i + 1 >= words.Count) throw new QemuParseException(opt, "requires an argument");
                 var arg = words[++i];
@@ -86,6 +87,7 @@ public static class QemuCommandLine
                     case "-object": _objects.Add(arg); break;
                     case "-numa": _numa.Add(arg); break;
                     case "-append": _append = arg; break;
+                    case "-device": _devices.Add(ParseDevice(arg)); break;
                     case "-machine" or "-M": CheckMachine(opt, arg); break;
                 }
             }
@@ -110,8 +112,10 @@ public static class QemuCommandLine
                 CpuSlots = cpuSlots,
                 Distances = distances,
                 Backends = backends.Select(kv => new MemoryBackendSpec(kv.Key, kv.Value)).ToList(),
-                MemhpDefaultState = ExtractMemhp(_append),
+                CommandLine = _append,
+                Devices = _devices,
             };
+            if (Hypervisor.VirtioMemDevice.CheckColdPlug(spec) is { } bad) throw new QemuParseException("-device " + DeviceArg(bad.Device), bad.Error);
             return ParseResult.Success(spec, _warnings);
         }
 
@@ -129,14 +133,20 @@ public static class QemuCommandLine
             }
         }
 
-        private static string? ExtractMemhp(string? append)
+        /// <summary>-device DRIVER,key=value,...: qdev_device_add_from_qdict() needs a driver; numasim models
+        /// virtio-mem-pci (pc-dimm and CPUs come through QMP device_add).</summary>
+        private static List<KeyValuePair<string, string>> ParseDevice(string arg)
         {
-            if (append is null) return null;
-            string? value = null;
-            foreach (var w in append.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                if (w.StartsWith("memhp_default_state=", StringComparison.Ordinal)) value = w["memhp_default_state=".Length..];
-            return value;
+            var kv = Opts("-device", arg, "driver");
+            var driver = kv.FirstOrDefault(p => p.Key == "driver").Value;
+            if (driver is null) throw new QemuParseException($"-device {arg}", "Parameter 'driver' is missing");
+            if (driver != Hypervisor.VirtioMemDevice.Driver)
+                throw new QemuParseException($"-device {arg}", $"unsupported device '{driver}' (numasim models -device virtio-mem-pci only; plug DIMMs and CPUs with QMP device_add)");
+            return kv;
         }
+
+        private static string DeviceArg(IReadOnlyList<KeyValuePair<string, string>> d) =>
+            string.Join(',', d.Select(p => p.Key == "driver" ? p.Value : $"{p.Key}={p.Value}"));
 
         // ---- -m: parse_memory_options(), softmmu/vl.c ----
         private (ulong ram, ulong maxram, int slots) ParseMemory()

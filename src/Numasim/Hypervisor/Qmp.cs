@@ -16,7 +16,7 @@ public readonly record struct QmpResult(string? Error)
 /// The hypervisor side of hotplug, as QEMU's QMP takes it: object-add/object-del of memory backends,
 /// device_add/device_del of *-x86_64-cpu and pc-dimm devices. Plugs raise the guest's ACPI events.
 /// </summary>
-public sealed class Qmp
+public sealed partial class Qmp
 {
     private readonly MachineSpec _spec;
     private readonly AcpiHotplug _acpi;
@@ -34,15 +34,18 @@ public sealed class Qmp
     private readonly StateArray<Cpu> _cpus;
     private readonly StateArray<Dimm> _dimms;
 
-    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi)
+    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, VirtioMemDriver virtioMem)
     {
         _spec = spec;
         _k = k;
         _acpi = acpi;
+        _virtioMemDriver = virtioMem;
         _names = new StateStrings(k.State, "qmp ids");
         _backends = new StateArray<Backend>(k.State, "qmp memory backends");
         _cpus = new StateArray<Cpu>(k.State, "qmp cpus");
         _dimms = new StateArray<Dimm>(k.State, "qmp dimms");
+        _virtioMem = new VirtioMemDevice.Table(k.State, _names, dev => dev.ConfigChanged = () => _virtioMemDriver.ConfigChanged(dev));
+        _virtioMemDriver.DeviceOf = VirtioMemAt;
         _deviceMemory = DeviceMemory.For(spec, k.State);
         int numa = _names.Intern("numa");
         foreach (var b in spec.Backends) _backends.Add(new Backend { Id = _names.Intern(b.Id), User = -1, Size = b.SizeBytes });
@@ -93,12 +96,13 @@ public sealed class Qmp
     {
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
-        if (id is not null && (FindCpu(id) >= 0 || FindDimm(id) >= 0)) return new($"Duplicate device ID '{id}'");
+        if (id is not null && (FindCpu(id) >= 0 || FindDimm(id) >= 0 || FindVirtioMem(id) >= 0)) return new($"Duplicate device ID '{id}'");
         bool cpu = driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal);
         if ((cpu || driver == "pc-dimm") && QmpProperty.Unknown(args, cpu ? QmpProperty.CpuProperties : QmpProperty.DimmProperties, driver) is { } unknown)
             return new(unknown);
         if (cpu) return CpuAdd(id ?? $"cpu-anon{_cpus.Length}", args);
         if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Length}", args);
+        if (driver == VirtioMemDevice.Driver) return VirtioMemAdd(id, args, fromQmp: true);
         return new($"'{driver}' is not a valid device model name");
     }
 
@@ -191,6 +195,7 @@ public sealed class Qmp
             _dimms.RemoveAt(di);
             return QmpResult.Success;
         }
+        if (FindVirtioMem(id) >= 0) return VirtioMemDel();
         return new($"Device '{id}' not found");
     }
 }

@@ -321,11 +321,12 @@ public static partial class SysfsImporter
     }
 
     /// <summary>The bytes a node is given for a real MemTotal: MemTotal plus the struct page array the kernel takes
-    /// out of it (64 bytes per 4 KiB page, 1/64 of the node), rounded up to a section (128 MiB).</summary>
+    /// out of it (64 bytes per 4 KiB page, 1/64 of the node) and up to 1/256 for the boot hash tables
+    /// (alloc_large_system_hash(): dentry and inode, 3 bytes per 2 KiB at most), rounded up to a section (128 MiB).</summary>
     public static ulong NodeBytesFor(ulong memTotalBytes)
     {
         if (memTotalBytes == 0) return 0;
-        ulong withMemmap = memTotalBytes + memTotalBytes / 63;
+        ulong withMemmap = memTotalBytes + memTotalBytes / 63 + memTotalBytes / 256;
         return (withMemmap + SectionBytes - 1) / SectionBytes * SectionBytes;
     }
 

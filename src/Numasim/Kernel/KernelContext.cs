@@ -25,6 +25,11 @@ public sealed class KernelContext
         ApicToNode = new ApicNodeMap(State);
         _globals = new Snapshots.StateArray<Globals>(State, "kernel globals", 1);
         _globals.Mut(0) = new Globals { MinFreeKbytes = 1024, UserMinFreeKbytes = -1, PolicyZone = ZoneType.Dma, DefaultOnlineType = OnlineType.Offline };
+        MhpParams = new Hotplug.MemoryHotplugParams(profile, State);
+        MemoryGroups = new Hotplug.MemoryGroups(State);
+        BootReservations = new BootReservations(Memblock);
+        KernelPhysAddr = machine.KernelPhysAddr ?? profile.Build.PhysicalStart;
+        CommandLine = DefaultCommandLine.For(machine.CommandLine);
     }
 
     /// <summary>The machine's compact state: every region below registers in it (docs/checker.md).</summary>
@@ -42,6 +47,21 @@ public sealed class KernelContext
 
     private readonly Snapshots.StateArray<Globals> _globals;
 
+    /// <summary>What the boot command line set (Init/KernelCommandLine.cs); fixed once start_kernel() parsed it.</summary>
+    public Init.BootParams Boot { get; internal set; } = new();
+
+    /// <summary>The memory_hotplug.* module parameters (command line, /sys/module/memory_hotplug/parameters).</summary>
+    public Hotplug.MemoryHotplugParams MhpParams { get; }
+
+    /// <summary>system_freezable_wq: work items drivers queue, run after the operation that queued them.</summary>
+    public Workqueue Workqueue { get; } = new();
+
+    /// <summary>The memory groups of hot-added devices (DIMMs: static, virtio-mem: dynamic).</summary>
+    public Hotplug.MemoryGroups MemoryGroups { get; }
+
+    /// <summary>pxm_to_node_map as acpi_numa_init() filled it (empty without SRAT): pxm_to_node().</summary>
+    internal Dictionary<int, int> PxmToNode { get; set; } = [];
+
     public FirmwareTables Firmware { get; }
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }
@@ -51,6 +71,35 @@ public sealed class KernelContext
     public CpuTopology Cpus { get; internal set; } = new(1);
     public Memblock Memblock { get; } = new();
     public NumaDistance Distance { get; internal set; } = new(0);
+
+    /// <summary>The boot reservations as items (name, range), alongside memblock.reserved.</summary>
+    public BootReservations BootReservations { get; }
+
+    /// <summary>Where the kernel image starts in physical memory: CONFIG_PHYSICAL_START with nokaslr, or the
+    /// machine's kernel_phys_addr (one randomised boot, as /proc/iomem's "Kernel code" showed it).</summary>
+    public ulong KernelPhysAddr { get; }
+
+    /// <summary>The kernel command line the boot copies (setup_command_line()).</summary>
+    public string CommandLine { get; internal set; }
+
+    /// <summary>The initrd's reserved range as QEMU's loader placed it; null without an initrd.</summary>
+    public PhysRange? Initrd { get; internal set; }
+
+    /// <summary>Where alloc_node_data() put each node's pgdat (sparse_init() allocates the usemaps near it).</summary>
+    internal Dictionary<int, ulong> NodeDataPhys { get; } = [];
+
+    /// <summary>nr_kernel_pages and nr_all_pages (free_area_init_core()'s estimates; alloc_large_system_hash() sizes from them).</summary>
+    public long NrKernelPages { get; internal set; }
+    public long NrAllPages { get; internal set; }
+
+    /// <summary>physpages - totalram_pages() right after memblock_free_all() (the "Memory:" line's reserved).</summary>
+    public long ReservedAtFreeAll { get; internal set; }
+
+    /// <summary>The SWIOTLB pool's physical start, 0 without one.</summary>
+    public ulong SwiotlbPool { get; internal set; }
+
+    /// <summary>The first percpu chunk: pages per unit and units (Percpu in /proc/meminfo counts their product).</summary>
+    public (long UnitPages, int Units) PercpuFirstChunk { get; internal set; }
 
     /// <summary>node_data[]: a pgdat once allocated is never freed.</summary>
     internal readonly PgData?[] NodeData = new PgData?[NumaConstants.MaxNumNodes];

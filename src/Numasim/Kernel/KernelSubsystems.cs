@@ -26,6 +26,7 @@ internal sealed class KernelSubsystems
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
         Kvm = new KvmIntel(k, PageAlloc);
         Modules = new FaultInject.KernelModules(k, Kvm, MemoryHotplug.Notifiers);
+        VirtioMem = new VirtioMemDriver(k, MemoryHotplug);
         var kernelAllocations = new KernelAllocations(k, PageAlloc);
         CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
         Procfs = new ProcfsFiles(k);
@@ -43,4 +44,5 @@ internal sealed class KernelSubsystems
     public AcpiHotplug Acpi { get; }
     public KvmIntel Kvm { get; }
     public FaultInject.KernelModules Modules { get; }
+    public VirtioMemDriver VirtioMem { get; }
 }

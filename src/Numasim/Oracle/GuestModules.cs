@@ -11,7 +11,7 @@ namespace Numasim.Oracle;
 /// depmod makes at install time: each module's own .modinfo "depends=" is read instead) → /lib/modules/NAME.ko in
 /// the initramfs → insmod, dependencies first, with the step's parameters, when the scenario's modprobe step runs.
 /// </summary>
-public sealed class GuestModules
+public sealed partial class GuestModules
 {
     /// <summary>Where the modules sit in the guest.</summary>
     public const string GuestDir = "/lib/modules";
@@ -37,14 +37,15 @@ public sealed class GuestModules
     public static GuestModules For(OracleKernel kernel, Scenarios.Scenario sc)
     {
         var m = new GuestModules();
-        var wanted = sc.Steps.Where(RunsLive).Select(s => Canonical(s.Scalar ?? s.Args["module"])).Distinct().ToList();
+        var wanted = sc.Steps.Where(RunsLive).Select(s => Canonical(s.Scalar ?? s.Args["module"])).Concat(Preload(sc)).Distinct().ToList();
         if (wanted.Count == 0) return m;
         var index = Index(kernel);
+        var builtin = Builtin(kernel);
         var todo = new Stack<string>(wanted);
         while (todo.Count > 0)
         {
             var n = todo.Pop();
-            if (m._modules.ContainsKey(n)) continue;
+            if (m._modules.ContainsKey(n) || builtin.Contains(n)) continue;
             if (!index.TryGetValue(n, out var file))
                 throw new OracleSetupException($"module {n} is not in {kernel.Package ?? kernel.Image}");
             var deps = Depends(Decompressed(file));

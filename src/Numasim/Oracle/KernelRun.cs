@@ -16,7 +16,11 @@ public enum StepStatus { Passed, Failed, Skipped }
 
 /// <summary>The kernel's side of one scenario.</summary>
 public sealed record KernelScenarioRun(IReadOnlyList<StepObservation> Steps, TimeSpan Boot, TimeSpan Total, string? GuestError,
-    IReadOnlyDictionary<string, string> Files, string? Dmesg, string? Dump);
+    IReadOnlyDictionary<string, string> Files, string? Dmesg, string? Dump)
+{
+    /// <summary>The guest's log right after boot (timestamps stripped): memblock=debug's reservations.</summary>
+    public IReadOnlyList<string> BootLog { get; init; } = [];
+}
 
 /// <summary>Runs a scenario's steps in a booted guest (CONTRACT §4 semantics, on the real kernel).</summary>
 public static partial class KernelRun
@@ -67,9 +71,12 @@ public static partial class KernelRun
         List<string>? dmesgCache = null;
         string? error = null;
         List<string> Dmesg() => dmesgCache ??= g.Shell("dmesg").Split('\n').Select(l => Timestamp().Replace(l, "")).Where(l => l.Length > 0).ToList();
+        IReadOnlyList<string> bootLog = [];
         try
         {
+            bootLog = Dmesg();
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
+            if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
             foreach (var step in sc.Steps)
             {
                 if (!QemuLimits.InProfile(step, profile)) { obs.Add(new(StepStatus.Skipped, "skipped", "skipped (not " + profile.Name + ")")); continue; }
@@ -82,7 +89,7 @@ public static partial class KernelRun
                 obs.Add(step.Kind switch
                 {
                     "write" => Write(step, g),
-                    "device_add" or "device_del" or "object-add" or "object-del" => Qmp(step, g),
+                    "device_add" or "device_del" or "object-add" or "object-del" or "qom-set" => Qmp(step, g),
                     "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
                     "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files),
                     "expect" when step.Args.TryGetValue("dmesg", out var d) => ExpectDmesg(step, d, Dmesg().Skip(dmesgMark)),
@@ -102,7 +109,7 @@ public static partial class KernelRun
             }
             catch (GuestException e) { error = e.Message; }
         }
-        return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump);
+        return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump) { BootLog = bootLog };
     }
 
     private static StepObservation Write(ScenarioStep step, QemuGuest g)
@@ -137,7 +144,7 @@ public static partial class KernelRun
         return new(st, st == StepStatus.Passed ? "holds" : "fails", ok ? "ok" : $"{got} ({msg})");
     }
 
-    private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy"];
+    private static readonly HashSet<string> StringArgs = ["id", "driver", "memdev", "qom-type", "bus", "mem-path", "policy", "path", "property"];
 
     private static StepObservation Qmp(ScenarioStep step, QemuGuest g)
     {
@@ -174,6 +181,8 @@ public static partial class KernelRun
                     QemuGuest.EventTimeout, $"the guest's final ACPI_DEVICE_OST after {id} was deleted");
             }
         }
+        if (err is null && (step.Kind == "qom-set" || (step.Kind == "device_add" && driver == Hypervisor.VirtioMemDevice.Driver)))
+            note = VirtioMemSettle.Wait(g, step);
         var wantErr = step.Args.GetValueOrDefault("error");
         StepStatus st = wantErr is null ? (err is null ? StepStatus.Passed : StepStatus.Failed)
             : err is not null && err.Contains(wantErr, StringComparison.Ordinal) ? StepStatus.Passed : StepStatus.Failed;

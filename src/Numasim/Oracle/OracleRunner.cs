@@ -12,7 +12,10 @@ public sealed record StepDifference(string File, int Line, string Step, string M
 public sealed record ScenarioComparison(string File, string Name, IReadOnlyList<StepDifference> Differences, int StepsCompared,
     int FilesCompared, int FilesEqual, int Skipped, TimeSpan Boot, TimeSpan Total, string? GuestError)
 {
-    public bool Equal => Differences.Count == 0 && GuestError is null;
+    /// <summary>The boot reservations per (caller, node), model against the guest's memblock=debug log.</summary>
+    public IReadOnlyList<ReservationGroup> Reservations { get; init; } = [];
+
+    public bool Equal => Differences.Count == 0 && GuestError is null && Reservations.All(r => r.Equal);
 }
 
 public sealed record OracleOptions(string Kernel, string? RecordDir, bool KeepGoing);
@@ -54,9 +57,10 @@ public static partial class OracleRunner
             if (!c.Equal && !opt.KeepGoing) break;
         }
         int filesCompared = results.Sum(r => r.FilesCompared), filesEqual = results.Sum(r => r.FilesEqual);
+        int resCompared = results.Sum(r => r.Reservations.Count), resEqual = results.Sum(r => r.Reservations.Count(g => g.Equal));
         int equal = results.Count(r => r.Equal);
         stdout.WriteLine();
-        stdout.WriteLine($"agreement: files {filesEqual}/{filesCompared} equal ({Pct(filesEqual, filesCompared)}), scenarios {equal}/{results.Count} equal ({Pct(equal, results.Count)}); {refused.Count} refused; {total.Elapsed.TotalSeconds:0.0} s");
+        stdout.WriteLine($"agreement: files {filesEqual}/{filesCompared} equal ({Pct(filesEqual, filesCompared)}), boot reservations {resEqual}/{resCompared} equal ({Pct(resEqual, resCompared)}), scenarios {equal}/{results.Count} equal ({Pct(equal, results.Count)}); {refused.Count} refused; {total.Elapsed.TotalSeconds:0.0} s");
         // refused scenarios (only run at all under --keep-going) are neither passed nor failed: they were not run
         stdout.WriteLine($"{equal} passed, {results.Count - equal} failed");
         return results.Any(r => !r.Equal) ? 1 : results.Count == 0 ? 2 : 0;
@@ -67,7 +71,9 @@ public static partial class OracleRunner
     private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir)
     {
         ScenarioResult model;
-        try { model = ScenarioRunner.Run(sc, profile); }
+        // the model boots what the guest boots: the same initrd (its size places the early allocations)
+        ulong initrdBytes = (ulong)new FileInfo(initrd).Length;
+        try { model = ScenarioRunner.Run(sc, profile, spec => spec with { InitrdBytes = initrdBytes }); }
         catch (Exception e) when (e is not ScenarioFormatException)
         {
             // the model itself failed: nothing to compare; counted as a difference, the kernel is not booted
@@ -78,7 +84,8 @@ public static partial class OracleRunner
         try
         {
             var modules = GuestModules.For(kernel, sc);
-            using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), SplitArgs(sc.MachineQemu!));
+            var (machineArgs, append) = MachineArgs(sc.MachineQemu!);
+            using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append);
             kr = KernelRun.Run(sc, profile, g, recordDir is not null, modules);
         }
         catch (GuestException e)
@@ -104,7 +111,8 @@ public static partial class OracleRunner
                     "expectation fails on the model too: " + m.Text, "expectation fails on the kernel: " + k.Text));
         }
         if (recordDir is not null) Record(sc, profile, kr, recordDir);
-        return new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError);
+        return new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError)
+        { Reservations = ReservationCompare.Compare(model.Machine.Kernel, kr.BootLog) };
     }
 
     [GeneratedRegex(@"got (E[A-Z0-9]+|success)")]
@@ -150,7 +158,20 @@ public static partial class OracleRunner
         }
     }
 
-    internal static IReadOnlyList<string> SplitArgs(string s) => s.Split([' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>The machine's QEMU options as words (quotes resolved, as a shell would) without its -append, and
+    /// that -append's text (the last one, as QEMU takes it), for the guest's command line.</summary>
+    internal static (IReadOnlyList<string> Args, string? Append) MachineArgs(string machineQemu)
+    {
+        var words = Firmware.QemuOpts.Tokenize(machineQemu, out var err) ?? throw new OracleSetupException("machine: " + err);
+        var args = new List<string>();
+        string? append = null;
+        for (int i = 0; i < words.Count; i++)
+        {
+            if (words[i] is "-append" or "--append" && i + 1 < words.Count) append = words[++i];
+            else args.Add(words[i]);
+        }
+        return (args, append);
+    }
 
     private static string Show(string s) => s.Replace("\n", "\\n");
 
@@ -160,6 +181,10 @@ public static partial class OracleRunner
         o.WriteLine($"   boot {c.Boot.TotalSeconds:0.0} s, scenario {c.Total.TotalSeconds:0.0} s; {c.StepsCompared} steps compared, {c.Skipped} skipped on the kernel, "
                     + $"{c.FilesEqual}/{c.FilesCompared} files equal; {(c.Equal ? "EQUAL" : $"{c.Differences.Count} difference(s)")}");
         if (c.GuestError is not null) o.WriteLine($"   guest failure: {c.GuestError}");
+        if (c.Reservations.Count > 0)
+            o.WriteLine($"   boot reservations (caller, node; memblock=debug): {c.Reservations.Count(r => r.Equal)}/{c.Reservations.Count} equal");
+        foreach (var r in c.Reservations.Where(r => !r.Equal))
+            o.WriteLine($"   reservation {r.Caller} node {r.Node}: model {r.ModelBytes} bytes in {r.ModelPieces}, kernel {r.KernelBytes} bytes in {r.KernelPieces}");
         foreach (var d in c.Differences)
         {
             o.WriteLine($"   {d.File}:{d.Line}  {Show(d.Step)}");

@@ -75,9 +75,14 @@ public sealed partial class QemuGuest : IDisposable
         }
     }
 
-    /// <summary>Boots the kernel with the machine's QEMU options and waits for the guest's shell.</summary>
-    public static QemuGuest Boot(OracleKernel kernel, string initrd, IReadOnlyList<string> machineArgs) =>
-        new(kernel, initrd, machineArgs, "console=ttyS0 memhp_default_state=offline panic=-1 quiet");
+    /// <summary>The oracle's own kernel options, before the machine's -append.</summary>
+    public static string ConsoleAppend => Numasim.Kernel.DefaultCommandLine.Text;
+
+    /// <summary>Boots the kernel with the machine's QEMU options and waits for the guest's shell. The machine's own
+    /// -append text (<paramref name="machineAppend"/>) follows the oracle's options on the guest's command
+    /// line, so that its options win where the kernel takes the last one.</summary>
+    public static QemuGuest Boot(OracleKernel kernel, string initrd, IReadOnlyList<string> machineArgs, string? machineAppend = null) =>
+        new(kernel, initrd, machineArgs, Numasim.Kernel.DefaultCommandLine.For(machineAppend));
 
     private Socket Connect(string path)
     {
@@ -221,6 +226,18 @@ public sealed partial class QemuGuest : IDisposable
         var reply = WaitReply(command, timeout ?? CommandTimeout);
         if (reply["error"] is JsonObject err) return err["desc"]?.GetValue<string>() ?? err.ToJsonString();
         return null;
+    }
+
+    /// <summary>Sends a QMP command and returns its "return" value (null on error, with the error in <paramref name="error"/>).</summary>
+    public JsonNode? Query(string command, JsonObject? arguments, out string? error)
+    {
+        var msg = new JsonObject { ["execute"] = command };
+        if (arguments is not null) msg["arguments"] = arguments;
+        lock (_lock) { if (_qmpClosed) throw new GuestException(Dead("sending " + command)); }
+        _qmp.Send(Encoding.UTF8.GetBytes(msg.ToJsonString() + "\n"));
+        var reply = WaitReply(command, CommandTimeout);
+        error = reply["error"] is JsonObject err ? err["desc"]?.GetValue<string>() ?? err.ToJsonString() : null;
+        return error is null ? reply["return"]?.DeepClone() : null;
     }
 
     /// <summary>The number of QMP events seen so far (a mark for <see cref="WaitEvent"/>).</summary>

@@ -25,6 +25,8 @@ public static class QemuLimits
         // A scenario written for another kernel's behaviour is compared on that kernel only.
         if ((sc.Profile is not null && sc.Profile != profile.Name) || !sc.AppliesTo(profile.Name))
             return $"{sc.File}:1: not for this kernel: the scenario is for {sc.Profile ?? string.Join(",", sc.Profiles!)}, the kernel's profile is {profile.Name}";
+        if (VirtioMemUnplugExpected(sc, profile) is { } line)
+            return $"{sc.File}:{line}: refused: device_del of a virtio-mem-pci device expected to succeed: QEMU 7.2 cannot unplug virtio-mem devices (\"virtio based memory devices cannot be unplugged.\"; QEMU 8.2 can)";
         var cpus = new HashSet<string>();
         var dimms = new HashSet<string>();
         int? cpuDelLine = null, failedEjectLine = null;
@@ -67,5 +69,19 @@ public static class QemuLimits
             return r.Machine.Qmp.DeviceDel(new Dictionary<string, string> { ["id"] = id }).Ok;
         }
         catch (ScenarioFormatException) { return false; }
+    }
+
+    /// <summary>The line of a device_del, without an expected error, of a virtio-mem-pci the scenario plugged.</summary>
+    private static int? VirtioMemUnplugExpected(Scenario sc, KernelProfile profile)
+    {
+        var ids = new HashSet<string>();
+        foreach (var d in Firmware.QemuCommandLine.Parse(sc.MachineQemu!).Spec?.Devices ?? [])
+            foreach (var (k, v) in d) if (k == "id") ids.Add(v);
+        foreach (var s in sc.Steps.Where(s => InProfile(s, profile)))
+        {
+            if (s.Kind == "device_add" && s.Args.GetValueOrDefault("driver") == Hypervisor.VirtioMemDevice.Driver && s.Args.TryGetValue("id", out var id)) ids.Add(id);
+            if (s.Kind == "device_del" && ids.Contains(s.Args.GetValueOrDefault("id") ?? "") && !s.Args.ContainsKey("error")) return s.Line;
+        }
+        return null;
     }
 }

@@ -8,7 +8,7 @@ public static class ScenarioParser
 {
     public static readonly IReadOnlySet<string> Kinds = new HashSet<string>
     {
-        "device_add", "device_del", "object-add", "object-del", "write", "expect", "modprobe", "rmmod",
+        "device_add", "device_del", "object-add", "object-del", "qom-set", "write", "expect", "modprobe", "rmmod",
         "alloc_pages", "free_pages", "fail_page_alloc",
     };
 

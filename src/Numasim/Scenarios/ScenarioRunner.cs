@@ -24,13 +24,14 @@ public static class ScenarioRunner
 {
     /// <summary>Boots the scenario's machine and runs its steps. Bad input (machine, profile, step arguments)
     /// throws <see cref="ScenarioFormatException"/>.</summary>
-    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null)
+    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null, Func<MachineSpec, MachineSpec>? adjustMachine = null)
     {
         var profile = profileOverride ?? (sc.Profile is null ? KernelProfile.Default
             : KernelProfile.Find(sc.Profile) ?? throw new ScenarioFormatException(sc.File, 1, $"unknown profile '{sc.Profile}'"));
         if (!sc.AppliesTo(profile.Name))
             throw new ScenarioFormatException(sc.File, 1, $"the scenario applies to {string.Join(", ", sc.Profiles!)} only, not {profile.Name}");
         var spec = LoadMachine(sc);
+        if (adjustMachine is not null) spec = adjustMachine(spec);
         var m = Machine.Boot(spec, profile);
         var state = new RunState(m);
         var results = new List<StepResult>();
@@ -125,6 +126,7 @@ public static class ScenarioRunner
             case "device_del": return Qmp(step, m.Qmp.DeviceDel(Without(a, "error")));
             case "object-add": return Qmp(step, m.Qmp.ObjectAdd(Without(a, "error")));
             case "object-del": return Qmp(step, m.Qmp.ObjectDel(Without(a, "error")));
+            case "qom-set": return Qmp(step, m.Qmp.QomSet(Without(a, "error")));
             case "modprobe":
             case "rmmod":
             {

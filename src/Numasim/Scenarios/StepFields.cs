@@ -16,6 +16,7 @@ public static class StepFields
         ["rmmod"] = ["module", "errno"],
         ["alloc_pages"] = ["nid", "cpu", "order", "gfp", "as", "fails", "fn", "comm"],
         ["free_pages"] = ["page", "cpu"],
+        ["qom-set"] = ["path", "property", "value", "error"],
         ["fail_page_alloc"] = [.. Kernel.FaultInject.FailPageAlloc.Knobs],
     };
 

@@ -28,7 +28,7 @@ public class PcMachineTests
     }
 
     [Fact]
-    public void E820_for_1G_matches_seabios()
+    public void E820_for_1G_matches_the_guests_BIOS_e820_lines()
     {
         var t = PcMachine.Build(Spec(QemuCommandLineTests.Oracle));
         Assert.Equal(
@@ -38,9 +38,9 @@ public class PcMachineTests
             new E820Entry(0xf0000, 0x10000, E820Type.Reserved),
             new E820Entry(0x100000, 0x3fee0000, E820Type.Ram),
             new E820Entry(0x3ffe0000, 0x20000, E820Type.Reserved),
-            new E820Entry(0xfeffc000, 0x4000, E820Type.Reserved),
             new E820Entry(0xfffc0000, 0x40000, E820Type.Reserved),
-        ], t.E820);
+            new E820Entry(0xfd00000000, 0x300000000, E820Type.Reserved), // AMD HyperTransport range (qemu64 is AMD)
+        ], t.E820); // the 6.1 guest under QEMU 7.2 TCG printed exactly these BIOS-e820 lines
     }
 
     [Theory]

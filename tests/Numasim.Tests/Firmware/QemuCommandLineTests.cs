@@ -39,7 +39,9 @@ public class QemuCommandLineTests
         Assert.Equal([true, true, false, false], s.CpuSlots.Select(c => c.Present));
         Assert.Equal([10, 21], s.Distances![0]);
         Assert.Equal([21, 10], s.Distances![1]);
-        Assert.Equal("offline", s.MemhpDefaultState);
+        // -append is the kernel's command line, parsed by the kernel at boot (Kernel/Init/KernelCommandLine.cs).
+        Assert.Null(s.MemhpDefaultState);
+        Assert.Equal("console=ttyS0 memhp_default_state=offline", s.CommandLine);
         Assert.Equal([new MemoryBackendSpec("m0", 1UL << 30)], s.Backends);
     }
 
@@ -167,7 +169,12 @@ public class QemuCommandLineTests
     [InlineData("-m 1G -object memory-backend-ram,id=a,size=1G -numa node,memdev=a -numa node -numa node -numa dist,src=0,dst=1,val=20 -numa dist,src=1,dst=0,val=30 -numa dist,src=0,dst=2,val=20 -numa dist,src=1,dst=2,val=20", "At least one asymmetrical pair of distances is given")]
     [InlineData("-m 1G -numa node,mem=1G", "Parameter -numa node,mem is not supported by this machine type")]
     [InlineData("-m 1G -object memory-backend-ram,id=a,size=1G -object memory-backend-ram,id=a,size=1G", "attempt to add duplicate property 'a'")]
-    [InlineData("-m 1G -device pc-dimm", "-device: unknown option")]
+    [InlineData("-m 1G -device pc-dimm", "unsupported device 'pc-dimm'")]
+    [InlineData("-m 1G,maxmem=4G -object memory-backend-ram,id=v,size=1G -device virtio-mem-pci,memdev=v,node=3", "'node' property has value '3', which exceedsthe number of numa nodes: 1")]
+    [InlineData("-m 1G,maxmem=4G -object memory-backend-ram,id=v,size=1G -device virtio-mem-pci,memdev=v,requested-size=3M", "'requested-size' property has to be multiples of 'block-size' (0x200000)")]
+    [InlineData("-m 1G,maxmem=4G -object memory-backend-ram,id=v,size=1G -device virtio-mem-pci,memdev=v,block-size=3M", "'block-size' property has to be a power of two")]
+    [InlineData("-m 1G,maxmem=4G -device virtio-mem-pci,id=x", "'memdev' property must be set")]
+    [InlineData("-m 1G -object memory-backend-ram,id=v,size=1G -device virtio-mem-pci,memdev=v", "memory devices (e.g. for memory hotplug) are not enabled")]
     [InlineData("-m 1G -machine q35", "unsupported machine type 'q35'")]
     [InlineData("-m", "-m: requires an argument")]
     public void Invalid_command_lines_fail_with_qemus_message(string args, string expected)

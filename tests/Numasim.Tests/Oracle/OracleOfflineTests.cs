@@ -46,6 +46,28 @@ public class OracleOfflineTests
     }
 
     [Fact]
+    public void A_virtio_mem_unplug_expected_to_succeed_is_refused_and_one_expecting_qemus_error_runs()
+    {
+        var add = """
+              - object-add: {qom-type: memory-backend-ram, id: v, size: "1073741824"}
+              - device_add: {driver: virtio-mem-pci, id: vm0, memdev: v, node: "1"}
+
+            """;
+        var why = QemuLimits.Refusal(Parse(add + "  - device_del: {id: vm0}\n"), K61, KernelProfile.Find("v6.1")!);
+        Assert.StartsWith("t.yaml:6: refused: device_del of a virtio-mem-pci device expected to succeed", why);
+        Assert.Null(QemuLimits.Refusal(Parse(add + "  - device_del: {id: vm0, error: \"cannot be unplugged\"}\n"), K61, KernelProfile.Find("v6.1")!));
+    }
+
+    [Fact]
+    public void The_machines_append_goes_to_the_guest_and_the_rest_to_qemu()
+    {
+        var (args, append) = OracleRunner.MachineArgs("-m 1G -append 'movablecore=512M movable_node' -smp 2");
+        Assert.Equal(["-m", "1G", "-smp", "2"], args);
+        Assert.Equal("movablecore=512M movable_node", append);
+        Assert.Equal("force_bbm=1 bbm_block_size=268435456", GuestModules.ModuleOptions("virtio_mem.force_bbm=1 quiet virtio_mem.bbm_block_size=268435456", "virtio_mem"));
+    }
+
+    [Fact]
     public void A_scenario_for_another_kernels_profile_is_not_compared()
     {
         var sc = Parse("  - expect: {path: /sys/devices/system/node/online, equals: \"0\"}\n") with { Profile = "v6.12" };

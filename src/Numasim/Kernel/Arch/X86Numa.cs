@@ -7,7 +7,8 @@ namespace Numasim.Kernel.Arch;
 /// <summary>arch/x86/mm/numa.c: from SRAT/SLIT to possible and online nodes, NODE_DATA and cpu_to_node.</summary>
 internal static class X86Numa
 {
-    /// <summary>Models x86_numa_init() → numa_init(x86_acpi_numa_init) with dummy_numa_init() as fallback.
+    /// <summary>Models x86_numa_init() → numa_init(x86_acpi_numa_init) with dummy_numa_init() as fallback; numa=off
+    /// goes to the dummy directly ("NUMA turned off"), numa=noacpi makes the ACPI one fail (acpi_numa &lt; 0).
     /// Returns max_possible_pfn.</summary>
     public static long NumaInit(KernelContext k, long maxPfn)
     {
@@ -15,18 +16,19 @@ internal static class X86Numa
         Bitmap parsed;
         Dictionary<uint, int> apicToNode;
         long maxPossiblePfn = maxPfn;
-        if (k.Firmware.HasSrat)
+        if (k.Firmware.HasSrat && !k.Boot.NumaOff && !k.Boot.NumaNoAcpi)
         {
             var srat = Srat.AcpiNumaInit(k, maxPfn);
             blks = srat.MemBlks;
             parsed = srat.NodesParsed;
             apicToNode = srat.ApicToNode;
             maxPossiblePfn = srat.MaxPossiblePfn;
+            k.PxmToNode = srat.PxmToNode;
             if (k.Firmware.Slit is { } slit) SlitInit(k, slit, srat);
         }
         else
         {
-            k.Log.Printk("No NUMA configuration found");
+            k.Log.Printk(k.Boot.NumaOff ? "NUMA turned off" : "No NUMA configuration found");
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
                 $"Faking a node at [mem {Hex018(0)}-{Hex018(Page.AddrOf(maxPfn) - 1)}]"));
             blks = [(0UL, Page.AddrOf(maxPfn), 0, false)];
@@ -47,6 +49,7 @@ internal static class X86Numa
         int cnt = 0;
         foreach (var n in srat.NodesParsed.Bits()) cnt = n + 1;
         k.Distance = new NumaDistance(cnt);
+        AllocDistance(k, cnt);
         k.Log.Printk(string.Create(CultureInfo.InvariantCulture, $"NUMA: Initialized distance table, cnt={cnt}"));
         for (int i = 0; i < slit.Count; i++)
         {
@@ -54,6 +57,17 @@ internal static class X86Numa
             for (int j = 0; j < slit[i].Count; j++)
                 if (srat.PxmToNode.TryGetValue(j, out int to)) k.Distance.Set(from, to, slit[i][j]);
         }
+    }
+
+    /// <summary>Models numa_alloc_distance(): a cnt x cnt byte table, page-aligned (6.1: memblock_phys_alloc_range()
+    /// below max_pfn_mapped; 6.12: memblock_alloc()).</summary>
+    private static void AllocDistance(KernelContext k, int cnt)
+    {
+        ulong size = (ulong)(cnt * cnt);
+        if (k.Profile.Build.NumaDistancePhysAlloc)
+            k.BootReservations.AllocPhysRange("numa_alloc_distance", "numa_distance", size, (ulong)Page.Size, 0, Page.AddrOf(k.MaxPfn));
+        else
+            k.BootReservations.Alloc("numa_alloc_distance", "numa_distance", size, (ulong)Page.Size);
     }
 
     /// <summary>Models numa_cleanup_meminfo(): trim to [0, max_pfn), drop empty blocks (hotpluggable ones beyond
@@ -118,15 +132,21 @@ internal static class X86Numa
         k.NrNodeIds = last < possible.NBits ? last + 1 : 1;
     }
 
-    /// <summary>Models alloc_node_data(): NODE_DATA from node-local memory, falling back to any node.</summary>
+    /// <summary>Models alloc_node_data(): NODE_DATA from node-local memory (memblock_phys_alloc_try_nid(), cache-line
+    /// aligned; 6.1 rounds the size up to a page), falling back to any node ("NODE_DATA(N) on node M").</summary>
     public static PgData AllocNodeData(KernelContext k, int nid)
     {
-        long pages = k.Profile.PgDataPages;
-        long pfn = k.Memblock.AllocTopDown(pages, nid, k.MaxPfn);
-        if (pfn < 0) pfn = k.Memblock.AllocTopDown(pages, -1, k.MaxPfn);
-        if (pfn >= 0)
+        var b = k.Profile.Build;
+        ulong size = b.NodeDataPageRounded ? (b.PgDataBytes + (ulong)Page.Size - 1) & ~(ulong)(Page.Size - 1) : b.PgDataBytes;
+        ulong pa = k.BootReservations.Alloc("alloc_node_data", $"NODE_DATA({nid})", size, 64, nid);
+        k.NodeDataPhys[nid] = pa;
+        if (pa != 0)
+        {
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
-                $"NODE_DATA({nid}) allocated [mem {Srat.Hex010(Page.AddrOf(pfn))}-{Srat.Hex010(Page.AddrOf(pfn + pages) - 1)}]"));
+                $"NODE_DATA({nid}) allocated [mem {Srat.Hex010(pa)}-{Srat.Hex010(pa + size - 1)}]"));
+            int tnid = k.Memblock.NidOf(pa);
+            if (tnid != nid) k.Log.Printk($"    NODE_DATA({nid}) on node {tnid}");
+        }
         return k.AllocPgData(nid);
     }
 

@@ -12,13 +12,15 @@ internal static class X86Smp
     {
         var madt = k.Firmware.Cpus;
         int present = madt.Count(c => c.Enabled);
-        int disabled = madt.Count - present;
-        int possible = Math.Min(present + disabled, NumaConstants.NrCpus);
+        // 6.12's topology code takes a disabled entry as hotpluggable only when the MADT marks it online-capable,
+        // which QEMU 7.2 never does ("CPU topo: Allowing 2 present CPUs plus 0 hotplug CPUs")
+        int disabled = k.Profile.MadtDisabledCpusNeedOnlineCapable ? 0 : madt.Count - present;
+        int possible = CpuLimits.PrefillPossibleMap(k, ref present, ref disabled);
         k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k, apic));
         int cpu = 0;
         foreach (var c in madt)
         {
-            if (!c.Enabled || cpu >= possible) continue;
+            if (!c.Enabled || cpu >= possible || cpu >= present) continue;
             k.Cpus.Present.Set(cpu);
             k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c.ApicId, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
             cpu++;
@@ -70,7 +72,10 @@ internal static class X86Smp
     public static void ReportPossible(KernelContext k)
     {
         int possible = k.Cpus.Possible.Weight(), present = k.Cpus.Present.Weight();
-        k.Log.Printk($"smpboot: Allowing {possible} CPUs, {possible - present} hotplug CPUs");
+        int hotplug = Math.Max(possible - present, 0);
+        k.Log.Printk(k.Profile.MadtDisabledCpusNeedOnlineCapable
+            ? $"CPU topo: Allowing {present} present CPUs plus {hotplug} hotplug CPUs"
+            : $"smpboot: Allowing {possible} CPUs, {hotplug} hotplug CPUs");
     }
 
     /// <summary>Models numa_init_array(): CPUs without a node get the online nodes round robin (before

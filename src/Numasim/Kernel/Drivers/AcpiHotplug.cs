@@ -1,7 +1,9 @@
+using Numasim.Snapshots;
 using Numasim.Kernel.Hotplug;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
+using Numasim.Kernel.Arch;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -27,14 +29,17 @@ public sealed class AcpiHotplug
         _nodeHotplug = nodeHotplug;
         _memory = memory;
         _memoryDevices = memoryDevices;
+        _groupOf = new(k.State, "acpi memory device groups");
+        _groupNames = new(k.State, "acpi memory device ids");
     }
 
     /// <summary>Models acpi_processor_hotadd_init() → acpi_map_cpu(): the lowest non-present possible CPU number
     /// takes the APIC id, acpi_map_cpu2node() sets its node from _PXM, the cpuN device appears offline.
     /// Returns the logical CPU, or -1 when the kernel refuses.</summary>
-    public int CpuHotAdd(uint apicId, int nid, out Errno err)
+    public int CpuHotAdd(uint apicId, int pxm, out Errno err)
     {
         err = Errno.None;
+        int nid = AcpiNuma.PxmToNode(_k, pxm);   // acpi_map_cpu2node(): acpi_get_node() of the processor's _PXM
         int cpu = _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
         if (cpu < 0 || _k.Profile.AcpiCpuHotAddRefused)
         {
@@ -75,41 +80,44 @@ public sealed class AcpiHotplug
         return Errno.None;
     }
 
-    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the node is prepared
-    /// (__try_online_node(nid, false)), memory blocks appear offline, a new node is set online and registered,
-    /// and the blocks are onlined when auto_online_blocks says so.</summary>
-    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int nid)
+    /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the device's node is
+    /// acpi_get_node() of its _PXM (pxm_to_node()), else memory_add_physaddr_to_nid() of its start; a static memory
+    /// group of the device's size; memmap_on_memory asked for as the version does (v6.1: only when the range
+    /// supports it; v6.12: always, applied per block).</summary>
+    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int pxm)
     {
-        long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
-        long ppb = _k.PagesPerBlock;
-        if (startPfn % ppb != 0 || nr % ppb != 0) return Errno.EINVAL;
-        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-            if (_k.FindMemoryBlock(pfn / ppb) is not null) return Errno.EEXIST;
-        bool newNode = _nodeHotplug.TryOnlineNode(nid, setNodeOnline: false) == 1;
-        var blocks = new List<MemoryBlock>();
-        for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-        {
-            var mb = new MemoryBlock(pfn / ppb, pfn, ppb, nid, hotplugged: true) { PresentPages = ppb, DeviceId = deviceId };
-            _memoryDevices.AddMemoryBlock(mb);
-            blocks.Add(mb);
-        }
-        if (newNode)
-        {
-            _k.NodeStates.Set(nid, NodeState.Online);
-            _nodeDevices.RegisterOneNode(nid);
-        }
+        int nid = AcpiNuma.PxmToNode(_k, pxm);
+        if (nid < 0) nid = AcpiNuma.MemoryAddPhysaddrToNid(_k, start);
+        int mgid = _k.MemoryGroups.RegisterStatic(nid, Page.PfnOf(size));
+        if (mgid < 0) return (Errno)(-mgid);
+        var flags = MhpFlags.NidIsMgid;
+        if (_k.Profile.MemmapOnMemoryPerBlock || _memory.MhpSupportsMemmapOnMemory(size)) flags |= MhpFlags.MemmapOnMemory;
+        var err = _memory.AddMemoryResource(mgid, start, size, flags, deviceId);
+        if (err != Errno.None && err != Errno.EEXIST) _k.MemoryGroups.Unregister(mgid);
         else
         {
-            foreach (var mb in blocks) _nodeDevices.LinkMemoryBlock(mb, nid);
+            var groups = _groupOf;
+            int i = groups.IndexOfName(_groupNames, deviceId);
+            if (i >= 0) groups.Mut(i).Mgid = mgid;
+            else groups.Add(new DeviceGroup { Device = _groupNames.Intern(deviceId), Mgid = mgid });
         }
-        if (_k.DefaultOnlineType != OnlineType.Offline)
-            foreach (var mb in blocks) _memory.Online(mb, _k.DefaultOnlineType);
-        return Errno.None;
+        return err;
     }
 
+    /// <summary>The memory group of each ACPI memory device (acpi_memory_device->mgid), as records of the compact
+    /// state (the device id in a name pool).</summary>
+    private struct DeviceGroup : Snapshots.INamedRecord
+    {
+        public int Device, Mgid;
+        public readonly int NameIndex => Device;
+    }
+
+    private readonly Snapshots.StateArray<DeviceGroup> _groupOf;
+    private readonly Snapshots.StateStrings _groupNames;
+
     /// <summary>Models the eject of a memory device: acpi_scan_try_to_offline() offlines every block; when one
-    /// refuses, the ones already offlined are onlined again and the eject fails. Then __remove_memory() removes
-    /// the blocks and try_offline_node() runs.</summary>
+    /// refuses, the ones already offlined are onlined again and the eject fails. Then acpi_memory_remove_memory()
+    /// → __remove_memory() removes the blocks (try_offline_node() runs) and the memory group goes.</summary>
     public Errno MemoryEject(string deviceId)
     {
         var blocks = _k.AllMemoryBlocks.Where(b => b.DeviceId == deviceId).ToList();
@@ -129,13 +137,12 @@ public sealed class AcpiHotplug
             }
             offlined.Add(mb);
         }
-        int nid = blocks[0].Nid;
-        foreach (var mb in blocks)
+        _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
+        if (_groupOf.IndexOfName(_groupNames, deviceId) is var g and >= 0)
         {
-            _nodeDevices.UnlinkMemoryBlock(mb);
-            _memoryDevices.RemoveMemoryBlock(mb);
+            _k.MemoryGroups.Unregister(_groupOf[g].Mgid);
+            _groupOf.RemoveAt(g);
         }
-        _nodeHotplug.TryOfflineNode(nid);
         return Errno.None;
     }
 }

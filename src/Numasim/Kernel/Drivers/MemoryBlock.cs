@@ -136,6 +136,23 @@ public sealed class MemoryBlock
     /// node's side only; the memoryN directory goes with the block).</summary>
     internal bool LinkedToNode { get => R.LinkedToNode; set => Mut(out _).LinkedToNode = value; }
 
+    /// <summary>mem->group: the memory group of the device that added the block (null for boot memory).</summary>
+    public Hotplug.MemoryGroup? Group
+    {
+        get => R.GroupPlus1 == 0 ? null : _table is null ? _detachedGroup : _table.Kernel.MemoryGroups.Find(R.GroupPlus1 - 1);
+        internal set
+        {
+            if (_table is null) _detachedGroup = value;
+            Mut(out _).GroupPlus1 = value is null ? 0 : value.Id + 1;
+        }
+    }
+
+    private Hotplug.MemoryGroup? _detachedGroup;
+
+    /// <summary>mem->altmap->free (v6.12) / mem->nr_vmemmap_pages (v6.1): pages at the block's start that hold its own
+    /// memmap (memory_hotplug.memmap_on_memory); 0 when the memmap lives elsewhere.</summary>
+    public long NrVmemmapPages { get => R.NrVmemmapPages; internal set => Mut(out _).NrVmemmapPages = value; }
+
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 
@@ -150,7 +167,11 @@ internal record struct MemoryBlockRecord : ISortedRecord
 
     public long Id;
     public long PresentPages;
+    /// <summary>mem->altmap's vmemmap pages (memmap_on_memory).</summary>
+    public long NrVmemmapPages;
     public int Nid;
+    /// <summary>mem->group's id + 1 (0: no group).</summary>
+    public int GroupPlus1;
     public int ZoneId;
     public int DeviceName;
     public MemoryBlockState State;

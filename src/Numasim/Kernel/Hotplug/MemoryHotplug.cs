@@ -6,7 +6,7 @@ using Numasim.Kernel.Numa;
 namespace Numasim.Kernel.Hotplug;
 
 /// <summary>mm/memory_hotplug.c: onlining and offlining memory blocks, adding and removing memory (v6.1 rules).</summary>
-public sealed class MemoryHotplug : IMemoryOnlining
+public sealed partial class MemoryHotplug : IMemoryOnlining
 {
     private readonly KernelContext _k;
     private readonly MemoryDevices _devices;
@@ -31,15 +31,18 @@ public sealed class MemoryHotplug : IMemoryOnlining
     public MemoryNotifierChain Notifiers { get; } = new();
 
     /// <summary>Models memory_subsys_online() → memory_block_online() → online_pages(). A device_online() without
-    /// an online type (the memoryN/online file) means MMOP_ONLINE.</summary>
+    /// an online type (the memoryN/online file) means MMOP_ONLINE. With memmap_on_memory the block's first
+    /// <see cref="MemoryBlock.NrVmemmapPages"/> pages hold its memmap: they join the zone (mhp_init_memmap_on_memory())
+    /// and count as present after online_pages() succeeded, but never reach the buddy.</summary>
     public Errno Online(MemoryBlock mb, OnlineType type)
     {
         if (type == OnlineType.Offline) type = OnlineType.Online;
         int nid = mb.Nid;
         if (mb.HasHoles) return Errno.EINVAL;
-        var zone = ZoneForPfnRange(type, nid, mb.StartPfn, mb.NrPages);
+        var zone = ZoneForPfnRange(type, nid, mb.Group, mb.StartPfn, mb.NrPages);
+        long vmemmap = mb.NrVmemmapPages, start = mb.StartPfn + vmemmap, nr = mb.NrPages - vmemmap;
         // node_states_check_changes_online()
-        var arg = new MemoryNotify(mb.StartPfn, mb.NrPages,
+        var arg = new MemoryNotify(start, nr,
             _k.NodeStates.Has(nid, NodeState.Memory) ? -1 : nid,
             zone.Type <= ZoneType.Normal && !_k.NodeStates.Has(nid, NodeState.NormalMemory) ? nid : -1);
         var veto = Notifiers.Notify(MemoryAction.GoingOnline, arg);
@@ -50,10 +53,9 @@ public sealed class MemoryHotplug : IMemoryOnlining
         }
         bool wasPopulated = zone.IsPopulated;
         MovePfnRangeToZone(zone, mb.StartPfn, mb.NrPages);
-        zone.PresentPages += mb.NrPages;
+        AdjustPresentPageCount(zone, mb, nr);
         zone.PgData.RecomputeSpan();
-        zone.ManagedPages += mb.NrPages;
-        zone.ReleaseRange(mb.StartPfn, mb.EndPfn, initPageblocks: true);
+        OnlinePagesRange(zone, start, nr);
         // node_states_set_node()
         if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
         _k.NodeStates.Set(nid, NodeState.Memory);
@@ -63,20 +65,29 @@ public sealed class MemoryHotplug : IMemoryOnlining
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
         Notifiers.Notify(MemoryAction.Online, arg);
+        if (vmemmap > 0)
+        {
+            AdjustPresentPageCount(zone, mb, vmemmap);
+            zone.PgData.RecomputeSpan();
+        }
         KernelAllocations?.Refill(nid);
         _k.Uevents.Emit(UeventAction.Online, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
     }
 
     /// <summary>Models memory_block_offline() → offline_pages(): a block spanning zones or with holes is EINVAL;
-    /// the range is isolated, its movable pages migrated, and an unmovable page makes it EBUSY, rolled back.</summary>
+    /// the range (after any self-hosted memmap) is isolated, its movable pages migrated, and an unmovable page
+    /// makes it EBUSY, rolled back.</summary>
     public Errno Offline(MemoryBlock mb)
     {
         var zone = mb.Zone;
         if (zone is null || mb.HasHoles) return Errno.EINVAL;
-        long start = mb.StartPfn, end = mb.EndPfn;
+        long vmemmap = mb.NrVmemmapPages;
+        long start = mb.StartPfn + vmemmap, end = mb.EndPfn, nr = end - start;
         var pages = zone.Pages;
         pages.DrainPcp();
+        // memory_block_offline(): the self-hosted memmap leaves the present count before offline_pages() runs
+        if (vmemmap > 0) AdjustPresentPageCount(zone, mb, -vmemmap);
         mb.State = MemoryBlockState.GoingOffline;
         // offline_pages(): the range is isolated first ("failure to isolate range"), then MEM_GOING_OFFLINE is sent
         // ("notifier failure"), then the movable pages are migrated.
@@ -84,31 +95,35 @@ public sealed class MemoryHotplug : IMemoryOnlining
         if (err != Errno.None)
         {
             mb.State = MemoryBlockState.Online;
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
             return err;
         }
-        var arg = OfflineNotify(zone, mb);
+        var arg = OfflineNotify(zone, start, nr);
         err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             return err;
         }
         if (MigrateRange is not null) err = MigrateRange(zone, start, end);
-        if (err == Errno.None) err = pages.TestPagesIsolated(start, end, out badPfn);
+        if (err == Errno.None) err = TestPagesIsolated(pages, start, end, out badPfn);
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
+            OfflineSkipped.Clear();
             mb.State = MemoryBlockState.Online;
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
             return err;
         }
-        long removed = pages.OfflineIsolated(start, end);
+        long removed = OfflineIsolatedPages(pages, start, end);
         zone.ManagedPages -= removed;
-        zone.PresentPages -= mb.NrPages;
+        AdjustPresentPageCount(zone, mb, -nr);
         zone.PgData.RecomputeSpan();
         // offline_pages() recomputes watermarks before it rebuilds the zonelists (online_pages() the other way round).
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
@@ -118,7 +133,8 @@ public sealed class MemoryHotplug : IMemoryOnlining
         if (!_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
         if (memoryNodesChange) EstablishDemotionTargets();
         Notifiers.Notify(MemoryAction.Offline, arg);
-        RemovePfnRangeFromZone(zone, start, end);
+        // remove_pfn_range_from_zone() of the pages and, with them, mhp_deinit_memmap_on_memory() of the memmap
+        RemovePfnRangeFromZone(zone, mb.StartPfn, mb.EndPfn);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
@@ -134,57 +150,19 @@ public sealed class MemoryHotplug : IMemoryOnlining
             _k.Log.Printk($"Demotion targets for Node {nid}: null");
     }
 
-    /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the block
+    /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the range
     /// holds all its present pages (all in zones up to ZONE_NORMAL).</summary>
-    private static MemoryNotify OfflineNotify(Zone zone, MemoryBlock mb)
+    private static MemoryNotify OfflineNotify(Zone zone, long start, long nr)
     {
         var p = zone.PgData;
         long normalPresent = 0;
         for (int i = 0; i <= (int)ZoneType.Normal; i++) normalPresent += p.Zones[i].PresentPages;
         int nid = p.NodeId;
-        bool lastNormal = zone.Type <= ZoneType.Normal && normalPresent <= mb.NrPages;
-        return new MemoryNotify(mb.StartPfn, mb.NrPages, p.NodePresentPages <= mb.NrPages ? nid : -1, lastNormal ? nid : -1);
+        bool lastNormal = zone.Type <= ZoneType.Normal && normalPresent <= nr;
+        long nodePresent = 0;
+        foreach (var z in p.Zones) nodePresent += z.PresentPages;
+        return new MemoryNotify(start, nr, nodePresent <= nr ? nid : -1, lastNormal ? nid : -1);
     }
-
-    /// <summary>Models valid_zones_show() for an offline block: the default zone, then the other zones
-    /// print_allowed_zone() allows.</summary>
-    public string ValidZonesOffline(MemoryBlock mb)
-    {
-        var def = ZoneForPfnRange(OnlineType.Online, mb.Nid, mb.StartPfn, mb.NrPages);
-        var names = new List<string> { def.Name };
-        foreach (var t in new[] { OnlineType.OnlineKernel, OnlineType.OnlineMovable })
-        {
-            var z = ZoneForPfnRange(t, mb.Nid, mb.StartPfn, mb.NrPages);
-            if (z != def) names.Add(z.Name);
-        }
-        return string.Join(' ', names);
-    }
-
-    /// <summary>Models zone_for_pfn_range() with the default "contig-zones" online policy.</summary>
-    private Zone ZoneForPfnRange(OnlineType type, int nid, long start, long nr)
-    {
-        var pgdat = _k.NodeDataOf(nid) ?? throw new InvalidOperationException($"no pgdat for node {nid}");
-        if (type == OnlineType.OnlineKernel) return DefaultKernelZoneForPfn(pgdat, start, nr);
-        if (type == OnlineType.OnlineMovable) return pgdat.Zone(ZoneType.Movable);
-        // default_zone_for_pfn()
-        var kernel = DefaultKernelZoneForPfn(pgdat, start, nr);
-        var movable = pgdat.Zone(ZoneType.Movable);
-        bool inKernel = Intersects(kernel, start, nr), inMovable = Intersects(movable, start, nr);
-        if (inKernel ^ inMovable) return inKernel ? kernel : movable;
-        return kernel;
-    }
-
-    /// <summary>Models default_kernel_zone_for_pfn(): the first kernel zone the range intersects, else ZONE_NORMAL.</summary>
-    private static Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
-    {
-        for (int i = 0; i <= (int)ZoneType.Normal; i++)
-            if (Intersects(pgdat.Zones[i], start, nr)) return pgdat.Zones[i];
-        return pgdat.Zone(ZoneType.Normal);
-    }
-
-    /// <summary>Models zone_intersects().</summary>
-    private static bool Intersects(Zone z, long start, long nr) =>
-        !z.IsEmpty && start < z.ZoneEndPfn && start + nr > z.ZoneStartPfn;
 
     /// <summary>Models move_pfn_range_to_zone(): the zone's span grows to cover the range (resize_zone_range()).</summary>
     private static void MovePfnRangeToZone(Zone z, long start, long nr)

@@ -16,9 +16,13 @@ internal static class StartKernel
     public static void Run(KernelSubsystems s)
     {
         var k = s.Kernel;
-        // setup_arch(): e820, early reservations, NUMA, CPU enumeration.
+        // setup_arch(): "Command line:", parse_early_param(), e820, early reservations, NUMA, CPU enumeration.
+        BootCommandLine.SetupArch(k);
         k.MaxPfn = E820Setup.MemblockSetup(k);
+        k.Initrd = InitrdPlacement(k);
         E820Setup.ReserveEarly(k);
+        E820Setup.ReserveRealModeAndLowMem(k);
+        InitMemMapping.Run(k);
         BootPhases.Mark("firmware, e820");
         k.MaxPossiblePfn = X86Numa.NumaInit(k, k.MaxPfn);
         BootPhases.Mark("numa_init");
@@ -26,22 +30,34 @@ internal static class StartKernel
         X86Smp.NumaInitArrayBeforeCpuNodes(k);
         X86Numa.InitCpuToNode(k);
         BootPhases.Mark("cpu enumeration");
-        SparseInit(k);
+        Sparse.Init(k);
         BootPhases.Mark("sparse_init");
         long dmaReserve = E820Setup.FindDmaReserve(k);
         FreeAreaInit.Run(k, dmaReserve);
         BootPhases.Mark("free_area_init");
+        // acpi_boot_init(): the HPET resource; prefill_possible_map(); io_apic_init_mappings(); the e820 copies
+        k.BootReservations.Alloc("acpi_parse_hpet", "HPET resource", k.Profile.Build.HpetResourceBytes, 64);
         X86Smp.ReportPossible(k);
+        k.BootReservations.Alloc("io_apic_init_mappings", "IO-APIC resource", k.Profile.Build.IoapicResourceBytes, 64);
+        E820Setup.ReserveResources(k);
 
-        // setup_per_cpu_areas(), build_all_zonelists(NULL), mm_init().
+        // start_kernel(): setup_command_line(), setup_per_cpu_areas(), build_all_zonelists(NULL), mm_init().
+        EarlyAllocations.SetupCommandLine(k);
         k.Log.Printk($"setup_percpu: NR_CPUS:{NumaConstants.NrCpus} nr_cpumask_bits:{k.Cpus.NrCpuIds} nr_cpu_ids:{k.Cpus.NrCpuIds} nr_node_ids:{k.NrNodeIds}");
-        PercpuReserve(k);
+        k.PercpuFirstChunk = PercpuFirstChunk.Embed(k);
+        EarlyAllocations.BootCpumasks(k);
         BootPhases.Mark("setup_per_cpu_areas");
         k.Cpus.Online.Set(0);
         // No node has CPUs in node_to_cpumask_map yet: the boot CPU's numa_add_cpu() comes with identify_cpu() in
         // arch_cpu_finalize_init(), after mm_init(), so no node carries PENALTY_FOR_NODE_WITH_CPUS here.
         Zonelists.BuildAll(k, null);
         BootPhases.Mark("build_all_zonelists");
+        EarlyAllocations.SetupLogBuf(k);
+        EarlyAllocations.EarlyHashes(k);
+        EarlyAllocations.CpuEntryAreaTables(k);
+        EarlyAllocations.Swiotlb(k);
+        BootPhases.Mark("early allocations");
+        BootCommandLine.ParseArgs(k);
         MemInit(k);
         BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
@@ -52,12 +68,13 @@ internal static class StartKernel
         var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
         foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
         foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if (k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) s.CpuHotplug.CpuUp(cpu);
+            if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
         // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
         int nodes = k.NodeStates.NrOnline;
         int cpus = k.Cpus.Online.Weight();
         k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
         X86Smp.CalculateMaxLogicalPackages(k);
+        if (k.Profile.Build.MemoryLineAfterDeferredInit) LateFree.MemInitPrintInfo(k);
 
         BootPhases.Mark("smp_init");
 
@@ -72,9 +89,11 @@ internal static class StartKernel
         BootPhases.Mark("register_cpu");
         s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
         BootPhases.Mark("cpuhp_sysfs_init");
-        k.DefaultOnlineType = ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        k.DefaultOnlineType = k.Boot.MemhpDefaultState ?? ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
         s.Procfs.Register();
         s.Modules.SysfsInit();
+        BootCommandLine.RegisterFiles(k);
+        LateFree.FreeImageAndInitrd(k);
         k.Booted = true;
         BootPhases.Mark("rest");
     }
@@ -88,51 +107,23 @@ internal static class StartKernel
 
     private static OnlineType? ParseOnlineType(string? s) => s is null ? null : MemoryDevices.OnlineTypeFromString(s);
 
-    /// <summary>Models sparse_init() with vmemmap: 2 MiB of struct pages per present section, allocated on the
-    /// section's node (one reservation per node here; memblock places them the same way, top-down).</summary>
-    private static void SparseInit(KernelContext k)
+    /// <summary>Where QEMU 7.2's pc loader puts the initrd: page-aligned, ending at the top of the RAM below 4 GiB
+    /// rounded down to 64 KiB (seen on every recorded boot: 0x3fedd000 for 1 GiB, 0x7fecd000 when SeaBIOS's
+    /// high tables take 0x21000); reserved up to its page-aligned end (early_reserve_initrd()).</summary>
+    private static PhysRange? InitrdPlacement(KernelContext k)
     {
-        // A section shared by two ranges of one node counts once. The ranges ascend by start, so a node's section
-        // intervals do too: each adds only what lies above the highest section the node already counted.
-        var sectionsPerNode = new SortedDictionary<int, long>();
-        var lastSection = new Dictionary<int, long>();
-        foreach (var r in k.Memblock.Memory)
-        {
-            long first = r.Start / Page.PagesPerSection, last = (r.End - 1) / Page.PagesPerSection;
-            if (lastSection.TryGetValue(r.Nid, out long counted)) first = Math.Max(first, counted + 1);
-            else counted = long.MinValue;
-            sectionsPerNode[r.Nid] = sectionsPerNode.GetValueOrDefault(r.Nid) + Math.Max(0, last - first + 1);
-            lastSection[r.Nid] = Math.Max(counted, last);
-        }
-        long perSection = Page.PagesPerSection * Page.StructPageSize / Page.Size;
-        foreach (var (nid, secs) in sectionsPerNode)
-            if (k.Memblock.AllocTopDown(secs * perSection, nid, k.MaxPfn) < 0)
-                k.Memblock.AllocTopDown(secs * perSection, -1, k.MaxPfn);
+        if (k.Machine.InitrdBytes is not { } size || size == 0) return null;
+        ulong top = k.Firmware.E820.Where(e => e.Type == Firmware.E820Type.Ram && e.End <= 1UL << 32).Select(e => e.End).DefaultIfEmpty(0UL).Max();
+        ulong end = top & ~0xffffUL;
+        if (end < size + (1UL << 20)) return null;
+        ulong start = (end - size) & ~(ulong)(Page.Size - 1);
+        return new PhysRange(start, (start + size + (ulong)Page.Size - 1) & ~(ulong)(Page.Size - 1));
     }
 
-    /// <summary>Models pcpu_embed_first_chunk(): each possible CPU's unit from its node's memory.</summary>
-    private static void PercpuReserve(KernelContext k)
-    {
-        var perNode = new SortedDictionary<int, long>();
-        foreach (var cpu in k.Cpus.Possible.Bits())
-        {
-            int nid = Math.Max(0, k.Cpus.CpuToNode(cpu));
-            perNode[nid] = perNode.GetValueOrDefault(nid) + k.Profile.PercpuPagesPerCpu;
-        }
-        foreach (var (nid, pages) in perNode)
-            if (k.Memblock.AllocTopDown(pages, nid, k.MaxPfn) < 0) k.Memblock.AllocTopDown(pages, -1, k.MaxPfn);
-        // Memoryless possible nodes got their pgdat from any node's memory (arch_alloc_nodedata()).
-        foreach (var p in k.AllPgData().Where(p => p.NodePresentPages == 0).ToList())
-            k.Memblock.AllocTopDown(k.Profile.PgDataPages, -1, k.MaxPfn);
-    }
-
-    /// <summary>Models mem_init(): the SWIOTLB buffer (when RAM may live above 4 GiB), the early allocations the
-    /// model does not itemise, then memblock_free_all() hands every free range to its zone's buddy.</summary>
+    /// <summary>Models mem_init(): memblock_free_all() hands every wholly free page to its zone's buddy; 6.1 then
+    /// prints the "Memory:" line.</summary>
     private static void MemInit(KernelContext k)
     {
-        if (k.MaxPossiblePfn > ZoneTypes.MaxDma32Pfn)
-            k.Memblock.AllocTopDown(k.Profile.SwiotlbPages, -1, ZoneTypes.MaxDma32Pfn);
-        k.Memblock.AllocTopDown(k.Profile.EarlyMiscPages, -1, k.MaxPfn);
         foreach (var z in k.AllZones()) z.ManagedPages = 0;
         foreach (var r in k.Memblock.FreeRanges())
         {
@@ -147,6 +138,8 @@ internal static class StartKernel
                 z.ReleaseRange(s, e);
             }
         }
+        k.ReservedAtFreeAll = k.AllZones().Sum(z => z.PresentPages) - k.TotalRamPages;
+        if (!k.Profile.Build.MemoryLineAfterDeferredInit) LateFree.MemInitPrintInfo(k);
     }
 
     /// <summary>Models memory_dev_init(): probe_memory_block_size() and a memory block for every block-sized range

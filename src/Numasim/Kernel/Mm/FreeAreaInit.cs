@@ -29,6 +29,8 @@ internal static class FreeAreaInit
             start = end;
         }
 
+        // find_zone_movable_pfns_for_nodes() runs before the zone ranges are printed.
+        var movable = ZoneMovable.Find(k, zoneLow, zoneHigh);
         k.Log.Printk("Zone ranges:");
         for (int i = 0; i < ZoneTypes.MaxNrZones; i++)
         {
@@ -38,25 +40,34 @@ internal static class FreeAreaInit
                 ? $"  {name} empty"
                 : $"  {name} [mem {X86Numa.Hex018(Page.AddrOf(zoneLow[i]))}-{X86Numa.Hex018(Page.AddrOf(zoneHigh[i]) - 1)}]");
         }
-        k.Log.Printk("Movable zone start for each node");
+        ZoneMovable.Print(k, movable);
         k.Log.Printk("Early memory node ranges");
         foreach (var r in k.Memblock.Memory)
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture,
                 $"  node {r.Nid,3}: [mem {X86Numa.Hex018(Page.AddrOf(r.Start))}-{X86Numa.Hex018(Page.AddrOf(r.End) - 1)}]"));
 
+        k.NrKernelPages = k.NrAllPages = 0;
         for (int nid = 0; nid < k.NrNodeIds; nid++)
         {
             if (!k.NodeStates.Has(nid, NodeState.Possible)) continue;
+            if (k.Profile.MemorylessPossibleNodesStayOffline && !k.NodeDataPhys.ContainsKey(nid))
+            {
+                // v6.x: every possible node without memory (with or without CPUs) gets its pgdat here, from any node
+                if (k.Profile.PrintsInitializingMemoryless) k.Log.Printk($"Initializing node {nid} as memoryless");
+                k.BootReservations.Alloc(k.Profile.MemorylessPgdatCaller, $"pgdat of memoryless node {nid}", k.Profile.Build.PgDataBytes, 64);
+                k.AllocPgData(nid);
+                k.Log.Printk($"Initmem setup node {nid} as memoryless");
+                continue;
+            }
             if (!k.NodeStates.Has(nid, NodeState.Online))
             {
-                // v6.1: a pgdat for every possible node, but no online bit and no sysfs node until hotplug.
                 k.Log.Printk($"Initializing node {nid} as memoryless");
                 k.AllocPgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");
                 continue;
             }
             var pgdat = k.AllocPgData(nid);
-            FreeAreaInitNode(k, pgdat, zoneLow, zoneHigh, nid == FirstNodeWithDma(k) ? dmaReserve : 0);
+            FreeAreaInitNode(k, pgdat, zoneLow, zoneHigh, movable, nid == FirstNodeWithDma(k) ? dmaReserve : 0);
             if (pgdat.NodePresentPages > 0) k.NodeStates.Set(nid, NodeState.Memory);
             CheckForMemory(k, pgdat);
         }
@@ -67,7 +78,7 @@ internal static class FreeAreaInit
         k.Memblock.Memory.Count > 0 ? k.Memblock.Memory[0].Nid : 0;
 
     /// <summary>Models free_area_init_node() with calculate_node_totalpages() and free_area_init_core().</summary>
-    private static void FreeAreaInitNode(KernelContext k, PgData pgdat, long[] zoneLow, long[] zoneHigh, long dmaReserve)
+    private static void FreeAreaInitNode(KernelContext k, PgData pgdat, long[] zoneLow, long[] zoneHigh, ZoneMovableLayout movable, long dmaReserve)
     {
         int nid = pgdat.NodeId;
         long nodeStart = long.MaxValue, nodeEnd = 0;
@@ -84,20 +95,29 @@ internal static class FreeAreaInit
         }
         k.Log.Printk($"Initmem setup node {nid} [mem {X86Numa.Hex018(Page.AddrOf(nodeStart))}-{X86Numa.Hex018(Page.AddrOf(nodeEnd) - 1)}]");
 
-        for (int i = 0; i <= (int)ZoneType.Normal; i++)
+        for (int i = 0; i <= (int)ZoneType.Movable; i++)
         {
             var z = pgdat.Zones[i];
+            // zone_spanned_pages_in_node() and zone_absent_pages_in_node(), ZONE_MOVABLE carved out of the node
             long zs = Math.Clamp(nodeStart, zoneLow[i], zoneHigh[i]);
             long ze = Math.Clamp(nodeEnd, zoneLow[i], zoneHigh[i]);
+            ZoneMovable.AdjustZoneRange(movable, nid, (ZoneType)i, nodeEnd, zoneHigh, ref zs, ref ze);
+            zs = Math.Max(zs, nodeStart);
+            ze = Math.Min(ze, nodeEnd);
             if (zs >= ze) { z.ZoneStartPfn = 0; z.SpannedPages = 0; z.PresentPages = 0; continue; }
             z.ZoneStartPfn = zs;
             z.SpannedPages = ze - zs;
-            z.PresentPages = k.Memblock.PresentIn(zs, ze, nid);
+            z.PresentPages = k.Memblock.PresentIn(zs, ze, nid) - ZoneMovable.MirrorAbsent(k, movable, nid, (ZoneType)i, zs, ze);
+            z.PresentEarlyPages = z.PresentPages;
             long freesize = z.PresentPages;
             long memmap = CalcMemmapSize(z.SpannedPages, z.PresentPages);
             if (freesize >= memmap) freesize -= memmap;
             if (i == 0 && freesize > dmaReserve) freesize -= dmaReserve;
-            z.ManagedPages = freesize; // an estimate until memblock_free_all() counts the real free pages
+            // an estimate until memblock_free_all() counts the real free pages; 6.12's free_area_init_core() takes the
+            // present pages as they are (zone_init_internals(zone, j, nid, zone->present_pages))
+            z.ManagedPages = k.Profile.ManagedEstimateIsPresentPages ? z.PresentPages : freesize;
+            k.NrKernelPages += freesize; // no highmem on x86-64
+            k.NrAllPages += freesize;
         }
         pgdat.RecomputeSpan();
     }

@@ -6,34 +6,63 @@ public readonly record struct PfnRange(long Start, long End, int Nid)
     public long Count => End - Start;
 }
 
+/// <summary>A reserved physical range [Start, End) in bytes (memblock.reserved).</summary>
+public readonly record struct PhysRange(ulong Start, ulong End)
+{
+    public ulong Size => End - Start;
+}
+
 /// <summary>
-/// mm/memblock.c: the boot-time memory map (memblock.memory) and the boot-time reservations
-/// (memblock.reserved), both in pages. Only what free_area_init() and memblock_free_all() need.
+/// mm/memblock.c: the boot-time memory map (memblock.memory, in pages: e820 RAM is page-trimmed) and the boot-time
+/// reservations (memblock.reserved, in bytes, as the kernel keeps them: small allocations share pages), with the
+/// top-down allocator that places every early allocation.
 /// </summary>
 /// <remarks>
-/// Each list is kept sorted by start. While a list is also "clean" (its ranges pairwise disjoint, no two neighbours
-/// mergeable) an insertion disjoint from it is placed by binary search and merged with its neighbours only, and the
-/// lookups below binary-search; that is what the full sort and merge pass would produce. Anything else (overlapping
-/// reservations, a memblock_set_node() split) takes the original whole-list path, which stays the definition.
+/// The memory list is kept sorted by start; while it is "clean" (ranges pairwise disjoint, no two neighbours
+/// mergeable) an insertion disjoint from it is placed by binary search. The reserved list is always sorted and
+/// merged (touching or overlapping reservations become one range, as memblock_merge_regions() does for regions of
+/// one node), so a lookup is a binary search.
 /// </remarks>
 public sealed class Memblock
 {
     private readonly List<PfnRange> _memory = [];
-    private readonly List<PfnRange> _reserved = [];
-    private bool _memoryClean = true, _reservedClean = true;
+    private readonly List<PhysRange> _reserved = [];
+    private bool _memoryClean = true;
 
     public IReadOnlyList<PfnRange> Memory => _memory;
-    public IReadOnlyList<PfnRange> Reserved => _reserved;
+    public IReadOnlyList<PhysRange> Reserved => _reserved;
+
+    /// <summary>memblock.current_limit: the highest address allocations may return (MEMBLOCK_ALLOC_ACCESSIBLE).</summary>
+    public ulong CurrentLimit { get; set; } = ulong.MaxValue;
 
     /// <summary>Models memblock_add(): ranges are kept sorted and merged when adjacent on the same node.</summary>
-    public void Add(long start, long end, int nid = -1) => Insert(_memory, start, end, nid, ref _memoryClean);
+    public void Add(long start, long end, int nid = -1)
+    {
+        Insert(_memory, start, end, nid, ref _memoryClean);
+        _regionsOfNode = null;
+    }
 
-    /// <summary>Models memblock_reserve().</summary>
-    public void Reserve(long start, long end, int nid = -1) => Insert(_reserved, start, end, nid, ref _reservedClean);
+    /// <summary>The indexes of each node's memory regions, descending (built when a node-bound allocation needs it).</summary>
+    private Dictionary<int, List<int>>? _regionsOfNode;
+
+    private List<int> RegionsOf(int nid)
+    {
+        if (_regionsOfNode is null)
+        {
+            _regionsOfNode = [];
+            for (int i = _memory.Count - 1; i >= 0; i--)
+            {
+                if (!_regionsOfNode.TryGetValue(_memory[i].Nid, out var l)) _regionsOfNode[_memory[i].Nid] = l = [];
+                l.Add(i);
+            }
+        }
+        return _regionsOfNode.TryGetValue(nid, out var list) ? list : [];
+    }
 
     /// <summary>Models memblock_set_node(): assigns a node to the memory in [start, end).</summary>
     public void SetNode(long start, long end, int nid)
     {
+        _regionsOfNode = null;
         if (_memoryClean)
         {
             // The ranges that overlap [start, end) are contiguous: rewrite just them, in place.
@@ -69,74 +98,171 @@ public sealed class Memblock
     /// <summary>Pages of memory in [start, end) (the complement of absent_pages_in_range()).</summary>
     public long PresentIn(long start, long end, int nid = -1) => Overlap(_memory, _memoryClean, start, end, nid);
 
-    /// <summary>Reserved pages that are memory in [start, end).</summary>
+    /// <summary>Models memblock_reserve(): reserved bytes [base, base+size), merged with what they touch.</summary>
+    public void Reserve(ulong @base, ulong size)
+    {
+        if (size == 0) return;
+        ulong s = @base, e = @base + size;
+        int lo = FirstReservedEndingAtOrAfter(s), hi = lo;
+        while (hi < _reserved.Count && _reserved[hi].Start <= e)
+        {
+            s = Math.Min(s, _reserved[hi].Start);
+            e = Math.Max(e, _reserved[hi].End);
+            hi++;
+        }
+        if (hi > lo) _reserved.RemoveRange(lo, hi - lo);
+        _reserved.Insert(lo, new PhysRange(s, e));
+    }
+
+    /// <summary>Models memblock_phys_free() (memblock_remove_range() on memblock.reserved).</summary>
+    public void PhysFree(ulong @base, ulong size)
+    {
+        if (size == 0) return;
+        ulong s = @base, e = @base + size;
+        int lo = FirstReservedEndingAtOrAfter(s + 1), hi = lo;
+        var pieces = new List<PhysRange>(2);
+        while (hi < _reserved.Count && _reserved[hi].Start < e)
+        {
+            var r = _reserved[hi];
+            if (r.Start < s) pieces.Add(new PhysRange(r.Start, s));
+            if (r.End > e) pieces.Add(new PhysRange(e, r.End));
+            hi++;
+        }
+        if (hi == lo) return;
+        _reserved.RemoveRange(lo, hi - lo);
+        _reserved.InsertRange(lo, pieces);
+    }
+
+    /// <summary>Pages of memory in [start, end) (pfns) that are not wholly free: what memblock_find_dma_reserve()
+    /// counts as reserved below MAX_DMA_PFN.</summary>
     public long ReservedIn(long start, long end)
     {
-        long n = 0;
-        for (int i = _reservedClean ? FirstEndingAfter(_reserved, start) : 0; i < _reserved.Count; i++)
+        long free = 0;
+        foreach (var f in FreeRanges())
         {
-            var r = _reserved[i];
-            if (_reservedClean && r.Start >= end) break;
-            long s = Math.Max(r.Start, start), e = Math.Min(r.End, end);
-            if (s < e) n += PresentIn(s, e);
+            long s = Math.Max(f.Start, start), e = Math.Min(f.End, end);
+            if (s < e) free += e - s;
         }
-        return n;
+        return PresentIn(start, end) - free;
     }
 
-    /// <summary>Models memblock_phys_alloc_range() top-down within a node: reserves <paramref name="pages"/>
-    /// below <paramref name="limitPfn"/> in the highest free memory of the node; returns the start pfn or -1.</summary>
-    public long AllocTopDown(long pages, int nid, long limitPfn = long.MaxValue)
+    /// <summary>Models memblock_find_in_range_node() top-down (__memblock_find_range_top_down()): the highest
+    /// address below <paramref name="end"/> and at or above <paramref name="start"/> where <paramref name="size"/>
+    /// bytes aligned to <paramref name="align"/> fit in free memory of <paramref name="nid"/> (-1: any node);
+    /// 0 when none.</summary>
+    public ulong FindInRange(ulong size, ulong align, ulong start, ulong end, int nid)
     {
-        for (int i = _memory.Count - 1; i >= 0; i--)
+        if (end > CurrentLimit) end = CurrentLimit;
+        start = Math.Max(start, (ulong)Page.Size);
+        end = Math.Max(start, end);
+        var regions = nid >= 0 ? RegionsOf(nid) : null;
+        for (int n = 0, count = regions?.Count ?? _memory.Count; n < count; n++)
         {
+            int i = regions is null ? _memory.Count - 1 - n : regions[n];
             var m = _memory[i];
-            if (nid >= 0 && m.Nid != nid) continue;
-            long end = Math.Min(m.End, limitPfn);
-            while (end - pages >= m.Start)
+            ulong ms = Page.AddrOf(m.Start), me = Page.AddrOf(m.End);
+            if (me <= start) break;
+            if (ms >= end) continue;
+            // the free ranges of this memory region, from the top (for_each_free_mem_range_reverse)
+            ulong top = me;
+            int j = FirstReservedStartingAtOrAfter(top) - 1;
+            while (top > ms)
             {
-                long start = end - pages;
-                PfnRange? clash = LastReservedOverlapping(start, end);
-                if (clash is null)
+                ulong bottom = ms;
+                if (j >= 0 && _reserved[j].End > ms)
                 {
-                    Reserve(start, end, m.Nid);
-                    return start;
+                    if (_reserved[j].End >= top) { top = _reserved[j].Start; j--; continue; }
+                    bottom = _reserved[j].End;
                 }
-                end = clash.Value.Start;
+                ulong ts = Math.Clamp(bottom, start, end), te = Math.Clamp(top, start, end);
+                if (te > ts && te >= size)
+                {
+                    ulong cand = (te - size) & ~(align - 1);
+                    if (cand >= ts) return cand;
+                }
+                if (bottom == ms) break;
+                top = _reserved[j].Start;
+                j--;
             }
         }
-        return -1;
+        return 0;
     }
 
-    /// <summary>The free (memory and not reserved) ranges, ascending: what memblock_free_all() hands to the buddy.</summary>
+    /// <summary>Models memblock_alloc_range_nid(): the node first, then (unless <paramref name="exactNid"/>) any
+    /// node; the range is reserved. Returns 0 when nothing fits.</summary>
+    public ulong AllocRange(ulong size, ulong align, ulong start, ulong end, int nid, bool exactNid = false)
+    {
+        if (align == 0) align = 64; // SMP_CACHE_BYTES, as memblock_alloc_range_nid() warns and does
+        ulong found = FindInRange(size, align, start, end, nid);
+        if (found == 0 && nid >= 0 && !exactNid) found = FindInRange(size, align, start, end, -1);
+        if (found != 0) Reserve(found, size);
+        return found;
+    }
+
+    /// <summary>Models memblock_alloc_internal() (memblock_alloc_try_nid() and friends): the limit is clamped to
+    /// current_limit, and a failed attempt above <paramref name="min"/> is retried without the lower limit.</summary>
+    public ulong AllocTryNid(ulong size, ulong align, ulong min, ulong max, int nid, bool exactNid = false)
+    {
+        ulong a = AllocRange(size, align, min, max, nid, exactNid);
+        if (a == 0 && min != 0) a = AllocRange(size, align, 0, max, nid, exactNid);
+        return a;
+    }
+
+    /// <summary>The wholly free pages of memory, ascending, by node: what memblock_free_all() hands to the buddy
+    /// (__free_memory_core(): PFN_UP(start) to PFN_DOWN(end) of each free range).</summary>
     public IEnumerable<PfnRange> FreeRanges()
     {
         foreach (var m in _memory)
         {
-            long cur = m.Start;
-            for (int i = _reservedClean ? FirstEndingAfter(_reserved, m.Start) : 0; i < _reserved.Count; i++)
+            ulong ms = Page.AddrOf(m.Start), me = Page.AddrOf(m.End), cur = ms;
+            for (int i = FirstReservedEndingAtOrAfter(ms + 1); i < _reserved.Count && _reserved[i].Start < me; i++)
             {
                 var r = _reserved[i];
-                if (_reservedClean && r.Start >= m.End) break;
-                if (r.End <= cur || r.Start >= m.End) continue;
-                if (r.Start > cur) yield return new PfnRange(cur, r.Start, m.Nid);
+                if (r.Start > cur) { var f = Pages(cur, r.Start, m.Nid); if (f.Count > 0) yield return f; }
                 cur = Math.Max(cur, r.End);
             }
-            if (cur < m.End) yield return new PfnRange(cur, m.End, m.Nid);
+            if (cur < me) { var f = Pages(cur, me, m.Nid); if (f.Count > 0) yield return f; }
         }
     }
 
-    /// <summary>The reservation of highest index that overlaps [start, end), as a scan from the end finds it.</summary>
-    private PfnRange? LastReservedOverlapping(long start, long end)
+    private static PfnRange Pages(ulong s, ulong e, int nid)
     {
-        if (!_reservedClean)
+        long ps = (long)((s + Page.Size - 1) >> Page.Shift), pe = (long)(e >> Page.Shift);
+        return new PfnRange(ps, Math.Max(ps, pe), nid);
+    }
+
+    /// <summary>The node of the memory holding <paramref name="addr"/>, or -1.</summary>
+    public int NidOf(ulong addr)
+    {
+        long pfn = (long)(addr >> Page.Shift);
+        int i = FirstEndingAfter(_memory, pfn);
+        return i < _memory.Count && _memory[i].Start <= pfn ? _memory[i].Nid : -1;
+    }
+
+    /// <summary>The first reserved range whose start is at or after <paramref name="addr"/>.</summary>
+    private int FirstReservedStartingAtOrAfter(ulong addr)
+    {
+        int lo = 0, hi = _reserved.Count;
+        while (lo < hi)
         {
-            for (int k = _reserved.Count - 1; k >= 0; k--)
-                if (_reserved[k].Start < end && _reserved[k].End > start) return _reserved[k];
-            return null;
+            int mid = (lo + hi) >>> 1;
+            if (_reserved[mid].Start >= addr) hi = mid;
+            else lo = mid + 1;
         }
-        // Disjoint and sorted: only the last range starting below end can overlap, or none does.
-        int i = FirstStartingAfter(_reserved, end - 1) - 1;
-        return i >= 0 && _reserved[i].End > start ? _reserved[i] : null;
+        return lo;
+    }
+
+    /// <summary>The first reserved range whose end is at or after <paramref name="addr"/>.</summary>
+    private int FirstReservedEndingAtOrAfter(ulong addr)
+    {
+        int lo = 0, hi = _reserved.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (_reserved[mid].End >= addr) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo;
     }
 
     private static long Overlap(List<PfnRange> list, bool clean, long start, long end, int nid)

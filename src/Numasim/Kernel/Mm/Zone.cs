@@ -13,7 +13,7 @@ internal struct LowmemReserves
 /// <summary>A zone's counters as a record of the compact state (struct zone's fields the model keeps).</summary>
 internal struct ZoneRecord
 {
-    public long ZoneStartPfn, SpannedPages, PresentPages, ManagedPages;
+    public long ZoneStartPfn, SpannedPages, PresentPages, ManagedPages, PresentEarlyPages;
     public long WatermarkMin, WatermarkLow, WatermarkHigh, WatermarkPromo;
     public LowmemReserves LowmemReserve;
     public NumaStat Numa;
@@ -73,6 +73,10 @@ public sealed class Zone
             M.ManagedPages = value;
         }
     }
+
+    /// <summary>present_early_pages: present pages of early (boot) sections, which the auto-movable online policy
+    /// counts as KERNEL_EARLY (6.1 zoneinfo does not print it).</summary>
+    public long PresentEarlyPages { get => R.PresentEarlyPages; internal set => M.PresentEarlyPages = value; }
 
     public long ZoneEndPfn => ZoneStartPfn + SpannedPages;
 

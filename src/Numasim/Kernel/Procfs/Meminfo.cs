@@ -38,7 +38,7 @@ internal static class Meminfo
         Val("VmallocTotal", 34359738367);
         Kb("VmallocUsed", 0);
         Kb("VmallocChunk", 0);
-        Kb("Percpu", k.Profile.PercpuPagesPerCpu * k.Cpus.Possible.Weight());
+        Kb("Percpu", k.PercpuFirstChunk.UnitPages * k.PercpuFirstChunk.Units); // pcpu_nr_pages() of the first chunk
         Kb("HardwareCorrupted", 0);
         foreach (var l in new[] { "AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "CmaTotal", "CmaFree" })
             Kb(l, 0);

@@ -37,6 +37,14 @@ public sealed record KernelProfile
     /// ("ACPI: Unable to map lapic to logical cpu number").</summary>
     public bool AcpiCpuHotAddRefused { get; init; }
 
+    /// <summary>6.12's topology_register_apic() counts a disabled MADT entry as a hotplug CPU only with the
+    /// online-capable flag (QEMU 7.2 sets none): possible CPUs are the present ones (seen: nr_cpu_ids 2 on the oracle machine).</summary>
+    public bool MadtDisabledCpusNeedOnlineCapable { get; init; }
+
+    /// <summary>free_area_init_core() estimates a zone's managed pages as its present pages (6.12) rather than present
+    /// less the memmap and the DMA reserve (6.1): boot's "Built N zonelists ... Total pages:" shows it (262014 on 6.12).</summary>
+    public bool ManagedEstimateIsPresentPages { get; init; }
+
     /// <summary>CONFIG_HAVE_MEMORYLESS_NODES: x86 does not select it, so numa_mem_id() is numa_node_id().</summary>
     public bool HaveMemorylessNodes { get; init; }
 
@@ -44,22 +52,16 @@ public sealed record KernelProfile
     /// config, as recorded from its guest; null where none was recorded (the hotplug files are then not shown).</summary>
     public IReadOnlyList<(int Number, string Name)>? CpuhpStates { get; init; }
 
-    /// <summary>Boot-time reservations (memblock) that stay reserved after boot, in 4 KiB pages: the resident
-    /// kernel image (code, rwdata, rodata, bss of Debian's build).</summary>
-    public long KernelImagePages { get; init; } = 10778;
+    /// <summary>The facts of the kernel build (image layout, structure sizes, config) that boot accounting uses.</summary>
+    public KernelBuild Build { get; init; } = KernelBuild.Debian6_1;
 
-    /// <summary>"percpu: Embedded N pages/cpu": the first-chunk size per possible CPU.</summary>
-    public long PercpuPagesPerCpu { get; init; } = 61;
+    /// <summary>6.1's free_area_init() prints "Initializing node N as memoryless" before allocating a memoryless node's
+    /// pgdat; 6.12's alloc_offline_node_data() does not.</summary>
+    public bool PrintsInitializingMemoryless { get; init; } = true;
 
-    /// <summary>roundup(sizeof(pg_data_t), PAGE_SIZE) in pages (NODE_DATA(0) allocated [mem 0x3fea8000-0x3fed2fff]).</summary>
-    public long PgDataPages { get; init; } = 43;
-
-    /// <summary>Early allocations not modelled one by one (page tables, ACPI copies, IRQ stacks...). Calibrated so
-    /// that the oracle machine's MemTotal (916536 kB on 6.1.176) comes out exactly; other machines approximate.</summary>
-    public long EarlyMiscPages { get; init; } = 1134;
-
-    /// <summary>SWIOTLB bounce buffer reserved at boot when memory may exist above 4 GiB (pci_swiotlb_detect()).</summary>
-    public long SwiotlbPages { get; init; } = (64L << 20) >> 12;
+    /// <summary>The memoryless pgdat comes from free_area_init() (6.1) or alloc_offline_node_data() (6.12), as
+    /// memblock=debug names the caller.</summary>
+    public string MemorylessPgdatCaller { get; init; } = "free_area_init";
 
     /// <summary>CONFIG_TRANSPARENT_HUGEPAGE with khugepaged running (Debian: madvise), which raises
     /// min_free_kbytes (set_recommended_min_free_kbytes()).</summary>
@@ -84,6 +86,34 @@ public sealed record KernelProfile
     /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
     public bool PrintsDemotionTargets { get; init; }
 
+    /// <summary>The memory_hotplug.* module parameters exist (memmap_on_memory 5.12+, online_policy, auto_movable_ratio,
+    /// auto_movable_numa_aware 5.15+, mm/memory_hotplug.c); v4.x has none.</summary>
+    public bool MemoryHotplugModuleParams { get; init; }
+
+    /// <summary>memory_hotplug.memmap_on_memory takes "force" and shows "Y"/"N"/"force" (set_memmap_mode(), v6.6+);
+    /// before, a plain bool.</summary>
+    public bool MemmapOnMemoryForceMode { get; init; }
+
+    /// <summary>memmap_on_memory works per memory block of any hot-added range: acpi_memory_enable_device() always
+    /// asks for MHP_MEMMAP_ON_MEMORY and add_memory_resource() makes one altmap per block
+    /// (create_altmaps_and_memory_blocks(), v6.6+). Before, only a range of exactly one block got it
+    /// (mhp_supports_memmap_on_memory(size) in v6.1).</summary>
+    public bool MemmapOnMemoryPerBlock { get; init; }
+
+    /// <summary>kernelcore=mirror is ignored without mirrored memory ("The system has no mirror memory, ignore
+    /// kernelcore=mirror.", v6.5+); v6.1 makes every range at or above 4 GiB ZONE_MOVABLE.</summary>
+    public bool KernelcoreMirrorNeedsMirrorMemory { get; init; }
+
+    /// <summary>virtio_mem keeps retrying to offline and remove fully unplugged memory blocks whose removal failed
+    /// (have_unplugged_mb, virtio_mem_cleanup_pending_mb(), v6.5+), and maps offline_and_remove_memory() failures to
+    /// -EBUSY/-ENOMEM; v6.1 tries once when the last sub-block goes. v6.12 also drops bbm_safe_unplug.</summary>
+    public bool VirtioMemRetriesUnpluggedBlocks { get; init; }
+
+    /// <summary>The kernel's early_param() and __setup() names (white-space separated), which decide what a
+    /// command-line word is (Init/KnownBootParams.cs, read from Debian's linux-source packages).</summary>
+    public string EarlyParamNames { get; init; } = Init.KnownBootParams.EarlyV6_1;
+    public string SetupParamNames { get; init; } = Init.KnownBootParams.SetupV6_1;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
@@ -104,6 +134,7 @@ public sealed record KernelProfile
         MemorylessPossibleNodesStayOffline = true,
         AllocPagesIsNodemaskFree = true,
         CpuhpStates = Hotplug.CpuhpStateTables.Debian61,
+        MemoryHotplugModuleParams = true,
     };
 
     public static readonly KernelProfile V6_12 = V6_1 with
@@ -113,9 +144,20 @@ public sealed record KernelProfile
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
         AcpiCpuHotAddRefused = true,
+        MadtDisabledCpusNeedOnlineCapable = true,
+        ManagedEstimateIsPresentPages = true,
         FallbackSkipsMemorylessLocalNode = true,
         NodeStatesClearedBeforeZonelistRebuild = true,
         PrintsDemotionTargets = true,
+        MemmapOnMemoryForceMode = true,
+        MemmapOnMemoryPerBlock = true,
+        KernelcoreMirrorNeedsMirrorMemory = true,
+        VirtioMemRetriesUnpluggedBlocks = true,
+        EarlyParamNames = Init.KnownBootParams.EarlyV6_12,
+        SetupParamNames = Init.KnownBootParams.SetupV6_12,
+        Build = KernelBuild.Debian6_12,
+        PrintsInitializingMemoryless = false,
+        MemorylessPgdatCaller = "alloc_offline_node_data",
     };
 
     /// <summary>v6.1 built with CONFIG_DEBUG_VM.</summary>

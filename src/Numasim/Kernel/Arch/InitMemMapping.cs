@@ -1,0 +1,102 @@
+using Numasim.Kernel.Mm;
+
+namespace Numasim.Kernel.Arch;
+
+/// <summary>
+/// arch/x86/mm/init.c init_mem_mapping(): the direct map of all RAM, built top-down (memory_map_top_down()) with
+/// 2 MiB pages (QEMU's qemu64 has no 1 GiB pages) and 4 KiB pages at unaligned edges. Its page-table pages come
+/// from the brk buffer (INIT_PGT_BUF_SIZE) while it lasts and the range being mapped does not hold that buffer,
+/// else from memblock inside what is already mapped (alloc_low_pages()). 4-level paging: a PUD page per 512 GiB,
+/// a PMD page per 1 GiB, a PTE page per partly mapped 2 MiB.
+/// </summary>
+internal sealed class InitMemMapping
+{
+    private const ulong Pmd = 2UL << 20, Pud = 1UL << 30, Pgd = 512UL << 30, IsaEnd = 1UL << 20;
+
+    private readonly KernelContext _k;
+    private readonly HashSet<ulong> _puds = [], _pmds = [], _ptes = [];
+    private readonly ulong _bufStart, _bufTop;
+    private ulong _bufEnd;
+    private ulong _minMapped, _maxMapped;
+    private bool _canUseBrk = true;
+
+    private InitMemMapping(KernelContext k)
+    {
+        _k = k;
+        _bufStart = k.KernelPhysAddr + k.Profile.Build.KernelReserveBytes;
+        _bufEnd = _bufStart;
+        _bufTop = _bufStart + (ulong)k.Profile.Build.PgtBufPages * (ulong)Page.Size;
+    }
+
+    /// <summary>Models init_mem_mapping() → memory_map_top_down(ISA_END_ADDRESS, max_pfn); sets memblock's limit.</summary>
+    public static void Run(KernelContext k)
+    {
+        var m = new InitMemMapping(k);
+        ulong end = Page.AddrOf(k.MaxPfn);
+        m.Map(0, IsaEnd);
+        // the first probe: the highest free 2 MiB, freed again at once
+        ulong probe = k.Memblock.FindInRange(Pmd, Pmd, IsaEnd, end, -1);
+        ulong realEnd = probe == 0 ? end : probe + Pmd;
+        ulong step = Pmd, mapped = 0, lastStart = realEnd;
+        m._minMapped = realEnd;
+        while (lastStart > IsaEnd)
+        {
+            ulong start = lastStart > step ? Math.Max((lastStart - 1) / step * step, IsaEnd) : IsaEnd;
+            mapped += m.MapRange(start, lastStart);
+            lastStart = start;
+            m._minMapped = lastStart;
+            if (mapped >= step) step <<= Page.PageblockOrder - 1; // get_new_step_size(): PMD_SHIFT - PAGE_SHIFT - 1
+        }
+        if (realEnd < end) m.MapRange(realEnd, end);
+        k.Memblock.CurrentLimit = end;
+    }
+
+    /// <summary>Models init_range_memory_mapping(): each memory range's part of [start, end).</summary>
+    private ulong MapRange(ulong start, ulong end)
+    {
+        ulong mapped = 0;
+        foreach (var r in _k.Memblock.Memory)
+        {
+            ulong s = Math.Clamp(Page.AddrOf(r.Start), start, end), e = Math.Clamp(Page.AddrOf(r.End), start, end);
+            if (s >= e) continue;
+            _canUseBrk = Math.Max(s, _bufEnd) >= Math.Min(e, _bufTop);
+            Map(s, e);
+            mapped += e - s;
+            _canUseBrk = true;
+        }
+        return mapped;
+    }
+
+    /// <summary>Models init_memory_mapping(): the tables [start, end) needs that do not exist yet.</summary>
+    private void Map(ulong start, ulong end)
+    {
+        ulong n = 0;
+        for (ulong a = start / Pgd; a <= (end - 1) / Pgd; a++) if (_puds.Add(a)) n++;
+        for (ulong a = start / Pud; a <= (end - 1) / Pud; a++) if (_pmds.Add(a)) n++;
+        // split_mem_range(): 4 KiB pages for the unaligned head and tail
+        if (start % Pmd != 0 && _ptes.Add(start / Pmd)) n++;
+        if (end % Pmd != 0 && _ptes.Add((end - 1) / Pmd)) n++;
+        if (start % Pmd == 0 && end - start < Pmd && _ptes.Add(start / Pmd)) n++;
+        AllocLowPages(n);
+        _maxMapped = Math.Max(_maxMapped, end);
+    }
+
+    /// <summary>Models <paramref name="n"/> calls of alloc_low_pages(1): the brk buffer while it lasts and may be
+    /// used, then memblock; each memblock page lands just below the previous one, so they are taken as one block.</summary>
+    private void AllocLowPages(ulong n)
+    {
+        const ulong page = (ulong)Page.Size;
+        if (n == 0) return;
+        if (_canUseBrk)
+        {
+            ulong fromBuf = Math.Min(n, (_bufTop - _bufEnd) / page);
+            _bufEnd += fromBuf * page;
+            n -= fromBuf;
+        }
+        if (n == 0) return;
+        if (_minMapped < _maxMapped
+            && _k.BootReservations.AllocPhysRange("alloc_low_pages", "direct-map page tables", n * page, page, _minMapped, _maxMapped) != 0)
+            return;
+        if (_canUseBrk) _bufEnd += n * page; // extend_brk()
+    }
+}
