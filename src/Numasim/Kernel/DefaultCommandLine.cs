@@ -14,4 +14,9 @@ public static class DefaultCommandLine
     /// <summary>The line a guest sees: these options, then the machine's own.</summary>
     public static string For(string? machineAppend) =>
         string.IsNullOrWhiteSpace(machineAppend) ? Text : Text + " " + machineAppend;
+
+    /// <summary>The line a machine boots with: these options, the machine file's memhp_default_state as the boot option
+    /// it stands for (after ours, so it wins: the option's last occurrence counts), then its own command line.</summary>
+    public static string For(Firmware.MachineSpec machine) =>
+        For(machine.MemhpDefaultState is { } st ? ("memhp_default_state=" + st + " " + machine.CommandLine).TrimEnd() : machine.CommandLine);
 }

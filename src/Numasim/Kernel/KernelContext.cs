@@ -29,7 +29,7 @@ public sealed class KernelContext
         MemoryGroups = new Hotplug.MemoryGroups(State);
         BootReservations = new BootReservations(Memblock);
         KernelPhysAddr = machine.KernelPhysAddr ?? profile.Build.PhysicalStart;
-        CommandLine = DefaultCommandLine.For(machine.CommandLine);
+        CommandLine = DefaultCommandLine.For(machine);
     }
 
     /// <summary>The machine's compact state: every region below registers in it (docs/checker.md).</summary>

@@ -103,4 +103,25 @@ public class BootAccountingTests
         Assert.Contains(lines, l => l.Contains("swiotlb_init_remap") && l.Contains("67108864"));
         Assert.Contains("node 0: present 1048056 kB, MemTotal 916540 kB, not managed 131516 kB", lines);
     }
+
+    [Fact]
+    public void An_initrd_above_a_mem_limit_is_moved_below_it_and_its_old_range_freed()
+    {
+        // recorded on 6.1.176 with this initrd: RAMDISK at the top of the 1 GiB, outside the direct map of mem=640M
+        var m = Boot("-m 1G -smp 1 -append 'mem=640M'", "v6.1");
+        var log = m.Dmesg().Select(l => l[(l.IndexOf(']') + 2)..]).ToList();
+        Assert.Contains("RAMDISK: [mem 0x3fedd000-0x3ffdffff]", log);
+        Assert.Contains("Allocated new RAMDISK: [mem 0x27efd000-0x27fff73b]", log);
+        Assert.Contains("Move RAMDISK from [mem 0x3fedd000-0x3ffdf73b] to [mem 0x27efd000-0x27fff73b]", log);
+        Assert.Contains("Freeing initrd memory: 1036K", log);
+        Assert.DoesNotContain(m.Kernel.BootReservations.Items, r => r.Caller == "early_reserve_initrd");
+    }
+
+    [Fact]
+    public void An_initrd_inside_the_direct_map_stays_where_the_loader_put_it()
+    {
+        var m = Boot("-m 1G -smp 1", "v6.1");
+        Assert.DoesNotContain(m.Dmesg(), l => l.Contains("Allocated new RAMDISK"));
+        Assert.Contains(m.Kernel.BootReservations.Items, r => r.Caller == "early_reserve_initrd");
+    }
 }

@@ -40,11 +40,7 @@ internal static class E820Setup
         ulong kernel = k.KernelPhysAddr;
         r.Reserve("early_reserve_memory", "kernel image (_text..__end_of_kernel_reserve)", kernel, b.KernelReserveBytes);
         r.Reserve("early_reserve_memory", "low memory (CONFIG_X86_RESERVE_LOW)", 0, Kib64);
-        if (k.Initrd is { } initrd)
-        {
-            k.Log.Printk($"RAMDISK: [mem {Srat.Hex010(initrd.Start)}-{Srat.Hex010(initrd.End - 1)}]");
-            r.Reserve("early_reserve_initrd", "initrd", initrd.Start, initrd.End - initrd.Start);
-        }
+        if (k.Initrd is { } initrd) r.Reserve("early_reserve_initrd", "initrd", initrd.Start, initrd.End - initrd.Start);
         // reserve_bios_regions(): from the EBDA (SeaBIOS: the reserved e820 entry below 640K) to 1 MiB
         ulong ebda = k.Firmware.E820.Where(e => e.Type != E820Type.Ram && e.Start < Hole640K && e.Start > 0).Select(e => e.Start).DefaultIfEmpty(Hole640K).Min();
         ulong biosStart = ebda & ~(ulong)(Page.Size - 1);

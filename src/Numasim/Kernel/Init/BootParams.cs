@@ -40,6 +40,9 @@ public sealed class BootParams
     /// <summary>numa=fake=: emu_cmdline, arch/x86/mm/numa_emulation.c (mm/numa_emulation.c in 6.12); null without it.</summary>
     public string? NumaFake { get; internal set; }
 
+    /// <summary>memblock=debug: memblock_debug, mm/memblock.c.</summary>
+    public bool MemblockDebug { get; internal set; }
+
     /// <summary>nr_cpus=: the nr_cpu_ids limit set_nr_cpu_ids() took; null when not given (or not accepted).</summary>
     public int? NrCpuIdsLimit { get; internal set; }
 

@@ -15,13 +15,20 @@ namespace Numasim.Kernel.Init;
 public static class KernelCommandLine
 {
     /// <summary>Options the kernel acts on whose effect lies outside what the model shows (consoles, log levels,
-    /// panic, the root file system and init, the kernel's own placement, which the model takes as nokaslr's).</summary>
+    /// panic, the root file system and init). Not nokaslr: x86's decompressor reads it, the kernel proper has no
+    /// handler, so it is passed to init and named in "Unknown kernel command line parameters" (recorded on 6.1).</summary>
     private static readonly HashSet<string> OutsideModel =
     [
         "console", "earlycon", "earlyprintk", "quiet", "loglevel", "ignore_loglevel", "debug", "panic", "printk.time",
-        "printk.devkmsg", "root", "rootfstype", "rootwait", "ro", "rw", "init", "rdinit", "initrd", "nokaslr", "noapic",
+        "printk.devkmsg", "root", "rootfstype", "rootwait", "ro", "rw", "init", "rdinit", "initrd", "noapic",
         "BOOT_IMAGE", "systemd.unit", "net.ifnames", "biosdevname", "splash", "nomodeset", "mitigations",
     ];
+
+    /// <summary>Built-in parameters declared with core_param() (no module prefix), which parse_args() sets before
+    /// unknown_bootoption() sees the word: kernel/panic.c (panic, panic_print, pause_on_oops, panic_on_warn,
+    /// crash_kexec_post_notifiers), init/main.c (initcall_debug), kernel/module/main.c (nomodule).</summary>
+    private static readonly HashSet<string> CoreParams =
+        ["panic", "panic_print", "pause_on_oops", "panic_on_warn", "crash_kexec_post_notifiers", "initcall_debug", "nomodule"];
 
     private const string Mhp = "memory_hotplug.";
 
@@ -60,6 +67,11 @@ public static class KernelCommandLine
                 var err = mhp.Set(name, a.Val);
                 if (err != Errno.None) printk($"Booting kernel: `{a.Val ?? ""}' invalid for parameter `{a.Param}'");
                 else if (!wasForce && mhp.ForceModeSet) printk($"Memory hotplug will waste {memmapPages().Wasted} pages in each memory block");
+                continue;
+            }
+            if (CoreParams.Contains(a.Param))
+            {
+                NoteUnmodelled(bp, a.Param);
                 continue;
             }
             if (UnknownBootoption(bp, known, a)) continue;
@@ -190,6 +202,10 @@ public static class KernelCommandLine
                 if (CmdlineParsing.GetOption(val, out int pc) != 0) bp.PossibleCpus = pc;
                 return true;
             case "console":
+                return true;
+            case "memblock":       // early_memblock(), mm/memblock.c: "debug" prints every memblock call; the model
+                                   // keeps those calls as BootReservations items (numasim boot --reservations)
+                if (val is not null && val.Contains("debug", StringComparison.Ordinal)) bp.MemblockDebug = true;
                 return true;
             default:
                 NoteUnmodelled(bp, name);

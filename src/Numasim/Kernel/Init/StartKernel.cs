@@ -23,6 +23,7 @@ internal static class StartKernel
         E820Setup.ReserveEarly(k);
         E820Setup.ReserveRealModeAndLowMem(k);
         InitMemMapping.Run(k);
+        ReserveInitrd.Run(k);
         BootPhases.Mark("firmware, e820");
         k.MaxPossiblePfn = X86Numa.NumaInit(k, k.MaxPfn);
         BootPhases.Mark("numa_init");
