@@ -24,4 +24,8 @@ public class SeedScenarioBenchmarks
 
     [Benchmark]
     public bool SeedV6_1() => ScenarioRunner.Run(_seed, KernelProfile.V6_1).Passed;
+
+    /// <summary>With --explain: the trace on and the whole tree read before and after each step.</summary>
+    [Benchmark]
+    public bool SeedV4_19Explained() => ScenarioRunner.Run(_seed, KernelProfile.V4_19, new ScenarioRunOptions { Explain = true }).Passed;
 }

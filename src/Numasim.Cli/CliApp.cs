@@ -12,9 +12,16 @@ public static class CliApp
 {
     public const int ExitOk = 0, ExitFailed = 1, ExitUsage = 2, ExitInternal = 70;
 
-    public static RootCommand BuildRoot()
+    /// <summary>The program's name in usage lines and errors, whatever the host process is called (the tool shim,
+    /// <c>dotnet Numasim.Cli.dll</c>, a test host): System.CommandLine's RootCommand takes the process's name, so the
+    /// root is a plain command with the help and version options added.</summary>
+    public const string Name = "numasim";
+
+    public static Command BuildRoot()
     {
-        var root = new RootCommand("numasim: a kernel-faithful model of Linux NUMA, CPU hotplug and memory hotplug");
+        var root = new Command(Name, "numasim: a kernel-faithful model of Linux NUMA, CPU hotplug and memory hotplug");
+        root.Options.Add(new System.CommandLine.Help.HelpOption());
+        root.Options.Add(new VersionOption());
         root.Subcommands.Add(BootCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(OracleCommand.Create());
@@ -23,6 +30,9 @@ public static class CliApp
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(SoakCommand.Create());
+        root.Subcommands.Add(ShellCommand.Create());
+        root.Subcommands.Add(CompletionCommand.Create());
+        root.Subcommands.Add(CompletionCommand.CreateHelper(BuildRoot));
         return root;
     }
 

@@ -17,12 +17,13 @@ public sealed class Machine
 {
     private readonly KernelSubsystems _s;
 
-    private Machine(MachineSpec spec, KernelProfile profile)
+    private Machine(MachineSpec spec, KernelProfile profile, bool traceBoot = false)
     {
         Spec = spec;
         Profile = profile;
         var firmware = PcMachine.Build(spec);
         var k = new KernelContext(firmware, spec, profile);
+        if (traceBoot) k.Trace.Start();
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
         Qmp = new Qmp(spec, k, _s.Acpi, _s.VirtioMem);
@@ -97,6 +98,10 @@ public sealed class Machine
     /// <summary>Boots the machine: firmware tables from the spec, then the modelled start_kernel().</summary>
     public static Machine Boot(MachineSpec spec, KernelProfile? profile = null) => new(spec, profile ?? KernelProfile.Default);
 
+    /// <summary>Boots with the kernel trace on from the start: <c>Kernel.Trace.Take()</c> then gives the boot's
+    /// explanation, and the trace goes on recording (--explain).</summary>
+    public static Machine Boot(MachineSpec spec, KernelProfile? profile, bool traceBoot) => new(spec, profile ?? KernelProfile.Default, traceBoot);
+
     /// <summary>
     /// An independent machine in exactly this state (a snapshot): a machine of the same spec and profile is built
     /// (booted) and this one's compact state restored into it, its log and uevents copied, so the two evolve
@@ -108,6 +113,7 @@ public sealed class Machine
         copy.State.Restore(State.Save(), MachineRegions);
         Log.CopyTo(copy.Log);
         _s.Kernel.Uevents.CopyTo(copy._s.Kernel.Uevents);
+        if (Kernel.Trace.Enabled) copy.Kernel.Trace.Start();   // not kernel state: the copy records on its own
         return copy;
     }
 

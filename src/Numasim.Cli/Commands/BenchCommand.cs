@@ -50,7 +50,7 @@ public static class BenchCommand
         {
             int n = parsed.GetValue(runs);
             if (n < 0) throw new CliException("bench: --runs must be 0 or more");
-            return Execute(parsed.InvocationConfiguration.Output, n, parsed.GetValue(phases), parsed.GetValue(digest));
+            return Execute(parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, n, parsed.GetValue(phases), parsed.GetValue(digest));
         });
         return command;
     }
@@ -79,7 +79,11 @@ public static class BenchCommand
         return c;
     }
 
-    public static int Execute(TextWriter stdout, int oracleRuns, bool phases, bool digest)
+    /// <summary>Runs the figures; on a terminal, a progress bar on stderr follows the boots.</summary>
+    public static int Execute(TextWriter stdout, TextWriter stderr, int oracleRuns, bool phases, bool digest) =>
+        CliProgress.Run(stderr, bar => Execute(stdout, oracleRuns, phases, digest, bar));
+
+    private static int Execute(TextWriter stdout, int oracleRuns, bool phases, bool digest, CliProgress.Report bar)
     {
         var inv = CultureInfo.InvariantCulture;
         if (oracleRuns > 0)
@@ -87,11 +91,16 @@ public static class BenchCommand
             var spec = QemuCommandLine.Parse(OracleQemu).GetSpecOrThrow();
             Numasim.Machine.Boot(spec); // JIT warm-up, not counted
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < oracleRuns; i++) Numasim.Machine.Boot(spec);
+            for (int i = 0; i < oracleRuns; i++)
+            {
+                Numasim.Machine.Boot(spec);
+                if (i % 10 == 9 || i == oracleRuns - 1) bar("oracle", i + 1, oracleRuns, $"oracle machine: {i + 1}/{oracleRuns} boots");
+            }
             sw.Stop();
             stdout.WriteLine(string.Create(inv, $"oracle machine (2 nodes, 4 CPUs, 1 GiB): {oracleRuns} boots in {sw.Elapsed.TotalMilliseconds:F1} ms, {sw.Elapsed.TotalMilliseconds / oracleRuns:F3} ms per boot"));
         }
 
+        bar("big", 0, 1, "1,024-node machine: booting");
         var big = BigMachine();
         Numasim.Machine? m = null;
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
@@ -100,6 +109,7 @@ public static class BenchCommand
         var total = Stopwatch.StartNew();
         var times = BootPhases.Measure(() => m = Numasim.Machine.Boot(big));
         total.Stop();
+        bar("big", 1, 1, $"1,024-node machine: booted in {total.Elapsed.TotalSeconds:F1} s");
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         gen0 = GC.CollectionCount(0) - gen0;
         gen1 = GC.CollectionCount(1) - gen1;

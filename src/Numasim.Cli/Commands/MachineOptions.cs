@@ -11,8 +11,12 @@ public sealed class MachineOptions
     public Option<string?> Qemu { get; } = new("--qemu") { Description = "QEMU command-line options describing the machine", HelpName = "ARGS" };
     public Option<string?> Profile { get; } = ProfileOption();
 
-    public static Option<string?> ProfileOption() =>
-        new("--profile") { Description = "kernel profile: v4.19, v4.20, v6.1 (default), v6.12", HelpName = "P" };
+    public static Option<string?> ProfileOption()
+    {
+        var o = new Option<string?>("--profile") { Description = "kernel profile: v4.19, v4.20, v6.1 (default), v6.12", HelpName = "P" };
+        o.CompletionSources.Add(KernelProfile.All.Select(p => p.Name).ToArray());
+        return o;
+    }
 
     public void AddTo(Command command)
     {
@@ -32,8 +36,12 @@ public sealed class MachineOptions
     /// <summary>The machine spec from exactly one of --machine/--qemu; QEMU's warnings go to <paramref name="stderr"/>.</summary>
     public MachineSpec ResolveSpec(System.CommandLine.ParseResult parsed, string commandName, TextWriter stderr)
     {
-        var file = parsed.GetValue(Machine);
-        var qemu = parsed.GetValue(Qemu);
+        return ResolveSpec(parsed.GetValue(Machine), parsed.GetValue(Qemu), commandName, stderr);
+    }
+
+    /// <summary>The machine spec from exactly one of a machine file or QEMU options.</summary>
+    public MachineSpec ResolveSpec(string? file, string? qemu, string commandName, TextWriter stderr)
+    {
         if (file is null == qemu is null)
             throw new CliException($"{commandName}: give exactly one of --machine FILE or --qemu \"ARGS\"");
         if (file is not null)

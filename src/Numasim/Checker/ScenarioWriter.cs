@@ -25,7 +25,8 @@ public static class ScenarioWriter
         return sb.ToString();
     }
 
-    private static string Step(ScenarioStep s)
+    /// <summary>A step as one line of a scenario file (the part after "- ").</summary>
+    public static string Step(ScenarioStep s)
     {
         if (s.Scalar is not null && s.Args.Count == 0) return $"{s.Kind}: {Q(s.Scalar)}";
         return $"{s.Kind}: {{" + string.Join(", ", s.Args.Select(kv => $"{kv.Key}: {Q(kv.Value)}")) + "}";

@@ -64,6 +64,9 @@ public sealed partial class Qmp
         return false;
     }
 
+    /// <summary>The DIMM slots and the DIMMs plugged in them (read only: for pictures and reports).</summary>
+    public DeviceMemory DeviceMemory => _deviceMemory;
+
     /// <summary>object-add: only memory-backend-ram is modelled.</summary>
     public QmpResult ObjectAdd(IReadOnlyDictionary<string, string> args)
     {
@@ -93,6 +96,19 @@ public sealed partial class Qmp
 
     /// <summary>device_add of a CPU or a pc-dimm.</summary>
     public QmpResult DeviceAdd(IReadOnlyDictionary<string, string> args)
+    {
+        using var call = _k.Trace.Call("qmp_device_add", "QEMU softmmu/qdev-monitor.c", $"{string.Join(",", args.Select(kv => kv.Key + "=" + kv.Value))}");
+        return Traced(DeviceAddChecked(args));
+    }
+
+    /// <summary>A QMP error, in the trace as QEMU's refusal (the guest never hears of it).</summary>
+    private QmpResult Traced(QmpResult r)
+    {
+        if (!r.Ok) _k.Trace.Decide($"QEMU refuses: {r.Error}");
+        return r;
+    }
+
+    private QmpResult DeviceAddChecked(IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
@@ -138,6 +154,8 @@ public sealed partial class Qmp
             if (nodeId >= 0 && nodeId != nid) return new($"invalid node-id, must be {nid}");
         }
         _cpus.Add(new Cpu { Id = _names.Intern(id), Apic = slot.ApicId });
+        using var plug = _k.Trace.Call("x86_cpu_plug", "QEMU hw/i386/x86.c", $"{id}: CPU[{slot.Index}], APIC 0x{slot.ApicId:x}, node {nid}");
+        _k.Trace.Decide("acpi_cpu_plug_cb(): an ACPI device check for the new processor; the guest's ACPI scan handles it");
         _acpi.CpuHotAdd(slot.ApicId, nid >= 0 ? nid : 0, out _);
         return QmpResult.Success;
     }
@@ -169,6 +187,8 @@ public sealed partial class Qmp
         int idName = _names.Intern(id);
         _backends.Mut(b).User = idName;
         _dimms.Add(new Dimm { Id = idName, Memdev = _backends[b].Id, Node = (int)node });
+        using var memPlug = _k.Trace.Call("pc_memory_plug", "QEMU hw/i386/pc.c", $"{id}: slot {plug.Dimm!.Slot}, [mem 0x{plug.Address:x}-0x{plug.Address + size - 1:x}], node {node}");
+        _k.Trace.Decide("acpi_memory_plug_cb(): an ACPI device check for the new memory device; the guest's ACPI scan handles it");
         var err = _acpi.MemoryAdd(id, plug.Address, size, (int)node);
         return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
     }
@@ -176,18 +196,26 @@ public sealed partial class Qmp
     /// <summary>device_del: an ACPI eject request the guest handles; a refused eject leaves the device in place.</summary>
     public QmpResult DeviceDel(IReadOnlyDictionary<string, string> args)
     {
+        using var call = _k.Trace.Call("qmp_device_del", "QEMU softmmu/qdev-monitor.c", $"{string.Join(",", args.Select(kv => kv.Key + "=" + kv.Value))}");
+        return Traced(DeviceDelChecked(args));
+    }
+
+    private QmpResult DeviceDelChecked(IReadOnlyDictionary<string, string> args)
+    {
         if (QmpProperty.Unknown(args, QmpProperty.DelProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
         if (FindCpu(id) is var ci and >= 0)
         {
             int cpu = _k.Cpus.CpuOfApicId(_cpus[ci].Apic);
-            if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) return QmpResult.Success;
+            _k.Trace.Decide($"acpi_cpu_unplug_request_cb(): an ACPI eject request for {id} (CPU {cpu}); QMP answers at once, the guest decides");
+            if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) { _k.Trace.Decide($"the guest refused the eject: {id} stays"); return QmpResult.Success; }
             _cpus.RemoveAt(FindCpu(id));
             return QmpResult.Success;
         }
         if (FindDimm(id) >= 0)
         {
-            if (_acpi.MemoryEject(id) != Errno.None) return QmpResult.Success;
+            _k.Trace.Decide($"acpi_memory_unplug_request_cb(): an ACPI eject request for {id}; QMP answers at once, the guest decides");
+            if (_acpi.MemoryEject(id) != Errno.None) { _k.Trace.Decide($"the guest refused the eject: {id} stays plugged"); return QmpResult.Success; }
             _deviceMemory.Unplug(id);
             int di = FindDimm(id);
             for (int i = 0; i < _backends.Length; i++)

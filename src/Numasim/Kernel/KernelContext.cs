@@ -5,6 +5,7 @@ using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Profiles;
 using Numasim.Kernel.Sysfs;
+using Numasim.Kernel.Trace;
 
 namespace Numasim.Kernel;
 
@@ -66,6 +67,9 @@ public sealed class KernelContext
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }
     public KernelLog Log { get; } = new();
+
+    /// <summary>The --explain recorder: off unless a caller starts it (not kernel state; no kernel counterpart).</summary>
+    public KernelTrace Trace { get; } = new();
     public SysfsTree Fs { get; } = new();
     public NodeStates NodeStates { get; }
     public CpuTopology Cpus { get; internal set; } = new(1);

@@ -62,7 +62,8 @@ public static partial class KernelRun
     private static partial Regex Timestamp();
 
     /// <summary>Runs the steps; a guest failure (timeout, QEMU exit) ends the run with the remaining steps unobserved.</summary>
-    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, GuestModules? modules = null)
+    public static KernelScenarioRun Run(Scenario sc, KernelProfile profile, QemuGuest g, bool record, GuestModules? modules = null,
+        Action<int, int>? stepDone = null)
     {
         var sw = Stopwatch.StartNew();
         var obs = new List<StepObservation>();
@@ -79,6 +80,7 @@ public static partial class KernelRun
             if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
             foreach (var step in sc.Steps)
             {
+                stepDone?.Invoke(obs.Count, sc.Steps.Count);
                 if (!QemuLimits.InProfile(step, profile)) { obs.Add(new(StepStatus.Skipped, "skipped", "skipped (not " + profile.Name + ")")); continue; }
                 if (IsModelOnly(step)) { obs.Add(new(StepStatus.Skipped, "skipped", "skipped (model-only)")); continue; }
                 if (step.Kind != "expect")

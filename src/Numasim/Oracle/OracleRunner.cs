@@ -18,7 +18,17 @@ public sealed record ScenarioComparison(string File, string Name, IReadOnlyList<
     public bool Equal => Differences.Count == 0 && GuestError is null && Reservations.All(r => r.Equal);
 }
 
-public sealed record OracleOptions(string Kernel, string? RecordDir, bool KeepGoing);
+public sealed record OracleOptions(string Kernel, string? RecordDir, bool KeepGoing)
+{
+    /// <summary>Told where the run is: (phase, done, total, what), phases "kernel", "scenarios", "steps".</summary>
+    public Action<string, int, int, string>? Progress { get; init; }
+
+    /// <summary>Handed the whole comparison at the end (the CLI's table and --report).</summary>
+    public Action<OracleSummary>? Finished { get; init; }
+}
+
+/// <summary>A whole oracle run: the kernel and profile compared, every scenario's comparison, the refusals.</summary>
+public sealed record OracleSummary(string Kernel, string Profile, IReadOnlyList<ScenarioComparison> Scenarios, IReadOnlyList<string> Refused, TimeSpan Elapsed);
 
 /// <summary><c>numasim oracle</c>: each scenario on the real kernel under QEMU and on the model, step by step.</summary>
 public static partial class OracleRunner
@@ -35,7 +45,9 @@ public static partial class OracleRunner
             catch (ScenarioFormatException e) { throw new OracleSetupException(e.Message); }
         }
         Toolchain.CheckHostTools();
+        opt.Progress?.Invoke("kernel", 0, 1, $"kernel {opt.Kernel}: finding (and fetching) the package");
         var kernel = Toolchain.ResolveKernel(opt.Kernel, stderr);
+        opt.Progress?.Invoke("kernel", 1, 1, $"kernel {kernel.Spec}: ready");
         var profile = KernelProfile.Find(kernel.Profile) ?? KernelProfile.Default;
 
         // refuse up front what QEMU 7.2 TCG cannot run
@@ -51,8 +63,10 @@ public static partial class OracleRunner
         var results = new List<ScenarioComparison>();
         foreach (var sc in runnable)
         {
-            var c = RunOne(sc, kernel, profile, initrd, opt.RecordDir);
+            opt.Progress?.Invoke("scenarios", results.Count, runnable.Count, $"{Path.GetFileName(sc.File)}: booting the guest");
+            var c = RunOne(sc, kernel, profile, initrd, opt.RecordDir, opt.Progress);
             results.Add(c);
+            opt.Progress?.Invoke("scenarios", results.Count, runnable.Count, $"{results.Count}/{runnable.Count} scenarios, {results.Count(r => !r.Equal)} differ");
             Print(c, stdout);
             if (!c.Equal && !opt.KeepGoing) break;
         }
@@ -63,12 +77,14 @@ public static partial class OracleRunner
         stdout.WriteLine($"agreement: files {filesEqual}/{filesCompared} equal ({Pct(filesEqual, filesCompared)}), boot reservations {resEqual}/{resCompared} equal ({Pct(resEqual, resCompared)}), scenarios {equal}/{results.Count} equal ({Pct(equal, results.Count)}); {refused.Count} refused; {total.Elapsed.TotalSeconds:0.0} s");
         // refused scenarios (only run at all under --keep-going) are neither passed nor failed: they were not run
         stdout.WriteLine($"{equal} passed, {results.Count - equal} failed");
+        opt.Finished?.Invoke(new OracleSummary(kernel.Spec, profile.Name, results, refused, total.Elapsed));
         return results.Any(r => !r.Equal) ? 1 : results.Count == 0 ? 2 : 0;
     }
 
     private static string Pct(int a, int b) => b == 0 ? "-" : $"{100.0 * a / b:0.#}%";
 
-    private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir)
+    private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir,
+        Action<string, int, int, string>? progress)
     {
         ScenarioResult model;
         // the model boots what the guest boots: the same initrd (its size places the early allocations)
@@ -86,7 +102,8 @@ public static partial class OracleRunner
             var modules = GuestModules.For(kernel, sc);
             var (machineArgs, append) = MachineArgs(sc.MachineQemu!);
             using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append);
-            kr = KernelRun.Run(sc, profile, g, recordDir is not null, modules);
+            kr = KernelRun.Run(sc, profile, g, recordDir is not null, modules,
+                (done, total) => progress?.Invoke("steps", done, total, $"{Path.GetFileName(sc.File)}: step {done}/{total}"));
         }
         catch (GuestException e)
         {

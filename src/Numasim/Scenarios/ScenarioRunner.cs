@@ -11,6 +11,15 @@ public sealed record StepResult(ScenarioStep Step, bool Passed, string Message)
 {
     /// <summary>The uevents the kernel sent during the step (what `udevadm monitor --kernel` would print).</summary>
     public IReadOnlyList<Kernel.Log.Uevent> Uevents { get; init; } = [];
+
+    /// <summary>The errno a write, modprobe or rmmod step got (None otherwise).</summary>
+    public Errno Errno { get; init; }
+
+    /// <summary>QEMU's error for a QMP step that QEMU refused (null otherwise).</summary>
+    public string? QmpError { get; init; }
+
+    /// <summary>Why the step did what it did (with <see cref="ScenarioRunOptions.Explain"/>; null otherwise and for expect steps).</summary>
+    public Explain.StepExplanation? Explanation { get; init; }
 }
 
 /// <summary>The outcome of one scenario: every step's result, and the machine it ended with.</summary>
@@ -19,48 +28,59 @@ public sealed record ScenarioResult(Scenario Scenario, KernelProfile Profile, IR
     public bool Passed => Steps.All(s => s.Passed);
 }
 
+/// <summary>What a run records beyond the verdicts: each step's explanation, and a look at the machine after
+/// each step (the HTML report draws its pictures there).</summary>
+public sealed record ScenarioRunOptions
+{
+    /// <summary>Record each step's <see cref="StepResult.Explanation"/> (--explain).</summary>
+    public bool Explain { get; init; }
+
+    /// <summary>Changes the scenario's machine before it boots (null: as the scenario says).</summary>
+    public Func<MachineSpec, MachineSpec>? AdjustMachine { get; init; }
+
+    /// <summary>Called after boot with the machine.</summary>
+    public Action<Machine>? AfterBoot { get; init; }
+
+    /// <summary>Called after each step with its index, its result and the machine.</summary>
+    public Action<int, StepResult, Machine>? AfterStep { get; init; }
+}
+
 /// <summary>Runs scenario files against the model (CONTRACT §4).</summary>
 public static class ScenarioRunner
 {
     /// <summary>Boots the scenario's machine and runs its steps. Bad input (machine, profile, step arguments)
     /// throws <see cref="ScenarioFormatException"/>.</summary>
-    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null, Func<MachineSpec, MachineSpec>? adjustMachine = null)
+    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride = null, ScenarioRunOptions? options = null)
+    {
+        var session = ScenarioSession.Start(sc, profileOverride, options?.Explain ?? false, options?.AdjustMachine);
+        options?.AfterBoot?.Invoke(session.Machine);
+        var results = new List<StepResult>();
+        foreach (var step in sc.Steps)
+        {
+            var r = session.Apply(step);
+            results.Add(r);
+            options?.AfterStep?.Invoke(results.Count - 1, r, session.Machine);
+        }
+        return new ScenarioResult(sc, session.Profile, results, session.Machine);
+    }
+
+    /// <summary>Runs the scenario on its machine as <paramref name="adjustMachine"/> changes it (the oracle gives it the
+    /// guest's initrd size).</summary>
+    public static ScenarioResult Run(Scenario sc, KernelProfile? profileOverride, Func<MachineSpec, MachineSpec> adjustMachine) =>
+        Run(sc, profileOverride, new ScenarioRunOptions { AdjustMachine = adjustMachine });
+
+    /// <summary>The profile a run uses: the override, else the scenario's, else the default; refused when the
+    /// scenario does not apply to it.</summary>
+    internal static KernelProfile ResolveProfile(Scenario sc, KernelProfile? profileOverride)
     {
         var profile = profileOverride ?? (sc.Profile is null ? KernelProfile.Default
             : KernelProfile.Find(sc.Profile) ?? throw new ScenarioFormatException(sc.File, 1, $"unknown profile '{sc.Profile}'"));
         if (!sc.AppliesTo(profile.Name))
             throw new ScenarioFormatException(sc.File, 1, $"the scenario applies to {string.Join(", ", sc.Profiles!)} only, not {profile.Name}");
-        var spec = LoadMachine(sc);
-        if (adjustMachine is not null) spec = adjustMachine(spec);
-        var m = Machine.Boot(spec, profile);
-        var state = new RunState(m);
-        var results = new List<StepResult>();
-        foreach (var step in sc.Steps)
-        {
-            if (step.Args.TryGetValue("when", out var when) && !when.Split(',', StringSplitOptions.TrimEntries).Any(w => KernelProfile.Find(w) == profile))
-            {
-                results.Add(new StepResult(step, true, Describe(step) + " (skipped: not " + profile.Name + ")"));
-                continue;
-            }
-            if (step.Kind != "expect") state.MarkStep();
-            string? fail;
-            if (m.Oops is not null && step.Kind != "expect")
-                fail = "the modelled kernel has oopsed; only expect steps may follow";
-            else
-            {
-                try
-                {
-                    fail = Execute(sc, step, state);
-                }
-                catch (ScenarioFormatException) { throw; }
-            }
-            var sent = step.Kind == "expect" ? [] : m.Uevents.Skip(state.UeventMark).ToList();
-            results.Add(new StepResult(step, fail is null, fail ?? Describe(step)) { Uevents = sent });
-        }
-        return new ScenarioResult(sc, profile, results, m);
+        return profile;
     }
 
-    private static MachineSpec LoadMachine(Scenario sc)
+    internal static MachineSpec LoadMachine(Scenario sc)
     {
         if (sc.MachineQemu is not null)
         {
@@ -72,40 +92,8 @@ public static class ScenarioRunner
         return MachineFile.Load(path);
     }
 
-    /// <summary>What a scenario run keeps between steps: named pages, log and uevent marks.</summary>
-    private sealed class RunState
-    {
-        public RunState(Machine m)
-        {
-            M = m;
-            // A named page that migration moves keeps its name, as a task's mapping follows its page.
-            m.PageAlloc.PageMigrated += (oldPfn, page) =>
-            {
-                foreach (var name in Pages.Where(kv => kv.Value.Pfn == oldPfn).Select(kv => kv.Key).ToList())
-                    Pages[name] = page;
-            };
-        }
-
-        public Machine M { get; }
-        public Dictionary<string, AllocatedPage> Pages { get; } = [];
-        public int LogMark { get; private set; }
-        public int UeventMark { get; private set; }
-        public bool LastStepOopsed { get; set; }
-
-        /// <summary>Virtual time between two steps: the deterministic clock that stamps dmesg and uevents.</summary>
-        private const long StepUs = 1_000_000;
-
-        public void MarkStep()
-        {
-            M.Log.Advance(StepUs);
-            LogMark = M.Log.Count;
-            UeventMark = M.Uevents.Count;
-            LastStepOopsed = false;
-        }
-    }
-
     /// <summary>Runs one step; null when it passed, else why it failed.</summary>
-    private static string? Execute(Scenario sc, ScenarioStep step, RunState st)
+    internal static string? Execute(Scenario sc, ScenarioStep step, RunState st)
     {
         var m = st.M;
         var a = step.Args;
@@ -119,20 +107,20 @@ public static class ScenarioRunner
             case "write":
             {
                 var expected = a.TryGetValue("errno", out var en) ? ParseErrno(sc, step, en) : Errno.None;
-                var got = m.Write(Req("path"), Req("value"));
+                var got = st.LastErrno = m.Write(Req("path"), Req("value"));
                 return got == expected ? null : $"write {a["path"]}: expected {Show(expected)}, got {Show(got)}";
             }
-            case "device_add": return Qmp(step, m.Qmp.DeviceAdd(Without(a, "error")));
-            case "device_del": return Qmp(step, m.Qmp.DeviceDel(Without(a, "error")));
-            case "object-add": return Qmp(step, m.Qmp.ObjectAdd(Without(a, "error")));
-            case "object-del": return Qmp(step, m.Qmp.ObjectDel(Without(a, "error")));
-            case "qom-set": return Qmp(step, m.Qmp.QomSet(Without(a, "error")));
+            case "device_add": return Qmp(step, st.Qmp(m.Qmp.DeviceAdd(Without(a, "error"))));
+            case "device_del": return Qmp(step, st.Qmp(m.Qmp.DeviceDel(Without(a, "error"))));
+            case "object-add": return Qmp(step, st.Qmp(m.Qmp.ObjectAdd(Without(a, "error"))));
+            case "object-del": return Qmp(step, st.Qmp(m.Qmp.ObjectDel(Without(a, "error"))));
+            case "qom-set": return Qmp(step, st.Qmp(m.Qmp.QomSet(Without(a, "error"))));
             case "modprobe":
             case "rmmod":
             {
                 var module = step.Scalar ?? Req("module");
                 var before = m.Oops;
-                var err = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0), a.GetValueOrDefault("params", "")) : m.Rmmod(module);
+                var err = st.LastErrno = step.Kind == "modprobe" ? m.Modprobe(module, Int("cpu", 0), a.GetValueOrDefault("params", "")) : m.Rmmod(module);
                 if (m.Oops is not null && before is null)
                 {
                     st.LastStepOopsed = true;

@@ -16,7 +16,12 @@ internal static class X86Numa
         Bitmap parsed;
         Dictionary<uint, int> apicToNode;
         long maxPossiblePfn = maxPfn;
-        if (k.Firmware.HasSrat && !k.Boot.NumaOff && !k.Boot.NumaNoAcpi)
+        using var call = k.Trace.Call("x86_numa_init", "arch/x86/mm/numa.c");
+        bool useSrat = k.Firmware.HasSrat && !k.Boot.NumaOff && !k.Boot.NumaNoAcpi;
+        k.Trace.Decide(useSrat ? "the firmware has an SRAT: numa_init(x86_acpi_numa_init)"
+            : k.Firmware.HasSrat ? "numa=off or numa=noacpi: the SRAT is not used; dummy_numa_init() fakes one node over all memory"
+            : "no SRAT: dummy_numa_init() fakes one node over all memory");
+        if (useSrat)
         {
             var srat = Srat.AcpiNumaInit(k, maxPfn);
             blks = srat.MemBlks;
@@ -124,7 +129,8 @@ internal static class X86Numa
                 start = Math.Min(start, b.Start);
                 end = Math.Max(end, b.End);
             }
-            if (start >= end) continue;
+            if (start >= end) { k.Trace.Decide($"node {nid}: possible, no boot memory: no NODE_DATA here, not online"); continue; }
+            k.Trace.Decide($"node {nid}: boot memory [mem 0x{start:x}-0x{end - 1:x}]: alloc_node_data({nid}), node online");
             AllocNodeData(k, nid);
             k.NodeStates.Set(nid, NodeState.Online);
         }
@@ -156,12 +162,15 @@ internal static class X86Numa
     /// before node_subsys exists (1ca75fa7f19d); its pgdat comes with free_area_init().</summary>
     public static void InitCpuToNode(KernelContext k)
     {
+        using var call = k.Trace.Call("init_cpu_to_node", "arch/x86/mm/numa.c");
         foreach (var cpu in k.Cpus.Possible.Bits())
         {
             var id = k.Cpus.Identity(cpu);
             if (id is null || !k.ApicToNode.TryGetValue(id.ApicId, out int node)) continue;
+            k.Trace.Change($"cpu_to_node({cpu}) = {node} (SRAT affinity of APIC 0x{id.ApicId:x})");
             if (!k.NodeStates.Has(node, NodeState.Online))
             {
+                k.Trace.Decide($"node {node} has CPU {cpu} but no memory: set online now (a memoryless node)");
                 k.AllocPgData(node);
                 k.NodeStates.Set(node, NodeState.Online);
             }

@@ -38,20 +38,26 @@ public sealed class AcpiHotplug
     /// Returns the logical CPU, or -1 when the kernel refuses.</summary>
     public int CpuHotAdd(uint apicId, int pxm, out Errno err)
     {
-        err = Errno.None;
         int nid = AcpiNuma.PxmToNode(_k, pxm);   // acpi_map_cpu2node(): acpi_get_node() of the processor's _PXM
+        using var call = _k.Trace.Call("acpi_processor_add", "drivers/acpi/acpi_processor.c", $"APIC 0x{apicId:x}, _PXM {pxm} → node {nid}");
+        using var hotadd = _k.Trace.Call("acpi_processor_hotadd_init", "drivers/acpi/acpi_processor.c");
+        err = Errno.None;
         int cpu = _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
         if (cpu < 0 || _k.Profile.AcpiCpuHotAddRefused)
         {
             _k.Log.Printk("ACPI: Unable to map lapic to logical cpu number");
-            err = Errno.ENODEV;
+            err = _k.Trace.Fail(Errno.ENODEV, cpu < 0 ? "acpi_map_cpu(): every possible CPU is present already"
+                : "acpi_map_cpu(): this profile refuses the hot-add on QEMU 7.2's firmware (as the real kernel did)");
             return -1;
         }
+        _k.Trace.Decide($"acpi_map_cpu(): CPU {cpu}, the lowest possible CPU that is not present, takes APIC 0x{apicId:x}");
         var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
         _k.Cpus.SetIdentity(cpu, Arch.X86Smp.CpuIdentityOf(_k.Machine, apicId, slot?.SocketId ?? 0, slot?.DieId ?? 0, slot?.CoreId ?? 0, slot?.ThreadId ?? 0));
         _k.Cpus.Present.Set(cpu);
         if (nid != NumaConstants.NumaNoNode)
         {
+            using var map = _k.Trace.Call("acpi_map_cpu2node", "arch/x86/kernel/acpi/boot.c", $"cpu {cpu}, node {nid}");
+            _k.Trace.Change($"cpu_to_node({cpu}): {_k.Cpus.CpuToNode(cpu)} → {nid} (numa_set_node())");
             _k.ApicToNode[apicId] = nid;
             _k.Cpus.NumaSetNode(cpu, nid);
         }
@@ -65,17 +71,21 @@ public sealed class AcpiHotplug
     /// try_offline_node(cpu_to_node(cpu)) runs.</summary>
     public Errno CpuEject(int cpu)
     {
+        using var call = _k.Trace.Call("acpi_scan_hot_remove", "drivers/acpi/scan.c", $"processor of CPU {cpu}");
         if (_k.Cpus.Online[cpu])
         {
+            using var offline = _k.Trace.Call("acpi_scan_try_to_offline", "drivers/acpi/scan.c");
             var e = _cpuHotplug.CpuDown(cpu);
-            if (e != Errno.None) return e;
+            if (e != Errno.None) return _k.Trace.Fail(e, $"CPU {cpu} would not go offline: the eject is refused");
         }
+        using var remove = _k.Trace.Call(_k.Profile.ClearCpuNodeOnNodeOffline ? "acpi_processor_remove" : "acpi_processor_post_eject", "drivers/acpi/acpi_processor.c", $"cpu {cpu}");
         _cpuDevices.UnregisterCpu(cpu, _nodeDevices);
         var id = _k.Cpus.Identity(cpu);
         if (id is not null) _k.ApicToNode.Remove(id.ApicId);
         _k.Cpus.SetIdentity(cpu, null);
         _k.Cpus.Present.Clear(cpu);
         int nid = _k.Cpus.CpuToNode(cpu);
+        _k.Trace.Change($"CPU {cpu} no longer present (acpi_unmap_cpu()); cpu_to_node({cpu}) stays {nid}");
         if (nid >= 0) _nodeHotplug.TryOfflineNode(nid);
         return Errno.None;
     }
@@ -88,6 +98,7 @@ public sealed class AcpiHotplug
     {
         int nid = AcpiNuma.PxmToNode(_k, pxm);
         if (nid < 0) nid = AcpiNuma.MemoryAddPhysaddrToNid(_k, start);
+        using var call = _k.Trace.Call("acpi_memory_device_add", "drivers/acpi/acpi_memhotplug.c", $"{deviceId}, _PXM {pxm} → node {nid}");
         int mgid = _k.MemoryGroups.RegisterStatic(nid, Page.PfnOf(size));
         if (mgid < 0) return (Errno)(-mgid);
         var flags = MhpFlags.NidIsMgid;
@@ -120,23 +131,28 @@ public sealed class AcpiHotplug
     /// → __remove_memory() removes the blocks (try_offline_node() runs) and the memory group goes.</summary>
     public Errno MemoryEject(string deviceId)
     {
+        using var call = _k.Trace.Call("acpi_scan_hot_remove", "drivers/acpi/scan.c", $"memory device {deviceId}");
         var blocks = _k.AllMemoryBlocks.Where(b => b.DeviceId == deviceId).ToList();
-        if (blocks.Count == 0) return Errno.ENODEV;
+        if (blocks.Count == 0) return _k.Trace.Fail(Errno.ENODEV, $"no memory block belongs to {deviceId}");
         var offlined = new List<MemoryBlock>();
-        foreach (var mb in blocks)
+        using (var tryOffline = _k.Trace.Call("acpi_scan_try_to_offline", "drivers/acpi/scan.c"))
         {
-            if (mb.State == MemoryBlockState.Offline) continue;
-            var e = _memory.Offline(mb);
-            if (e != Errno.None)
+            foreach (var mb in blocks)
             {
-                _k.Log.Printk($"memory memory{mb.Id}: Offline failed.");
-                // acpi_bus_online(): device_online() without an online type, so MMOP_ONLINE picks the default zone
-                // again, not necessarily the zone the block had (the real 6.1 guest showed a movable block come back Normal).
-                foreach (var b in offlined) _memory.Online(b, OnlineType.Online);
-                return e;
+                if (mb.State == MemoryBlockState.Offline) continue;
+                var e = _memory.Offline(mb);
+                if (e != Errno.None)
+                {
+                    _k.Log.Printk($"memory memory{mb.Id}: Offline failed.");
+                    // acpi_bus_online(): device_online() without an online type, so MMOP_ONLINE picks the default zone
+                    // again, not necessarily the zone the block had (the real 6.1 guest showed a movable block come back Normal).
+                    foreach (var b in offlined) _memory.Online(b, OnlineType.Online);
+                    return _k.Trace.Fail(e, $"memory{mb.Id} would not go offline: the eject is refused, the blocks offlined for it are onlined again");
+                }
+                offlined.Add(mb);
             }
-            offlined.Add(mb);
         }
+        using var remove = _k.Trace.Call("__remove_memory", "mm/memory_hotplug.c", $"{deviceId}, node {blocks[0].Nid}");
         _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
         if (_groupOf.IndexOfName(_groupNames, deviceId) is var g and >= 0)
         {

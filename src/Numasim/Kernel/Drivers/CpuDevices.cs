@@ -136,8 +136,9 @@ public sealed class CpuDevices
     /// <summary>Models online_store() of a CPU device: kstrtobool, then device_online()/device_offline().</summary>
     private Errno StoreOnline(int cpu, string value)
     {
+        using var call = _k.Trace.Call("online_store", "drivers/base/core.c", $"cpu{cpu} <- \"{value.TrimEnd('\n')}\"");
         var b = DeviceCommon.KstrToBool(value);
-        if (b is null) return Errno.EINVAL;
+        if (b is null) return _k.Trace.Fail(Errno.EINVAL, $"kstrtobool(\"{value.TrimEnd('\n')}\"): not a boolean");
         return OnlineHandler?.Invoke(cpu, b.Value) ?? Errno.EBUSY;
     }
 

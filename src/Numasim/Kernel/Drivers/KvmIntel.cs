@@ -30,7 +30,12 @@ public sealed class KvmIntel
     /// oopses inside (the seed); ENOMEM frees what was taken.</summary>
     public Errno Modprobe(int currentCpu)
     {
-        if (Loaded) return Errno.EEXIST;
+        using var call = _k.Trace.Call("vmx_init", "arch/x86/kvm/vmx/vmx.c");
+        if (Loaded) return _k.Trace.Fail(Errno.EEXIST, "kvm_intel is loaded already");
+        using var init = _k.Trace.Call("kvm_init", "virt/kvm/kvm_main.c");
+        using var arch = _k.Trace.Call("kvm_arch_hardware_setup", "arch/x86/kvm/x86.c");
+        using var setup = _k.Trace.Call("hardware_setup", "arch/x86/kvm/vmx/vmx.c");
+        using var area = _k.Trace.Call("alloc_kvm_area", "arch/x86/kvm/vmx/vmx.c", $"every possible CPU: {_k.Cpus.Possible.ToListString()}");
         var ctx = new AllocContext(currentCpu, "modprobe", 1223, [
             "alloc_vmcs_cpu+0x3d/0x90 [kvm_intel]", "hardware_setup+0x781/0x849 [kvm_intel]",
             "kvm_arch_hardware_setup+0x28/0x190 [kvm]", "kvm_init+0x7c/0x2d0 [kvm]", "vmx_init+0x1e/0x32c [kvm_intel]",
@@ -38,11 +43,13 @@ public sealed class KvmIntel
             "__do_sys_finit_module+0xa0/0xe0", "do_syscall_64+0x5b/0x80", "entry_SYSCALL_64_after_hwframe+0x63/0xcd"]);
         foreach (var cpu in _k.Cpus.Possible.Bits())
         {
+            using var vmcs = _k.Trace.Call("alloc_vmcs_cpu", "arch/x86/kvm/vmx/vmx.c", $"cpu {cpu}");
+            _k.Trace.Decide($"node = cpu_to_node({cpu}) = {_k.Cpus.CpuToNode(cpu)}");
             var page = _alloc.AllocPagesNodeUnchecked(_k.Cpus.CpuToNode(cpu), Gfp.GfpKernel, 0, ctx);
             if (page is null)
             {
                 Rmmod();
-                return Errno.ENOMEM;
+                return _k.Trace.Fail(Errno.ENOMEM, $"no page for CPU {cpu}'s VMCS: free_kvm_area() gives back what was taken");
             }
             _vmcs.Add(PageRef.Of(page));
         }

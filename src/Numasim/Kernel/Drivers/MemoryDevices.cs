@@ -155,8 +155,10 @@ public sealed class MemoryDevices
     /// <summary>Models auto_online_blocks_store().</summary>
     private Errno StoreAutoOnline(string value)
     {
+        using var call = _k.Trace.Call("auto_online_blocks_store", "drivers/base/memory.c", $"\"{value.TrimEnd('\n')}\"");
         var t = OnlineTypeFromString(value);
-        if (t is null) return Errno.EINVAL;
+        if (t is null) return _k.Trace.Fail(Errno.EINVAL, $"mhp_online_type_from_str(\"{value.TrimEnd('\n')}\"): not an online type");
+        _k.Trace.Change($"mhp_default_online_type: {OnlineTypeName(_k.DefaultOnlineType)} → {OnlineTypeName(t.Value)}");
         _k.DefaultOnlineType = t.Value;
         return Errno.None;
     }
@@ -167,18 +169,22 @@ public sealed class MemoryDevices
     /// <summary>Models state_store(): an unknown type, or a block already in the asked state, is EINVAL.</summary>
     private Errno StoreState(MemoryBlock mb, string value)
     {
+        using var call = _k.Trace.Call("state_store", "drivers/base/memory.c", $"memory{mb.Id} <- \"{value.TrimEnd('\n')}\"");
         var t = OnlineTypeFromString(value);
-        if (t is null || Onlining is null) return Errno.EINVAL;
+        if (t is null || Onlining is null) return _k.Trace.Fail(Errno.EINVAL, $"mhp_online_type_from_str(\"{value.TrimEnd('\n')}\"): not an online type");
+        using var device = _k.Trace.Call(t == OnlineType.Offline ? "device_offline" : "device_online", "drivers/base/core.c", $"memory{mb.Id}");
         if (t == OnlineType.Offline)
-            return mb.State == MemoryBlockState.Offline ? Errno.EINVAL : Onlining.Offline(mb);
-        return mb.State == MemoryBlockState.Online ? Errno.EINVAL : Onlining.Online(mb, t.Value);
+            return mb.State == MemoryBlockState.Offline ? _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} is offline already: device_offline() returns 1, which state_store() turns into -EINVAL") : Onlining.Offline(mb);
+        return mb.State == MemoryBlockState.Online ? _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} is online already: device_online() returns 1, which state_store() turns into -EINVAL") : Onlining.Online(mb, t.Value);
     }
 
     /// <summary>Models online_store() of the device core: kstrtobool; a block already in that state succeeds.</summary>
     private Errno StoreOnline(MemoryBlock mb, string value)
     {
+        using var call = _k.Trace.Call("online_store", "drivers/base/core.c", $"memory{mb.Id} <- \"{value.TrimEnd('\n')}\"");
         var b = DeviceCommon.KstrToBool(value);
-        if (b is null || Onlining is null) return Errno.EINVAL;
+        if (b is null || Onlining is null) return _k.Trace.Fail(Errno.EINVAL, $"kstrtobool(\"{value.TrimEnd('\n')}\"): not a boolean");
+        using var device = _k.Trace.Call(b.Value ? "device_online" : "device_offline", "drivers/base/core.c", $"memory{mb.Id}");
         if (b.Value)
             return mb.State == MemoryBlockState.Online ? Errno.None : Onlining.Online(mb, OnlineType.Offline);
         return mb.State == MemoryBlockState.Offline ? Errno.None : Onlining.Offline(mb);

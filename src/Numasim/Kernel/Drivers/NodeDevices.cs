@@ -33,6 +33,7 @@ public sealed class NodeDevices
     /// <summary>Models node_dev_init(): the subsystem files, then register_one_node() for each online node.</summary>
     public void NodeDevInit()
     {
+        using var call = _k.Trace.Call("node_dev_init", "drivers/base/node.c");
         var root = _k.Fs.MakeDirs(NodeRoot);
         root.Attr("possible", () => SysfsFormat.List(_k.NodeStates[NodeState.Possible]));
         root.Attr("online", () => SysfsFormat.List(_k.NodeStates[NodeState.Online]));
@@ -135,7 +136,10 @@ public sealed class NodeDevices
 
     private void RegisterNodeDevice(int nid, List<int> presentCpus)
     {
+        using var call = _k.Trace.Call("__register_one_node", "drivers/base/node.c", $"node {nid}");
         if (_registered is null || _registered[nid]) return;
+        _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
+            $"present CPUs with cpu_to_node() = {nid}: {Trace.TraceList.Brief(presentCpus, ",", 16)}: linked under node{nid}");
         _registered.Set(nid);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/node/node{nid}", "node");
         foreach (var cpu in presentCpus)
@@ -145,6 +149,7 @@ public sealed class NodeDevices
     /// <summary>Models unregister_one_node(): the nodeN device and its links go.</summary>
     public void UnregisterOneNode(int nid)
     {
+        using var call = _k.Trace.Call("unregister_one_node", "drivers/base/node.c", $"node {nid}");
         if (_registered is null || !_registered[nid]) return;
         for (int cpu = 0; cpu < _cpuLink!.Length; cpu++)
             if (_cpuLink[cpu] == nid) UnregisterCpuUnderNode(cpu, nid);

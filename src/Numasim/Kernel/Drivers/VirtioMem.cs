@@ -98,6 +98,7 @@ public sealed partial class VirtioMem
     /// to plug requested_size. Returns an errno when the device cannot be used.</summary>
     internal Errno Probe()
     {
+        using var call = _k.Trace.Call("virtio_mem_probe", "drivers/virtio/virtio_mem.c", $"virtio{Index}");
         var err = Init();
         if (err != Errno.None) return err;
         ConfigChangedFlag = true;
@@ -139,6 +140,8 @@ public sealed partial class VirtioMem
             SbmInit(sbSize);
         }
         else BbmInit();
+        _k.Trace.Decide(InSbm, $"Sub Block Mode: sub-blocks of 0x{SbSize:x} are smaller than a memory block (0x{BlockSize:x}); node {Nid}",
+            $"Big Block Mode: big blocks of 0x{BbSize:x}, at least a memory block (0x{BlockSize:x}); node {Nid}");
         Info($"memory block size: 0x{BlockSize:x}");
         Info(InSbm ? $"subblock size: 0x{SbSize:x}" : $"big block size: 0x{BbSize:x}");
         long unitPages = Page.PfnOf(InSbm ? BlockSize : BbSize);
@@ -187,7 +190,8 @@ public sealed partial class VirtioMem
     /// broken.</summary>
     private void RunWq()
     {
-        if (Broken) return;
+        using var call = _k.Trace.Call("virtio_mem_run_wq", "drivers/virtio/virtio_mem.c", $"virtio{Index}");
+        if (Broken) { _k.Trace.Decide("the device is broken: nothing is done"); return; }
         WqActive = true;
         Errno rc;
         do
@@ -201,6 +205,9 @@ public sealed partial class VirtioMem
             }
             if (rc == Errno.None) rc = InSbm ? SbmCleanupPendingMb() : BbmCleanupPendingBb();
             if (rc == Errno.None && RequestedSize != PluggedSize)
+                _k.Trace.Decide(RequestedSize > PluggedSize, $"requested 0x{RequestedSize:x} > plugged 0x{PluggedSize:x}: plug 0x{RequestedSize - PluggedSize:x}",
+                    $"requested 0x{RequestedSize:x} < plugged 0x{PluggedSize:x}: unplug 0x{PluggedSize - RequestedSize:x}");
+            if (rc == Errno.None && RequestedSize != PluggedSize)
                 rc = RequestedSize > PluggedSize ? PlugRequest(RequestedSize - PluggedSize) : UnplugRequest(PluggedSize - RequestedSize);
             if (rc == Errno.None && InSbm && HaveUnpluggedMb) rc = Errno.EBUSY;
         }
@@ -208,6 +215,7 @@ public sealed partial class VirtioMem
         if (rc is not (Errno.None or Errno.ENOSPC or Errno.EBUSY or Errno.ENOMEM or ErrnoTxtBusy))
         {
             _k.Log.Printk($"virtio_mem virtio{Index}: unknown error, marking device broken: -{(int)rc}");
+            _k.Trace.Fail(rc, "an unknown error: the device is marked broken");
             Broken = true;
         }
         WqActive = false;

@@ -142,34 +142,35 @@ public sealed partial class MemoryHotplug
     /// firmware_node link); null for driver-managed memory.</summary>
     public Errno AddMemoryResource(int nid, ulong start, ulong size, MhpFlags flags, string? deviceId)
     {
+        using var call = _k.Trace.Call("add_memory_resource", "mm/memory_hotplug.c", $"[mem 0x{start:x}-0x{start + size - 1:x}], {((flags & MhpFlags.NidIsMgid) != 0 ? "memory group" : "node")} {nid}, {flags}");
         long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
         long ppb = _k.PagesPerBlock;
         if (size == 0 || startPfn % ppb != 0 || nr % ppb != 0)
         {
             _k.Log.Printk($"Block size [{_k.MemoryBlockSize:x}] unaligned hotplug range: start {start:x}, size {size:x}");
-            return Errno.EINVAL;
+            return _k.Trace.Fail(Errno.EINVAL, $"the range is not aligned to the memory block size ({_k.MemoryBlockSize >> 20} MiB; check_hotplug_memory_range())");
         }
         MemoryGroup? group = null;
         if ((flags & MhpFlags.NidIsMgid) != 0)
         {
             group = _k.MemoryGroups.Find(nid);
-            if (group is null) return Errno.EINVAL;
+            if (group is null) return _k.Trace.Fail(Errno.EINVAL, $"no memory group {nid}");
             nid = group.Nid;
         }
         if (!_k.NodeStates.Has(nid, NodeState.Possible))
         {
             _k.Log.Printk($"node {nid} was absent from the node_possible_map");
-            return Errno.EINVAL;
+            return _k.Trace.Fail(Errno.EINVAL, $"node {nid} is not possible");
         }
         // register_memory_resource(): mem= limits only what boot adds (system_state < SYSTEM_RUNNING).
         for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
-            if (_k.FindMemoryBlock(pfn / ppb) is not null) return Errno.EEXIST;
+            if (_k.FindMemoryBlock(pfn / ppb) is not null) return _k.Trace.Fail(Errno.EEXIST, $"memory{pfn / ppb} exists already");
         bool newNode = _nodeHotplug.TryOnlineNode(nid, setNodeOnline: false) == 1;
         long vmemmap = 0;
         if ((flags & MhpFlags.MemmapOnMemory) != 0 && MhpSupportsMemmapOnMemory(size))
             vmemmap = MemoryBlockMemmapOnMemoryPages();
         else if ((flags & MhpFlags.MemmapOnMemory) != 0 && !_k.Profile.MemmapOnMemoryPerBlock)
-            return Errno.EINVAL;   // v6.1: asked for it but unsupported for this size
+            return _k.Trace.Fail(Errno.EINVAL, "MHP_MEMMAP_ON_MEMORY asked for, and this size does not support it");   // v6.1
         var blocks = new List<MemoryBlock>();
         for (long pfn = startPfn; pfn < startPfn + nr; pfn += ppb)
         {
@@ -184,8 +185,10 @@ public sealed partial class MemoryHotplug
             _devices.AddMemoryBlock(mb);
             blocks.Add(mb);
         }
+        _k.Trace.Change($"memory{blocks[0].Id}-memory{blocks[^1].Id} added offline on node {nid} (create_memory_block_devices()){(vmemmap > 0 ? $", {vmemmap} memmap pages at each block's start" : "")}");
         if (newNode)
         {
+            _k.Trace.Change($"node_states[N_ONLINE] += node {nid} and __register_one_node({nid}): a new node");
             _k.NodeStates.Set(nid, NodeState.Online);
             _nodes.RegisterOneNode(nid);
         }
@@ -193,6 +196,8 @@ public sealed partial class MemoryHotplug
         {
             foreach (var mb in blocks) _nodes.LinkMemoryBlock(mb, nid);
         }
+        _k.Trace.Decide(_k.DefaultOnlineType == OnlineType.Offline, $"auto_online_blocks = {MemoryDevices.OnlineTypeName(_k.DefaultOnlineType)}: the blocks stay offline",
+            $"auto_online_blocks = {MemoryDevices.OnlineTypeName(_k.DefaultOnlineType)}: online_memory_block() for each");
         if (_k.DefaultOnlineType != OnlineType.Offline)
             foreach (var mb in blocks) Online(mb, _k.DefaultOnlineType);
         return Errno.None;
@@ -202,16 +207,18 @@ public sealed partial class MemoryHotplug
     /// [...] is onlined"), then the blocks go and try_offline_node() runs.</summary>
     public Errno RemoveMemory(ulong start, ulong size)
     {
+        using var call = _k.Trace.Call("try_remove_memory", "mm/memory_hotplug.c", $"[mem 0x{start:x}-0x{start + size - 1:x}]");
         var blocks = BlocksIn(start, size);
         foreach (var mb in blocks)
         {
             if (mb.State == MemoryBlockState.Offline) continue;
             ulong b = Page.AddrOf(mb.StartPfn);
             _k.Log.Printk($"removing memory fails, because memory [0x{b:x16}-0x{b + _k.MemoryBlockSize - 1:x16}] is onlined");
-            return Errno.EBUSY;
+            return _k.Trace.Fail(Errno.EBUSY, $"memory{mb.Id} is online");
         }
         if (blocks.Count == 0) return Errno.None;
         int nid = blocks[0].Nid;
+        _k.Trace.Change($"memory{blocks[0].Id}-memory{blocks[^1].Id} removed (remove_memory_block_devices())");
         foreach (var mb in blocks)
         {
             _nodes.UnlinkMemoryBlock(mb);

@@ -25,9 +25,14 @@ public sealed partial class MemoryHotplug
     /// follows memory_hotplug.online_policy.</summary>
     private Zone ZoneForPfnRange(OnlineType type, int nid, MemoryGroup? group, long start, long nr)
     {
+        using var call = _k.Trace.Call("zone_for_pfn_range", "mm/memory_hotplug.c", $"{MemoryDevices.OnlineTypeName(type)}, node {nid}, pfn 0x{start:x}, {nr} pages");
         var pgdat = _k.NodeDataOf(nid) ?? throw new InvalidOperationException($"no pgdat for node {nid}");
         if (type == OnlineType.OnlineKernel) return DefaultKernelZoneForPfn(pgdat, start, nr);
-        if (type == OnlineType.OnlineMovable) return pgdat.Zone(ZoneType.Movable);
+        if (type == OnlineType.OnlineMovable)
+        {
+            _k.Trace.Decide($"ZONE_MOVABLE: online_movable asked for node {nid}'s movable zone");
+            return pgdat.Zone(ZoneType.Movable);
+        }
         if (_k.MhpParams.Exist && _k.MhpParams.OnlinePolicy == OnlinePolicy.AutoMovable)
             return AutoMovableZoneForPfn(pgdat, group, start, nr);
         return DefaultZoneForPfn(pgdat, start, nr);
@@ -37,11 +42,18 @@ public sealed partial class MemoryHotplug
     /// and ZONE_MOVABLE intersects it; otherwise ZONE_MOVABLE with movable_node, else the kernel zone.</summary>
     private Zone DefaultZoneForPfn(PgData pgdat, long start, long nr)
     {
+        using var call = _k.Trace.Call("default_zone_for_pfn", "mm/memory_hotplug.c");
         var kernel = DefaultKernelZoneForPfn(pgdat, start, nr);
         var movable = pgdat.Zone(ZoneType.Movable);
         bool inKernel = Intersects(kernel, start, nr), inMovable = Intersects(movable, start, nr);
-        if (inKernel ^ inMovable) return inKernel ? kernel : movable;
-        return _k.Boot.MovableNode ? movable : kernel;
+        if (inKernel ^ inMovable)
+        {
+            _k.Trace.Decide($"{(inKernel ? kernel : movable).Name}: the range intersects only {(inKernel ? kernel : movable).Name} of node {pgdat.NodeId}");
+            return inKernel ? kernel : movable;
+        }
+        var zone = _k.Boot.MovableNode ? movable : kernel;
+        _k.Trace.Decide($"{zone.Name}: the range {(inKernel ? $"intersects both {kernel.Name} and ZONE_MOVABLE" : "touches no zone")} of node {pgdat.NodeId}; {(_k.Boot.MovableNode ? "movable_node takes ZONE_MOVABLE" : "online_policy=contig-zones takes the kernel zone")}");
+        return zone;
     }
 
     /// <summary>Models auto_movable_zone_for_pfn(): ZONE_MOVABLE when the rest of the device (a static group's
@@ -50,6 +62,7 @@ public sealed partial class MemoryHotplug
     /// onlines the rest to a kernel zone too.</summary>
     private Zone AutoMovableZoneForPfn(PgData pgdat, MemoryGroup? group, long pfn, long nr)
     {
+        using var call = _k.Trace.Call("auto_movable_zone_for_pfn", "mm/memory_hotplug.c", $"node {pgdat.NodeId}, auto_movable_ratio {_k.MhpParams.AutoMovableRatio}%");
         var p = _k.MhpParams;
         if (p.AutoMovableRatio == 0) return DefaultKernelZoneForPfn(pgdat, pfn, nr);
         long online = 0, max;
@@ -57,7 +70,11 @@ public sealed partial class MemoryHotplug
         {
             max = group.MaxPages;
             online = group.PresentMovablePages;
-            if (group.PresentKernelPages > 0) return DefaultKernelZoneForPfn(pgdat, pfn, nr);
+            if (group.PresentKernelPages > 0)
+            {
+                _k.Trace.Decide($"memory group {group.Id} has kernel memory already: the rest of the device goes to a kernel zone");
+                return DefaultKernelZoneForPfn(pgdat, pfn, nr);
+            }
         }
         else if (group is null || group.UnitPages == nr)
         {
@@ -76,9 +93,17 @@ public sealed partial class MemoryHotplug
             }
         }
         long want = max - online;
-        if (!AutoMovableCanOnlineMovable(-1, group, want)) return DefaultKernelZoneForPfn(pgdat, pfn, nr);
-        if (p.AutoMovableNumaAware && !AutoMovableCanOnlineMovable(pgdat.NodeId, group, want))
+        if (!AutoMovableCanOnlineMovable(-1, group, want))
+        {
+            _k.Trace.Decide($"{want} more MOVABLE pages would break auto_movable_ratio system-wide: a kernel zone");
             return DefaultKernelZoneForPfn(pgdat, pfn, nr);
+        }
+        if (p.AutoMovableNumaAware && !AutoMovableCanOnlineMovable(pgdat.NodeId, group, want))
+        {
+            _k.Trace.Decide($"{want} more MOVABLE pages would break auto_movable_ratio on node {pgdat.NodeId} (auto_movable_numa_aware): a kernel zone");
+            return DefaultKernelZoneForPfn(pgdat, pfn, nr);
+        }
+        _k.Trace.Decide($"ZONE_MOVABLE: {want} more MOVABLE pages keep auto_movable_ratio");
         return pgdat.Zone(ZoneType.Movable);
     }
 
@@ -114,10 +139,16 @@ public sealed partial class MemoryHotplug
     }
 
     /// <summary>Models default_kernel_zone_for_pfn(): the first kernel zone the range intersects, else ZONE_NORMAL.</summary>
-    private static Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
+    private Zone DefaultKernelZoneForPfn(PgData pgdat, long start, long nr)
     {
+        using var call = _k.Trace.Call("default_kernel_zone_for_pfn", "mm/memory_hotplug.c", $"node {pgdat.NodeId}");
         for (int i = 0; i < (int)ZoneType.Normal; i++)
-            if (Intersects(pgdat.Zones[i], start, nr)) return pgdat.Zones[i];
+            if (Intersects(pgdat.Zones[i], start, nr))
+            {
+                _k.Trace.Decide($"{pgdat.Zones[i].Name}: the first kernel zone of node {pgdat.NodeId} that the range intersects");
+                return pgdat.Zones[i];
+            }
+        _k.Trace.Decide($"ZONE_NORMAL: the range intersects no kernel zone below ZONE_NORMAL of node {pgdat.NodeId}");
         return pgdat.Zone(ZoneType.Normal);
     }
 

@@ -36,11 +36,14 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
     /// and count as present after online_pages() succeeded, but never reach the buddy.</summary>
     public Errno Online(MemoryBlock mb, OnlineType type)
     {
+        using var call = _k.Trace.Call("memory_subsys_online", "drivers/base/memory.c", $"memory{mb.Id}, {MemoryDevices.OnlineTypeName(type)}");
         if (type == OnlineType.Offline) type = OnlineType.Online;
         int nid = mb.Nid;
-        if (mb.HasHoles) return Errno.EINVAL;
+        using var blockOnline = _k.Trace.Call("memory_block_online", "drivers/base/memory.c", $"memory{mb.Id}, node {nid}");
+        if (mb.HasHoles) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} has holes (online_pages() refuses a range that is not fully present)");
         var zone = ZoneForPfnRange(type, nid, mb.Group, mb.StartPfn, mb.NrPages);
         long vmemmap = mb.NrVmemmapPages, start = mb.StartPfn + vmemmap, nr = mb.NrPages - vmemmap;
+        using var onlinePages = _k.Trace.Call("online_pages", "mm/memory_hotplug.c", $"pfn 0x{start:x}, {nr} pages, {zone.Name} of node {nid}{(vmemmap > 0 ? $" (after the block's {vmemmap} memmap pages)" : "")}");
         // node_states_check_changes_online()
         var arg = new MemoryNotify(start, nr,
             _k.NodeStates.Has(nid, NodeState.Memory) ? -1 : nid,
@@ -49,7 +52,7 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         if (veto != Errno.None)
         {
             Notifiers.Notify(MemoryAction.CancelOnline, arg);
-            return veto;
+            return _k.Trace.Fail(veto, "a memory notifier refused MEM_GOING_ONLINE");
         }
         bool wasPopulated = zone.IsPopulated;
         MovePfnRangeToZone(zone, mb.StartPfn, mb.NrPages);
@@ -57,13 +60,17 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         zone.PgData.RecomputeSpan();
         OnlinePagesRange(zone, start, nr);
         // node_states_set_node()
+        if (arg.StatusChangeNidNormal >= 0) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] += node {nid}");
+        if (arg.StatusChangeNid >= 0) _k.Trace.Change($"node_states[N_MEMORY] += node {nid}");
         if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
         _k.NodeStates.Set(nid, NodeState.Memory);
+        _k.Trace.Decide(wasPopulated, $"{zone.Name} of node {nid} was populated: the zonelists stay", $"{zone.Name} of node {nid} was empty: build_all_zonelists(NULL)");
         if (!wasPopulated) Zonelists.BuildAll(_k, null);
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
         if (arg.StatusChangeNid >= 0) EstablishDemotionTargets();
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
+        _k.Trace.Change($"memory{mb.Id}: offline → online in {zone.Name} of node {nid} (present {zone.PresentPages} pages)");
         Notifiers.Notify(MemoryAction.Online, arg);
         if (vmemmap > 0)
         {
@@ -80,10 +87,14 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
     /// makes it EBUSY, rolled back.</summary>
     public Errno Offline(MemoryBlock mb)
     {
+        using var call = _k.Trace.Call("memory_subsys_offline", "drivers/base/memory.c", $"memory{mb.Id}");
+        using var blockOffline = _k.Trace.Call("memory_block_offline", "drivers/base/memory.c", $"memory{mb.Id}, node {mb.Nid}");
         var zone = mb.Zone;
-        if (zone is null || mb.HasHoles) return Errno.EINVAL;
+        if (zone is null) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} spans more than one zone (test_pages_in_a_zone() fails)");
+        if (mb.HasHoles) return _k.Trace.Fail(Errno.EINVAL, $"memory{mb.Id} has holes");
         long vmemmap = mb.NrVmemmapPages;
         long start = mb.StartPfn + vmemmap, end = mb.EndPfn, nr = end - start;
+        using var offlinePages = _k.Trace.Call("offline_pages", "mm/memory_hotplug.c", $"pfn 0x{start:x}, {nr} pages, {zone.Name} of node {zone.NodeId}");
         var pages = zone.Pages;
         pages.DrainPcp();
         // memory_block_offline(): the self-hosted memmap leaves the present count before offline_pages() runs
@@ -97,7 +108,7 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
             mb.State = MemoryBlockState.Online;
             if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
-            return err;
+            return _k.Trace.Fail(err, $"start_isolate_page_range(): an unmovable page in memory{mb.Id} at pfn 0x{badPfn:x} (has_unmovable_pages())");
         }
         var arg = OfflineNotify(zone, start, nr);
         err = Notifiers.Notify(MemoryAction.GoingOffline, arg);
@@ -107,10 +118,11 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
             Notifiers.Notify(MemoryAction.CancelOffline, arg);
             mb.State = MemoryBlockState.Online;
             if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
-            return err;
+            return _k.Trace.Fail(err, "a memory notifier refused MEM_GOING_OFFLINE; isolation undone");
         }
+        bool migrated = false; // which check refused: the migration or the isolation test
         if (MigrateRange is not null) err = MigrateRange(zone, start, end);
-        if (err == Errno.None) err = TestPagesIsolated(pages, start, end, out badPfn);
+        if (err == Errno.None) { migrated = true; err = TestPagesIsolated(pages, start, end, out badPfn); }
         if (err != Errno.None)
         {
             pages.UndoIsolate(start, end);
@@ -119,7 +131,8 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
             mb.State = MemoryBlockState.Online;
             if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
-            return err;
+            return migrated ? _k.Trace.Fail(err, $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone")
+                : _k.Trace.Fail(err, $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone");
         }
         long removed = OfflineIsolatedPages(pages, start, end);
         zone.ManagedPages -= removed;
@@ -137,6 +150,7 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         RemovePfnRangeFromZone(zone, mb.StartPfn, mb.EndPfn);
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
+        _k.Trace.Change($"memory{mb.Id}: online → offline; {removed} pages left {zone.Name} of node {zone.NodeId}");
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
     }
@@ -210,8 +224,11 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
     /// <summary>Models node_states_clear_node(): N_NORMAL_MEMORY and N_MEMORY go with the node's last pages.</summary>
     private void NodeStatesClearNode(PgData p)
     {
+        using var call = _k.Trace.Call("node_states_clear_node", "mm/memory_hotplug.c", $"node {p.NodeId}");
         bool normal = false;
         for (int i = 0; i <= (int)ZoneType.Normal; i++) normal |= p.Zones[i].IsPopulated;
+        if (!normal && _k.NodeStates.Has(p.NodeId, NodeState.NormalMemory)) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] -= node {p.NodeId}: no populated kernel zone left");
+        if (p.NodePresentPages == 0 && _k.NodeStates.Has(p.NodeId, NodeState.Memory)) _k.Trace.Change($"node_states[N_MEMORY] -= node {p.NodeId}: no present pages left");
         if (!normal) _k.NodeStates.Clear(p.NodeId, NodeState.NormalMemory);
         if (p.NodePresentPages == 0) _k.NodeStates.Clear(p.NodeId, NodeState.Memory);
     }

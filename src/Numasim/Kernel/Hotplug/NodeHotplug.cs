@@ -20,10 +20,16 @@ public sealed class NodeHotplug
     /// built (hotadd_init_pgdat()), then, when asked, is set online and registered. Returns 0 when already online.</summary>
     public int TryOnlineNode(int nid, bool setNodeOnline)
     {
-        if (_k.NodeStates.Has(nid, NodeState.Online)) return 0;
+        using var call = _k.Trace.Call("__try_online_node", "mm/memory_hotplug.c", $"node {nid}, set_node_online {(setNodeOnline ? 1 : 0)}");
+        if (_k.NodeStates.Has(nid, NodeState.Online))
+        {
+            _k.Trace.Decide($"node {nid} is already online: nothing to do");
+            return 0;
+        }
         HotaddInitPgdat(nid);
         if (setNodeOnline)
         {
+            _k.Trace.Change($"node_states[N_ONLINE] += node {nid}");
             _k.NodeStates.Set(nid, NodeState.Online);
             _nodes.RegisterOneNode(nid);
         }
@@ -34,6 +40,8 @@ public sealed class NodeHotplug
     /// as empty (free_area_init_core_hotplug()) and build_all_zonelists(pgdat) builds its fallback list.</summary>
     private PgData HotaddInitPgdat(int nid)
     {
+        using var call = _k.Trace.Call("hotadd_init_pgdat", "mm/memory_hotplug.c", $"node {nid}");
+        _k.Trace.Decide(_k.NodeData[nid] is null, $"NODE_DATA({nid}) allocated now", $"NODE_DATA({nid}) kept from before (a pgdat is never freed): its empty zones are reset");
         var pgdat = _k.AllocPgData(nid);
         foreach (var z in pgdat.Zones)
         {
@@ -50,13 +58,23 @@ public sealed class NodeHotplug
     /// is left on it. Under e13fe8695c57 (v3.8..v4.19) every possible CPU of the node also loses its node.</summary>
     public void TryOfflineNode(int nid)
     {
-        if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
-        if (_k.AllMemoryBlocks.Any(mb => mb.Nid == nid)) return;
-        // check_cpu_on_node(): a present CPU keeps the node.
-        foreach (var cpu in _k.Cpus.Present.Bits())
-            if (_k.Cpus.CpuToNode(cpu) == nid) return;
-        if (_k.Profile.ClearCpuNodeOnNodeOffline)
-            UnmapCpuOnNode(nid);
+        using var call = _k.Trace.Call("try_offline_node", "mm/memory_hotplug.c", $"node {nid}");
+        if (!_k.NodeStates.Has(nid, NodeState.Online)) { _k.Trace.Decide($"node {nid} is not online: nothing to do"); return; }
+        if (_k.AllMemoryBlocks.FirstOrDefault(mb => mb.Nid == nid) is { } left)
+        {
+            _k.Trace.Decide($"node {nid} stays online: memory{left.Id} is still present on it");
+            return;
+        }
+        using (var check = _k.Trace.Call(_k.Profile.ClearCpuNodeOnNodeOffline ? "check_and_unmap_cpu_on_node" : "check_cpu_on_node", "mm/memory_hotplug.c", $"node {nid}"))
+        {
+            // check_cpu_on_node(): a present CPU keeps the node.
+            foreach (var cpu in _k.Cpus.Present.Bits())
+                if (_k.Cpus.CpuToNode(cpu) == nid) { _k.Trace.Decide($"node {nid} stays online: CPU {cpu} is present with cpu_to_node({cpu}) = {nid}"); return; }
+            _k.Trace.Decide($"no memory block and no present CPU left on node {nid}: it goes offline");
+            if (_k.Profile.ClearCpuNodeOnNodeOffline)
+                UnmapCpuOnNode(nid);
+        }
+        _k.Trace.Change($"node_states[N_ONLINE] -= node {nid} (node_set_offline())");
         _k.NodeStates.Clear(nid, NodeState.Online);
         _nodes.UnregisterOneNode(nid);
     }
@@ -65,7 +83,14 @@ public sealed class NodeHotplug
     /// possible CPU whose cpu_to_node() is the node.</summary>
     private void UnmapCpuOnNode(int nid)
     {
+        using var call = _k.Trace.Call("unmap_cpu_on_node", "mm/memory_hotplug.c", $"node {nid}");
+        _k.Trace.Decide("e13fe8695c57 (until the seed, 46a3679b8190): every possible CPU of the node loses its node");
         foreach (var cpu in _k.Cpus.Possible.Bits())
-            if (_k.Cpus.CpuToNode(cpu) == nid) _k.Cpus.NumaClearNode(cpu);
+            if (_k.Cpus.CpuToNode(cpu) == nid)
+            {
+                using var clear = _k.Trace.Call("numa_clear_node", "arch/x86/mm/numa.c", $"cpu {cpu}");
+                _k.Trace.Change($"cpu_to_node({cpu}): {nid} → -1 (NUMA_NO_NODE)");
+                _k.Cpus.NumaClearNode(cpu);
+            }
     }
 }

@@ -10,7 +10,9 @@ internal static class BootCommandLine
     /// then parse_early_param() with the lines its handlers print.</summary>
     public static void SetupArch(KernelContext k)
     {
+        using var call = k.Trace.Call("parse_early_param", "init/main.c");
         k.Boot = KernelCommandLine.ParseEarly(k.CommandLine, k.Profile);
+        k.Trace.Decide($"command line: {k.Boot.Text}");
         k.Log.Printk("Command line: " + k.Boot.Text);
         foreach (var line in k.Boot.EarlyLog) k.Log.Printk(line);
         // e820__finish_early_params(): a user-defined map (mem=) is printed whole.

@@ -16,9 +16,11 @@ internal static class StartKernel
     public static void Run(KernelSubsystems s)
     {
         var k = s.Kernel;
+        using var call = k.Trace.Call("start_kernel", "init/main.c", $"profile {k.Profile.Name}");
         // setup_arch(): "Command line:", parse_early_param(), e820, early reservations, NUMA, CPU enumeration.
         BootCommandLine.SetupArch(k);
         k.MaxPfn = E820Setup.MemblockSetup(k);
+        k.Trace.Decide($"e820__memblock_setup(): max_pfn 0x{k.MaxPfn:x} ({k.MaxPfn >> 8} MiB of boot RAM)");
         k.Initrd = InitrdPlacement(k);
         E820Setup.ReserveEarly(k);
         E820Setup.ReserveRealModeAndLowMem(k);
@@ -65,16 +67,19 @@ internal static class StartKernel
         BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
-        s.CpuHotplug.SetOnline(0);
-        var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
-        foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
-        foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
-            if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
-        // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
-        int nodes = k.NodeStates.NrOnline;
-        int cpus = k.Cpus.Online.Weight();
-        k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
-        X86Smp.CalculateMaxLogicalPackages(k);
+        using (var smp = k.Trace.Call("smp_init", "kernel/smp.c"))
+        {
+            s.CpuHotplug.SetOnline(0);
+            var slotOfApic = new Dictionary<uint, CpuSlotSpec>();
+            foreach (var slot in k.Machine.CpuSlots) slotOfApic.TryAdd(slot.ApicId, slot); // the first slot of an APIC id
+            foreach (var cpu in k.Cpus.Present.Bits().Where(c => c != 0).ToList())
+                if ((k.Machine.CpuSlots.Count == 0 || OnlineAtBoot(k, cpu, slotOfApic)) && CpuLimits.MayBringUp(k)) s.CpuHotplug.CpuUp(cpu);
+            // smp_init() counts num_online_nodes(), CPU-less nodes with memory included (seen on 6.1).
+            int nodes = k.NodeStates.NrOnline;
+            int cpus = k.Cpus.Online.Weight();
+            k.Log.Printk($"smp: Brought up {nodes} node{(nodes > 1 ? "s" : "")}, {cpus} CPU{(cpus > 1 ? "s" : "")}");
+            X86Smp.CalculateMaxLogicalPackages(k);
+        }
         if (k.Profile.Build.MemoryLineAfterDeferredInit) LateFree.MemInitPrintInfo(k);
 
         BootPhases.Mark("smp_init");
@@ -148,7 +153,9 @@ internal static class StartKernel
     private static void MemoryDevInit(KernelSubsystems s)
     {
         var k = s.Kernel;
+        using var call = k.Trace.Call("memory_dev_init", "drivers/base/memory.c");
         k.MemoryBlockSize = k.Machine.MemoryBlockSizeBytes ?? ProbeMemoryBlockSize(k);
+        k.Trace.Decide($"memory block size {k.MemoryBlockSize >> 20} MiB ({(k.Machine.MemoryBlockSizeBytes is null ? "probe_memory_block_size()" : "the machine file's")})");
         k.Log.Printk($"x86/mm: Memory block size: {k.MemoryBlockSize >> 20}MB");
         s.MemoryDevices.MemoryDevInit();
         long ppb = k.PagesPerBlock;

@@ -11,6 +11,7 @@ internal static class FreeAreaInit
     /// <summary>Models zone_sizes_init() (arch/x86/mm/init.c) → free_area_init(max_zone_pfns).</summary>
     public static void Run(KernelContext k, long dmaReserve)
     {
+        using var call = k.Trace.Call("free_area_init", "mm/page_alloc.c");
         long lowest = k.Memblock.Memory.Count > 0 ? k.Memblock.Memory[0].Start : 0;
         var maxZonePfn = new long[ZoneTypes.MaxNrZones];
         maxZonePfn[(int)ZoneType.Dma] = ZoneTypes.MaxDmaPfn;
@@ -53,6 +54,7 @@ internal static class FreeAreaInit
             if (k.Profile.MemorylessPossibleNodesStayOffline && !k.NodeDataPhys.ContainsKey(nid))
             {
                 // v6.x: every possible node without memory (with or without CPUs) gets its pgdat here, from any node
+                k.Trace.Decide($"node {nid}: possible, no memory: a memoryless pgdat allocated from any node; the node stays offline until hotplug");
                 if (k.Profile.PrintsInitializingMemoryless) k.Log.Printk($"Initializing node {nid} as memoryless");
                 k.BootReservations.Alloc(k.Profile.MemorylessPgdatCaller, $"pgdat of memoryless node {nid}", k.Profile.Build.PgDataBytes, 64);
                 k.AllocPgData(nid);
@@ -61,6 +63,7 @@ internal static class FreeAreaInit
             }
             if (!k.NodeStates.Has(nid, NodeState.Online))
             {
+                k.Trace.Decide($"node {nid}: possible but offline: a memoryless pgdat, no sysfs node until hotplug");
                 k.Log.Printk($"Initializing node {nid} as memoryless");
                 k.AllocPgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");

@@ -66,6 +66,14 @@ public static class GfpFlags
         return true;
     }
 
+    /// <summary>The flags as the kernel source names them: a GFP_* set when it is one exactly, else the hex mask.</summary>
+    public static string Format(Gfp gfp)
+    {
+        foreach (var name in (string[])["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_USER", "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE", "GFP_DMA", "GFP_DMA32"])
+            if (Lookup(name) == gfp) return name;
+        return "0x" + ((uint)gfp).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static Gfp? Lookup(string name) => name switch
     {
         "GFP_KERNEL" => Gfp.GfpKernel,

@@ -240,26 +240,19 @@ public sealed class Memblock
     }
 
     /// <summary>The first reserved range whose start is at or after <paramref name="addr"/>.</summary>
-    private int FirstReservedStartingAtOrAfter(ulong addr)
-    {
-        int lo = 0, hi = _reserved.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (_reserved[mid].Start >= addr) hi = mid;
-            else lo = mid + 1;
-        }
-        return lo;
-    }
+    private int FirstReservedStartingAtOrAfter(ulong addr) => FirstReservedAtOrAfter(addr, byEnd: false);
 
     /// <summary>The first reserved range whose end is at or after <paramref name="addr"/>.</summary>
-    private int FirstReservedEndingAtOrAfter(ulong addr)
+    private int FirstReservedEndingAtOrAfter(ulong addr) => FirstReservedAtOrAfter(addr, byEnd: true);
+
+    /// <summary>Binary search over the sorted, disjoint reserved ranges (their starts and ends both ascend).</summary>
+    private int FirstReservedAtOrAfter(ulong addr, bool byEnd)
     {
         int lo = 0, hi = _reserved.Count;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (_reserved[mid].End >= addr) hi = mid;
+            if ((byEnd ? _reserved[mid].End : _reserved[mid].Start) >= addr) hi = mid;
             else lo = mid + 1;
         }
         return lo;

@@ -49,6 +49,8 @@ public sealed class PageAlloc
     /// <summary>Models alloc_pages_node(): NUMA_NO_NODE means numa_mem_id() of the calling CPU.</summary>
     public AllocatedPage? AllocPagesNode(int nid, Gfp gfp, int order, AllocContext ctx)
     {
+        using var call = _k.Trace.Call("alloc_pages_node", "include/linux/gfp.h", $"nid {nid}, {GfpFlags.Format(gfp)}, order {order}");
+        if (nid == NumaConstants.NumaNoNode) _k.Trace.Decide($"nid NUMA_NO_NODE: numa_mem_id() of CPU {ctx.Cpu} = {NumaMemId(ctx.Cpu)}");
         if (nid == NumaConstants.NumaNoNode) nid = NumaMemId(ctx.Cpu);
         return AllocPagesNodeUnchecked(nid, gfp, order, ctx with { Caller = WithAllocPagesNode(ctx.Caller) });
     }
@@ -70,11 +72,17 @@ public sealed class PageAlloc
     /// invalid nid reads node_data[nid] and faults at the node_zonelists offset, as the seed's oops shows.</summary>
     public AllocatedPage? AllocPagesNodeUnchecked(int nid, Gfp gfp, int order, AllocContext ctx)
     {
+        using var call = _k.Trace.Call("__alloc_pages_node", "include/linux/gfp.h", $"nid {nid}, {GfpFlags.Format(gfp)}, order {order}");
         string fn = _k.Profile.AllocPagesIsNodemaskFree ? "__alloc_pages" : "__alloc_pages_nodemask";
+        if (_k.Profile.DebugVm && (nid < 0 || nid >= NumaConstants.MaxNumNodes))
+            _k.Trace.Oops($"VM_BUG_ON(nid < 0 || nid >= MAX_NUMNODES) with nid {nid} (CONFIG_DEBUG_VM)");
         if (_k.Profile.DebugVm && (nid < 0 || nid >= NumaConstants.MaxNumNodes))
             throw new KernelOops(OopsReport.Bug(_k, "include/linux/gfp.h:227", ctx.Cpu, ctx.Comm, ctx.Pid,
                 ["__alloc_pages_node", .. ctx.Caller]));
         var pgdat = _k.NodeDataOf(nid);
+        if (nid < 0) _k.Trace.Decide($"nid {nid} is not checked (only a VM_BUG_ON, off without CONFIG_DEBUG_VM)");
+        else _k.Trace.Decide(pgdat is null, $"NODE_DATA({nid}) was never allocated", $"NODE_DATA({nid}) exists: its zonelist decides");
+        if (pgdat is null) { using var inner = _k.Trace.Call(fn, "mm/page_alloc.c", $"preferred nid {nid}"); _k.Trace.Oops($"node_zonelist({nid}) reads NODE_DATA({nid})->node_zonelists: a paging request at {_k.Profile.NodeZonelistsOffset:x16}"); }
         if (pgdat is null)
             throw new KernelOops(OopsReport.PagingRequest(_k, _k.Profile.NodeZonelistsOffset, ctx.Cpu, ctx.Comm, ctx.Pid,
                 [$"{fn}+0x93/0xb70", .. ctx.Caller]));
@@ -85,16 +93,19 @@ public sealed class PageAlloc
     /// then a retry at the min watermark (reclaim and compaction are not modelled); failure warns unless __GFP_NOWARN.</summary>
     public AllocatedPage? AllocPages(Gfp gfp, int order, int preferredNid, Bitmap? nodemask, AllocContext ctx)
     {
-        if (order < 0 || order >= _k.Profile.MaxOrder) return null;
+        using var call = _k.Trace.Call(_k.Profile.AllocPagesIsNodemaskFree ? "__alloc_pages" : "__alloc_pages_nodemask", "mm/page_alloc.c", $"{GfpFlags.Format(gfp)}, order {order}, preferred nid {preferredNid}");
+        if (order < 0 || order >= _k.Profile.MaxOrder) { _k.Trace.Decide($"order {order} is not below MAX_ORDER {_k.Profile.MaxOrder}: NULL"); return null; }
         // prepare_alloc_pages(): should_fail_alloc_page() fails the allocation before any zone is tried.
-        if (FailPageAlloc.ShouldFail(gfp, order, ctx)) return null;
+        if (FailPageAlloc.ShouldFail(gfp, order, ctx)) { _k.Trace.Decide("should_fail_alloc_page(): fail_page_alloc injects a failure: NULL"); return null; }
         var pgdat = _k.NodeDataOf(preferredNid)!;
         var zonelist = (gfp & Gfp.ThisNode) != 0 ? pgdat.NoFallback : pgdat.Fallback;
         var highest = GfpFlags.GfpZone(gfp);
+        _k.Trace.Decide($"{((gfp & Gfp.ThisNode) != 0 ? "__GFP_THISNODE: node" : "the fallback zonelist of node")} {preferredNid}, zones up to {highest.Name()}: {Trace.TraceList.Brief(zonelist.Eligible(highest))}");
         var mt = GfpFlags.GfpMigratetype(gfp);
         var page = GetPageFromFreelist(zonelist, highest, order, mt, nodemask, AllocFlags.WmarkLow, ctx)
                    ?? GetPageFromFreelist(zonelist, highest, order, mt, nodemask,
                        AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
+        _k.Trace.Decide(page is null, $"no eligible zone is above its watermark: the allocation fails", $"pfn 0x{page?.Pfn:x} from {page?.Zone}");
         if (page is null && (gfp & Gfp.NoWarn) == 0)
             _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
         if (page is not null) ZoneStatistics(FirstEligible(zonelist, highest), page.Zone, ctx.Cpu, order);
@@ -167,8 +178,11 @@ public sealed class PageAlloc
     /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
     internal Errno MigrateRange(Zone zone, long start, long end)
     {
+        using var call = _k.Trace.Call("do_migrate_range", "mm/memory_hotplug.c", $"pfn 0x{start:x}-0x{end - 1:x}");
         var blocks = zone.Pages.AllocatedInRange(start, end).ToList();
-        if (blocks.Any(b => !b.IsMovable)) return Errno.EBUSY;
+        _k.Trace.Decide($"{blocks.Count} allocated block(s) in the range{(blocks.Count == 0 ? ": nothing to migrate" : "")}");
+        int pinned = blocks.FindIndex(b => !b.IsMovable);
+        if (pinned >= 0) return _k.Trace.Fail(Errno.EBUSY, $"the page at pfn 0x{blocks[pinned].Pfn:x} is not movable");
         int nid = zone.NodeId;
         var mask = _k.NodeStates[NodeState.Memory].Clone();
         mask.Clear(nid);
@@ -177,7 +191,8 @@ public sealed class PageAlloc
         foreach (var b in blocks)
         {
             var target = AllocPages(Gfp.GfpUser | Gfp.Movable | Gfp.RetryMayfail | Gfp.NoWarn, b.Order, nid, mask, ctx);
-            if (target is null) return Errno.EBUSY;
+            if (target is null) return _k.Trace.Fail(Errno.EBUSY, $"no page to migrate pfn 0x{b.Pfn:x} to (alloc_migration_target() failed)");
+            _k.Trace.Change($"pfn 0x{b.Pfn:x} (order {b.Order}) migrated to pfn 0x{target.Pfn:x} on {target.Zone}");
             zone.Pages.Free(b.Pfn, 0);
             PageMigrated?.Invoke(b.Pfn, target);
         }

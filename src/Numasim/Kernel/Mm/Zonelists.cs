@@ -13,6 +13,7 @@ internal static class Zonelists
     /// list; otherwise every possible node's. Prints the kernel's summary lines.</summary>
     public static void BuildAll(KernelContext k, PgData? self)
     {
+        using var call = k.Trace.Call("build_all_zonelists", "mm/page_alloc.c", $"{(self is null ? "NULL" : $"NODE_DATA({self.NodeId})")}");
         var nodeLoad = new int[k.NrNodeIds];
         var candidates = new Candidates(k);
         if (self is not null && !k.NodeStates.Has(self.NodeId, NodeState.Online))
@@ -94,6 +95,7 @@ internal static class Zonelists
         var own = new List<Zone>();
         AddZonesOfNode(k, pgdat, own);
         pgdat.SetZonelists(zones, own, order);
+        k.Trace.Change($"node {local}'s fallback order: {Trace.TraceList.Brief(order, " ")} (zonelist: {Trace.TraceList.Brief(zones)})");
 
         var sb = new StringBuilder(32 + 6 * order.Count).Append("Fallback order for Node ").Append(local).Append(": ");
         foreach (var n in order) sb.Append(n).Append(' ');
