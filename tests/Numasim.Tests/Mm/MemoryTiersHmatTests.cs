@@ -154,7 +154,7 @@ public class MemoryTiersCloneTests
         Assert.False(m.Fs.Exists("/sys/devices/virtual/memory_tiering/memory_tier270"));
         Assert.Equal("null", m.Subsystems.MemoryTiers.DemotionTargets(0));
         Assert.Null(m.Subsystems.MemoryTiers.DemotionTargets(2));
-        Assert.False(m.Subsystems.Hmat.FindTarget(2)!.Registered);
-        Assert.True(c.Subsystems.Hmat.FindTarget(2)!.Registered);
+        Assert.False(m.Subsystems.Hmat.Registered(m.Subsystems.Hmat.FindTarget(2)!));
+        Assert.True(c.Subsystems.Hmat.Registered(c.Subsystems.Hmat.FindTarget(2)!));
     }
 }

@@ -1,101 +1,70 @@
 using System.Globalization;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Drivers;
 
 /// <summary>
-/// The HMAT's part of drivers/base/node.c: nodeN/accessK with initiators/ and targets/, the performance attributes, and
-/// nodeN/memory_side_cache/indexK, as drivers/acpi/numa/hmat.c (<see cref="AcpiHmat"/>) registers them. An imported
-/// machine without an HMAT shows the static copy its machine file carries (<see cref="Firmware.MachineSpec.NodeAccess"/>,
-/// <see cref="Firmware.MachineSpec.MemorySideCaches"/>).
+/// The HMAT's part of drivers/base/node.c, as drivers/acpi/numa/hmat.c registers it for the machine's firmware tables
+/// (<see cref="Firmware.MachineSpec.NodeAccess"/>, <see cref="Firmware.MachineSpec.MemorySideCaches"/>):
+/// nodeN/accessK with initiators/ and targets/, and nodeN/memory_side_cache/indexK. They are registered once, after
+/// node_dev_init(), for the nodes online then, and go with their node device (unregister_one_node()). Which node
+/// devices still carry them is compact state; the directories are added to the nodeN view.
 /// </summary>
-internal static class NodeHmat
+internal sealed class NodeHmat
 {
-    private static SysfsDirectory? Node(KernelContext k, int nid) =>
-        nid >= 0 && k.NodeStates.Has(nid, NodeState.Online) ? k.Fs.Lookup($"{NodeDevices.NodeRoot}/node{nid}") as SysfsDirectory : null;
+    private readonly Firmware.MachineSpec _m;
+    // The nodes online and registered when hmat_init() ran (fixed after boot), and those whose device still has what
+    // it registered (compact state: cleared when the node device goes).
+    private readonly bool[] _atBoot;
+    private readonly Bitmap _registered;
 
-    /// <summary>Models register_memory_node_under_compute_node(): accessK of both nodes, the target linked in the
-    /// initiator's targets/ and the initiator in the target's initiators/ (-ENODEV when either node is offline).</summary>
-    public static void RegisterMemoryNodeUnderComputeNode(KernelContext k, int memNid, int cpuNid, int access)
+    private NodeHmat(KernelContext k, Func<int, bool> nodeRegistered)
     {
-        if (Node(k, cpuNid) is not { } init || Node(k, memNid) is not { } targ) return;
-        var initiator = AccessDir(init, access);
-        var target = AccessDir(targ, access);
-        ((SysfsDirectory)initiator.Child("targets")!).Link($"node{memNid}", $"{NodeDevices.NodeRoot}/node{memNid}");
-        ((SysfsDirectory)target.Child("initiators")!).Link($"node{cpuNid}", $"{NodeDevices.NodeRoot}/node{cpuNid}");
+        _m = k.Machine;
+        _atBoot = new bool[NumaConstants.MaxNumNodes];
+        _registered = new Bitmap(new StateArray<ulong>(k.State, "hmat node devices", Bitmap.WordsFor(NumaConstants.MaxNumNodes)), 0, NumaConstants.MaxNumNodes);
+        foreach (var nid in k.NodeStates[NodeState.Online].Bits())
+            if (nodeRegistered(nid))
+            {
+                _atBoot[nid] = true;
+                _registered.Set(nid);
+            }
     }
 
-    /// <summary>Models node_set_perf_attrs(): the access class's coordinates as initiators/{read,write}_{bandwidth,latency}.</summary>
-    public static void SetPerfAttrs(KernelContext k, int nid, AccessCoordinate c, int access)
-    {
-        if (Node(k, nid) is not { } node) return;
-        var initiators = (SysfsDirectory)AccessDir(node, access).Child("initiators")!;
-        Perf(initiators, "read_bandwidth", c.ReadBandwidth);
-        Perf(initiators, "read_latency", c.ReadLatency);
-        Perf(initiators, "write_bandwidth", c.WriteBandwidth);
-        Perf(initiators, "write_latency", c.WriteLatency);
-    }
+    /// <summary>Models hmat_register_target() for every online memory node after node_dev_init(); null when the machine
+    /// has no HMAT.</summary>
+    public static NodeHmat? Register(KernelContext k, Func<int, bool> nodeRegistered) =>
+        k.Machine.NodeAccess.Count == 0 && k.Machine.MemorySideCaches.Count == 0 ? null : new NodeHmat(k, nodeRegistered);
 
-    private static void Perf(SysfsDirectory d, string name, ulong v)
-    {
-        d.Remove(name);
-        d.Const(name, v.ToString(CultureInfo.InvariantCulture) + "\n");
-    }
+    private bool AtBoot(int nid) => (uint)nid < (uint)_atBoot.Length && _atBoot[nid];
 
-    /// <summary>Models node_add_cache(): memory_side_cache/ (node_init_cache_dev()) and its indexLEVEL device; a level
-    /// already there is refused ("attempt to add duplicate cache level").</summary>
-    public static void AddCache(KernelContext k, int nid, NodeCacheAttrs c)
+    /// <summary>unregister_one_node(): the node's access and cache devices go with it.</summary>
+    public void Unregister(int nid) => _registered.Clear(nid);
+
+    /// <summary>What hmat_register_target() put in nodeN: node_init_node_access(), register_memory_node_under_compute_node()
+    /// (initiators/nodeI in the target, targets/nodeT in the initiator), node_set_perf_attrs() and node_add_cache().</summary>
+    public void AddTo(SysfsDirectory node, int nid)
     {
-        if (Node(k, nid) is not { } node) return;
-        var caches = node.Child("memory_side_cache") as SysfsDirectory ?? Device(node.Dir("memory_side_cache"));
-        var name = "index" + c.Level.ToString(CultureInfo.InvariantCulture);
-        if (caches.Child(name) is not null)
+        if (!_registered[nid]) return;
+        foreach (var a in _m.NodeAccess)
         {
-            k.Log.Printk($"node node{nid}: attempt to add duplicate cache level:{c.Level}");
-            return;
+            if (!AtBoot(a.Node)) continue;
+            if (a.Node == nid)
+            {
+                var initiators = (SysfsDirectory)NodeHmatView.AccessDir(node, a.Class).Child("initiators")!;
+                foreach (var i in a.Initiators)
+                    if (AtBoot(i)) NodeHmatView.Link(node, a.Class, "initiators", i);
+                void Perf(string name, long? v) { if (v is long x) initiators.Const(name, x.ToString(CultureInfo.InvariantCulture) + "\n"); }
+                Perf("read_bandwidth", a.ReadBandwidth);
+                Perf("read_latency", a.ReadLatency);
+                Perf("write_bandwidth", a.WriteBandwidth);
+                Perf("write_latency", a.WriteLatency);
+            }
+            if (a.Initiators.Contains(nid)) NodeHmatView.Link(node, a.Class, "targets", a.Node);
         }
-        var d = Device(caches.Dir(name));
-        var inv = CultureInfo.InvariantCulture;
-        d.Const("indexing", c.Indexing.ToString(inv) + "\n");
-        d.Const("line_size", c.LineSize.ToString(inv) + "\n");
-        d.Const("size", c.Size.ToString(inv) + "\n");
-        d.Const("write_policy", c.WritePolicy.ToString(inv) + "\n");
-    }
-
-    /// <summary>The static view of an imported machine (no HMAT to parse): node_access and memory_side_caches as
-    /// the machine file gives them, registered after node_dev_init().</summary>
-    public static void RegisterImported(KernelContext k)
-    {
-        if (k.Machine.Hmat is not null) return;
-        foreach (var a in k.Machine.NodeAccess)
-        {
-            if (Node(k, a.Node) is null) continue;
-            foreach (var i in a.Initiators) RegisterMemoryNodeUnderComputeNode(k, a.Node, i, a.Class);
-            var initiators = (SysfsDirectory)AccessDir(Node(k, a.Node)!, a.Class).Child("initiators")!;
-            if (a.ReadBandwidth is long rb) Perf(initiators, "read_bandwidth", (ulong)rb);
-            if (a.ReadLatency is long rl) Perf(initiators, "read_latency", (ulong)rl);
-            if (a.WriteBandwidth is long wb) Perf(initiators, "write_bandwidth", (ulong)wb);
-            if (a.WriteLatency is long wl) Perf(initiators, "write_latency", (ulong)wl);
-        }
-        foreach (var c in k.Machine.MemorySideCaches)
-            AddCache(k, c.Node, new NodeCacheAttrs(c.Index, c.Size, c.LineSize, c.Indexing, c.WritePolicy));
-    }
-
-    /// <summary>Models node_init_node_access(): the accessK device with its initiators/ and targets/ groups.</summary>
-    private static SysfsDirectory AccessDir(SysfsDirectory node, int cls)
-    {
-        var name = "access" + cls.ToString(CultureInfo.InvariantCulture);
-        if (node.Child(name) is SysfsDirectory d) return d;
-        d = Device(node.Dir(name));
-        d.Dir("initiators");
-        d.Dir("targets");
-        return d;
-    }
-
-    private static SysfsDirectory Device(SysfsDirectory d)
-    {
-        DeviceCommon.AddUeventAndPmAttrs(d);
-        return d;
+        foreach (var c in _m.MemorySideCaches)
+            if (c.Node == nid) NodeHmatView.AddCache(node, new NodeCacheAttrs(c.Index, c.Size, c.LineSize, c.Indexing, c.WritePolicy));
     }
 }

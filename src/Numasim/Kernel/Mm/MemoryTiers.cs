@@ -6,38 +6,24 @@ using Numasim.Kernel.Sysfs;
 
 namespace Numasim.Kernel.Mm;
 
-/// <summary>struct memory_dev_type, include/linux/memory-tiers.h: an abstract distance and the nodes of that type;
-/// Tier is the tier whose memory_types list holds it (tier_sibling), null when unlinked.</summary>
-internal sealed class MemoryDevType(int adistance)
-{
-    public readonly int Adistance = adistance;
-    public readonly SortedSet<int> Nodes = [];
-    public MemoryTier? Tier;
-}
-
-/// <summary>struct memory_tier: the abstract distance chunk it covers, its memory types, the nodes of every lower
-/// tier (lower_tier_mask, the fallback demotion set) and its memory_tierN device.</summary>
+/// <summary>struct memory_tier as the model derives it: the abstract distance chunk it covers, the memory nodes of
+/// its memory types (the nodes with memory whose type falls in the chunk) and the nodes of every lower tier
+/// (lower_tier_mask, the fallback demotion set).</summary>
 internal sealed class MemoryTier(int adistanceStart)
 {
     public readonly int AdistanceStart = adistanceStart;
-    public readonly List<MemoryDevType> MemoryTypes = [];
+    public readonly SortedSet<int> Nodes = [];
     public SortedSet<int> LowerTierMask = [];
     public int DeviceId => AdistanceStart >> MemoryTiers.ChunkBits;
-
-    /// <summary>get_memtier_nodemask(): the nodes of all its memory types.</summary>
-    public SortedSet<int> Nodes()
-    {
-        var s = new SortedSet<int>();
-        foreach (var t in MemoryTypes) s.UnionWith(t.Nodes);
-        return s;
-    }
 }
 
 /// <summary>
 /// mm/memory-tiers.c: every memory node has a memory type (an abstract distance: MEMTIER_ADISTANCE_DRAM by default;
-/// in 6.12 the one an adistance algorithm such as HMAT's computes, <see cref="KernelProfile.MemoryTierAdistanceFromHmat"/>),
+/// in 6.12 the one an adistance algorithm such as HMAT's computes, <see cref="Profiles.KernelProfile.MemoryTierAdistanceFromHmat"/>),
 /// the types are grouped into tiers of MEMTIER_CHUNK_SIZE, and each node of a tier demotes to the nearest nodes of the
 /// next lower tier (node_demotion[].preferred). Rebuilt on memory hotplug, when a node gains or loses its memory.
+/// A node's type is fixed once computed (node_memory_types[] keeps it across offline), so the tiers and demotion
+/// targets are a function of N_MEMORY: the model derives them (compact state: only demotion_enabled).
 /// </summary>
 internal sealed class MemoryTiers(KernelContext k)
 {
@@ -49,16 +35,11 @@ internal sealed class MemoryTiers(KernelContext k)
 
     private const string Root = "/sys/devices/virtual/memory_tiering", Bus = "/sys/bus/memory_tiering/devices";
 
-    private readonly List<MemoryTier> _tiers = [];                   // memory_tiers, by adistance_start
-    private readonly List<MemoryDevType> _defaultTypes = [];          // default_memory_types (6.12)
-    private readonly Dictionary<int, (MemoryDevType Type, int MapCount)> _nodeTypes = []; // node_memory_types[]
-    private readonly Dictionary<int, MemoryTier> _nodeTier = [];       // pgdat->memtier
-    private readonly Dictionary<int, SortedSet<int>> _demotion = [];   // node_demotion[].preferred
-    private MemoryDevType _defaultDram = null!;
-    private int _topTierAdistance;
+    private readonly Dictionary<int, int> _nodeAdistance = [];  // node_memory_types[node].memtype->adistance, fixed once set
+    private Snapshots.StateValue<bool> _demotionEnabled = null!;
 
     /// <summary>numa_demotion_enabled (/sys/kernel/mm/numa/demotion_enabled).</summary>
-    public bool DemotionEnabled { get; private set; }
+    public bool DemotionEnabled => _demotionEnabled.Value;
 
     /// <summary>default_dram_nodes (6.12): the nodes with memory and CPUs when memory_tier_init() ran.</summary>
     public SortedSet<int> DefaultDramNodes { get; } = [];
@@ -66,16 +47,20 @@ internal sealed class MemoryTiers(KernelContext k)
     /// <summary>The adistance algorithms of mt_calc_adistance() (HMAT's): true stops the chain with a value.</summary>
     public Func<int, int?>? AdistanceAlgorithm { get; set; }
 
-    /// <summary>Models memory_tier_init() (subsys_initcall) and numa_init_sysfs().</summary>
+    /// <summary>Models memory_tier_init() (subsys_initcall) and numa_init_sysfs(); the memory_tierN devices are a view of
+    /// the tiers (device_register() when a tier is created, device_unregister() when its last type leaves).</summary>
     public void Init(MemoryNotifierChain notifiers)
     {
         if (!k.Profile.MemoryTiers) return;
         using var call = k.Trace.Call("memory_tier_init", "mm/memory-tiers.c");
-        k.Fs.MakeDirs(Bus);
-        DeviceCommon.AddUeventAndPower(k.Fs.MakeDirs(Root));
+        _demotionEnabled = new Snapshots.StateValue<bool>(k.State, "numa_demotion_enabled");
+        var root = k.Fs.MakeDirs(Root);
+        DeviceCommon.AddUeventAndPower(root);
+        root.AddSource(new NumberedSource("memory_tier", TierIds, id => Tiers().Any(t => t.DeviceId == id), (_, name, id) => TierDevice(name, id)));
+        k.Fs.MakeDirs(Bus).AddSource(new NumberedSource("memory_tier", TierIds, id => Tiers().Any(t => t.DeviceId == id),
+            (_, name, _) => new SysfsLink(name, $"{Root}/{name}")));
         var numa = k.Fs.MakeDirs("/sys/kernel/mm/numa");
         numa.Attr("demotion_enabled", () => DemotionEnabled ? "true\n" : "false\n", StoreDemotionEnabled, 0b110_100_100);
-        _defaultDram = FindAllocMemoryType(AdistanceDram);
         if (k.Profile.MemoryTierAdistanceFromHmat)
         {
             // 6.12: tiers are assigned in memory_tier_late_init(), once the adistance algorithms registered.
@@ -90,12 +75,26 @@ internal sealed class MemoryTiers(KernelContext k)
         notifiers.Register(HotplugCallback, HotplugPriority);
     }
 
+    private void TierIds(List<long> ids)
+    {
+        foreach (var t in Tiers()) ids.Add(t.DeviceId);
+    }
+
+    /// <summary>A memory_tierN device: nodelist (nodelist_show()), subsystem, uevent, power/.</summary>
+    private SysfsDirectory TierDevice(string name, long id)
+    {
+        var d = new SysfsDirectory(name);
+        d.Attr("nodelist", () => ListOf(Tiers().FirstOrDefault(t => t.DeviceId == id)?.Nodes ?? []));
+        d.Link("subsystem", "/sys/bus/memory_tiering");
+        DeviceCommon.AddUeventAndPower(d);
+        return d;
+    }
+
     /// <summary>Models memory_tier_late_init() (6.12, late_initcall): every memory node without a type gets its tier.</summary>
     public void LateInit()
     {
         if (!k.Profile.MemoryTiers || !k.Profile.MemoryTierAdistanceFromHmat) return;
-        foreach (var n in k.NodeStates[NodeState.Memory].Bits())
-            if (!_nodeTypes.ContainsKey(n)) SetNodeMemoryTier(n);
+        foreach (var n in k.NodeStates[NodeState.Memory].Bits()) SetNodeMemoryTier(n);
         EstablishDemotionTargets();
     }
 
@@ -103,7 +102,7 @@ internal sealed class MemoryTiers(KernelContext k)
     private Errno StoreDemotionEnabled(string v)
     {
         if (Numasim.Kernel.Init.CmdlineParsing.KstrToBool(v) is not bool b) return Errno.EINVAL;
-        DemotionEnabled = b;
+        _demotionEnabled.Mut = b;
         return Errno.None;
     }
 
@@ -166,149 +165,100 @@ internal sealed class MemoryTiers(KernelContext k)
         return (int)adist;
     }
 
-    /// <summary>Models mt_find_alloc_memory_type() (6.12; alloc_memory_type() in 6.1): one type per abstract distance.</summary>
-    private MemoryDevType FindAllocMemoryType(int adist)
-    {
-        foreach (var t in _defaultTypes) if (t.Adistance == adist) return t;
-        var m = new MemoryDevType(adist);
-        _defaultTypes.Add(m);
-        return m;
-    }
-
     /// <summary>Models mt_calc_adistance(): the algorithms in priority order; MEMTIER_ADISTANCE_DRAM when none answers.</summary>
     private int CalcAdistance(int node) => (k.Profile.MemoryTierAdistanceFromHmat ? AdistanceAlgorithm?.Invoke(node) : null) ?? AdistanceDram;
 
-    /// <summary>Models set_node_memory_tier(): the node's memory type (its first one stays), linked into its tier.</summary>
-    private MemoryTier? SetNodeMemoryTier(int node)
+    /// <summary>Models set_node_memory_tier(): the node's memory type, computed the first time (mt_find_alloc_memory_type(),
+    /// __init_node_memory_type()) and kept; the node then counts in the tier of its type.</summary>
+    private void SetNodeMemoryTier(int node)
     {
-        if (!k.NodeStates.Has(node, NodeState.Memory)) return null;
-        var memtype = _defaultDram;
-        int adist = CalcAdistance(node);
-        if (!_nodeTypes.ContainsKey(node)) memtype = FindAllocMemoryType(adist);
-        // __init_node_memory_type()
-        if (!_nodeTypes.TryGetValue(node, out var nt)) _nodeTypes[node] = nt = (memtype, 0);
-        if (nt.Type == memtype) _nodeTypes[node] = (memtype, nt.MapCount + 1);
-        memtype = _nodeTypes[node].Type;
-        memtype.Nodes.Add(node);
-        var tier = FindCreateMemoryTier(memtype);
-        _nodeTier[node] = tier;
-        k.Trace.Change($"node {node}: memory type adistance {memtype.Adistance} in memory_tier{tier.DeviceId}");
-        return tier;
+        if (!k.NodeStates.Has(node, NodeState.Memory)) return;
+        if (!_nodeAdistance.ContainsKey(node)) _nodeAdistance[node] = CalcAdistance(node);
+        k.Trace.Change($"node {node}: memory type adistance {_nodeAdistance[node]} in memory_tier{_nodeAdistance[node] >> ChunkBits}");
     }
 
-    /// <summary>Models find_create_memory_tier(): the tier of round_down(adistance, MEMTIER_CHUNK_SIZE), created (with
-    /// its memory_tierN device) in adistance order when missing.</summary>
-    private MemoryTier FindCreateMemoryTier(MemoryDevType memtype)
+    /// <summary>The node's memory type's abstract distance (the default DRAM type's for a node never given one).</summary>
+    private int AdistanceOf(int node) => _nodeAdistance.TryGetValue(node, out var a) ? a : AdistanceDram;
+
+    /// <summary>The tiers now (memory_tiers, by adistance_start): find_create_memory_tier() groups the memory nodes by
+    /// round_down(adistance, MEMTIER_CHUNK_SIZE); clear_node_memory_tier() drops a node without memory and with it an
+    /// emptied tier. lower_tier_mask as establish_demotion_targets() sets it.</summary>
+    private List<MemoryTier> Tiers()
     {
-        int adistance = memtype.Adistance / ChunkSize * ChunkSize;
-        if (memtype.Tier is { } linked) return linked;
-        int at = 0;
-        while (at < _tiers.Count && _tiers[at].AdistanceStart < adistance) at++;
-        MemoryTier tier;
-        if (at < _tiers.Count && _tiers[at].AdistanceStart == adistance) tier = _tiers[at];
-        else
+        var byStart = new SortedDictionary<int, MemoryTier>();
+        foreach (var n in k.NodeStates[NodeState.Memory].Bits())
         {
-            tier = new MemoryTier(adistance);
-            _tiers.Insert(at, tier);
-            RegisterTierDevice(tier);
+            int start = AdistanceOf(n) / ChunkSize * ChunkSize;
+            if (!byStart.TryGetValue(start, out var t)) byStart[start] = t = new MemoryTier(start);
+            t.Nodes.Add(n);
         }
-        tier.MemoryTypes.Insert(0, memtype);
-        memtype.Tier = tier;
-        return tier;
-    }
-
-    /// <summary>Models device_register() of a memory_tierN device on the memory_tiering bus.</summary>
-    private void RegisterTierDevice(MemoryTier tier)
-    {
-        var name = "memory_tier" + tier.DeviceId.ToString(CultureInfo.InvariantCulture);
-        var d = ((SysfsDirectory)k.Fs.Lookup(Root)!).Dir(name);
-        d.Attr("nodelist", () => ListOf(tier.Nodes()));
-        d.Link("subsystem", "/sys/bus/memory_tiering");
-        DeviceCommon.AddUeventAndPower(d);
-        ((SysfsDirectory)k.Fs.Lookup(Bus)!).Link(name, $"{Root}/{name}");
-    }
-
-    /// <summary>Models clear_node_memory_tier(): the node leaves its type's nodes; an empty type leaves its tier, and an
-    /// empty tier is destroyed (its device unregistered). The node keeps its memory type for a later online.</summary>
-    private bool ClearNodeMemoryTier(int node)
-    {
-        if (!_nodeTier.Remove(node, out var tier)) return false;
-        var memtype = _nodeTypes[node].Type;
-        memtype.Nodes.Remove(node);
-        if (memtype.Nodes.Count == 0)
+        var tiers = byStart.Values.ToList();
+        var lower = new SortedSet<int>(k.NodeStates[NodeState.Memory].Bits());
+        foreach (var t in tiers)
         {
-            tier.MemoryTypes.Remove(memtype);
-            memtype.Tier = null;
-            if (tier.MemoryTypes.Count == 0)
-            {
-                _tiers.Remove(tier);
-                var name = "memory_tier" + tier.DeviceId.ToString(CultureInfo.InvariantCulture);
-                ((SysfsDirectory)k.Fs.Lookup(Root)!).Remove(name);
-                ((SysfsDirectory)k.Fs.Lookup(Bus)!).Remove(name);
-            }
+            lower.ExceptWith(t.Nodes);
+            t.LowerTierMask = [.. lower];
         }
-        k.Trace.Change($"node {node}: left memory_tier{tier.DeviceId}");
-        return true;
+        return tiers;
     }
 
     /// <summary>Models establish_demotion_targets(): each memory node of a tier that is not the last demotes to the
-    /// nodes of the next tier at the best distance (find_next_best_node() order); top_tier_adistance is the lowest tier
-    /// holding a CPU node; every tier's lower_tier_mask the memory nodes of the tiers below it. 6.12 then prints them.</summary>
+    /// nodes of the next tier at the best distance (find_next_best_node() order); 6.12 then prints them. The model
+    /// derives the targets from the tiers when asked (<see cref="Preferred"/>); this is the rebuild's log line.</summary>
     private void EstablishDemotionTargets()
     {
         using var call = k.Trace.Call("establish_demotion_targets", "mm/memory-tiers.c");
-        _demotion.Clear(); // disable_all_demotion_targets()
-        foreach (var t in _tiers) t.LowerTierMask = [];
-        var memory = k.NodeStates[NodeState.Memory];
-        var load = new int[k.NrNodeIds];
-        foreach (var node in memory.Bits())
-        {
-            if (!_nodeTier.TryGetValue(node, out var tier) || tier == _tiers[^1]) continue;
-            var next = _tiers[_tiers.IndexOf(tier) + 1].Nodes();
-            var used = memory.Clone();
-            foreach (var n in next) used.Clear(n);
-            int best = -1;
-            var preferred = new SortedSet<int>();
-            while (true)
-            {
-                int target = Zonelists.FindNextBestNode(k, node, used, load);
-                if (target == NumaConstants.NumaNoNode) break;
-                int distance = k.Distance.Get(node, target);
-                if (distance != best && best != -1) break;
-                best = distance;
-                preferred.Add(target);
-            }
-            if (preferred.Count > 0) _demotion[node] = preferred;
-        }
-        for (int i = _tiers.Count - 1; i >= 0; i--)
-            if (_tiers[i].Nodes().Any(n => k.NodeStates.Has(n, NodeState.Cpu)))
-            {
-                _topTierAdistance = _tiers[i].AdistanceStart + ChunkSize - 1;
-                break;
-            }
-        var lower = new SortedSet<int>(memory.Bits());
-        foreach (var t in _tiers)
-        {
-            lower.ExceptWith(t.Nodes());
-            t.LowerTierMask = [.. lower];
-        }
         if (k.Profile.PrintsDemotionTargets) DumpDemotionTargets();
     }
 
+    /// <summary>node_demotion[node].preferred: the next tier's nodes at the best distance, found with
+    /// find_next_best_node() (node_load[] taken as zero).</summary>
+    private SortedSet<int> Preferred(int node, List<MemoryTier> tiers)
+    {
+        var preferred = new SortedSet<int>();
+        int at = tiers.FindIndex(t => t.Nodes.Contains(node));
+        if (at < 0 || at == tiers.Count - 1) return preferred;
+        var memory = k.NodeStates[NodeState.Memory];
+        var used = memory.Clone();
+        foreach (var n in tiers[at + 1].Nodes) used.Clear(n);
+        var load = new int[k.NrNodeIds];
+        int best = -1;
+        while (true)
+        {
+            int target = Zonelists.FindNextBestNode(k, node, used, load);
+            if (target == NumaConstants.NumaNoNode) break;
+            int distance = k.Distance.Get(node, target);
+            if (distance != best && best != -1) break;
+            best = distance;
+            preferred.Add(target);
+        }
+        return preferred;
+    }
+
     /// <summary>What dump_demotion_targets() prints for a node (6.12), and what a scenario's demotion expectation reads:
-    /// "null", or "preferred: LIST, fallback: LIST". Null for a node without a tier.</summary>
+    /// "null", or "preferred: LIST, fallback: LIST". Null for a node without a tier (no memory).</summary>
     public string? DemotionTargets(int node)
     {
-        if (!_nodeTier.TryGetValue(node, out var tier)) return null;
-        if (!_demotion.TryGetValue(node, out var preferred)) return "null";
+        var tiers = Tiers();
+        if (tiers.Find(t => t.Nodes.Contains(node)) is not { } tier) return null;
+        var preferred = Preferred(node, tiers);
+        if (preferred.Count == 0) return "null";
         return $"preferred: {ListOf(preferred).TrimEnd('\n')}, fallback: {ListOf(tier.LowerTierMask).TrimEnd('\n')}";
     }
 
     /// <summary>Models next_demotion_node() without its random pick: the preferred targets of a node (empty: none).</summary>
-    public IReadOnlyCollection<int> PreferredTargets(int node) => _demotion.TryGetValue(node, out var p) ? p : [];
+    public IReadOnlyCollection<int> PreferredTargets(int node) => Preferred(node, Tiers());
 
-    /// <summary>Models node_is_toptier().</summary>
-    public bool NodeIsToptier(int node) => !_nodeTier.TryGetValue(node, out var t) || t.AdistanceStart <= _topTierAdistance;
+    /// <summary>Models node_is_toptier(): top_tier_adistance is the end of the lowest tier holding a CPU node.</summary>
+    public bool NodeIsToptier(int node)
+    {
+        var tiers = Tiers();
+        if (tiers.Find(t => t.Nodes.Contains(node)) is not { } tier) return true;
+        for (int i = tiers.Count - 1; i >= 0; i--)
+            if (tiers[i].Nodes.Any(n => k.NodeStates.Has(n, NodeState.Cpu)))
+                return tier.AdistanceStart <= tiers[i].AdistanceStart + ChunkSize - 1;
+        return false;
+    }
 
     /// <summary>Models dump_demotion_targets() (6.12).</summary>
     private void DumpDemotionTargets()
@@ -321,8 +271,13 @@ internal sealed class MemoryTiers(KernelContext k)
     private Errno HotplugCallback(MemoryAction action, MemoryNotify arg)
     {
         if (arg.StatusChangeNid < 0) return Errno.None;
-        if (action == MemoryAction.Offline && ClearNodeMemoryTier(arg.StatusChangeNid)) EstablishDemotionTargets();
-        if (action == MemoryAction.Online && SetNodeMemoryTier(arg.StatusChangeNid) is not null) EstablishDemotionTargets();
+        if (action == MemoryAction.Offline && _nodeAdistance.ContainsKey(arg.StatusChangeNid) || action == MemoryAction.Offline && !k.Profile.MemoryTierAdistanceFromHmat)
+            EstablishDemotionTargets();
+        if (action == MemoryAction.Online)
+        {
+            SetNodeMemoryTier(arg.StatusChangeNid);
+            EstablishDemotionTargets();
+        }
         return Errno.None;
     }
 }

@@ -3,6 +3,7 @@ using Numasim.Firmware;
 using Numasim.Kernel.Arch;
 using Numasim.Kernel.Drivers;
 using Numasim.Kernel.Hotplug;
+using Numasim.Kernel.Sysfs;
 
 namespace Numasim.Kernel.Numa;
 
@@ -17,17 +18,19 @@ internal struct AccessCoordinate
 internal readonly record struct NodeCacheAttrs(int Level, ulong Size, uint LineSize, uint Indexing, uint WritePolicy);
 
 /// <summary>struct memory_target, drivers/acpi/numa/hmat.c: a memory proximity domain of the SRAT, its local
-/// initiator (PXM_INVAL: none), the access class coordinates, its memory-side caches, and whether its node's
-/// accessK/ and memory_side_cache/ were registered (once per boot: never again after the node goes away).</summary>
-internal sealed class HmatTarget(int memoryPxm)
+/// initiator (PXM_INVAL: none) and its memory-side caches (fixed after boot). Its access class coordinates and
+/// whether it was registered (once per boot) are compact state in <see cref="AcpiHmat"/>.</summary>
+internal sealed class HmatTarget(int memoryPxm, int index)
 {
     public const int PxmInval = -1;
     public readonly int MemoryPxm = memoryPxm;
+    public readonly int Index = index;
     public int ProcessorPxm = PxmInval;
-    public readonly AccessCoordinate[] Coord = new AccessCoordinate[2];
     public readonly List<NodeCacheAttrs> Caches = [];
-    public bool Registered;
 }
+
+/// <summary>One link register_memory_node_under_compute_node() made: target index, access class, initiator node.</summary>
+internal readonly record struct HmatLink(int Target, int Access, int InitiatorNid);
 
 /// <summary>struct memory_initiator: a processor proximity domain the localities name, and whether its node had a CPU
 /// (N_CPU) when the table was parsed.</summary>
@@ -41,6 +44,13 @@ internal readonly record struct HmatInitiator(int ProcessorPxm, bool HasCpu);
 /// </summary>
 internal sealed class AcpiHmat(KernelContext k)
 {
+    // Compact state (docs/checker.md), made at hmat_init(): each target's two access coordinates, the clock value of
+    // its registration (0: not yet) and of each node device's registration, and the links registered.
+    private Snapshots.StateArray<AccessCoordinate> _coord = null!;
+    private Snapshots.StateArray<long> _registeredAt = null!, _nodeDeviceAt = null!;
+    private Snapshots.StateValue<long> _clock = null!;
+    private Snapshots.StateArray<HmatLink> _links = null!;
+
     // enum locality_types: the order breaks ties when picking the best initiators.
     private const int WriteLatency = 0, ReadLatency = 1, WriteBandwidth = 2, ReadBandwidth = 3;
     private const byte AccessLatency = 0, ReadLatencyType = 1, WriteLatencyType = 2, AccessBandwidth = 3, ReadBandwidthType = 4, WriteBandwidthType = 5;
@@ -59,12 +69,26 @@ internal sealed class AcpiHmat(KernelContext k)
     /// <summary>Whether hmat_init() kept its structures (an HMAT was found and parsed).</summary>
     public bool Active { get; private set; }
 
+    /// <summary>A target's access class coordinates (struct access_coordinate coord[access]).</summary>
+    public ref readonly AccessCoordinate Coord(HmatTarget t, int access) => ref _coord[t.Index * 2 + access];
+
+    /// <summary>Whether hmat_register_target() ran for the target (target->registered).</summary>
+    public bool Registered(HmatTarget t) => _registeredAt[t.Index] != 0;
+
     /// <summary>Models hmat_init(): device_initcall in 6.1, subsys_initcall in 6.12 (after memory_tier_init()).</summary>
-    public void Init(MemoryNotifierChain notifiers)
+    public void Init(MemoryNotifierChain notifiers, NodeDevices nodes)
     {
         if (k.Firmware.Hmat is not { } table || !k.Firmware.HasSrat || k.Boot.NumaNoAcpi) return;
         using var call = k.Trace.Call("hmat_init", "drivers/acpi/numa/hmat.c");
         foreach (var m in k.Firmware.SratMemory) AllocMemoryTarget(m.Pxm); // srat_parse_mem_affinity()
+        _coord = new Snapshots.StateArray<AccessCoordinate>(k.State, "hmat access coordinates", _targets.Count * 2);
+        _registeredAt = new Snapshots.StateArray<long>(k.State, "hmat target registered at", _targets.Count);
+        _nodeDeviceAt = new Snapshots.StateArray<long>(k.State, "hmat node device registered at", k.NrNodeIds);
+        _clock = new Snapshots.StateValue<long>(k.State, "hmat clock");
+        _links = new Snapshots.StateArray<HmatLink>(k.State, "hmat links");
+        for (int n = 0; n < k.NrNodeIds; n++) if (nodes.IsRegistered(n)) NodeDeviceRegistered(n);
+        nodes.NodeDeviceRegistered = NodeDeviceRegistered;
+        nodes.AcpiHmatView = AddTo;
         _revision = table.Revision;
         if (_revision is not (1 or 2))
         {
@@ -94,7 +118,7 @@ internal sealed class AcpiHmat(KernelContext k)
 
     private void AllocMemoryTarget(int pxm)
     {
-        if (FindTarget(pxm) is null) _targets.Add(new HmatTarget(pxm));
+        if (FindTarget(pxm) is null) _targets.Add(new HmatTarget(pxm, _targets.Count));
     }
 
     /// <summary>Models alloc_memory_initiator(): PXMs without a node are skipped.</summary>
@@ -147,9 +171,9 @@ internal sealed class AcpiHmat(KernelContext k)
     }
 
     /// <summary>Models hmat_update_target_access().</summary>
-    private static void UpdateTargetAccess(HmatTarget t, byte type, uint value, int access)
+    private void UpdateTargetAccess(HmatTarget t, byte type, uint value, int access)
     {
-        ref var c = ref t.Coord[access];
+        ref var c = ref _coord.Mut(t.Index * 2 + access);
         switch (type)
         {
             case AccessLatency: c.ReadLatency = c.WriteLatency = value; break;
@@ -269,20 +293,52 @@ internal sealed class AcpiHmat(KernelContext k)
         return nodes;
     }
 
-    /// <summary>Models hmat_register_target() / hmat_hotplug_target(): an online target node, once.</summary>
+    /// <summary>Models hmat_register_target() / hmat_hotplug_target(): an online target node, once per boot:
+    /// hmat_register_target_initiators() (links of both online nodes), node_add_cache(), node_set_perf_attrs().</summary>
     private void RegisterTarget(HmatTarget t)
     {
         int nid = PxmToNode(t.MemoryPxm);
-        if (nid == NumaConstants.NumaNoNode || !k.NodeStates.Has(nid, NodeState.Online) || t.Registered) return;
+        if (nid == NumaConstants.NumaNoNode || !k.NodeStates.Has(nid, NodeState.Online) || Registered(t)) return;
         using var call = k.Trace.Call("hmat_register_target", "drivers/acpi/numa/hmat.c", $"node {nid}");
-        for (int access = 0; access < 2; access++) // hmat_register_target_initiators()
+        for (int access = 0; access < 2; access++)
             foreach (var pxm in UpdateTargetAttrs(t, access))
-                NodeHmat.RegisterMemoryNodeUnderComputeNode(k, nid, PxmToNode(pxm), access);
-        foreach (var c in t.Caches) NodeHmat.AddCache(k, nid, c);
-        NodeHmat.SetPerfAttrs(k, nid, t.Coord[0], 0);
-        NodeHmat.SetPerfAttrs(k, nid, t.Coord[1], 1);
-        t.Registered = true;
+            {
+                int cpuNid = PxmToNode(pxm);
+                if (cpuNid >= 0 && k.NodeStates.Has(cpuNid, NodeState.Online)) _links.Add(new HmatLink(t.Index, access, cpuNid));
+            }
+        _registeredAt.Set(t.Index, ++_clock.Mut);
         k.Trace.Change($"node {nid}: access0/access1 and memory-side caches registered");
+    }
+
+    /// <summary>__register_one_node(): a new node device (it carries none of what was registered before it).</summary>
+    private void NodeDeviceRegistered(int nid)
+    {
+        if ((uint)nid < (uint)_nodeDeviceAt.Length) _nodeDeviceAt.Set(nid, ++_clock.Mut);
+    }
+
+    /// <summary>The nodeN view: what register_memory_node_under_compute_node(), node_set_perf_attrs() and node_add_cache()
+    /// made under this node device (registrations after the device was registered).</summary>
+    private void AddTo(SysfsDirectory node, int nid)
+    {
+        if (!Active || (uint)nid >= (uint)_nodeDeviceAt.Length) return;
+        long device = _nodeDeviceAt[nid];
+        foreach (var t in _targets)
+        {
+            long at = _registeredAt[t.Index];
+            if (at == 0 || at < device) continue;
+            int targetNid = PxmToNode(t.MemoryPxm);
+            if (targetNid == nid)
+            {
+                for (int access = 0; access < 2; access++) NodeHmatView.SetPerfAttrs(node, Coord(t, access), access);
+                foreach (var c in t.Caches) NodeHmatView.AddCache(node, c);
+            }
+            foreach (var l in _links.Items)
+            {
+                if (l.Target != t.Index) continue;
+                if (targetNid == nid) NodeHmatView.Link(node, l.Access, "initiators", l.InitiatorNid);
+                if (l.InitiatorNid == nid) NodeHmatView.Link(node, l.Access, "targets", targetNid);
+            }
+        }
     }
 
     /// <summary>Models hmat_set_default_dram_perf() and, when it succeeds, register_mt_adistance_algorithm(&amp;hmat_adist_nb)
@@ -293,7 +349,7 @@ internal sealed class AcpiHmat(KernelContext k)
         foreach (var nid in tiers.DefaultDramNodes)
         {
             if (FindTarget(NodeToPxm(nid)) is not { } t) continue;
-            if (tiers.SetDefaultDramPerf(nid, t.Coord[1], "ACPI HMAT") != Errno.None) return;
+            if (tiers.SetDefaultDramPerf(nid, Coord(t, 1), "ACPI HMAT") != Errno.None) return;
         }
         tiers.AdistanceAlgorithm = nid => CalculateAdistance(nid, tiers);
     }
@@ -304,7 +360,7 @@ internal sealed class AcpiHmat(KernelContext k)
     {
         if (FindTarget(NodeToPxm(nid)) is not { } t) return null;
         UpdateTargetAttrs(t, 1);
-        return tiers.PerfToAdistance(t.Coord[1]);
+        return tiers.PerfToAdistance(Coord(t, 1));
     }
 
     /// <summary>Models hmat_callback(): a node that gains memory (MEM_ONLINE with status_change_nid) is registered.</summary>
