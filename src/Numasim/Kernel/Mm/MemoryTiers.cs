@@ -35,7 +35,8 @@ internal sealed class MemoryTiers(KernelContext k)
 
     private const string Root = "/sys/devices/virtual/memory_tiering", Bus = "/sys/bus/memory_tiering/devices";
 
-    private readonly Dictionary<int, int> _nodeAdistance = [];  // node_memory_types[node].memtype->adistance, fixed once set
+    // node_memory_types[node].memtype->adistance + 1 (0: no type yet); set at a node's first online, kept after (compact state)
+    private Snapshots.StateArray<int>? _nodeAdistance;
     private Snapshots.StateValue<bool> _demotionEnabled = null!;
 
     /// <summary>numa_demotion_enabled (/sys/kernel/mm/numa/demotion_enabled).</summary>
@@ -54,6 +55,7 @@ internal sealed class MemoryTiers(KernelContext k)
         if (!k.Profile.MemoryTiers) return;
         using var call = k.Trace.Call("memory_tier_init", "mm/memory-tiers.c");
         _demotionEnabled = new Snapshots.StateValue<bool>(k.State, "numa_demotion_enabled");
+        _nodeAdistance = new Snapshots.StateArray<int>(k.State, "memory tier node adistance", k.NrNodeIds);
         var root = k.Fs.MakeDirs(Root);
         DeviceCommon.AddUeventAndPower(root);
         root.AddSource(new NumberedSource("memory_tier", TierIds, id => Tiers().Any(t => t.DeviceId == id), (_, name, id) => TierDevice(name, id)));
@@ -173,12 +175,15 @@ internal sealed class MemoryTiers(KernelContext k)
     private void SetNodeMemoryTier(int node)
     {
         if (!k.NodeStates.Has(node, NodeState.Memory)) return;
-        if (!_nodeAdistance.ContainsKey(node)) _nodeAdistance[node] = CalcAdistance(node);
-        k.Trace.Change($"node {node}: memory type adistance {_nodeAdistance[node]} in memory_tier{_nodeAdistance[node] >> ChunkBits}");
+        if (!HasMemoryType(node)) _nodeAdistance!.Set(node, CalcAdistance(node) + 1);
+        int adist = AdistanceOf(node);
+        k.Trace.Change($"node {node}: memory type adistance {adist} in memory_tier{adist >> ChunkBits}");
     }
 
     /// <summary>The node's memory type's abstract distance (the default DRAM type's for a node never given one).</summary>
-    private int AdistanceOf(int node) => _nodeAdistance.TryGetValue(node, out var a) ? a : AdistanceDram;
+    private int AdistanceOf(int node) => HasMemoryType(node) ? _nodeAdistance![node] - 1 : AdistanceDram;
+
+    private bool HasMemoryType(int node) => _nodeAdistance is { } a && (uint)node < (uint)a.Length && a[node] != 0;
 
     /// <summary>The tiers now (memory_tiers, by adistance_start): find_create_memory_tier() groups the memory nodes by
     /// round_down(adistance, MEMTIER_CHUNK_SIZE); clear_node_memory_tier() drops a node without memory and with it an
@@ -271,7 +276,7 @@ internal sealed class MemoryTiers(KernelContext k)
     private Errno HotplugCallback(MemoryAction action, MemoryNotify arg)
     {
         if (arg.StatusChangeNid < 0) return Errno.None;
-        if (action == MemoryAction.Offline && _nodeAdistance.ContainsKey(arg.StatusChangeNid) || action == MemoryAction.Offline && !k.Profile.MemoryTierAdistanceFromHmat)
+        if (action == MemoryAction.Offline && HasMemoryType(arg.StatusChangeNid) || action == MemoryAction.Offline && !k.Profile.MemoryTierAdistanceFromHmat)
             EstablishDemotionTargets();
         if (action == MemoryAction.Online)
         {
