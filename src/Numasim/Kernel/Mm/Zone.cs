@@ -51,8 +51,25 @@ public sealed class Zone
     private ref ZoneRecord M => ref _recs.Mut(_i);
     private StateStore State => PgData.Kernel.State;
 
-    public long ZoneStartPfn { get => R.ZoneStartPfn; internal set => M.ZoneStartPfn = value; }
-    public long SpannedPages { get => R.SpannedPages; internal set => M.SpannedPages = value; }
+    public long ZoneStartPfn
+    {
+        get => R.ZoneStartPfn;
+        internal set
+        {
+            State.Observe(Zobrist.Key(FieldKind.ZoneStart, Id), (ulong)R.ZoneStartPfn, (ulong)value);
+            M.ZoneStartPfn = value;
+        }
+    }
+
+    public long SpannedPages
+    {
+        get => R.SpannedPages;
+        internal set
+        {
+            State.Observe(Zobrist.Key(FieldKind.ZoneSpanned, Id), (ulong)R.SpannedPages, (ulong)value);
+            M.SpannedPages = value;
+        }
+    }
 
     public long PresentPages
     {
