@@ -1,6 +1,7 @@
 using Numasim.Checker;
 using Numasim.Kernel.Profiles;
 using Numasim.Scenarios;
+using Numasim.Tests.Cli;
 using Numasim.Tests.Scenarios;
 
 namespace Numasim.Tests.Checker;
@@ -71,6 +72,29 @@ public class ZooTests
         var o = Zoo.Run(bug, maxDepth: 2);
         Assert.False(o.Found);
         Assert.Contains("NOT FOUND to depth 2", o.Line);
+    }
+
+    [Fact]
+    public void Cli_check_zoo_prints_a_line_per_bug_and_writes_counterexamples_that_run_replays()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"numasim-zoo-{Guid.NewGuid():N}");
+        try
+        {
+            var c = CliHarness.Run("check", "--zoo", "--out", dir);
+            Assert.True(c.Exit == 0, c.Out + c.Err);
+            foreach (var b in Zoo.Bugs)
+                Assert.Contains(c.Out.Split('\n'), l => l.StartsWith(b.Commit + " ", StringComparison.Ordinal) && l.Contains("found at depth ") && l.Contains("clean when fixed"));
+            Assert.Contains("every bug found, every fix clean", c.Out);
+            var file = Path.Combine(dir, "2c91f8fc6c99.yaml");
+            var run = CliHarness.Run("run", file);
+            Assert.True(run.Exit == 0, run.Out + run.Err);
+            Assert.Contains("(zoo-2c91f8fc6c99)", run.Out);
+
+            var shallow = CliHarness.Run("check", "--zoo", "--depth", "2");
+            Assert.Equal(1, shallow.Exit);
+            Assert.Contains("NOT FOUND to depth 2", shallow.Out);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
     // The step without the `when:` the scenario may add (the counterexample has none).
