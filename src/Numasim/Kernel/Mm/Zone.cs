@@ -51,24 +51,14 @@ public sealed class Zone
     private ref ZoneRecord M => ref _recs.Mut(_i);
     private StateStore State => PgData.Kernel.State;
 
-    public long ZoneStartPfn
-    {
-        get => R.ZoneStartPfn;
-        internal set
-        {
-            State.Observe(Zobrist.Key(FieldKind.ZoneStart, Id), (ulong)R.ZoneStartPfn, (ulong)value);
-            M.ZoneStartPfn = value;
-        }
-    }
+    /// <summary>zone_start_pfn and spanned_pages, observed by the fingerprint (the zone-span invariant reads them).</summary>
+    public long ZoneStartPfn { get => R.ZoneStartPfn; internal set => SetSpan(FieldKind.ZoneStart, ref M.ZoneStartPfn, value); }
+    public long SpannedPages { get => R.SpannedPages; internal set => SetSpan(FieldKind.ZoneSpanned, ref M.SpannedPages, value); }
 
-    public long SpannedPages
+    private void SetSpan(FieldKind kind, ref long field, long value)
     {
-        get => R.SpannedPages;
-        internal set
-        {
-            State.Observe(Zobrist.Key(FieldKind.ZoneSpanned, Id), (ulong)R.SpannedPages, (ulong)value);
-            M.SpannedPages = value;
-        }
+        State.Observe(Zobrist.Key(kind, Id), (ulong)field, (ulong)value);
+        field = value;
     }
 
     public long PresentPages
