@@ -21,12 +21,18 @@ public sealed class Machine
     {
         Spec = spec;
         Profile = profile;
-        var firmware = PcMachine.Build(spec);
-        var k = new KernelContext(firmware, spec, profile);
+        // QEMU's start-up: the machine's firmware, and the DIMMs given on its command line plugged before the guest runs
+        // (QEMU's device memory is compact state too: the store is made first)
+        var state = new Snapshots.StateStore();
+        var deviceMemory = DeviceMemory.For(spec, state);
+        var (dimms, error) = PcMachine.ColdPlug(spec, deviceMemory);
+        if (error is not null) throw new ArgumentException("pc-dimm " + error);
+        var firmware = PcMachine.Build(spec) with { ColdPlugged = dimms };
+        var k = new KernelContext(firmware, spec, profile, state);
         if (traceBoot) k.Trace.Start();
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
-        Qmp = new Qmp(spec, k, _s.Acpi, _s.VirtioMem);
+        Qmp = new Qmp(spec, k, _s.Acpi, deviceMemory, _s.VirtioMem);
         Qmp.ColdPlugDevices();
         _oops = new Snapshots.StateArray<char>(k.State, "oops report");
         MachineRegions = k.State.Regions.Count;
@@ -150,6 +156,9 @@ public sealed class Machine
     public IEnumerable<string> BootWarnings =>
         _s.Kernel.Boot.Unmodelled.Select(o => $"kernel command line: '{o}' is acted on by the kernel but not modelled; the model ignores it")
             .Concat(_s.Kernel.Boot.Warnings.Select(w => "kernel command line: " + w));
+
+    /// <summary>What the model could not reproduce of an imported machine's state at boot, one line each (empty when all of it was).</summary>
+    public IReadOnlyList<string> StateNotes => _s.Kernel.StateNotes;
 
     /// <summary>dmesg, one line per record.</summary>
     public IEnumerable<string> Dmesg() => Log.Records.Select(r => r.ToString());

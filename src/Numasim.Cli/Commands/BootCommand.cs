@@ -51,6 +51,7 @@ public static class BootCommand
 
             bool why = parsed.GetValue(explain);
             var m = Numasim.Machine.Boot(spec, profile, traceBoot: why);
+            foreach (var n in m.StateNotes) stderr.WriteLine("numasim: boot: note: " + CliApp.OneLine(n));
             foreach (var w in m.BootWarnings) stderr.WriteLine("numasim: warning: " + w);
             int status = CliApp.ExitOk;
             if (parsed.GetValue(dmesg))

@@ -21,6 +21,7 @@ public static class OracleCommand
         command.Options.Add(record);
         command.Options.Add(keepGoing);
         command.Options.Add(report);
+        command.Subcommands.Add(OracleFuzzCommand.Create());
         command.SetAction(parsed =>
         {
             var stdout = parsed.InvocationConfiguration.Output;

@@ -57,7 +57,9 @@ public sealed class DeviceMemory
 
     /// <summary>The device memory of the pc machine <paramref name="spec"/> describes.</summary>
     public static DeviceMemory For(MachineSpec spec, StateStore? store = null) =>
-        new(PcMachine.DeviceMemoryRegionFor(spec), spec.RamBytes, spec.MaxMemBytes, spec.Slots, spec.Nodes.Count, store);
+        new(PcMachine.DeviceMemoryRegionFor(spec), spec.RamBytes, spec.MaxMemBytes, spec.Slots,
+            // sparse firmware node ids (an imported machine): QEMU counts nodes up to the highest id
+            spec.FirmwareNodeIds && spec.Nodes.Count > 0 ? spec.Nodes[^1].NodeId + 1 : spec.Nodes.Count, store);
 
     /// <summary>The region DIMMs are placed in.</summary>
     public DeviceMemoryRegion? Region { get; }

@@ -1,7 +1,27 @@
 namespace Numasim.Firmware;
 
 /// <summary>E820 entry types (arch/x86/include/asm/e820/types.h).</summary>
-public enum E820Type { Ram = 1, Reserved = 2, Acpi = 3, Nvs = 4 }
+public enum E820Type : uint { Ram = 1, Reserved = 2, Acpi = 3, Nvs = 4, Unusable = 5, Pmem = 7, Pram = 12, SoftReserved = 0xefffffff }
+
+/// <summary>The names e820_type_to_string() gives the types (/sys/firmware/memmap/N/type, /proc/iomem).</summary>
+public static class E820TypeNames
+{
+    public static string Name(E820Type t) => t switch
+    {
+        E820Type.Ram => "System RAM",
+        E820Type.Acpi => "ACPI Tables",
+        E820Type.Nvs => "ACPI Non-volatile Storage",
+        E820Type.Unusable => "Unusable memory",
+        E820Type.Pram => "Persistent Memory (legacy)",
+        E820Type.Pmem => "Persistent Memory",
+        E820Type.SoftReserved => "Soft Reserved",
+        _ => "Reserved",
+    };
+
+    /// <summary>The type a name stands for, or null.</summary>
+    public static E820Type? Parse(string name) =>
+        Enum.GetValues<E820Type>().Cast<E820Type?>().FirstOrDefault(t => Name(t!.Value) == name);
+}
 
 /// <summary>One entry of the BIOS memory map: [Start, Start+Size).</summary>
 public readonly record struct E820Entry(ulong Start, ulong Size, E820Type Type)
@@ -11,7 +31,7 @@ public readonly record struct E820Entry(ulong Start, ulong Size, E820Type Type)
 
 /// <summary>A processor as the MADT lists it: APIC id and whether it is enabled (present) at boot; QEMU
 /// lists every possible CPU, the not-yet-plugged ones disabled. Topology ids are what CPUID reports.</summary>
-public readonly record struct MadtCpu(uint ApicId, bool Enabled, int SocketId, int DieId, int CoreId, int ThreadId);
+public readonly record struct MadtCpu(uint ApicId, bool Enabled, int SocketId, int DieId, int CoreId, int ThreadId, int ClusterId = -1, int ComputeUnitId = -1);
 
 /// <summary>SRAT Processor Local APIC Affinity: APIC id -> proximity domain.</summary>
 public readonly record struct SratCpuAffinity(uint ApicId, int Pxm);
@@ -43,10 +63,16 @@ public sealed record FirmwareTables
     /// <summary>SRAT memory entries in table order (boot RAM per node; the device-memory region last, hotpluggable).</summary>
     public required IReadOnlyList<SratMemoryAffinity> SratMemory { get; init; }
 
+    /// <summary>SRAT Generic Initiator Affinity entries: their proximity domains.</summary>
+    public IReadOnlyList<int> SratGenericInitiators { get; init; } = [];
+
     /// <summary>SLIT as [pxm][pxm] distances, null when QEMU emits none (no -numa dist given).</summary>
     public IReadOnlyList<IReadOnlyList<int>>? Slit { get; init; }
 
     public DeviceMemoryRegion? DeviceMemory { get; init; }
+
+    /// <summary>DIMMs plugged before boot, which the kernel finds as ACPI memory devices while it boots.</summary>
+    public IReadOnlyList<PluggedDimm> ColdPlugged { get; init; } = [];
 
     /// <summary>Whether an SRAT exists at all (QEMU emits one only with -numa).</summary>
     public bool HasSrat => SratCpus.Count > 0 || SratMemory.Count > 0;

@@ -11,7 +11,7 @@ namespace Numasim.Firmware;
 /// backends, memhp_default_state, cmdline (the kernel command line), memory_block_size, offline_blocks, firmware_node_ids, kernel_allocations. Sizes are "1G",
 /// "512M" or integers (bytes). Errors are <see cref="MachineFormatException"/>s naming file, line and field.
 /// </summary>
-public static class MachineFile
+public static partial class MachineFile
 {
     /// <summary>MIN_MEMORY_BLOCK_SIZE and MAX_BLOCK_SIZE of arch/x86/mm/init_64.c.</summary>
     public const ulong MinMemoryBlockSize = 128UL << 20, MaxMemoryBlockSize = 2UL << 30;
@@ -66,7 +66,12 @@ public static class MachineFile
         }
         sb.Append("cpus:\n");
         foreach (var c in spec.CpuSlots)
-            sb.Append(inv, $"  - {{index: {c.Index}, socket: {c.SocketId}, die: {c.DieId}, core: {c.CoreId}, thread: {c.ThreadId}, apic: {c.ApicId}, node: {c.NodeId}, present: {Bool(c.Present)}, online: {Bool(c.Present && c.OnlineAtBoot)}}}\n");
+        {
+            sb.Append(inv, $"  - {{index: {c.Index}, socket: {c.SocketId}, die: {c.DieId}, core: {c.CoreId}, thread: {c.ThreadId}, apic: {c.ApicId}, node: {c.NodeId}, present: {Bool(c.Present)}, online: {Bool(c.Present && c.OnlineAtBoot)}");
+            if (c.ClusterId >= 0) sb.Append(inv, $", cluster: {c.ClusterId}");
+            if (c.ComputeUnitId >= 0) sb.Append(inv, $", compute_unit: {c.ComputeUnitId}");
+            sb.Append("}\n");
+        }
         if (spec.Distances is not null)
         {
             sb.Append("distances:\n");
@@ -82,6 +87,7 @@ public static class MachineFile
         if (spec.FirmwareNodeIds) sb.Append("firmware_node_ids: true\n");
         if (spec.CpuidReportsSmt) sb.Append("cpuid_reports_smt: true\n");
         sb.Append("kernel_allocations: ").Append(Bool(spec.ModelKernelAllocations)).Append('\n');
+        WriteReal(sb, spec);
         return sb.ToString();
     }
 
@@ -107,7 +113,7 @@ public static class MachineFile
         return sb.Append('"').ToString();
     }
 
-    private sealed class Reader(string file)
+    private sealed partial class Reader(string file)
     {
         private string DefaultName()
         {
@@ -123,7 +129,7 @@ public static class MachineFile
             foreach (var (k, v) in root.Children)
             {
                 var key = Scalar(k, "field name");
-                if (!TopKeys.Contains(key)) throw Err(k, $"unknown field '{key}'");
+                if (!TopKeys.Contains(key) && !RealKeys.Contains(key)) throw Err(k, $"unknown field '{key}'");
                 if (!fields.TryAdd(key, (k, v))) throw Err(k, $"field '{key}' given twice");
             }
             MachineSpec spec = fields.TryGetValue("qemu", out var q) ? FromQemu(q.value, fields) : Explicit(root, fields);
@@ -177,7 +183,7 @@ public static class MachineFile
             if (fields.TryGetValue("firmware_node_ids", out var fni)) spec = spec with { FirmwareNodeIds = Bool(fni.value, "firmware_node_ids") };
             if (fields.TryGetValue("cpuid_reports_smt", out var smtF)) spec = spec with { CpuidReportsSmt = Bool(smtF.value, "cpuid_reports_smt") };
             if (fields.TryGetValue("kernel_allocations", out var ka)) spec = spec with { ModelKernelAllocations = Bool(ka.value, "kernel_allocations") };
-            return spec;
+            return ReadReal(spec, fields);
         }
 
         private MachineSpec FromQemu(YamlNode value, Dictionary<string, (YamlNode key, YamlNode value)> fields)
@@ -291,7 +297,7 @@ public static class MachineFile
             foreach (var item in seq.Children)
             {
                 int pos = list.Count;
-                var m = Map(item, "cpus entry", ["index", "socket", "die", "core", "thread", "apic", "node", "present", "online"]);
+                var m = Map(item, "cpus entry", ["index", "socket", "die", "core", "thread", "apic", "node", "present", "online", "cluster", "compute_unit"]);
                 int index = m.TryGetValue("index", out var ixN) ? Int(ixN, "cpus.index", 0) : pos;
                 if (index != pos) throw Err(ixN!, $"cpus.index: {index} out of order (expected {pos}; list CPUs in index order)");
                 var ids = X86Topology.TopoIdsFromIndex(smp, index);
@@ -314,7 +320,9 @@ public static class MachineFile
                 bool online = m.TryGetValue("online", out var onN) ? Bool(onN, "cpus.online") : isPresent;
                 if (online && !isPresent) throw Err(onN!, "cpus.online: a CPU that is not present cannot be online");
                 if (isPresent) present++;
-                list.Add(new CpuSlotSpec(index, socket, die, core, thread, apic, node, isPresent, online || !isPresent));
+                int cluster = m.TryGetValue("cluster", out var clN) ? Int(clN, "cpus.cluster", 0) : -1;
+                int cu = m.TryGetValue("compute_unit", out var cuN) ? Int(cuN, "cpus.compute_unit", 0) : -1;
+                list.Add(new CpuSlotSpec(index, socket, die, core, thread, apic, node, isPresent, online || !isPresent, cluster, cu));
             }
             if (present != smp.Cpus) throw Err(value, $"cpus: {present} CPUs present but smp.cpus is {smp.Cpus}");
             return list;

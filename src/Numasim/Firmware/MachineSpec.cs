@@ -5,7 +5,7 @@ namespace Numasim.Firmware;
 /// nodes, distances, memory backends. Produced by <c>QemuCommandLine.Parse</c> or <c>MachineFile.Load</c>;
 /// <c>PcMachine.Build</c> turns it into the firmware tables the kernel reads.
 /// </summary>
-public sealed record MachineSpec
+public sealed partial record MachineSpec
 {
     /// <summary>A label for reports ("qemu", a file name, an imported machine's name).</summary>
     public string Name { get; init; } = "machine";
@@ -85,8 +85,10 @@ public sealed record NodeSpec(int NodeId, ulong MemBytes, string? MemDev = null)
 
 /// <summary>A possible CPU: QEMU's index, topology ids, the APIC id QEMU derives from them, its node
 /// (-1 when none was given) and whether it is present (cold-plugged) at boot. OnlineAtBoot is false only
-/// for imported machines whose CPU was offline.</summary>
-public sealed record CpuSlotSpec(int Index, int SocketId, int DieId, int CoreId, int ThreadId, uint ApicId, int NodeId, bool Present, bool OnlineAtBoot = true);
+/// for imported machines whose CPU was offline. ClusterId is the L2 cluster id x86 keeps as cpu_l2c_id (-1: unset,
+/// BAD_APICID); ComputeUnitId an AMD compute unit (cu_id) whose cores are SMT siblings (-1: none).</summary>
+public sealed record CpuSlotSpec(int Index, int SocketId, int DieId, int CoreId, int ThreadId, uint ApicId, int NodeId, bool Present, bool OnlineAtBoot = true,
+    int ClusterId = -1, int ComputeUnitId = -1);
 
 /// <summary>-object memory-backend-ram,id=ID,size=SIZE.</summary>
 public sealed record MemoryBackendSpec(string Id, ulong SizeBytes);

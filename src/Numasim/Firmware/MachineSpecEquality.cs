@@ -33,6 +33,8 @@ public static class MachineSpecEquality
         if (a.FirmwareNodeIds != b.FirmwareNodeIds) return "firmware_node_ids differs";
         if (a.CpuidReportsSmt != b.CpuidReportsSmt) return "cpuid_reports_smt differs";
         if (a.ModelKernelAllocations != b.ModelKernelAllocations) return "kernel_allocations differs";
-        return null;
+        if (a.KernelPhysAddr != b.KernelPhysAddr) return "kernel_phys_addr differs";
+        if (a.InitrdBytes != b.InitrdBytes) return "initrd_size differs";
+        return MachineFile.RealFactsDifference(a, b);
     }
 }

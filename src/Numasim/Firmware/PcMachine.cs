@@ -43,7 +43,8 @@ public static class PcMachine
     {
         if (spec.MaxMemBytes <= spec.RamBytes) return null;
         var (_, above) = SplitRam(spec.RamBytes);
-        ulong baseAddr = RoundUp(FourGiB + above, GiB);
+        ulong baseAddr = spec.DeviceMemoryBase
+            ?? (spec.BootMemory is { Count: > 0 } bm ? RoundUp(Math.Max(FourGiB, bm[^1].End), GiB) : RoundUp(FourGiB + above, GiB));
         ulong size = spec.MaxMemBytes - spec.RamBytes + GiB * (ulong)spec.Slots;
         return new DeviceMemoryRegion(baseAddr, size, spec.Slots);
     }
@@ -54,7 +55,7 @@ public static class PcMachine
         var (below, above) = SplitRam(spec.RamBytes);
         var devmem = DeviceMemoryRegionFor(spec);
         var cpus = new List<MadtCpu>(spec.CpuSlots.Count);
-        foreach (var c in spec.CpuSlots) cpus.Add(new MadtCpu(c.ApicId, c.Present, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
+        foreach (var c in spec.CpuSlots) cpus.Add(new MadtCpu(c.ApicId, c.Present, c.SocketId, c.DieId, c.CoreId, c.ThreadId, c.ClusterId, c.ComputeUnitId));
 
         bool numa = spec.Nodes.Count > 0;
         var sratCpus = new List<SratCpuAffinity>(numa ? spec.CpuSlots.Count : 0);
@@ -62,15 +63,28 @@ public static class PcMachine
         if (numa)
         {
             foreach (var c in spec.CpuSlots) sratCpus.Add(new SratCpuAffinity(c.ApicId, c.NodeId));
-            BuildSratMemory(spec, below, devmem, sratMem);
+            if (spec.BootMemory is { } map)
+            {
+                foreach (var r in map) sratMem.Add(new SratMemoryAffinity(r.Start, r.Size, r.Node, false));
+                if (devmem is { Size: > 0 } d) sratMem.Add(new SratMemoryAffinity(d.Base, d.Size, spec.Nodes[^1].NodeId, true));
+            }
+            else BuildSratMemory(spec, below, devmem, sratMem);
+            // nodes the firmware names only in a hotpluggable range: one (empty) gigabyte each above everything else
+            ulong next = RoundUp(Math.Max(devmem?.End ?? 0, sratMem.Count == 0 ? 0 : sratMem.Max(m => m.End)), GiB);
+            foreach (var n in spec.HotplugOnlyNodes)
+            {
+                sratMem.Add(new SratMemoryAffinity(next, GiB, n, true));
+                next += GiB;
+            }
         }
         return new FirmwareTables
         {
-            E820 = BuildE820(below, above),
+            E820 = spec.BootMemory is { } ram ? BuildE820(ram, spec.FirmwareReserved) : BuildE820(below, above),
             Cpus = cpus,
             SratCpus = sratCpus,
             SratMemory = sratMem,
             Slit = numa ? SlitByPxm(spec) : null,
+            SratGenericInitiators = numa ? spec.GenericInitiatorNodes : [],
             DeviceMemory = devmem,
         };
     }
@@ -95,6 +109,35 @@ public static class PcMachine
         // map and TSS pages (0xfeffc000) exist only under KVM, not TCG
         if (FourGiB + above4G <= AmdHtStart) Add(AmdHtStart, AmdHtEnd, E820Type.Reserved);
         return e;
+    }
+
+    /// <summary>The memory map of a machine whose boot RAM is given (an imported one): its RAM ranges, adjacent ones
+    /// merged, and its reserved ranges, in address order as the firmware's map lists them.</summary>
+    public static List<E820Entry> BuildE820(IReadOnlyList<BootRamRange> ram, IReadOnlyList<E820Entry> reserved)
+    {
+        var e = new List<E820Entry>();
+        foreach (var r in ram)
+        {
+            if (e.Count > 0 && e[^1].End == r.Start) e[^1] = e[^1] with { Size = e[^1].Size + r.Size };
+            else e.Add(new E820Entry(r.Start, r.Size, E820Type.Ram));
+        }
+        e.AddRange(reserved);
+        e.Sort((a, b) => a.Start.CompareTo(b.Start));
+        return e;
+    }
+
+    /// <summary>Plugs the machine's cold-plugged DIMMs into <paramref name="deviceMemory"/> as QEMU does at start-up
+    /// (pc_dimm_pre_plug()/pc_dimm_plug() for each -device pc-dimm, in command-line order); null error on success.</summary>
+    public static (List<PluggedDimm> Dimms, string? Error) ColdPlug(MachineSpec spec, DeviceMemory deviceMemory)
+    {
+        var list = new List<PluggedDimm>();
+        foreach (var d in spec.Dimms)
+        {
+            var r = deviceMemory.Plug(d.Id, d.SizeBytes, d.Node, d.Slot, d.Address);
+            if (!r.Ok) return (list, $"{d.Id}: {r.Error!.Message}");
+            list.Add(r.Dimm!);
+        }
+        return (list, null);
     }
 
     /// <summary>Memory affinity entries as build_srat() lays them out: each node's RAM taken in order from

@@ -34,7 +34,7 @@ public sealed partial class Qmp
     private readonly StateArray<Cpu> _cpus;
     private readonly StateArray<Dimm> _dimms;
 
-    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, VirtioMemDriver virtioMem)
+    internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, DeviceMemory deviceMemory, VirtioMemDriver virtioMem)
     {
         _spec = spec;
         _k = k;
@@ -46,11 +46,24 @@ public sealed partial class Qmp
         _dimms = new StateArray<Dimm>(k.State, "qmp dimms");
         _virtioMem = new VirtioMemDevice.Table(k.State, _names, dev => dev.ConfigChanged = () => _virtioMemDriver.ConfigChanged(dev));
         _virtioMemDriver.DeviceOf = VirtioMemAt;
-        _deviceMemory = DeviceMemory.For(spec, k.State);
+        _deviceMemory = deviceMemory;
         int numa = _names.Intern("numa");
         foreach (var b in spec.Backends) _backends.Add(new Backend { Id = _names.Intern(b.Id), User = -1, Size = b.SizeBytes });
         foreach (var n in spec.Nodes.Where(n => n.MemDev is not null))
             if (FindBackend(n.MemDev!) is var i and >= 0) _backends.Mut(i).User = numa;
+        // DIMMs plugged at start-up, each with the backend its -object made
+        foreach (var d in spec.Dimms)
+        {
+            int id = _names.Intern(d.Id), memdev = _names.Intern(d.Memdev);
+            if (FindBackend(d.Memdev) is var b and >= 0)
+            {
+                ref var backend = ref _backends.Mut(b);
+                backend.Size = d.SizeBytes;
+                backend.User = id;
+            }
+            else _backends.Add(new Backend { Id = memdev, User = id, Size = d.SizeBytes });
+            _dimms.Add(new Dimm { Id = id, Memdev = memdev, Node = d.Node });
+        }
     }
 
     private int FindBackend(string id) => _backends.IndexOfName(_names, id);
@@ -189,7 +202,7 @@ public sealed partial class Qmp
         _dimms.Add(new Dimm { Id = idName, Memdev = _backends[b].Id, Node = (int)node });
         using var memPlug = _k.Trace.Call("pc_memory_plug", "QEMU hw/i386/pc.c", $"{id}: slot {plug.Dimm!.Slot}, [mem 0x{plug.Address:x}-0x{plug.Address + size - 1:x}], node {node}");
         _k.Trace.Decide("acpi_memory_plug_cb(): an ACPI device check for the new memory device; the guest's ACPI scan handles it");
-        var err = _acpi.MemoryAdd(id, plug.Address, size, (int)node);
+        var err = _acpi.MemoryAdd(id, plug.Dimm!.Slot, plug.Address, size, (int)node);
         return err == Errno.None ? QmpResult.Success : new($"guest refused the memory: {err}");
     }
 

@@ -27,9 +27,42 @@ public sealed class ConfinedTree
 
     public string Root => _root;
 
+    /// <summary>Directories already resolved, by the path asked for: a tree is read many files per folder (a machine of
+    /// 8,192 CPUs has half a million sysfs files), so each folder's links are followed once, not once per file.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _dirs = new(StringComparer.Ordinal);
+
     /// <summary>The real path of <paramref name="rel"/> inside the tree (links resolved), or an error when a link
     /// leaves it. A missing component ends the walk: the path is returned as if it existed.</summary>
-    public string Resolve(string rel)
+    public string Resolve(string rel) => Stat(rel).Full;
+
+    /// <summary><see cref="Resolve"/> with what the final path is (lstat of the resolved path).</summary>
+    private (string Full, FileKind Kind, ulong Size) Stat(string rel)
+    {
+        rel = rel.Trim('/');
+        if (rel.Length == 0) return (_root, FileKind.Directory, 0);
+        int slash = rel.LastIndexOf('/');
+        var name = rel[(slash + 1)..];
+        if (name is "." or ".." || rel.Contains("/./", StringComparison.Ordinal) || rel.Contains("/../", StringComparison.Ordinal) || rel.StartsWith("../", StringComparison.Ordinal))
+            return Walk(rel);
+        var dir = slash < 0 ? _root : ResolveDir(rel[..slash]);
+        if (dir is null) return Walk(rel);
+        var here = dir == "/" ? "/" + name : dir + "/" + name;
+        var (kind, size) = FileStatus.Lstat(here);
+        return kind == FileKind.SymbolicLink ? Walk(rel) : (here, kind, size);
+    }
+
+    /// <summary>The real path of a folder, cached; null when it is missing or not a folder (the caller walks).</summary>
+    private string? ResolveDir(string rel)
+    {
+        if (_dirs.TryGetValue(rel, out var d)) return d;
+        var (full, kind, _) = Stat(rel);
+        if (kind != FileKind.Directory) return null;
+        _dirs[rel] = full;
+        return full;
+    }
+
+    /// <summary>Resolves component by component, following every link.</summary>
+    private (string Full, FileKind Kind, ulong Size) Walk(string rel)
     {
         var parts = new List<string>();
         var pending = new Stack<string>(Split(rel).Reverse());
@@ -51,7 +84,7 @@ public sealed class ConfinedTree
             {
                 // the rest cannot exist either; keep the names so the caller reports the path as missing
                 foreach (var rest in pending) parts.Add(rest);
-                return Join(parts);
+                return (Join(parts), FileKind.Missing, 0);
             }
             if (kind != FileKind.SymbolicLink) continue;
             if (++links > MaxLinks) throw new ImportException($"{rel}: too many levels of symbolic links");
@@ -67,39 +100,34 @@ public sealed class ConfinedTree
             }
             foreach (var t in Split(target).Reverse()) pending.Push(t);
         }
-        return Join(parts);
+        var full = Join(parts);
+        var (k, size) = FileStatus.Lstat(full);
+        return (full, k, size);
     }
 
     /// <summary>What <paramref name="rel"/> is once its links are followed (a link leaving the tree is an error).</summary>
-    public FileKind Kind(string rel) => FileStatus.Lstat(Resolve(rel)).Kind;
+    public FileKind Kind(string rel) => Stat(rel).Kind;
 
     public bool IsDirectory(string rel) => Kind(rel) == FileKind.Directory;
     public bool IsFile(string rel) => Kind(rel) == FileKind.Regular;
 
+    [ThreadStatic] private static byte[]? t_buffer;
+
     /// <summary>The text of a regular file inside the tree; null when it is missing.</summary>
     public string? ReadText(string rel)
     {
-        var full = Resolve(rel);
-        var (kind, size) = FileStatus.Lstat(full);
+        var (full, kind, size) = Stat(rel);
         if (kind == FileKind.Missing) return null;
         if (kind != FileKind.Regular) throw new ImportException($"{rel}: {FileStatus.Describe(kind)}, not a file: refused");
         if (size > MaxFileBytes) throw TooLarge(rel);
         try
         {
-            using var s = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, FileOptions.None);
-            var buf = new byte[Math.Min(MaxFileBytes + 1, Math.Max(4096, (int)size + 1))];
-            int n = 0;
-            while (true)
-            {
-                if (n == buf.Length)
-                {
-                    if (buf.Length > MaxFileBytes) throw TooLarge(rel);
-                    Array.Resize(ref buf, Math.Min(MaxFileBytes + 1, buf.Length * 2));
-                }
-                int r = s.Read(buf, n, buf.Length - n);
-                if (r == 0) break;
-                n += r;
-            }
+            var buf = t_buffer ??= new byte[64 << 10];
+            int n = FileStatus.ReadRegular(full, size, ref buf, MaxFileBytes);
+            t_buffer = buf;
+            if (n == -1) return null;
+            if (n == -2) n = ReadPortable(full, ref buf);
+            if (n > MaxFileBytes) throw TooLarge(rel);
             return System.Text.Encoding.UTF8.GetString(buf, 0, n);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
@@ -109,12 +137,66 @@ public sealed class ConfinedTree
         }
     }
 
-    /// <summary>The names in a directory inside the tree (files, folders and links), sorted; empty when it is missing.</summary>
+    /// <summary>The texts of the regular files <paramref name="names"/> of the folder <paramref name="relDir"/> (null for
+    /// a name that does not exist), read with <see cref="DirectoryReader"/>; names that are not regular files (links,
+    /// FIFOs, devices) are left out, for <see cref="ReadText"/> to follow or refuse. Null where the reader is not
+    /// available or the folder is not one.</summary>
+    internal DirectoryReader.Listing? ReadMany(string relDir, IReadOnlyCollection<string> names)
+    {
+        if (!DirectoryReader.Available) return null;
+        var dir = ResolveDir(relDir.Trim('/'));
+        return dir is null ? null : DirectoryReader.ReadMany(dir, names, MaxFileBytes, _byInode);
+    }
+
+    /// <summary>Texts already read, by (device, inode): a file linked into many places is read once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> _byInode = new();
+
+    /// <summary>Where open/read are not at hand: .NET's handles.</summary>
+    private static int ReadPortable(string full, ref byte[] buf)
+    {
+        using var h = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        int n = 0;
+        while (true)
+        {
+            if (n == buf.Length)
+            {
+                if (buf.Length > MaxFileBytes) return n;
+                Array.Resize(ref buf, Math.Min(MaxFileBytes + 1, buf.Length * 2));
+            }
+            int r = RandomAccess.Read(h, buf.AsSpan(n), n);
+            if (r == 0) return n;
+            n += r;
+        }
+    }
+
+    /// <summary>The target of a symbolic link inside the tree as readlink shows it (not followed), or null when
+    /// <paramref name="rel"/> is not a link. The text is the link's own; where it leads is not checked here.</summary>
+    public string? LinkTarget(string rel)
+    {
+        rel = rel.Trim('/');
+        int slash = rel.LastIndexOf('/');
+        var dir = slash < 0 ? _root : ResolveDir(rel[..slash]);
+        if (dir is null) return null;
+        var here = (dir == "/" ? "/" : dir + "/") + rel[(slash + 1)..];
+        return FileStatus.Lstat(here).Kind == FileKind.SymbolicLink ? new FileInfo(here).LinkTarget : null;
+    }
+
+    /// <summary>The names in a directory inside the tree (files, folders and links), sorted; empty when it is missing.
+    /// Its sub-folders that are folders (not links) are remembered as resolved, so that reading in them needs no lstat
+    /// of the folder itself.</summary>
     public IReadOnlyList<string> List(string rel)
     {
         var full = Resolve(rel);
         if (FileStatus.Lstat(full).Kind != FileKind.Directory) return [];
-        var names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)).ToList();
+        List<string> names;
+        if (DirectoryReader.Available && DirectoryReader.ListKinds(full) is { } kinds)
+        {
+            var r = rel.Trim('/');
+            foreach (var (name, kind) in kinds)
+                if (kind == FileKind.Directory) _dirs.TryAdd(r.Length == 0 ? name : r + "/" + name, full == "/" ? "/" + name : full + "/" + name);
+            names = kinds.Select(k => k.Name).ToList();
+        }
+        else names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)).ToList();
         names.Sort(StringComparer.Ordinal);
         return names;
     }

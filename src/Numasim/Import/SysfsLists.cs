@@ -35,7 +35,8 @@ public static class SysfsLists
             var word = words[w];
             if (word.Length == 0 || !uint.TryParse(word, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint v))
                 throw new ImportException($"{file}: malformed mask '{text.Trim()}' (expected hexadecimal words separated by commas)");
-            for (int i = 0; i < 32; i++) if ((v & (1u << i)) != 0) set.Add(bit + i);
+            // a wide mask is mostly zero words: only the set bits cost anything
+            for (uint rest = v; rest != 0; rest &= rest - 1) set.Add(bit + System.Numerics.BitOperations.TrailingZeroCount(rest));
             bit += 32;
         }
         return set;

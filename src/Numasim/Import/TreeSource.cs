@@ -33,7 +33,16 @@ public sealed class TreeSource : IDisposable
         if (Directory.Exists(path))
         {
             var full = Path.GetFullPath(path).TrimEnd('/');
-            return new TreeSource(full, Path.GetFileName(full) is { Length: > 0 } n ? n : "machine", null);
+            if (full.Length == 0) full = "/";
+            // a sysfs mount named itself (numasim import /sys): the tree is its parent, which holds sys/ and proc/
+            if (!Directory.Exists(Path.Combine(full, "sys")) && Directory.Exists(Path.Combine(full, "devices", "system")))
+            {
+                var parent = Path.GetDirectoryName(full) ?? "/";
+                if (Path.GetFileName(full) != "sys" || !Directory.Exists(Path.Combine(parent, "sys", "devices", "system")))
+                    throw new ImportException($"{path}: holds devices/system as a sysfs mount does, but is not named sys: name the folder holding sys/ (and proc/)");
+                full = parent;
+            }
+            return new TreeSource(full, NameOf(full), null);
         }
         if (!File.Exists(path)) throw new ImportException($"{path}: no such file or directory");
         var lower = path.ToLowerInvariant();
@@ -52,6 +61,14 @@ public sealed class TreeSource : IDisposable
             TempFolders.Delete(temp);
             throw;
         }
+    }
+
+    /// <summary>A directory's name; for a live system's root, its host name.</summary>
+    private static string NameOf(string dir)
+    {
+        if (Path.GetFileName(dir) is { Length: > 0 } n) return n;
+        var host = new ConfinedTree(dir).ReadText("proc/sys/kernel/hostname")?.Trim();
+        return string.IsNullOrEmpty(host) ? "machine" : host;
     }
 
     private static string StemOf(string path)

@@ -13,7 +13,7 @@ public sealed class YamlInputException(int line, string message) : Exception(mes
 /// <summary>
 /// Loads the YAML of scenarios and machine files within bounds, so that no input can exhaust the stack, the memory
 /// or the time: nesting deeper than <see cref="MaxDepth"/>, more than <see cref="MaxAliases"/> aliases, or a
-/// document whose nodes, with every alias expanded, exceed <see cref="MaxExpandedNodes"/> (the "billion laughs"
+/// document whose aliases, expanded, add more than <see cref="MaxExpandedNodes"/> nodes (the "billion laughs"
 /// bomb) is refused by an event pass before any tree is built. Every parser failure, whatever YamlDotNet throws,
 /// becomes a <see cref="YamlInputException"/> with the line it was found on.
 /// </summary>
@@ -45,7 +45,7 @@ public static class BoundedYaml
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
         var open = new Stack<(string? Anchor, long Size)>();
-        long total = 0;
+        long expanded = 0; // nodes the aliases add: the text's own nodes are bounded by its size (a 1,024-node machine has millions)
         int aliases = 0;
         Mark at = Mark.Empty;
         try
@@ -60,7 +60,6 @@ public static class BoundedYaml
                         if (open.Count >= MaxDepth)
                             throw new YamlInputException((int)at.Line, $"nesting deeper than {MaxDepth} levels");
                         open.Push((((NodeEvent)ev).Anchor.IsEmpty ? null : ((NodeEvent)ev).Anchor.Value, 1));
-                        total++;
                         break;
                     case SequenceEnd or MappingEnd:
                         var (anchor, s) = open.Pop();
@@ -70,18 +69,17 @@ public static class BoundedYaml
                     case Scalar sc:
                         if (!sc.Anchor.IsEmpty) anchors[sc.Anchor.Value] = 1;
                         AddToParent(open, 1);
-                        total++;
                         break;
                     case AnchorAlias a:
                         if (++aliases > MaxAliases) throw new YamlInputException((int)at.Line, $"more than {MaxAliases} aliases");
                         long size = anchors.GetValueOrDefault(a.Value.Value, 1);
                         AddToParent(open, size);
-                        total += size;
+                        expanded += size;
                         break;
                     default:
                         continue;
                 }
-                if (total > MaxExpandedNodes)
+                if (expanded > MaxExpandedNodes)
                     throw new YamlInputException((int)at.Line, "more than 1,000,000 nodes once aliases are expanded (an alias bomb?)");
             }
         }

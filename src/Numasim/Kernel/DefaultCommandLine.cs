@@ -7,9 +7,7 @@ namespace Numasim.Kernel;
 public static class DefaultCommandLine
 {
     /// <summary>The options, in order.</summary>
-    public static IReadOnlyList<string> Options { get; } = ["console=ttyS0", "memhp_default_state=offline", "panic=-1", "quiet", "nokaslr", "memblock=debug"];
-
-    public static string Text { get; } = string.Join(" ", Options);
+    public const string Text = "console=ttyS0 memhp_default_state=offline panic=-1 quiet nokaslr memblock=debug";
 
     /// <summary>The line a guest sees: these options, then the machine's own.</summary>
     public static string For(string? machineAppend) =>

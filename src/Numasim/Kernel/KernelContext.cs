@@ -15,8 +15,11 @@ namespace Numasim.Kernel;
 /// </summary>
 public sealed class KernelContext
 {
-    internal KernelContext(FirmwareTables firmware, MachineSpec machine, KernelProfile profile)
+    /// <summary>The kernel of <paramref name="machine"/>; its compact state in <paramref name="state"/> (which QEMU's
+    /// start-up already wrote into: the DIMMs cold-plugged before the guest runs), or a new store.</summary>
+    internal KernelContext(FirmwareTables firmware, MachineSpec machine, KernelProfile profile, Snapshots.StateStore? state = null)
     {
+        State = state ?? new();
         Firmware = firmware;
         Machine = machine;
         Profile = profile;
@@ -34,7 +37,7 @@ public sealed class KernelContext
     }
 
     /// <summary>The machine's compact state: every region below registers in it (docs/checker.md).</summary>
-    public Snapshots.StateStore State { get; } = new();
+    public Snapshots.StateStore State { get; }
 
     /// <summary>The kernel's scalar globals that change after boot, as one record of the compact state.</summary>
     private struct Globals
@@ -191,6 +194,10 @@ public sealed class KernelContext
 
     /// <summary>page_group_by_mobility_disabled.</summary>
     public bool PageGroupByMobilityDisabled { get => _globals[0].PageGroupByMobilityDisabled; internal set => _globals.Mut(0).PageGroupByMobilityDisabled = value; }
+
+    /// <summary>Not kernel state: what the model could not reproduce of an imported machine's state at boot (a block that
+    /// must be offline but holds unmovable pages, reservations that do not fit), one line each.</summary>
+    public List<string> StateNotes { get; } = [];
 
     /// <summary>mhp_default_online_type as memhp_default_state= or the Kconfig default set it.</summary>
     public OnlineType DefaultOnlineType { get => _globals[0].DefaultOnlineType; internal set => _globals.Mut(0).DefaultOnlineType = value; }

@@ -23,7 +23,8 @@ internal sealed class KernelSubsystems
         MemoryDevices.Onlining = MemoryHotplug;
         PageAlloc = new PageAlloc(k);
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
-        Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices);
+        FirmwareMemmap = new FirmwareMemmap(k);
+        Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
         Kvm = new KvmIntel(k, PageAlloc);
         Modules = new FaultInject.KernelModules(k, Kvm, MemoryHotplug.Notifiers);
         VirtioMem = new VirtioMemDriver(k, MemoryHotplug);
@@ -42,6 +43,7 @@ internal sealed class KernelSubsystems
     public ProcfsFiles Procfs { get; }
     public PageAlloc PageAlloc { get; }
     public AcpiHotplug Acpi { get; }
+    public FirmwareMemmap FirmwareMemmap { get; }
     public KvmIntel Kvm { get; }
     public FaultInject.KernelModules Modules { get; }
     public VirtioMemDriver VirtioMem { get; }

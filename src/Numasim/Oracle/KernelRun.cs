@@ -77,7 +77,12 @@ public static partial class KernelRun
         {
             bootLog = Dmesg();
             dmesgMark = 0; // before the first non-expect step, dmesg steps see the boot log
-            if (modules is not null) GuestModules.PreloadInto(g, sc, modules);
+            if (modules is not null)
+            {
+                GuestModules.PreloadInto(g, sc, modules);
+                VirtioMemSettle.WaitColdPlugged(g, sc);
+                dmesgCache = null;   // the first dmesg steps see what the modules printed
+            }
             foreach (var step in sc.Steps)
             {
                 stepDone?.Invoke(obs.Count, sc.Steps.Count);
@@ -239,14 +244,14 @@ public static partial class KernelRun
     }
 
     /// <summary>A normalized dump: every line of every readable file ("PATH:LINE", grep -r) and every link ("PATH -> TARGET")
-    /// under /sys/devices/system/{node,cpu,memory}, sorted, then /proc/buddyinfo and /proc/meminfo. One process each, no
+    /// under /sys/devices/system/{node,cpu,memory}, sorted, then /proc/buddyinfo, /proc/meminfo and /proc/zoneinfo. One process each, no
     /// fork per file: the guest runs under TCG.</summary>
     private static string Dump(QemuGuest g)
     {
         const string dirs = "/sys/devices/system/node /sys/devices/system/cpu /sys/devices/system/memory";
         var files = g.Shell($"grep -rs '' {dirs}", TimeSpan.FromSeconds(300));
         var links = g.Shell($"find {dirs} -type l -exec ls -l {{}} +", TimeSpan.FromSeconds(300));
-        var proc = g.Shell("grep -H '' /proc/buddyinfo /proc/meminfo");
+        var proc = g.Shell("grep -H '' /proc/buddyinfo /proc/meminfo /proc/zoneinfo");
         var lines = files.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Concat(links.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.IndexOf(" /sys/", StringComparison.Ordinal) is var i and >= 0 ? l[(i + 1)..] : l))
             .OrderBy(l => l, StringComparer.Ordinal);

@@ -81,10 +81,16 @@ public static partial class OracleRunner
         return results.Any(r => !r.Equal) ? 1 : results.Count == 0 ? 2 : 0;
     }
 
-    private static string Pct(int a, int b) => b == 0 ? "-" : $"{100.0 * a / b:0.#}%";
+    internal static string Pct(int a, int b) => b == 0 ? "-" : $"{100.0 * a / b:0.#}%";
 
     private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir,
-        Action<string, int, int, string>? progress)
+        Action<string, int, int, string>? progress) =>
+        RunCase(sc, kernel, profile, initrd, recordDir, recordDir is not null, progress).Comparison;
+
+    /// <summary>One scenario on the model and on the kernel, step by step; with <paramref name="dump"/>, the kernel's whole
+    /// tree and dmesg are read at the end (<c>oracle fuzz</c> compares them). Model is null when the model itself failed.</summary>
+    internal static (ScenarioComparison Comparison, ScenarioResult? Model, KernelScenarioRun Kernel) RunCase(Scenario sc, OracleKernel kernel,
+        KernelProfile profile, string initrd, string? recordDir, bool dump, Action<string, int, int, string>? progress = null)
     {
         ScenarioResult model;
         // the model boots what the guest boots: the same initrd (its size places the early allocations)
@@ -93,8 +99,9 @@ public static partial class OracleRunner
         catch (Exception e) when (e is not ScenarioFormatException)
         {
             // the model itself failed: nothing to compare; counted as a difference, the kernel is not booted
-            return new ScenarioComparison(sc.File, sc.Name, [new StepDifference(sc.File, 1, "boot and run on the model",
-                $"internal error: {e.GetType().Name}: {e.Message}", "(not run)")], 0, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, null);
+            return (new ScenarioComparison(sc.File, sc.Name, [new StepDifference(sc.File, 1, "boot and run on the model",
+                $"internal error: {e.GetType().Name}: {e.Message}", "(not run)")], 0, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, null), null,
+                new KernelScenarioRun([], TimeSpan.Zero, TimeSpan.Zero, "not run", new Dictionary<string, string>(), null, null));
         }
         KernelScenarioRun kr;
         try
@@ -102,7 +109,7 @@ public static partial class OracleRunner
             var modules = GuestModules.For(kernel, sc);
             var (machineArgs, append) = MachineArgs(sc.MachineQemu!);
             using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append);
-            kr = KernelRun.Run(sc, profile, g, recordDir is not null, modules,
+            kr = KernelRun.Run(sc, profile, g, dump, modules,
                 (done, total) => progress?.Invoke("steps", done, total, $"{Path.GetFileName(sc.File)}: step {done}/{total}"));
         }
         catch (GuestException e)
@@ -128,8 +135,8 @@ public static partial class OracleRunner
                     "expectation fails on the model too: " + m.Text, "expectation fails on the kernel: " + k.Text));
         }
         if (recordDir is not null) Record(sc, profile, kr, recordDir);
-        return new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError)
-        { Reservations = ReservationCompare.Compare(model.Machine.Kernel, kr.BootLog) };
+        return (new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError)
+        { Reservations = ReservationCompare.Compare(model.Machine.Kernel, kr.BootLog) }, model, kr);
     }
 
     [GeneratedRegex(@"got (E[A-Z0-9]+|success)")]
@@ -192,7 +199,7 @@ public static partial class OracleRunner
 
     private static string Show(string s) => s.Replace("\n", "\\n");
 
-    private static void Print(ScenarioComparison c, TextWriter o)
+    internal static void Print(ScenarioComparison c, TextWriter o)
     {
         o.WriteLine($"== {c.File}: {c.Name}");
         o.WriteLine($"   boot {c.Boot.TotalSeconds:0.0} s, scenario {c.Total.TotalSeconds:0.0} s; {c.StepsCompared} steps compared, {c.Skipped} skipped on the kernel, "

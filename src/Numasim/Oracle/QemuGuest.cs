@@ -75,9 +75,6 @@ public sealed partial class QemuGuest : IDisposable
         }
     }
 
-    /// <summary>The oracle's own kernel options, before the machine's -append.</summary>
-    public static string ConsoleAppend => Numasim.Kernel.DefaultCommandLine.Text;
-
     /// <summary>Boots the kernel with the machine's QEMU options and waits for the guest's shell. The machine's own
     /// -append text (<paramref name="machineAppend"/>) follows the oracle's options on the guest's command
     /// line, so that its options win where the kernel takes the last one.</summary>

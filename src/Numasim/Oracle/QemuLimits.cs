@@ -6,7 +6,7 @@ namespace Numasim.Oracle;
 /// <summary>
 /// Known QEMU 7.2 TCG limits (../shared/oracle/README.md): a CPU device_add after any CPU device_del and a DIMM
 /// device_add after a failed DIMM eject crash QEMU, and so
-/// (found by this oracle, 3 runs of 3) does a DIMM eject after a CPU eject. Such scenarios are refused before
+/// (found by this oracle, 3 runs of 3) does a DIMM eject after a CPU eject, and (oracle fuzz, 2 of 2) a DIMM hot-add after one. Such scenarios are refused before
 /// anything boots, naming the step. (6.12 refusing CPU hot-add is kernel behaviour the model reproduces.)
 /// </summary>
 public static class QemuLimits
@@ -43,6 +43,8 @@ public static class QemuLimits
             }
             else if (s.Kind == "device_add" && s.Args.GetValueOrDefault("driver") == "pc-dimm")
             {
+                if (cpuDelLine is not null)
+                    return $"{sc.File}:{s.Line}: refused: DIMM device_add after the CPU device_del of line {cpuDelLine}: QEMU 7.2 under TCG dies during such a hot-add (found by oracle fuzz, 2 cases of 2)";
                 if (failedEjectLine is not null)
                     return $"{sc.File}:{s.Line}: refused: DIMM device_add after the failed DIMM eject of line {failedEjectLine}: QEMU 7.2 under TCG crashes there";
                 if (id is not null) dimms.Add(id);

@@ -20,7 +20,25 @@ internal static class VirtioMemSettle
         var id = step.Kind == "qom-set"
             ? step.Args.GetValueOrDefault("path", "").Split('/').LastOrDefault()
             : step.Args.GetValueOrDefault("id");
-        if (string.IsNullOrEmpty(id)) return "";
+        return string.IsNullOrEmpty(id) ? "" : WaitDevice(g, id);
+    }
+
+    /// <summary>Waits for the machine's cold-plugged virtio-mem devices (-device virtio-mem-pci): the driver, loaded
+    /// before the first step, plugs their requested size from its work item as a device_add's would be.</summary>
+    public static void WaitColdPlugged(QemuGuest g, Scenario sc)
+    {
+        if (sc.MachineQemu is null) return;
+        foreach (var d in Firmware.QemuCommandLine.Parse(sc.MachineQemu).Spec?.Devices ?? [])
+            if (d.Any(p => p.Key == "driver" && p.Value == Hypervisor.VirtioMemDevice.Driver)
+                && d.FirstOrDefault(p => p.Key == "id").Value is { Length: > 0 } id)
+            {
+                var note = WaitDevice(g, id);
+                if (note.Length > 0) throw new GuestException($"cold-plugged {id}:{note}");
+            }
+    }
+
+    private static string WaitDevice(QemuGuest g, string id)
+    {
         var path = "/machine/peripheral/" + id;
         var sw = Stopwatch.StartNew();
         ulong last = ulong.MaxValue;

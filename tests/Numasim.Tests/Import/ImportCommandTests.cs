@@ -111,7 +111,8 @@ public sealed class ImportCommandTests : IDisposable
             TarFile.CreateFromDirectory(top, gz, includeBaseDirectory: false);
         var r = CliHarness.Run("import", tgz);
         Assert.Equal(0, r.Exit);
-        Assert.StartsWith("name: \"sparse-box\"\n", r.Out, StringComparison.Ordinal);
+        Assert.StartsWith("# numasim import of sparse-box\n", r.Out, StringComparison.Ordinal);
+        Assert.Contains("\nname: \"sparse-box\"\n", r.Out, StringComparison.Ordinal);
     }
 
     private void AssertRefused(string expectedInMessage, params string[] args)
@@ -127,19 +128,28 @@ public sealed class ImportCommandTests : IDisposable
     }
 
     [Fact]
-    public void A_missing_meminfo_is_named()
+    public void A_missing_meminfo_is_filled_in_by_a_stated_rule_and_named_under_strict()
     {
         WriteSparseMachine();
-        File.Delete(Path.Combine(Tree, "sys/devices/system/node/node2/meminfo"));
-        AssertRefused("sys/devices/system/node/node2/meminfo: missing", Tree);
+        foreach (var n in (int[])[0, 2, 4]) File.Delete(Path.Combine(Tree, $"sys/devices/system/node/node{n}/meminfo"));
+        var yaml = Path.Combine(_dir, "m.yaml");
+        var r = CliHarness.Run("import", Tree, "-o", yaml);
+        Assert.Equal(0, r.Exit);
+        Assert.Contains("# inferred: no nodeN/meminfo and no memory blocks for nodes 0,2,4: 1G each assumed", File.ReadAllText(yaml), StringComparison.Ordinal);
+        AssertRefused("sys/devices/system/node/node0/meminfo: missing", "--strict", Tree);
     }
 
     [Fact]
-    public void A_missing_cpu_folder_is_named()
+    public void A_missing_cpu_folder_is_filled_in_by_a_stated_rule_and_named_under_strict()
     {
         WriteSparseMachine();
         Directory.Delete(Path.Combine(Tree, "sys/devices/system/cpu"), recursive: true);
-        AssertRefused("sys/devices/system/cpu: missing", Tree);
+        var yaml = Path.Combine(_dir, "m.yaml");
+        var r = CliHarness.Run("import", Tree, "-o", yaml);
+        Assert.Equal(0, r.Exit);
+        Assert.Contains("# inferred: sys/devices/system/cpu missing: one online CPU assumed, on node 0", File.ReadAllText(yaml), StringComparison.Ordinal);
+        Assert.Single(MachineFile.Load(yaml).CpuSlots);
+        AssertRefused("sys/devices/system/cpu: missing", "--strict", Tree);
     }
 
     [Fact]

@@ -58,3 +58,18 @@ public class ScenarioFuzzFindingsTests
         Assert.StartsWith("m.yaml:3: expect.matches: not a regular expression", e.Message);
     }
 }
+
+/// <summary>Machine-file findings of the fuzz target `machine`.</summary>
+public class MachineFuzzFindingsTests
+{
+    [Fact]
+    public void A_cpu_named_twice_for_one_cache_index_is_bad_input_with_its_line_not_a_duplicate_sysfs_directory()
+    {
+        // found by AFL++ in an imported machine file: "0;1;2;3;4;7;6;7;..." gave CPU 7 two index1 leaves, and
+        // cache_add_dev()'s second indexK threw inside the boot
+        var text = "qemu: \"-m 1G -smp 2\"\ncaches:\n  - {index: 0, level: 1, type: Data, size: 32K, cpus: \"0;1\"}\n"
+            + "  - {index: 1, level: 1, type: Instruction, size: 32K, cpus: \"1;1\"}\n";
+        var e = Assert.Throws<Numasim.Firmware.MachineFormatException>(() => Numasim.Firmware.MachineFile.Parse(text, "m.yaml"));
+        Assert.StartsWith("m.yaml:4: caches.cpus: CPU 1 has cache index 1 twice", e.Message);
+    }
+}

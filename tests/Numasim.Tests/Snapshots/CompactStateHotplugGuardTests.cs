@@ -1,7 +1,6 @@
 using Numasim.Checker;
 using Numasim.Firmware;
 using Numasim.Kernel.Profiles;
-using Numasim.Snapshots;
 using Numasim.Tests.Cli;
 
 namespace Numasim.Tests.Snapshots;
@@ -109,30 +108,6 @@ public class CompactStateHotplugGuardTests
     {
         var a = Boot(profile, append);
         var b = Boot(profile, append);
-        int dimmsA = 0, dimmsB = 0;
-        var rnd = new Random(seed);
-        for (int i = 0; i < 3; i++) Step(b, rnd, ref dimmsB);   // b starts somewhere else
-        for (int round = 0; round < 8; round++)
-        {
-            var r = new Random(seed * 1000 + round);
-            for (int i = 0; i < 3; i++) Step(a, r, ref dimmsA);
-            var saved = a.State.Save();
-            b.State.Restore(StateSnapshot.FromBytes(saved.ToBytes()));
-            dimmsB = dimmsA;
-            Same(a, b, $"round {round}: restored");
-            int before = dimmsA;
-            var r1 = new Random(seed * 77 + round);
-            var r2 = new Random(seed * 77 + round);
-            for (int i = 0; i < 3; i++)
-            {
-                var sa = Step(a, r1, ref dimmsA);
-                var sb = Step(b, r2, ref dimmsB);
-                Assert.Equal(sa, sb);
-                Same(a, b, $"round {round}: after {sa}");
-            }
-            a.State.Restore(saved);
-            dimmsA = before;
-            Assert.True(a.State.Save().SameAs(saved), "an undone step left bytes behind");
-        }
+        GuardWalk.Run(a, b, seed, 8, Step, Same);
     }
 }

@@ -1,3 +1,4 @@
+using Numasim.Kernel.Mm;
 using Numasim.Kernel.Numa;
 
 namespace Numasim.Kernel.Arch;
@@ -13,12 +14,15 @@ internal static class AcpiNuma
         return k.PxmToNode.TryGetValue(pxm, out var nid) ? nid : NumaConstants.NumaNoNode;
     }
 
-    /// <summary>Models memory_add_physaddr_to_nid(): the node of a hotpluggable SRAT range holding the address
-    /// (numa_reserved_meminfo), else that of numa_meminfo's first block (node 0 on QEMU).</summary>
+    /// <summary>Models memory_add_physaddr_to_nid() (arch/x86/mm/numa.c 6.1, mm/numa_memblks.c 6.12): the node of the
+    /// numa_meminfo block holding the address, else that of numa_meminfo's first block (node 0 on QEMU). Hotpluggable
+    /// SRAT ranges beyond boot memory were moved to numa_reserved_meminfo by numa_cleanup_meminfo(), which only
+    /// phys_to_target_node() reads: a DIMM whose _PXM SRAT never named lands on node 0 (oracle fuzz, 6.1).</summary>
     public static int MemoryAddPhysaddrToNid(KernelContext k, ulong addr)
     {
-        foreach (var (start, end, nid) in k.ReservedNumaMeminfo)
-            if (addr >= start && addr < end) return nid;
+        long pfn = Page.PfnOf(addr);
+        foreach (var r in k.Memblock.Memory)
+            if (pfn >= r.Start && pfn < r.End) return r.Nid;
         return k.Memblock.Memory.Count > 0 ? k.Memblock.Memory[0].Nid : 0;
     }
 }

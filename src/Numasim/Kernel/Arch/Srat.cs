@@ -31,6 +31,14 @@ internal static class Srat
             r.NodesParsed.Set(node);
             k.Log.Printk(string.Create(CultureInfo.InvariantCulture, $"SRAT: PXM {c.Pxm} -> APIC 0x{c.ApicId:x2} -> Node {node}"));
         }
+        foreach (var pxm in fw.SratGenericInitiators)
+        {
+            // acpi_parse_gi_affinity(): the node is parsed and an initiator
+            int node = AcpiMapPxmToNode(k, r, pxm);
+            r.NodesParsed.Set(node);
+            k.NodeStates.Set(node, NodeState.GenericInitiator);
+            k.Log.Printk($"SRAT: PXM {pxm} -> Generic Initiator -> Node {node}");
+        }
         foreach (var m in fw.SratMemory)
         {
             int node = AcpiMapPxmToNode(k, r, m.Pxm);

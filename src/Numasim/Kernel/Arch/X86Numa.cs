@@ -176,6 +176,18 @@ internal static class X86Numa
             }
             k.Cpus.NumaSetNode(cpu, node);
         }
+        InitGiNodes(k);
+    }
+
+    /// <summary>Models init_gi_nodes(): a generic initiator's node is set online (a pgdat without memory).</summary>
+    private static void InitGiNodes(KernelContext k)
+    {
+        foreach (var nid in k.NodeStates[NodeState.GenericInitiator].Bits().ToList())
+        {
+            if (k.NodeStates.Has(nid, NodeState.Online)) continue;
+            k.AllocPgData(nid);
+            k.NodeStates.Set(nid, NodeState.Online);
+        }
     }
 
     /// <summary>"%#018Lx".</summary>

@@ -7,7 +7,8 @@ internal static class X86Smp
 {
     /// <summary>Models acpi_parse_lapic() → generic_processor_info() for each MADT entry and
     /// prefill_possible_map(): enabled entries get logical numbers in table order, disabled ones count
-    /// as hotplug CPUs; possible = present + hotplug.</summary>
+    /// as hotplug CPUs; possible = present + hotplug. With MachineSpec.FirmwareCpuIds (an imported machine of an
+    /// architecture that numbers CPUs from firmware) a CPU's number is its entry's position, so sparse numbers stay.</summary>
     public static void EnumerateCpus(KernelContext k)
     {
         var madt = k.Firmware.Cpus;
@@ -16,32 +17,39 @@ internal static class X86Smp
         // which QEMU 7.2 never does ("CPU topo: Allowing 2 present CPUs plus 0 hotplug CPUs")
         int disabled = k.Profile.MadtDisabledCpusNeedOnlineCapable ? 0 : madt.Count - present;
         int possible = CpuLimits.PrefillPossibleMap(k, ref present, ref disabled);
-        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k, apic));
-        int cpu = 0;
-        foreach (var c in madt)
+        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k.Machine, apic));
+        int cpu = 0, presentSet = 0;
+        for (int i = 0; i < madt.Count; i++)
         {
-            if (!c.Enabled || cpu >= possible || cpu >= present) continue;
+            var c = madt[i];
+            if (k.Machine.FirmwareCpuIds) cpu = i;
+            if (!c.Enabled || cpu >= possible || presentSet >= present) continue;
             k.Cpus.Present.Set(cpu);
-            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c.ApicId, c.SocketId, c.DieId, c.CoreId, c.ThreadId));
+            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c));
             cpu++;
+            presentSet++;
         }
         for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
     }
 
-    /// <summary>The identity a CPU of that APIC id gets from its slot (as at boot or hot-add).</summary>
-    private static CpuIdentity? IdentityOfApic(KernelContext k, uint apic)
+    /// <summary>The identity a CPU of that APIC id gets from its slot (as at boot or hot-add; no slot: ids 0); also
+    /// what a restored state's hot-added CPU is resolved to.</summary>
+    public static CpuIdentity IdentityOfApic(Firmware.MachineSpec m, uint apic)
     {
-        var slot = k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apic);
-        return slot is null ? null : CpuIdentityOf(k.Machine, apic, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId);
+        var slot = m.CpuSlots.FirstOrDefault(s => s.ApicId == apic);
+        return CpuIdentityOf(m, slot is null ? new Firmware.MadtCpu(apic, true, 0, 0, 0, 0)
+            : new Firmware.MadtCpu(apic, true, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId, slot.ClusterId, slot.ComputeUnitId));
     }
 
     /// <summary>Models the topology detect_extended_topology()/amd_get_topology() derive from CPUID. With a vCPU that
     /// reports no SMT (qemu64: AMD family 15 without HT or topoext) every logical CPU is a core: core_id is the APIC
     /// id within the package (x86_coreid_bits from CPUID 0x80000008 cover QEMU's thread, core and die fields) and
     /// the die is 0. Otherwise the firmware's ids stand.</summary>
-    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, uint apicId, int package, int die, int core, int thread)
+    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, Firmware.MadtCpu c)
     {
-        if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, die, core, thread);
+        uint apicId = c.ApicId;
+        int package = c.SocketId;
+        if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, c.DieId, c.CoreId, c.ThreadId, c.ClusterId, c.ComputeUnitId);
         static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
         int pkgShift = Bits(m.Smp.Threads) + Bits(m.Smp.Cores) + Bits(m.Smp.Dies);
         // Without extended topology the die id is the package id (die_cpus_list spans the package; seen on 6.1).

@@ -19,6 +19,9 @@ public sealed class AcpiHotplug
     private readonly MemoryHotplug _memory;
     private readonly MemoryDevices _memoryDevices;
 
+    /// <summary>/sys/firmware/memmap, which add_memory_resource() and try_remove_memory() keep.</summary>
+    internal FirmwareMemmap? FirmwareMemmap { get; init; }
+
     internal AcpiHotplug(KernelContext k, CpuHotplug cpuHotplug, CpuDevices cpuDevices, NodeDevices nodeDevices,
         NodeHotplug nodeHotplug, MemoryHotplug memory, MemoryDevices memoryDevices)
     {
@@ -42,7 +45,10 @@ public sealed class AcpiHotplug
         using var call = _k.Trace.Call("acpi_processor_add", "drivers/acpi/acpi_processor.c", $"APIC 0x{apicId:x}, _PXM {pxm} → node {nid}");
         using var hotadd = _k.Trace.Call("acpi_processor_hotadd_init", "drivers/acpi/acpi_processor.c");
         err = Errno.None;
-        int cpu = _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
+        var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
+        // firmware CPU numbers (MachineSpec.FirmwareCpuIds): the CPU keeps its slot's number
+        int cpu = _k.Machine.FirmwareCpuIds && slot is not null ? (_k.Cpus.Present[slot.Index] ? -1 : slot.Index)
+            : _k.Cpus.Possible.Bits().FirstOrDefault(c => !_k.Cpus.Present[c], -1);
         if (cpu < 0 || _k.Profile.AcpiCpuHotAddRefused)
         {
             _k.Log.Printk("ACPI: Unable to map lapic to logical cpu number");
@@ -50,9 +56,9 @@ public sealed class AcpiHotplug
                 : "acpi_map_cpu(): this profile refuses the hot-add on QEMU 7.2's firmware (as the real kernel did)");
             return -1;
         }
-        _k.Trace.Decide($"acpi_map_cpu(): CPU {cpu}, the lowest possible CPU that is not present, takes APIC 0x{apicId:x}");
-        var slot = _k.Machine.CpuSlots.FirstOrDefault(s => s.ApicId == apicId);
-        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.CpuIdentityOf(_k.Machine, apicId, slot?.SocketId ?? 0, slot?.DieId ?? 0, slot?.CoreId ?? 0, slot?.ThreadId ?? 0));
+        _k.Trace.Decide(_k.Machine.FirmwareCpuIds && slot is not null, $"acpi_map_cpu(): CPU {cpu}, the slot's firmware CPU number, takes APIC 0x{apicId:x}",
+            $"acpi_map_cpu(): CPU {cpu}, the lowest possible CPU that is not present, takes APIC 0x{apicId:x}");
+        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.IdentityOfApic(_k.Machine, apicId));
         _k.Cpus.Present.Set(cpu);
         if (nid != NumaConstants.NumaNoNode)
         {
@@ -93,8 +99,11 @@ public sealed class AcpiHotplug
     /// <summary>Models acpi_memory_enable_device() → __add_memory() → add_memory_resource(): the device's node is
     /// acpi_get_node() of its _PXM (pxm_to_node()), else memory_add_physaddr_to_nid() of its start; a static memory
     /// group of the device's size; memmap_on_memory asked for as the version does (v6.1: only when the range
-    /// supports it; v6.12: always, applied per block).</summary>
-    public Errno MemoryAdd(string deviceId, ulong start, ulong size, int pxm)
+    /// supports it; v6.12: always, applied per block). <paramref name="slot"/> is the DIMM's slot (its ACPI device
+    /// PNP0C80:SS); <paramref name="onlineTypeOf"/> gives the online type of a block it names (what a udev rule or the
+    /// machine's user gave it at the add), else auto_online_blocks decides. The range joins /sys/firmware/memmap
+    /// (firmware_map_add_hotplug(), "System RAM" only).</summary>
+    public Errno MemoryAdd(string deviceId, int slot, ulong start, ulong size, int pxm, Func<long, OnlineType?>? onlineTypeOf = null)
     {
         int nid = AcpiNuma.PxmToNode(_k, pxm);
         if (nid < 0) nid = AcpiNuma.MemoryAddPhysaddrToNid(_k, start);
@@ -103,7 +112,7 @@ public sealed class AcpiHotplug
         if (mgid < 0) return (Errno)(-mgid);
         var flags = MhpFlags.NidIsMgid;
         if (_k.Profile.MemmapOnMemoryPerBlock || _memory.MhpSupportsMemmapOnMemory(size)) flags |= MhpFlags.MemmapOnMemory;
-        var err = _memory.AddMemoryResource(mgid, start, size, flags, deviceId);
+        var err = _memory.AddMemoryResource(mgid, start, size, flags, deviceId, slot, onlineTypeOf);
         if (err != Errno.None && err != Errno.EEXIST) _k.MemoryGroups.Unregister(mgid);
         else
         {
@@ -112,6 +121,7 @@ public sealed class AcpiHotplug
             if (i >= 0) groups.Mut(i).Mgid = mgid;
             else groups.Add(new DeviceGroup { Device = _groupNames.Intern(deviceId), Mgid = mgid });
         }
+        if (err == Errno.None) FirmwareMemmap?.AddHotplug(start, start + size);
         return err;
     }
 
@@ -154,6 +164,7 @@ public sealed class AcpiHotplug
         }
         using var remove = _k.Trace.Call("__remove_memory", "mm/memory_hotplug.c", $"{deviceId}, node {blocks[0].Nid}");
         _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
+        FirmwareMemmap?.Remove(Page.AddrOf(blocks.Min(b => b.StartPfn)), Page.AddrOf(blocks.Max(b => b.EndPfn)));
         if (_groupOf.IndexOfName(_groupNames, deviceId) is var g and >= 0)
         {
             _k.MemoryGroups.Unregister(_groupOf[g].Mgid);

@@ -14,7 +14,13 @@ public sealed class CpuDevices
     // Which cpuN devices are registered (register_cpu()); the directories are views of it.
     private Bitmap? _registered;
 
-    internal CpuDevices(KernelContext k) => _k = k;
+    private readonly CacheInfo _caches;
+
+    internal CpuDevices(KernelContext k)
+    {
+        _k = k;
+        _caches = new CacheInfo(k);
+    }
 
     /// <summary>Whether the cpuN device is registered.</summary>
     public bool IsRegistered(int cpu) => _registered is { } r && r[cpu];
@@ -31,31 +37,47 @@ public sealed class CpuDevices
     /// <summary>cpu_root_attrs' per-CPU files, drivers/base/cpu.c (crash_notes with kexec).</summary>
     private static readonly AttributeGroup CpuGroup = new(
         DeviceAttribute.Const("crash_notes", "0\n"),
-        DeviceAttribute.Const("crash_notes_size", "376\n"));
+        DeviceAttribute.Ro<CpuDevice>("crash_notes_size", c => SysfsFormat.Line(c.Owner._k.Profile.Build.CrashNotesBytes)));
+
+    /// <summary>pm_qos_resume_latency_us, drivers/base/power/sysfs.c (the resume latency limit register_cpu() exposes).</summary>
+    private static readonly AttributeGroup CpuPmQosGroup = new(DeviceAttribute.Const("pm_qos_resume_latency_us", "0\n"));
 
     /// <summary>dev_attr_online of a hot-pluggable CPU (drivers/base/core.c online_show()/online_store()).</summary>
     private static readonly AttributeGroup HotplugGroup = new(
         DeviceAttribute.Rw<CpuDevice>("online", c => SysfsFormat.Line(c.Owner._k.Cpus.Online[c.Cpu] ? 1 : 0), (c, v) => c.Owner.StoreOnline(c.Cpu, v)));
 
-    /// <summary>topology_attr_group, drivers/base/topology.c.</summary>
+    /// <summary>topology_attr_group, drivers/base/topology.c (x86: cluster_id is cpu_l2c_id, BAD_APICID 0xffff when the
+    /// L2 cache id was not set up, as on AMD's qemu64).</summary>
     private static readonly AttributeGroup TopologyGroup = new([
         DeviceAttribute.Ro<CpuDevice>("physical_package_id", c => SysfsFormat.Line(c.Identity?.PackageId ?? -1)),
         DeviceAttribute.Ro<CpuDevice>("die_id", c => SysfsFormat.Line(c.Identity?.DieId ?? -1)),
         DeviceAttribute.Ro<CpuDevice>("core_id", c => SysfsFormat.Line(c.Identity?.CoreId ?? 0)),
-        DeviceAttribute.Ro<CpuDevice>("cluster_id", c => SysfsFormat.Line(c.Identity is { } id ? (int)(id.ApicId >> c.Owner.ThreadBits()) : -1)),
-        .. SiblingFiles("thread_siblings", sameCore: true, sameDie: true),
-        .. SiblingFiles("core_cpus", sameCore: true, sameDie: true),
-        .. SiblingFiles("cluster_cpus", sameCore: true, sameDie: true),
-        .. SiblingFiles("core_siblings", sameCore: false, sameDie: false),
-        .. SiblingFiles("package_cpus", sameCore: false, sameDie: false),
-        .. SiblingFiles("die_cpus", sameCore: false, sameDie: true),
+        DeviceAttribute.Ro<CpuDevice>("cluster_id", c => SysfsFormat.Line(c.Identity is { L2cId: >= 0 } id ? id.L2cId : 0xffff)),
+        .. SiblingFiles("thread_siblings", SiblingLevel.Smt),
+        .. SiblingFiles("core_cpus", SiblingLevel.Smt),
+        .. SiblingFiles("cluster_cpus", SiblingLevel.Cluster),
+        .. SiblingFiles("core_siblings", SiblingLevel.Package),
+        .. SiblingFiles("package_cpus", SiblingLevel.Package),
+        .. SiblingFiles("die_cpus", SiblingLevel.Die),
     ]);
 
+    /// <summary>topology_attr_group before 5.2 (KernelProfile.TopologyHasDieClusterFiles false).</summary>
+    private static readonly AttributeGroup TopologyGroupV4 = new([
+        DeviceAttribute.Ro<CpuDevice>("physical_package_id", c => SysfsFormat.Line(c.Identity?.PackageId ?? -1)),
+        DeviceAttribute.Ro<CpuDevice>("core_id", c => SysfsFormat.Line(c.Identity?.CoreId ?? 0)),
+        .. SiblingFiles("thread_siblings", SiblingLevel.Smt),
+        .. SiblingFiles("core_siblings", SiblingLevel.Package),
+    ]);
+
+    /// <summary>The masks set_cpu_sibling_map() keeps: SMT (cpu_sibling_map), L2 cluster (cpu_l2c_shared_map), die
+    /// (cpu_die_map) and package (cpu_core_map).</summary>
+    private enum SiblingLevel { Smt, Cluster, Die, Package }
+
     /// <summary>A sibling map as a mask file and a _list file.</summary>
-    private static DeviceAttribute[] SiblingFiles(string name, bool sameCore, bool sameDie) =>
+    private static DeviceAttribute[] SiblingFiles(string name, SiblingLevel level) =>
     [
-        DeviceAttribute.Ro<CpuDevice>(name, c => SysfsFormat.Mask(c.Owner.Siblings(c.Cpu, sameCore, sameDie), c.NrCpuIds)),
-        DeviceAttribute.Ro<CpuDevice>(name + "_list", c => SysfsFormat.List(c.Owner.Siblings(c.Cpu, sameCore, sameDie))),
+        DeviceAttribute.Ro<CpuDevice>(name, c => SysfsFormat.Mask(c.Owner.Siblings(c.Cpu, level), c.NrCpuIds)),
+        DeviceAttribute.Ro<CpuDevice>(name + "_list", c => SysfsFormat.List(c.Owner.Siblings(c.Cpu, level))),
     ];
 
     /// <summary>Set by the CPU hotplug code: cpuN/online stores go to device_online()/device_offline().</summary>
@@ -78,25 +100,39 @@ public sealed class CpuDevices
         root.Attr("kernel_max", () => SysfsFormat.Line(NumaConstants.NrCpus - 1));
         root.Attr("isolated", () => "\n");
         DeviceCommon.AddUeventAndPower(root);
+        CpuReports.RegisterVulnerabilities(_k, root);
         var registered = _registered = new Bitmap(new StateArray<ulong>(_k.State, "cpu devices", Bitmap.WordsFor(c.NrCpuIds)), 0, c.NrCpuIds);
         root.AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
             n => n < c.NrCpuIds && registered[(int)n], (p, name, n) => CpuDir(p, name, (int)n)));
         _k.Fs.MakeDirs("/sys/bus/cpu/devices").AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
             n => n < c.NrCpuIds && registered[(int)n], (_, name, _) => new SysfsLink(name, $"{CpuRoot}/{name}")));
+        _cpufreq = CpuReports.CpufreqPolicies(_k, root);
     }
 
-    /// <summary>The cpuN directory as register_cpu() made it, with its node link and, while the CPU is up, topology/.</summary>
+    // cpufreq/policyN made by cpufreq_add_dev() (CpuReports), as compact state; null on a machine without cpufreq.
+    private CpuReports.Policies? _cpufreq;
+
+    /// <summary>The cpuN directory as register_cpu() made it, with its node link and, while the CPU is up, topology/ and
+    /// cache/ (topology_add_dev() and cacheinfo_cpu_online() at CPUHP_TOPOLOGY_PREPARE and CPUHP_AP_BASE_CACHEINFO_ONLINE;
+    /// topology_remove_dev() and cacheinfo_cpu_pre_down() take them away): a view of cpu_online_mask.</summary>
     private SysfsDirectory CpuDir(SysfsDirectory parent, string name, int cpu)
     {
         var d = new SysfsDirectory(name, parent);
         var device = new CpuDevice(this, cpu);
         if (cpu != 0) d.AddGroup(HotplugGroup, device);
-        d.AddGroup(CpuGroup);
+        d.AddGroup(CpuGroup, device);
         d.Link("subsystem", "/sys/bus/cpu");
-        d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXCPU:{cpu:x2}");
+        // QEMU's build_cpus_aml() declares every possible CPU inside \_SB.CPUS, a processor container (ACPI0010)
+        d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0010:00/LNXCPU:{cpu:x2}");
         DeviceCommon.AddUeventAndPower(d);
+        d.GetOrAddDir("power").AddGroup(CpuPmQosGroup); // register_cpu(): dev_pm_qos_expose_latency_limit(dev, 0)
         if (Nodes?.CpuLinkNode(cpu) is >= 0 and var nid) d.Link($"node{nid}", $"{NodeDevices.NodeRoot}/node{nid}");
-        if (_k.Cpus.Online[cpu]) d.Dir("topology").AddGroup(TopologyGroup, device);
+        if (_k.Cpus.Online[cpu])
+        {
+            d.Dir("topology").AddGroup(_k.Profile.TopologyHasDieClusterFiles ? TopologyGroup : TopologyGroupV4, device);
+            _caches.AddCacheDir(cpu, d);
+        }
+        _cpufreq?.LinkFrom(cpu, d);
         Extras?.Invoke(d, cpu);
         return d;
     }
@@ -108,12 +144,13 @@ public sealed class CpuDevices
     internal NodeDevices? Nodes { get; set; }
 
     /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
-    /// x86 cannot unplug), and its node link through register_cpu_under_node().</summary>
+    /// x86 cannot unplug), its node link through register_cpu_under_node(), and its cpufreq policy.</summary>
     public void RegisterCpu(int cpu, NodeDevices nodes)
     {
         _registered!.Set(cpu);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
         nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu));
+        _cpufreq?.Add(cpu);
     }
 
     /// <summary>Models unregister_cpu().</summary>
@@ -142,29 +179,30 @@ public sealed class CpuDevices
         return OnlineHandler?.Invoke(cpu, b.Value) ?? Errno.EBUSY;
     }
 
-    /// <summary>APIC id bits of the SMT thread field as the guest sees it (none when CPUID reports no SMT).</summary>
-    private int ThreadBits()
-    {
-        if (!_k.Machine.CpuidReportsSmt) return 0;
-        int threads = Math.Max(1, _k.Machine.Smp.Threads);
-        return threads == 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(threads - 1));
-    }
-
-    /// <summary>The sibling maps set_cpu_sibling_map() keeps: online CPUs sharing the package (and die/core).</summary>
-    private Bitmap Siblings(int cpu, bool sameCore, bool sameDie)
+    /// <summary>Models set_cpu_sibling_map()'s match_smt() (same package and die, and the same core or, with topoext,
+    /// the same AMD compute unit), match_l2c() (the same L2 id on the same node; without one, the SMT siblings),
+    /// match_die() and match_pkg(), over the online CPUs.</summary>
+    private Bitmap Siblings(int cpu, SiblingLevel level)
     {
         var m = new Bitmap(_k.Cpus.NrCpuIds);
         var me = _k.Cpus.Identity(cpu);
         if (me is null) return m;
+        if (level == SiblingLevel.Cluster && me.L2cId < 0) level = SiblingLevel.Smt;
         foreach (var other in _k.Cpus.Online.Bits())
         {
             var o = _k.Cpus.Identity(other);
-            if (o is null || o.PackageId != me.PackageId) continue;
-            if (sameDie && o.DieId != me.DieId) continue;
-            if (sameCore && (o.CoreId != me.CoreId || o.DieId != me.DieId)) continue;
-            m.Set(other);
+            if (o is not null && Matches(me, o, level, cpu, other)) m.Set(other);
         }
         m.Set(cpu);
         return m;
     }
+
+    private bool Matches(CpuIdentity me, CpuIdentity o, SiblingLevel level, int cpu, int other) => level switch
+    {
+        SiblingLevel.Cluster => o.L2cId == me.L2cId && _k.Cpus.CpuToNode(cpu) == _k.Cpus.CpuToNode(other),
+        SiblingLevel.Package => o.PackageId == me.PackageId,
+        SiblingLevel.Die => o.PackageId == me.PackageId && o.DieId == me.DieId,
+        _ => o.PackageId == me.PackageId && o.DieId == me.DieId
+            && (o.CoreId == me.CoreId || (me.ComputeUnitId >= 0 && o.ComputeUnitId == me.ComputeUnitId)),
+    };
 }

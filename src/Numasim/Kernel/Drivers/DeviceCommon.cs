@@ -14,7 +14,12 @@ internal static class DeviceCommon
         DeviceAttribute.Const("runtime_active_time", "0\n"),
         DeviceAttribute.Const("runtime_status", "unsupported\n"),
         DeviceAttribute.Const("runtime_suspended_time", "0\n"),
-        DeviceAttribute.Const("autosuspend_delay_ms", "", _ => Errno.EIO));
+        DeviceAttribute.Const("autosuspend_delay_ms", "", _ => Errno.EIO),
+        // CONFIG_PM_ADVANCED_DEBUG=y (config of both Debian builds): power_attrs' async and runtime_attrs' debug files
+        DeviceAttribute.Const("async", "disabled\n", v => v.Trim() is "enabled" or "disabled" ? Errno.None : Errno.EINVAL),
+        DeviceAttribute.Const("runtime_active_kids", "0\n"),
+        DeviceAttribute.Const("runtime_enabled", "disabled\n"),
+        DeviceAttribute.Const("runtime_usage", "0\n"));
 
     /// <summary>Models device_add()'s uevent attribute and dpm_sysfs_add()'s power/ directory.</summary>
     public static void AddUeventAndPower(SysfsDirectory d)

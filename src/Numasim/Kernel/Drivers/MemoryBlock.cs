@@ -136,6 +136,9 @@ public sealed class MemoryBlock
     /// node's side only; the memoryN directory goes with the block).</summary>
     internal bool LinkedToNode { get => R.LinkedToNode; set => Mut(out _).LinkedToNode = value; }
 
+    /// <summary>The DIMM slot of that device: QEMU declares one ACPI memory device per slot, PNP0C80:SS.</summary>
+    public int AcpiSlot { get => R.AcpiSlot; internal set => Mut(out _).AcpiSlot = value; }
+
     /// <summary>mem->group: the memory group of the device that added the block (null for boot memory).</summary>
     public Hotplug.MemoryGroup? Group
     {
@@ -156,8 +159,9 @@ public sealed class MemoryBlock
     /// <summary>The block has firmware holes (walk_system_ram_range() finds fewer pages than the block holds).</summary>
     public bool HasHoles => PresentPages != NrPages;
 
-    /// <summary>phys_index: the first section number of the block.</summary>
-    public long PhysIndex => StartPfn / Page.PagesPerSection;
+    /// <summary>phys_index: memory_block_id(start_section_nr), the block's id (start_section_nr / sections_per_block;
+    /// the section number only while a block is one section).</summary>
+    public long PhysIndex => Id;
 }
 
 /// <summary>A memory block's values in the block table.</summary>
@@ -174,6 +178,8 @@ internal record struct MemoryBlockRecord : ISortedRecord
     public int GroupPlus1;
     public int ZoneId;
     public int DeviceName;
+    /// <summary>The DIMM slot of the ACPI memory device (PNP0C80:SS).</summary>
+    public int AcpiSlot;
     public MemoryBlockState State;
     public bool Hotplugged;
     /// <summary>register_memory_block_under_node() made memoryN/nodeM and nodeM/memoryN.</summary>

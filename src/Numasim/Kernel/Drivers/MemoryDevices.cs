@@ -1,6 +1,7 @@
 using System.Globalization;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
 
 namespace Numasim.Kernel.Drivers;
@@ -32,9 +33,14 @@ public sealed class MemoryDevices
         _nodes = nodes;
     }
 
-    /// <summary>Where the ACPI memory devices (PNP0C80) of hot-added DIMMs appear; their physical_node links are
-    /// not modelled. Once made, a device's directory stays (the DIMM's ACPI object does).</summary>
-    private const string AcpiMemoryParent = "/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A03:00";
+    /// <summary>Where the ACPI memory devices (PNP0C80:SS, one per DIMM slot SS) of hot-added DIMMs appear; their
+    /// physical_node links are not modelled. Once made, a device's directory stays (the slot's ACPI object does).</summary>
+    private const string AcpiMemoryParent = "/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:04";
+
+    // The slots whose PNP0C80 device the guest has seen (a bit a slot), as compact state; made in MemoryDevInit().
+    private Bitmap? _acpiSlots;
+
+    private static string AcpiDeviceName(int slot) => "PNP0C80:" + slot.ToString("x2", CultureInfo.InvariantCulture);
 
     internal IMemoryOnlining? Onlining { get; set; }
 
@@ -52,6 +58,8 @@ public sealed class MemoryDevices
         _k.Fs.MakeDirs("/sys/bus/memory/devices").AddSource(new NumberedSource("memory", BlockIds, id => blocks.Find(id) is not null,
             (_, name, _) => new SysfsLink(name, $"{MemoryRoot}/{name}")));
         // The ACPI device directories, and their parents, exist once a DIMM was hot-added.
+        int slots = Math.Max(_k.Machine.Slots, 1);
+        _acpiSlots = new Bitmap(new Snapshots.StateArray<ulong>(_k.State, "acpi memory devices (PNP0C80 slots)", Bitmap.WordsFor(slots)), 0, slots);
         var devices = _k.Fs.Lookup("/sys/devices") as SysfsDirectory ?? _k.Fs.MakeDirs("/sys/devices");
         devices.AddSource(AcpiPath(AcpiMemoryParent["/sys/devices/".Length..].Split('/'), 0));
     }
@@ -63,26 +71,28 @@ public sealed class MemoryDevices
     }
 
     /// <summary>The directories down to the PNP0C80 devices, shown while at least one exists.</summary>
-    private ConditionalSource AcpiPath(string[] parts, int i) => new(parts[i], () => _k.MemoryBlocks.Names.Count > 0, (p, n) =>
+    private ConditionalSource AcpiPath(string[] parts, int i) => new(parts[i], () => !_acpiSlots!.IsEmpty, (p, n) =>
     {
         var d = new SysfsDirectory(n, p);
         if (i + 1 < parts.Length) d.AddSource(AcpiPath(parts, i + 1));
-        else d.AddSource(new AcpiMemoryDevices(_k.MemoryBlocks.Names));
+        else d.AddSource(new AcpiMemoryDevices(_acpiSlots!));
         return d;
     });
 
-    /// <summary>PNP0C80:ID for each ACPI memory device the guest has seen.</summary>
-    private sealed class AcpiMemoryDevices(Snapshots.StateStrings names) : ISysfsSource
+    /// <summary>PNP0C80:SS for each DIMM slot whose ACPI memory device the guest has seen.</summary>
+    private sealed class AcpiMemoryDevices(Bitmap slots) : ISysfsSource
     {
         private const string Prefix = "PNP0C80:";
 
         public void Names(List<string> into)
         {
-            for (int i = 0; i < names.Count; i++) into.Add(Prefix + names[i]);
+            foreach (var s in slots.Bits()) into.Add(AcpiDeviceName(s));
         }
 
         public SysfsEntry? Make(SysfsDirectory parent, string name) =>
-            name.StartsWith(Prefix, StringComparison.Ordinal) && names.IndexOf(name.AsSpan(Prefix.Length)) >= 0 ? new SysfsDirectory(name, parent) : null;
+            name.Length == Prefix.Length + 2 && name.StartsWith(Prefix, StringComparison.Ordinal)
+            && int.TryParse(name.AsSpan(Prefix.Length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int slot)
+            && AcpiDeviceName(slot) == name && slot < slots.NBits && slots[slot] ? new SysfsDirectory(name, parent) : null;
     }
 
     /// <summary>The memory block device a memoryN directory's files are shown for.</summary>
@@ -98,7 +108,7 @@ public sealed class MemoryDevices
         DeviceAttribute.Rw<BlockDevice>("state", b => StateName(b.Block.State) + "\n", (b, v) => b.Owner.StoreState(b.Block, v)),
         DeviceAttribute.Rw<BlockDevice>("online", b => SysfsFormat.Line(b.Block.State == MemoryBlockState.Offline ? 0 : 1), (b, v) => b.Owner.StoreOnline(b.Block, v)),
         DeviceAttribute.Const("phys_device", "0\n"),
-        DeviceAttribute.Const("removable", "1\n"),
+        DeviceAttribute.Ro<BlockDevice>("removable", b => SysfsFormat.Line(b.Owner.Removable(b.Block) ? 1 : 0)),
         DeviceAttribute.Ro<BlockDevice>("valid_zones", b => b.Owner.ValidZones(b.Block)));
 
     /// <summary>The memoryN directory as add_memory_block() made it, with its node link.</summary>
@@ -107,7 +117,9 @@ public sealed class MemoryDevices
         var d = new SysfsDirectory(name, parent);
         d.AddGroup(BlockGroup, new BlockDevice(this, mb));
         d.Link("subsystem", "/sys/bus/memory");
-        if (mb.Hotplugged && mb.DeviceId is { } dev) d.Link("firmware_node", $"{AcpiMemoryParent}/PNP0C80:{dev}");
+        // The ACPI memory device of the DIMM's slot (QEMU's MHPC container is PNP0A06:04 under 6.1's enumeration of
+        // the pc DSDT, recorded); its physical_node links are not modelled.
+        if (mb.Hotplugged && mb.DeviceId is not null) d.Link("firmware_node", $"{AcpiMemoryParent}/{AcpiDeviceName(mb.AcpiSlot)}");
         DeviceCommon.AddUeventAndPower(d);
         if (mb.LinkedToNode) d.Link($"node{mb.Nid}", $"{NodeDevices.NodeRoot}/node{mb.Nid}");
         return d;
@@ -117,6 +129,7 @@ public sealed class MemoryDevices
     public void AddMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks.Add(mb);
+        if (mb.Hotplugged && mb.DeviceId is not null && (uint)mb.AcpiSlot < (uint)_acpiSlots!.NBits) _acpiSlots.Set(mb.AcpiSlot);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 
@@ -125,6 +138,22 @@ public sealed class MemoryDevices
     {
         _k.MemoryBlocks.Remove(mb.Id);
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/memory/memory{mb.Id}", "memory");
+    }
+
+    /// <summary>Models removable_show(): 1 since v5.7; before (KernelProfile.RemovableChecksPages), an online block is
+    /// removable when is_mem_section_removable() finds no pageblock with a hole, a reserved page or an unmovable one.</summary>
+    private bool Removable(MemoryBlock mb)
+    {
+        if (!_k.Profile.RemovableChecksPages || mb.State != MemoryBlockState.Online) return true;
+        if (mb.HasHoles || _k.Memblock.ReservedIn(mb.StartPfn, mb.EndPfn) > 0) return false;
+        foreach (var z in _k.NodeDataOf(mb.Nid)?.Zones ?? [])
+        {
+            if (!z.IsManaged || z.ZoneEndPfn <= mb.StartPfn || z.ZoneStartPfn >= mb.EndPfn) continue;
+            if (z.Type == ZoneType.Movable) continue; // has_unmovable_pages() sees only movable pages there
+            foreach (var a in z.Pages.AllocatedInRange(Math.Max(mb.StartPfn, z.ZoneStartPfn), Math.Min(mb.EndPfn, z.ZoneEndPfn)))
+                if (!a.IsMovable) return false;
+        }
+        return true;
     }
 
     public static string StateName(MemoryBlockState s) => s switch
@@ -190,11 +219,12 @@ public sealed class MemoryDevices
         return mb.State == MemoryBlockState.Offline ? Errno.None : Onlining.Offline(mb);
     }
 
-    /// <summary>Models valid_zones_show(): an online block shows its zone ("none" when it spans zones).</summary>
+    /// <summary>Models valid_zones_show(): an online block shows its zone ("none" when it spans zones, and with
+    /// KernelProfile.HoleBlocksShowNoZone when it has a hole).</summary>
     private string ValidZones(MemoryBlock mb)
     {
         if (mb.State == MemoryBlockState.Online)
-            return (mb.Zone?.Name ?? "none") + "\n";
+            return (mb.HasHoles && _k.Profile.HoleBlocksShowNoZone ? "none" : mb.Zone?.Name ?? "none") + "\n";
         return (Onlining?.ValidZonesOffline(mb) ?? "none") + "\n";
     }
 }

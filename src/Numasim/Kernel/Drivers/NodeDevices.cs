@@ -17,6 +17,7 @@ public sealed class NodeDevices
     // CPU the node its nodeN/cpuK and cpuK/nodeN links point to (-1: none). The directories are views of it.
     private Bitmap? _registered;
     private StateArray<int>? _cpuLink;
+    private NodeHmat? _hmat;
 
     internal NodeDevices(KernelContext k, NodeMeminfo meminfo)
     {
@@ -65,6 +66,7 @@ public sealed class NodeDevices
         }
         foreach (var nid in _k.NodeStates[NodeState.Online].Bits().ToList())
             RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
+        _hmat = NodeHmat.Register(_k, IsRegistered);
     }
 
     /// <summary>The struct node device a nodeN directory's files are shown for.</summary>
@@ -90,8 +92,6 @@ public sealed class NodeDevices
         DeviceAttribute.Const("nr_hugepages", "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL),
         DeviceAttribute.Const("surplus_hugepages", "0\n"));
 
-    /// <summary>arch/x86/kernel/cpu/sgx/main.c's per-node group, on a machine without SGX.</summary>
-    private static readonly AttributeGroup SgxGroup = new(DeviceAttribute.Const("sgx_total_bytes", "0\n"));
 
     /// <summary>The nodeN directory as __register_one_node() made it: its groups, and the links the state holds.</summary>
     private SysfsDirectory NodeDir(SysfsDirectory parent, string name, int nid)
@@ -101,9 +101,12 @@ public sealed class NodeDevices
         var huge = d.Dir("hugepages");
         foreach (var size in new[] { "hugepages-1048576kB", "hugepages-2048kB" })
             huge.Dir(size).AddGroup(HugepagesGroup);
-        d.Dir("x86").AddGroup(SgxGroup);
+        // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
+        // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)
+        d.Dir("x86");
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
+        _hmat?.AddTo(d, nid);
         d.AddSource(new NumberedSource("cpu", ids => { for (int c = 0; c < _cpuLink!.Length; c++) if (_cpuLink[c] == nid) ids.Add(c); },
             c => c < _cpuLink!.Length && _cpuLink[(int)c] == nid, (_, n, _) => new SysfsLink(n, $"{CpuDevices.CpuRoot}/{n}")));
         d.AddSource(new NumberedSource("memory", ids => BlocksLinkedTo(nid, ids),
@@ -155,6 +158,7 @@ public sealed class NodeDevices
             if (_cpuLink[cpu] == nid) UnregisterCpuUnderNode(cpu, nid);
         foreach (var mb in _k.AllMemoryBlocks.Where(b => b.LinkedToNode && b.Nid == nid).ToList()) mb.LinkedToNode = false;
         _registered.Clear(nid);
+        _hmat?.Unregister(nid);
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/node/node{nid}", "node");
     }
 

@@ -46,6 +46,7 @@ internal sealed class NodeMeminfo
         Kb("SUnreclaim:     ", 0);
         foreach (var label in new[] { "AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages: ", "FilePmdMapped: " })
             Kb(label, 0);
+        if (_k.Profile.Build.UnacceptedMemory) Kb("Unaccepted:     ", 0);
         sb.Append($"Node {nid} HugePages_Total: {0,5}\n");
         sb.Append($"Node {nid} HugePages_Free:  {0,5}\n");
         sb.Append($"Node {nid} HugePages_Surp:  {0,5}\n");

@@ -139,8 +139,10 @@ public sealed partial class MemoryHotplug
     /// (MHP_NID_IS_MGID), __try_online_node(nid, false), the memory blocks (offline, with their memmap at their start
     /// when memmap_on_memory applies), the new node set online and registered, the blocks linked under it, and
     /// auto-onlining as auto_online_blocks says. <paramref name="deviceId"/> names an ACPI memory device (its
-    /// firmware_node link); null for driver-managed memory.</summary>
-    public Errno AddMemoryResource(int nid, ulong start, ulong size, MhpFlags flags, string? deviceId)
+    /// firmware_node link, to PNP0C80:<paramref name="acpiSlot"/>); null for driver-managed memory. A block
+    /// <paramref name="onlineTypeOf"/> names is onlined as it says (a DIMM present at boot with its blocks' states).</summary>
+    public Errno AddMemoryResource(int nid, ulong start, ulong size, MhpFlags flags, string? deviceId, int acpiSlot = 0,
+        Func<long, OnlineType?>? onlineTypeOf = null)
     {
         using var call = _k.Trace.Call("add_memory_resource", "mm/memory_hotplug.c", $"[mem 0x{start:x}-0x{start + size - 1:x}], {((flags & MhpFlags.NidIsMgid) != 0 ? "memory group" : "node")} {nid}, {flags}");
         long startPfn = Page.PfnOf(start), nr = Page.PfnOf(size);
@@ -178,6 +180,7 @@ public sealed partial class MemoryHotplug
             {
                 PresentPages = ppb,
                 DeviceId = deviceId,
+                AcpiSlot = acpiSlot,
                 Group = group,
                 // v6.1 has one altmap for the whole (single-block) range; v6.12 one per block.
                 NrVmemmapPages = vmemmap,
@@ -198,8 +201,11 @@ public sealed partial class MemoryHotplug
         }
         _k.Trace.Decide(_k.DefaultOnlineType == OnlineType.Offline, $"auto_online_blocks = {MemoryDevices.OnlineTypeName(_k.DefaultOnlineType)}: the blocks stay offline",
             $"auto_online_blocks = {MemoryDevices.OnlineTypeName(_k.DefaultOnlineType)}: online_memory_block() for each");
-        if (_k.DefaultOnlineType != OnlineType.Offline)
-            foreach (var mb in blocks) Online(mb, _k.DefaultOnlineType);
+        foreach (var mb in blocks)
+        {
+            var type = onlineTypeOf?.Invoke(mb.Id) ?? _k.DefaultOnlineType;
+            if (type != OnlineType.Offline) Online(mb, type);
+        }
         return Errno.None;
     }
 

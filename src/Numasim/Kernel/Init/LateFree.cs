@@ -89,8 +89,9 @@ internal static class LateFree
     {
         long s = (long)(start >> Page.Shift), e = (long)((start + size) >> Page.Shift);
         k.Log.Printk($"Freeing {what}: {Page.Kb(e - s)}K");
-        var pgdat = k.NodeDataOf(k.Memblock.NidOf(start));
-        if (pgdat is null) return;
+        int nid = k.Memblock.NidOf(start);
+        var pgdat = k.NodeDataOf(nid);
+        if (pgdat is null || ImportedReservations.Overrides(k, nid)) return; // the observed MemTotal has it already
         foreach (var z in pgdat.Zones)
         {
             long zs = Math.Max(s, z.ZoneStartPfn), ze = Math.Min(e, z.ZoneEndPfn);

@@ -61,6 +61,7 @@ internal static class StartKernel
         EarlyAllocations.Swiotlb(k);
         BootPhases.Mark("early allocations");
         BootCommandLine.ParseArgs(k);
+        ImportedReservations.Reserve(k); // an imported machine's observed figures override the mechanism's
         MemInit(k);
         BootPhases.Mark("mem_init");
         PerZoneWmarks.InitPerZoneWmarkMin(k);
@@ -89,19 +90,43 @@ internal static class StartKernel
         MemoryDevInit(s);
         BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
+        MemoryTiers.Init(k);
         BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
         s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
         BootPhases.Mark("cpuhp_sysfs_init");
+        // memhp_default_state= is an early parameter: it holds for the DIMMs found below
         k.DefaultOnlineType = k.Boot.MemhpDefaultState ?? ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;
+        s.FirmwareMemmap.Init(); // the early entries first; the DIMMs below append theirs
+        AcpiMemoryDevices(s);
         s.Procfs.Register();
         s.Modules.SysfsInit();
         BootCommandLine.RegisterFiles(k);
         LateFree.FreeImageAndInitrd(k);
         k.Booted = true;
         BootPhases.Mark("rest");
+    }
+
+    /// <summary>Models acpi_memory_device_add() for each DIMM plugged before boot (acpi_scan_init(), a subsys_initcall
+    /// after driver_init()): added as a hot-plugged one is, each block onlined as the machine gives it or by the
+    /// default policy.</summary>
+    private static void AcpiMemoryDevices(KernelSubsystems s)
+    {
+        var states = s.Kernel.Machine.BlockStates.ToDictionary(b => (long)b.Block, b => ParseOnlineType(b.State));
+        foreach (var d in s.Kernel.Firmware.ColdPlugged)
+        {
+            var e = s.Acpi.MemoryAdd(d.Id, d.Slot, d.Address, d.Size, d.Node, b => states.GetValueOrDefault(b));
+            if (e != Errno.None) s.Kernel.StateNotes.Add($"DIMM {d.Id} at {Arch.Srat.Hex010(d.Address)}: the kernel refused it ({e})");
+        }
+        foreach (var (block, type) in states)
+        {
+            var mb = s.Kernel.FindMemoryBlock(block);
+            if (mb is null || !mb.Hotplugged) s.Kernel.StateNotes.Add($"memory{block}: a block state is given but no DIMM holds the block");
+            else if (type is { } t && t != OnlineType.Offline && mb.State != MemoryBlockState.Online)
+                s.Kernel.StateNotes.Add($"memory{block}: must be {MemoryDevices.OnlineTypeName(t)} but onlining it failed");
+        }
     }
 
     private static bool OnlineAtBoot(KernelContext k, int cpu, Dictionary<uint, CpuSlotSpec> slotOfApic)
@@ -182,7 +207,8 @@ internal static class StartKernel
                 mb.Nid = r.Nid;
             }
             s.MemoryDevices.AddMemoryBlock(mb);
-            if (offline.Contains((int)b)) s.MemoryHotplug.Offline(mb);
+            if (offline.Contains((int)b) && s.MemoryHotplug.Offline(mb) is var e && e != Errno.None)
+                k.StateNotes.Add($"memory{b}: must be offline, but offlining it at boot failed ({e}{(e == Errno.EBUSY ? ": it holds unmovable pages of the model's boot" : "")}): left online");
         }
     }
 

@@ -2,8 +2,9 @@ using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Numa;
 
-/// <summary>What CPUID and the MADT tell the kernel about one logical CPU (struct cpuinfo_x86 topology fields).</summary>
-public sealed record CpuIdentity(uint ApicId, int PackageId, int DieId, int CoreId, int ThreadId);
+/// <summary>What CPUID and the MADT tell the kernel about one logical CPU (struct cpuinfo_x86 topology fields, with
+/// cpu_l2c_id as <see cref="L2cId"/> (-1: BAD_APICID, not set up) and an AMD compute unit's cu_id (-1: 0xff, none)).</summary>
+public sealed record CpuIdentity(uint ApicId, int PackageId, int DieId, int CoreId, int ThreadId, int L2cId = -1, int ComputeUnitId = -1);
 
 /// <summary>
 /// The CPU masks and per-CPU NUMA association: cpu_possible/present/online masks (kernel/cpu.c),

@@ -1,56 +1,64 @@
 using System.Text;
+using Numasim.Firmware;
 
 namespace Numasim.Kernel.Procfs;
 
-/// <summary>arch/x86/kernel/cpu/proc.c show_cpuinfo(): one stanza per online CPU, as a qemu64 vCPU reports itself.</summary>
+/// <summary>arch/x86/kernel/cpu/proc.c show_cpuinfo(): one stanza per online CPU. The identity fields are what the CPU
+/// reports (the machine's <see cref="MachineSpec.CpuInfo"/>, else QEMU's qemu64, <see cref="Qemu64Cpu"/>); the
+/// topology lines are the kernel's.</summary>
 internal static class Cpuinfo
 {
-    private const string Flags = "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm rep_good nopl cpuid extd_apicid tsc_known_freq pni cx16 x2apic hypervisor lahf_lm cmp_legacy 3dnowprefetch vmmcall";
-
-    /// <summary>Models show_cpuinfo(): physical id, siblings, core id, cpu cores and APIC ids from the CPU's topology.</summary>
+    /// <summary>Models show_cpuinfo() and show_cpuinfo_core(): physical id, siblings (online CPUs of the package), core id,
+    /// cpu cores (its booted cores) and APIC ids from the CPU's topology.</summary>
     public static string Show(KernelContext k)
     {
         var sb = new StringBuilder();
+        var qemu = k.Machine.CpuInfo is null ? Qemu64Cpu.CpuInfoFields(k.Machine.Smp) : null;
+        var byCpu = new Dictionary<int, IReadOnlyList<KeyValuePair<string, string>>>();
+        foreach (var g in k.Machine.CpuInfo ?? [])
+            foreach (var c in g.Cpus) byCpu.TryAdd(c, g.Fields);
         foreach (var cpu in k.Cpus.Online.Bits())
         {
             var id = k.Cpus.Identity(cpu);
             if (id is null) continue;
-            int siblings = 0;
-            var cores = new HashSet<(int, int)>();
-            foreach (var o in k.Cpus.Online.Bits())
+            var fields = qemu ?? byCpu.GetValueOrDefault(cpu) ?? [];
+            sb.Append("processor\t: ").Append(cpu).Append('\n');
+            var all = X86CpuinfoFields.All;
+            for (int i = 0; i < all.Count; i++)
             {
-                var oid = k.Cpus.Identity(o);
-                if (oid is null || oid.PackageId != id.PackageId) continue;
-                siblings++;
-                cores.Add((oid.DieId, oid.CoreId));
+                if (i == X86CpuinfoFields.TopologyBefore) Topology(k, sb, cpu, id);
+                var (key, label) = all[i];
+                foreach (var (fk, fv) in fields)
+                {
+                    if (fk != key) continue;
+                    sb.Append(label);
+                    // power management: each flag is printed as " %s"
+                    sb.Append(key == "power management" && fv.Length > 0 ? " " + fv : fv).Append('\n');
+                    break;
+                }
             }
-            sb.Append($"processor\t: {cpu}\n");
-            sb.Append("vendor_id\t: AuthenticAMD\n");
-            sb.Append("cpu family\t: 15\n");
-            sb.Append("model\t\t: 107\n");
-            sb.Append("model name\t: QEMU Virtual CPU version 2.5+\n");
-            sb.Append("stepping\t: 1\n");
-            sb.Append("cpu MHz\t\t: 2400.000\n");
-            sb.Append("cache size\t: 512 KB\n");
-            sb.Append($"physical id\t: {id.PackageId}\n");
-            sb.Append($"siblings\t: {siblings}\n");
-            sb.Append($"core id\t\t: {id.CoreId}\n");
-            sb.Append($"cpu cores\t: {cores.Count}\n");
-            sb.Append($"apicid\t\t: {id.ApicId}\n");
-            sb.Append($"initial apicid\t: {id.ApicId}\n");
-            sb.Append("fpu\t\t: yes\n");
-            sb.Append("fpu_exception\t: yes\n");
-            sb.Append("cpuid level\t: 13\n");
-            sb.Append("wp\t\t: yes\n");
-            sb.Append($"flags\t\t: {Flags}\n");
-            sb.Append("bugs\t\t: fxsave_leak sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed\n");
-            sb.Append("bogomips\t: 4800.00\n");
-            sb.Append("TLB size\t: 1024 4K pages\n");
-            sb.Append("clflush size\t: 64\n");
-            sb.Append("cache_alignment\t: 64\n");
-            sb.Append("address sizes\t: 40 bits physical, 48 bits virtual\n");
-            sb.Append("power management:\n\n");
+            sb.Append('\n');
         }
         return sb.ToString();
+    }
+
+    private static void Topology(KernelContext k, StringBuilder sb, int cpu, Numa.CpuIdentity id)
+    {
+        int siblings = 0;
+        var cores = new HashSet<(int, bool, int)>(); // SMT groups: a core, or an AMD compute unit's cores
+
+        foreach (var o in k.Cpus.Online.Bits())
+        {
+            var oid = k.Cpus.Identity(o);
+            if (oid is null || oid.PackageId != id.PackageId) continue;
+            siblings++;
+            cores.Add(oid.ComputeUnitId >= 0 ? (oid.DieId, true, oid.ComputeUnitId) : (oid.DieId, false, oid.CoreId));
+        }
+        sb.Append("physical id\t: ").Append(id.PackageId).Append('\n');
+        sb.Append("siblings\t: ").Append(siblings).Append('\n');
+        sb.Append("core id\t\t: ").Append(id.CoreId).Append('\n');
+        sb.Append("cpu cores\t: ").Append(cores.Count).Append('\n');
+        sb.Append("apicid\t\t: ").Append(id.ApicId).Append('\n');
+        sb.Append("initial apicid\t: ").Append(id.ApicId).Append('\n');
     }
 }

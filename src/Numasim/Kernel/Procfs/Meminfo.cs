@@ -40,8 +40,14 @@ internal static class Meminfo
         Kb("VmallocChunk", 0);
         Kb("Percpu", k.PercpuFirstChunk.UnitPages * k.PercpuFirstChunk.Units); // pcpu_nr_pages() of the first chunk
         Kb("HardwareCorrupted", 0);
-        foreach (var l in new[] { "AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "CmaTotal", "CmaFree" })
+        foreach (var l in new[] { "AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped" })
             Kb(l, 0);
+        if (k.Profile.Build.Cma)
+        {
+            Kb("CmaTotal", 0);
+            Kb("CmaFree", 0);
+        }
+        if (k.Profile.Build.UnacceptedMemory) Kb("Unaccepted", 0);
         foreach (var l in new[] { "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp" })
             sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{0,8}\n");
         Val("Hugepagesize", 2048);

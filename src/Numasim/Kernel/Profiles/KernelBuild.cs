@@ -14,6 +14,18 @@ public readonly record struct ImageFreeArea(string What, ulong Offset, ulong Siz
 /// </summary>
 public sealed record KernelBuild
 {
+    /// <summary>sizeof(note_buf_t), cpuN/crash_notes_size (drivers/base/cpu.c): 368 in the 6.1 guest's sysfs (oracle
+    /// fuzz; two ELF notes around a 336-byte elf_prstatus, the same struct in 6.12; the model showed 376 before).</summary>
+    public int CrashNotesBytes { get; init; } = 368;
+
+    /// <summary>CONFIG_UNACCEPTED_MEMORY (config: =y in 6.12, absent in 6.1): the Unaccepted line of /proc/meminfo
+    /// and nodeN/meminfo (after FilePmdMapped, before the HugePages lines).</summary>
+    public bool UnacceptedMemory { get; init; }
+
+    /// <summary>CONFIG_CMA (config: "# CONFIG_CMA is not set" in both Debian builds): /proc/meminfo's CmaTotal and
+    /// CmaFree lines exist only with it (fs/proc/meminfo.c).</summary>
+    public bool Cma { get; init; }
+
     /// <summary>CONFIG_PHYSICAL_START (config: 0x1000000): where the decompressor puts the kernel with nokaslr.</summary>
     public ulong PhysicalStart { get; init; } = 0x1000000;
 
@@ -135,6 +147,7 @@ public sealed record KernelBuild
     public static readonly KernelBuild Debian6_12 = new()
     {
         KernelReserveBytes = 0x2c00000,
+        UnacceptedMemory = true,
         ImageFrees =
         [
             new("SMP alternatives memory", 0x2728000, 0xa000),

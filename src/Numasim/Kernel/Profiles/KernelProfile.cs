@@ -86,6 +86,22 @@ public sealed record KernelProfile
     /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
     public bool PrintsDemotionTargets { get; init; }
 
+    /// <summary>memoryN/removable computes is_mem_section_removable() (a block with reserved, unmovable or hole pages
+    /// reads 0). Since 53cdc1cb29e8 (v5.7) every block reads 1.</summary>
+    public bool RemovableChecksPages { get; init; }
+
+    /// <summary>The struct pages of a hole in a boot block belong to zone 0 of node 0 (zero_resv_unavail()), so
+    /// test_pages_in_a_zone() fails and an online block with a hole shows valid_zones "none". Since v5.13 holes take
+    /// the neighbouring zone (init_unavailable_range()), and v6.1 shows the zone the block lies in.</summary>
+    public bool HoleBlocksShowNoZone { get; init; }
+
+    /// <summary>cpuN/topology has die_id (5.2), core_cpus, die_cpus and package_cpus (5.4, 2e4c54dac7b3) and the
+    /// cluster files (5.16); before, only physical_package_id, core_id, core_siblings and thread_siblings.</summary>
+    public bool TopologyHasDieClusterFiles { get; init; } = true;
+
+    /// <summary>mm/memory-tiers.c (v6.1): /sys/devices/virtual/memory_tiering with the default DRAM tier, memory_tier4.</summary>
+    public bool MemoryTiers { get; init; } = true;
+
     /// <summary>The memory_hotplug.* module parameters exist (memmap_on_memory 5.12+, online_policy, auto_movable_ratio,
     /// auto_movable_numa_aware 5.15+, mm/memory_hotplug.c); v4.x has none.</summary>
     public bool MemoryHotplugModuleParams { get; init; }
@@ -148,6 +164,10 @@ public sealed record KernelProfile
         ClearCpuNodeOnNodeOffline = true,
         MemorylessPossibleNodesStayOffline = false,
         OopsStyleV4 = true,
+        RemovableChecksPages = true,
+        HoleBlocksShowNoZone = true,
+        TopologyHasDieClusterFiles = false,
+        MemoryTiers = false,
     };
 
     public static readonly KernelProfile V4_20 = V4_19 with

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Numasim.Firmware;
+using Numasim.Kernel.Numa;
+using Numasim.Kernel.Sysfs;
+
+namespace Numasim.Kernel.Drivers;
+
+/// <summary>
+/// drivers/base/cacheinfo.c with arch/x86/kernel/cpu/cacheinfo.c: cpu/cpuN/cache/indexK exists while the CPU is online
+/// (CPUHP_AP_BASE_CACHEINFO_ONLINE), and shared_cpu_map holds the online CPUs sharing the leaf. The leaves are the
+/// machine's <see cref="MachineSpec.Caches"/> (an imported machine: which CPUs share each cache is what its kernel
+/// showed), else QEMU's qemu64 leaves (<see cref="Qemu64Cpu.CacheLeaves"/>), shared as 6.1's AMD legacy path shares them.
+/// </summary>
+internal sealed class CacheInfo
+{
+    private readonly KernelContext _k;
+    private readonly Dictionary<int, List<CacheSpec>>? _imported;
+
+    public CacheInfo(KernelContext k)
+    {
+        _k = k;
+        if (k.Machine.Caches is not { } caches) return;
+        _imported = [];
+        foreach (var c in caches)
+            foreach (var cpu in c.Cpus)
+            {
+                if (!_imported.TryGetValue(cpu, out var l)) _imported[cpu] = l = [];
+                l.Add(c);
+            }
+        foreach (var l in _imported.Values) l.Sort((a, b) => a.Index.CompareTo(b.Index));
+    }
+
+    /// <summary>The leaf one indexK directory shows, for one CPU.</summary>
+    private sealed class CacheDevice(CacheInfo owner, int cpu, CacheSpec leaf)
+    {
+        public readonly CacheInfo Owner = owner;
+        public readonly int Cpu = cpu;
+        public readonly CacheSpec Leaf = leaf;
+    }
+
+    /// <summary>Models cache_add_dev() (cacheinfo_cpu_online()): cache/ and an indexK device per leaf, in the cpuN directory
+    /// view of an online CPU (cache_remove_dev() at cacheinfo_cpu_pre_down(): the view of an offline CPU has none).</summary>
+    public void AddCacheDir(int cpu, SysfsDirectory cpuDir)
+    {
+        var leaves = Leaves(cpu);
+        if (leaves.Count == 0 || cpuDir.Child("cache") is not null) return;
+        var cache = cpuDir.Dir("cache");
+        cache.AddGroup(UeventGroup);
+        foreach (var leaf in leaves)
+        {
+            var d = cache.Dir("index" + leaf.Index.ToString(CultureInfo.InvariantCulture));
+            d.AddGroup(GroupFor(leaf), new CacheDevice(this, cpu, leaf));
+            d.AddGroup(UeventGroup);
+        }
+    }
+
+    /// <summary>Models init_cache_level()/populate_cache_leaves(): the CPU's leaves in index order.</summary>
+    private IReadOnlyList<CacheSpec> Leaves(int cpu) =>
+        _imported is null ? Qemu64Cpu.CacheLeaves : _imported.TryGetValue(cpu, out var l) ? l : [];
+
+    /// <summary>Models cache_shared_cpu_map_setup(): the online CPUs sharing the leaf. Imported leaves list them; for
+    /// qemu64, __cache_amd_cpumap_setup() shares index 3 over cpu_llc_shared_mask (cpu_llc_id is the die id on family
+    /// 15, and match_llc()'s topology_sane() keeps it within a node) and the others are per CPU (num_threads_sharing 1).</summary>
+    private Bitmap SharedCpus(int cpu, CacheSpec leaf)
+    {
+        var m = new Bitmap(_k.Cpus.NrCpuIds);
+        if (_imported is not null)
+        {
+            foreach (var c in leaf.Shared ?? leaf.Cpus)
+                if (c < _k.Cpus.NrCpuIds && _k.Cpus.Online[c]) m.Set(c);
+        }
+        else if (leaf.Index == 3 && _k.Cpus.Identity(cpu) is { } me)
+        {
+            foreach (var o in _k.Cpus.Online.Bits())
+                if (_k.Cpus.Identity(o) is { } id && id.DieId == me.DieId && _k.Cpus.CpuToNode(o) == _k.Cpus.CpuToNode(cpu)) m.Set(o);
+        }
+        m.Set(cpu);
+        return m;
+    }
+
+    /// <summary>Models get_cache_id(): the APIC id shifted by the leaf's sharing width (qemu64: the APIC id).</summary>
+    private int? Id(int cpu, CacheSpec leaf) =>
+        _imported is not null ? leaf.IdOf(cpu) : (int?)(_k.Cpus.Identity(cpu)?.ApicId ?? 0);
+
+    private static readonly AttributeGroup UeventGroup = new(DeviceAttribute.Const("uevent", "", _ => Errno.None));
+
+    /// <summary>cache_default_attrs with cache_default_attrs_is_visible(): a file only where the leaf has the value.</summary>
+    private static AttributeGroup GroupFor(CacheSpec leaf)
+    {
+        int key = (leaf.Level is null ? 0 : 1) | (leaf.Type is null ? 0 : 2) | (leaf.SizeKb is null ? 0 : 4) | (leaf.Ways is null ? 0 : 8)
+            | (leaf.LineSize is null ? 0 : 16) | (leaf.Sets is null ? 0 : 32) | (leaf.Partition is null ? 0 : 64)
+            | (leaf.WritePolicy is null ? 0 : 128) | (leaf.AllocationPolicy is null ? 0 : 256) | (leaf.Ids is null ? 0 : 512);
+        lock (Groups)
+        {
+            if (Groups.TryGetValue(key, out var g)) return g;
+            var attrs = new List<DeviceAttribute>
+            {
+                DeviceAttribute.Ro<CacheDevice>("shared_cpu_map", d => SysfsFormat.Mask(d.Owner.SharedCpus(d.Cpu, d.Leaf), d.Owner._k.Cpus.NrCpuIds)),
+                DeviceAttribute.Ro<CacheDevice>("shared_cpu_list", d => SysfsFormat.List(d.Owner.SharedCpus(d.Cpu, d.Leaf))),
+            };
+            void Add(int bit, string name, Func<CacheDevice, string> show) { if ((key & bit) != 0) attrs.Add(DeviceAttribute.Ro(name, show)); }
+            Add(1, "level", d => SysfsFormat.Line(d.Leaf.Level!));
+            Add(2, "type", d => SysfsFormat.Line(d.Leaf.Type!));
+            Add(4, "size", d => d.Leaf.SizeKb!.Value.ToString(CultureInfo.InvariantCulture) + "K\n");
+            Add(8, "ways_of_associativity", d => SysfsFormat.Line(d.Leaf.Ways!));
+            Add(16, "coherency_line_size", d => SysfsFormat.Line(d.Leaf.LineSize!));
+            Add(32, "number_of_sets", d => SysfsFormat.Line(d.Leaf.Sets!));
+            Add(64, "physical_line_partition", d => SysfsFormat.Line(d.Leaf.Partition!));
+            Add(128, "write_policy", d => SysfsFormat.Line(d.Leaf.WritePolicy!));
+            Add(256, "allocation_policy", d => SysfsFormat.Line(d.Leaf.AllocationPolicy!));
+            Add(512, "id", d => SysfsFormat.Line(d.Owner.Id(d.Cpu, d.Leaf) ?? 0));
+            return Groups[key] = new AttributeGroup([.. attrs]);
+        }
+    }
+
+    private static readonly Dictionary<int, AttributeGroup> Groups = [];
+}
