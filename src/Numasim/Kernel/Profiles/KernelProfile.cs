@@ -133,17 +133,17 @@ public sealed record KernelProfile
     // The bug zoo (docs/checker.md "Bug zoo"): fixes of historical bugs, on in every modelled version; a zoo profile
     // (ZooProfiles) turns one off to show that the checker finds the bug by itself.
 
-    /// <summary>2c91f8fc6c99 "mm/memory_hotplug: fix try_offline_node()" (v5.5): try_offline_node() keeps a node online
+    /// <summary>2c91f8fc6c99 "mm/memory_hotplug: fix try_offline_node()" (v5.5 by date): try_offline_node() keeps a node online
     /// while a memory block has its nid. Before, it looked only for present sections in the node's span, which covers
     /// onlined memory only (since f1dd2cd13c4b, v4.13), so added but never onlined memory did not keep the node.</summary>
     public bool Fix2c91f8fc6c99 { get; init; } = true;
 
-    /// <summary>d9713679dbd2 "memory_hotplug: fix possible incorrect node_states[N_NORMAL_MEMORY]" (v3.7): online_pages()
+    /// <summary>d9713679dbd2 "memory_hotplug: fix possible incorrect node_states[N_NORMAL_MEMORY]" (2012, v3.8 by date): online_pages()
     /// and offline_pages() set and clear N_NORMAL_MEMORY (node_states_check_changes_online/offline()); before, only
     /// N_HIGH_MEMORY (= N_MEMORY then) was kept.</summary>
     public bool Fixd9713679dbd2 { get; init; } = true;
 
-    /// <summary>8f416836c0d5 "mm/page_alloc.c: fix calculation of pgdat->nr_zones" (v4.19): init_currently_empty_zone()
+    /// <summary>8f416836c0d5 "mm/page_alloc.c: fix calculation of pgdat->nr_zones" (2018): init_currently_empty_zone()
     /// raises pgdat->nr_zones to zone_idx + 1 only when that is larger; before, it set it unconditionally, so onlining
     /// into ZONE_NORMAL after ZONE_MOVABLE left nr_zones below the populated ZONE_MOVABLE.</summary>
     public bool Fix8f416836c0d5 { get; init; } = true;
@@ -153,7 +153,7 @@ public sealed record KernelProfile
     /// nothing; before, a zone emptied by hot-remove (start 0) kept start_pfn 0 when memory came back.</summary>
     public bool Fix712cd386fdc9 { get; init; } = true;
 
-    /// <summary>feee6b298916 "mm/memory_hotplug: shrink zones when offlining memory" (v5.5; Fixes: d0dc12e86b31): the zone
+    /// <summary>feee6b298916 "mm/memory_hotplug: shrink zones when offlining memory" (v5.5 by date; Fixes: d0dc12e86b31): the zone
     /// and node spans shrink when memory goes offline (remove_pfn_range_from_zone()); before, only when it was removed
     /// (__remove_pages() → __remove_zone(), on the zone of the range's first page), so offline memory stayed spanned.</summary>
     public bool Fixfeee6b298916 { get; init; } = true;
