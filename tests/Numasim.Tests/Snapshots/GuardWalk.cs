@@ -1,3 +1,4 @@
+using Numasim.Checker;
 using Numasim.Snapshots;
 
 namespace Numasim.Tests.Snapshots;
@@ -13,6 +14,17 @@ public delegate string GuardStep(Machine m, Random rnd, ref int dimms);
 /// </summary>
 public static class GuardWalk
 {
+    /// <summary>The two machines render the same /sys and /proc, hold the same <paramref name="internals"/> (what /sys
+    /// does not show) and have the same fingerprints and whole-state hash.</summary>
+    public static void Same(Machine a, Machine b, string when, Func<Machine, string> internals)
+    {
+        var diff = StateRendering.FirstDifference(a, b);
+        Assert.True(diff is null, $"{when}: {diff}");
+        Assert.Equal(internals(a), internals(b));
+        Assert.Equal(a.State.Fingerprints, b.State.Fingerprints);
+        Assert.Equal(a.State.ExactHash(), b.State.ExactHash());
+    }
+
     public static void Run(Machine a, Machine b, int seed, int rounds, GuardStep step, Action<Machine, Machine, string> same)
     {
         int dimmsA = 0, dimmsB = 0;
