@@ -107,6 +107,7 @@ public sealed class CpuDevices
         root.Attr("isolated", () => "\n");
         DeviceCommon.AddUeventAndPower(root);
         CpuReports.RegisterVulnerabilities(_k, root);
+        CpuRootFiles.Register(_k, root);
         _ = BusDevices;
     }
 
@@ -121,7 +122,8 @@ public sealed class CpuDevices
         d.Link("subsystem", "/sys/bus/cpu");
         // QEMU's build_cpus_aml() declares every possible CPU inside \_SB.CPUS, a processor container (ACPI0010)
         d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0010:00/LNXCPU:{cpu:x2}");
-        DeviceCommon.AddUeventAndPower(d);
+        DeviceCommon.AddPower(d);
+        CpuRootFiles.BindProcessorDriver(_k, d);
         d.GetOrAddDir("power").AddGroup(CpuPmQosGroup); // register_cpu(): dev_pm_qos_expose_latency_limit(dev, 0)
         BusDevices.Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");

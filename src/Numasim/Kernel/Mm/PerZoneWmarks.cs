@@ -38,7 +38,7 @@ internal static class PerZoneWmarks
     private static void Setup(KernelContext k, List<Zone> zones)
     {
         var inputs = zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages)).ToList();
-        var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, inputs);
+        var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, inputs, movableLikeHighmem: k.Profile.MovableWatermarksLikeHighmem);
         for (int i = 0; i < zones.Count; i++)
         {
             var z = zones[i];

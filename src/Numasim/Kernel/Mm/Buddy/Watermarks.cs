@@ -57,19 +57,23 @@ public static class Watermarks
     }
 
     /// <summary>Models __setup_per_zone_wmarks(), mm/page_alloc.c, over every zone of every node (x86_64 has no
-    /// highmem, so all zones are lowmem). Result i belongs to zones[i].</summary>
+    /// highmem). With <paramref name="movableLikeHighmem"/> (v6.4+), ZONE_MOVABLE (index 3) is left out of
+    /// lowmem_pages and its min watermark is capped like highmem's: managed/1024 clamped to [SWAP_CLUSTER_MAX, 128].
+    /// Result i belongs to zones[i].</summary>
     public static ZoneWatermarks[] SetupPerZoneWmarks(int minFreeKbytes, IReadOnlyList<ZoneReserveInput> zones,
-        int watermarkScaleFactor = DefaultWatermarkScaleFactor)
+        int watermarkScaleFactor = DefaultWatermarkScaleFactor, bool movableLikeHighmem = false)
     {
+        const int ZoneMovable = 3, SwapClusterMax = 32;
         long pagesMin = minFreeKbytes >> (BuddyConstants.PageShift - 10);
         long lowmemPages = 0;
-        foreach (var z in zones) lowmemPages += z.ManagedPages;
+        foreach (var z in zones)
+            if (!movableLikeHighmem || z.ZoneIndex != ZoneMovable) lowmemPages += z.ManagedPages;
         var r = new ZoneWatermarks[zones.Count];
         for (int i = 0; i < zones.Count; i++)
         {
             long managed = zones[i].ManagedPages;
             long tmp = lowmemPages == 0 ? 0 : pagesMin * managed / lowmemPages;
-            long min = tmp;
+            long min = movableLikeHighmem && zones[i].ZoneIndex == ZoneMovable ? Math.Clamp(managed / 1024, SwapClusterMax, 128) : tmp;
             tmp = Math.Max(tmp >> 2, MultFrac(managed, watermarkScaleFactor, 10000));
             long low = min + tmp, high = low + tmp;
             r[i] = new ZoneWatermarks(min, low, high, high + tmp);
