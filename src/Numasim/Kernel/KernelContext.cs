@@ -152,6 +152,11 @@ public sealed class KernelContext
 
     /// <summary>min_free_kbytes and user_min_free_kbytes (the sysctl; -1 when never written).</summary>
     public int MinFreeKbytes { get; internal set; } = 1024;
+
+    /// <summary>transparent_hugepage_flags != 0 after hugepage_init() (mm/huge_memory.c): false when totalram_pages()
+    /// was below 512 MiB at boot, and then khugepaged never starts, so set_recommended_min_free_kbytes() never raises
+    /// min_free_kbytes (not even after memory is added). Set once at boot.</summary>
+    public bool ThpEnabled { get; internal set; } = true;
     public int UserMinFreeKbytes { get; internal set; } = -1;
 
     /// <summary>policy_zone: the highest zone below ZONE_MOVABLE that any node populates.</summary>

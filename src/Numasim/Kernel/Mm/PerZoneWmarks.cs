@@ -6,13 +6,17 @@ namespace Numasim.Kernel.Mm;
 /// min_free_kbytes, every zone's watermarks, lowmem reserves and pcp sizes after boot and memory hotplug.</summary>
 internal static class PerZoneWmarks
 {
+    /// <summary>Models hugepage_init()'s "disable transparent hugepages on smaller systems": below 512 MiB of
+    /// totalram_pages() the flags are cleared and khugepaged is not started.</summary>
+    public static void HugepageInit(KernelContext k) => k.ThpEnabled = k.TotalRamPages >= (512L << 20) / Page.Size;
+
     /// <summary>Models init_per_zone_wmark_min() followed by khugepaged_min_free_kbytes_update().</summary>
     public static void InitPerZoneWmarkMin(KernelContext k)
     {
         var zones = k.AllZones().ToList();
         k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
-        if (k.Profile.TransparentHugepage) SetRecommendedMinFreeKbytes(k, zones);
+        if (k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
     }
 
     /// <summary>Models set_recommended_min_free_kbytes(), mm/khugepaged.c: room for two free pageblocks per
