@@ -22,23 +22,45 @@ public sealed class Machine
         Spec = spec;
         Profile = profile;
         // QEMU's start-up: the machine's firmware, and the DIMMs given on its command line plugged before the guest runs
-        var deviceMemory = DeviceMemory.For(spec);
+        // (QEMU's device memory is compact state too: the store is made first)
+        var state = new Snapshots.StateStore();
+        var deviceMemory = DeviceMemory.For(spec, state);
         var (dimms, error) = PcMachine.ColdPlug(spec, deviceMemory);
         if (error is not null) throw new ArgumentException("pc-dimm " + error);
         var firmware = PcMachine.Build(spec) with { ColdPlugged = dimms };
-        var k = new KernelContext(firmware, spec, profile);
+        var k = new KernelContext(firmware, spec, profile, state);
         if (traceBoot) k.Trace.Start();
         _s = new KernelSubsystems(k);
         StartKernel.Run(_s);
         Qmp = new Qmp(spec, k, _s.Acpi, deviceMemory, _s.VirtioMem);
         Qmp.ColdPlugDevices();
+        _oops = new Snapshots.StateArray<char>(k.State, "oops report");
+        MachineRegions = k.State.Regions.Count;
     }
+
+    // The oops report (empty while the kernel lives), as compact state; the KernelOops object is made from it.
+    private readonly Snapshots.StateArray<char> _oops;
+    private KernelOops? _oopsObject;
+
+    /// <summary>Regions of the machine itself (a driver may add its own after them).</summary>
+    internal int MachineRegions { get; }
+
+    /// <summary>The machine's compact state (docs/checker.md): save it, restore it, read its fingerprints.</summary>
+    public Snapshots.StateStore State => _s.Kernel.State;
 
     /// <summary>The hypervisor's QMP interface for hotplug events.</summary>
     public Qmp Qmp { get; }
 
     /// <summary>The modelled kernel oopsed; it is dead and takes no more steps.</summary>
-    public KernelOops? Oops { get; private set; }
+    public KernelOops? Oops
+    {
+        get
+        {
+            if (_oops.Length == 0) return null;
+            if (_oopsObject is null || !_oops.Items.SequenceEqual(_oopsObject.Report)) _oopsObject = new KernelOops(new string(_oops.Items));
+            return _oopsObject;
+        }
+    }
 
     /// <summary>Runs a kernel-internal action; a modelled oops is recorded and logged, never thrown out.</summary>
     public T Guard<T>(Func<T> action, T onOops)
@@ -50,7 +72,10 @@ public sealed class Machine
         }
         catch (KernelOops oops)
         {
-            Oops = oops;
+            _oops.Resize(oops.Report.Length);
+            oops.Report.AsSpan().CopyTo(_oops.MutItems);
+            _oopsObject = oops;
+            State.Observe(Snapshots.Zobrist.Key(Snapshots.FieldKind.Oops, 0), 0, 1);
             Log.Printk(oops.Report);
             return onOops;
         }
@@ -84,11 +109,19 @@ public sealed class Machine
     public static Machine Boot(MachineSpec spec, KernelProfile? profile, bool traceBoot) => new(spec, profile ?? KernelProfile.Default, traceBoot);
 
     /// <summary>
-    /// An independent machine in exactly this state (a snapshot): the kernel, the hypervisor, the log and every
-    /// /sys file are copied, so the two evolve separately and deterministically from here. No kernel
-    /// counterpart; it is what a VM snapshot gives, and how the checker restores states without booting.
+    /// An independent machine in exactly this state (a snapshot): a machine of the same spec and profile is built
+    /// (booted) and this one's compact state restored into it, its log and uevents copied, so the two evolve
+    /// separately and deterministically from here. No kernel counterpart; it is what a VM snapshot gives.
     /// </summary>
-    public Machine Clone() => Snapshots.GraphImage<Machine>.Of(this).Copy();
+    public Machine Clone()
+    {
+        var copy = new Machine(Spec, Profile);
+        copy.State.Restore(State.Save(), MachineRegions);
+        Log.CopyTo(copy.Log);
+        _s.Kernel.Uevents.CopyTo(copy._s.Kernel.Uevents);
+        if (Kernel.Trace.Enabled) copy.Kernel.Trace.Start();   // not kernel state: the copy records on its own
+        return copy;
+    }
 
     public MachineSpec Spec { get; }
     public KernelProfile Profile { get; }

@@ -45,6 +45,7 @@ public static class BenchCommand
         command.Options.Add(runs);
         command.Options.Add(phases);
         command.Options.Add(digest);
+        command.Subcommands.Add(CreateChecker());
         command.SetAction(parsed =>
         {
             int n = parsed.GetValue(runs);
@@ -52,6 +53,30 @@ public static class BenchCommand
             return Execute(parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, n, parsed.GetValue(phases), parsed.GetValue(digest));
         });
         return command;
+    }
+
+    /// <summary><c>numasim bench checker</c>: see <see cref="CheckerBench"/>.</summary>
+    private static Command CreateChecker()
+    {
+        var depths = new Option<string>("--depths") { Description = "depths explored, comma-separated (default 7,9)", HelpName = "LIST", DefaultValueFactory = _ => "7,9" };
+        var jobs = new Option<int>("--jobs") { Description = "worker threads (default 1: figures per core)", HelpName = "N", DefaultValueFactory = _ => 1 };
+        var max = new Option<long>("--max-states") { Description = "stop each run at this many states (default 3000000)", HelpName = "N", DefaultValueFactory = _ => 3_000_000 };
+        var c = new Command("checker", "the model checker's states per second per core and bytes per state, oracle and four-node machines");
+        c.Options.Add(depths);
+        c.Options.Add(jobs);
+        c.Options.Add(max);
+        c.SetAction(parsed =>
+        {
+            var list = new List<int>();
+            foreach (var part in parsed.GetValue(depths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                list.Add(int.TryParse(part, out int d) && d >= 0 ? d : throw new CliException($"bench checker: --depths: '{part}' is not a depth"));
+            int j = parsed.GetValue(jobs);
+            if (j < 1) throw new CliException("bench checker: --jobs must be 1 or more");
+            long m = parsed.GetValue(max);
+            if (m < 1) throw new CliException("bench checker: --max-states must be 1 or more");
+            return CheckerBench.Execute(parsed.InvocationConfiguration.Output, list, j, m);
+        });
+        return c;
     }
 
     /// <summary>Runs the figures; on a terminal, a progress bar on stderr follows the boots.</summary>

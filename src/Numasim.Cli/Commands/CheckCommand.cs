@@ -10,7 +10,7 @@ namespace Numasim.Cli.Commands;
 
 /// <summary>
 /// <c>numasim check (--machine FILE | --qemu "ARGS") [--profile P] [--depth N] [--ops LIST] [--jobs N] [--out FILE]
-/// [--max-states N] [--symmetry] [--progress] [--explain] [--report FILE]</c>: breadth-first exploration of hotplug
+/// [--max-states N] [--symmetry] [--por] [--fingerprint observed|exact] [--bitstate BITS] [--render-sample N] [--progress] [--explain] [--report FILE]</c>: breadth-first exploration of hotplug
 /// operation sequences; a violated invariant is printed with the shortest sequence and written as a scenario (with
 /// --explain, each of its steps explained). Exit 0 none, 1 violation.
 /// </summary>
@@ -30,6 +30,10 @@ public static class CheckCommand
         var maxStates = new Option<long>("--max-states") { Description = "stop after this many distinct states (default 20000000)", HelpName = "N", DefaultValueFactory = _ => 20_000_000 };
         var symmetry = new Option<bool>("--symmetry") { Description = "merge states equal up to DIMM slot, block number and CPU number" };
         var progress = new Option<bool>("--progress") { Description = "print progress on stderr even when it is not a terminal" };
+        var por = new Option<bool>("--por") { Description = "partial-order reduction: skip an operation after an independent later one (same states, fewer transitions)" };
+        var fingerprint = new Option<string>("--fingerprint") { Description = "what a state's fingerprint covers: observed (default) or exact (the whole state)", HelpName = "MODE", DefaultValueFactory = _ => "observed" };
+        var bitstate = new Option<int>("--bitstate") { Description = "bitstate hashing with 2^BITS bits (10..40) instead of a fingerprint set", HelpName = "BITS" };
+        var render = new Option<int>("--render-sample") { Description = "one state in N also has /sys and /proc compared with a replay from boot (0: only the counterexample; default 4096)", HelpName = "N", DefaultValueFactory = _ => 4096 };
         var explain = new Option<bool>("--explain") { Description = "explain each step of the counterexample: kernel call path, decisions, errnos, changed files" };
         var report = RunCommand.ReportOption();
         var command = new Command("check", "explore hotplug operation sequences and check the invariants");
@@ -41,6 +45,10 @@ public static class CheckCommand
         command.Options.Add(maxStates);
         command.Options.Add(symmetry);
         command.Options.Add(progress);
+        command.Options.Add(por);
+        command.Options.Add(fingerprint);
+        command.Options.Add(bitstate);
+        command.Options.Add(render);
         command.Options.Add(explain);
         command.Options.Add(report);
         command.SetAction(parsed =>
@@ -54,6 +62,15 @@ public static class CheckCommand
             if (d < 0) throw new CliException("check: --depth must be 0 or more");
             if (j < 1) throw new CliException("check: --jobs must be 1 or more");
             if (max < 1) throw new CliException("check: --max-states must be 1 or more");
+            var fpMode = parsed.GetValue(fingerprint) switch
+            {
+                "observed" => FingerprintMode.Observed,
+                "exact" => FingerprintMode.Exact,
+                var other => throw new CliException($"check: --fingerprint: '{other}' is not observed or exact"),
+            };
+            int bits = parsed.GetValue(bitstate);
+            if (bits != 0 && bits is < 10 or > 40) throw new CliException("check: --bitstate takes 10 to 40 (log2 of the bits)");
+            if (parsed.GetValue(render) < 0) throw new CliException("check: --render-sample must be 0 or more");
             var families = OpFamilies.Parse(parsed.GetValue(ops), out var opsError) ?? throw new CliException("check: --ops: " + opsError);
             var reportFile = parsed.GetValue(report);
             if (reportFile is not null) ReportFile.Check(reportFile);
@@ -64,7 +81,8 @@ public static class CheckCommand
                 var options = new CheckOptions
                 {
                     Spec = spec, Profile = profile, Depth = d, Families = families, Jobs = j, MaxStates = max,
-                    Symmetry = parsed.GetValue(symmetry),
+                    Symmetry = parsed.GetValue(symmetry), PartialOrder = parsed.GetValue(por), Fingerprint = fpMode,
+                    BitstateLog2 = bits, RenderSample = parsed.GetValue(render),
                     Progress = p =>
                     {
                         var text = $"{p.States} states, {p.StatesPerSecond:F0} states/s, {p.Transitions} transitions, depth {p.Depth + 1}/{d}, queue {p.Queue}, {p.Elapsed.TotalSeconds:F1} s";
@@ -107,8 +125,10 @@ public static class CheckCommand
             ["states per depth", string.Join(" ", result.StatesPerDepth)],
             ["time", $"{result.Elapsed.TotalSeconds:F2} s"],
             ["states/s, transitions/s", $"{result.StatesPerSecond:F0}, {result.TransitionsPerSecond:F0}"],
-            ["copies (time)", $"{result.Copies} ({result.CopyTime.TotalSeconds:F2} s)"],
-            ["boots, replayed ops", $"{result.Boots}, {result.ReplayedOps}"],
+            ["restores, skipped by --por, rendered", $"{result.Restores}, {result.Skipped}, {result.Rendered}"],
+            ["boots", $"{result.Boots}"],
+            ["bytes: a state, visited set and tree per state", $"{result.StateBytes}, {result.BytesPerState:F1}"],
+            ["visited set, collision probability", $"{result.VisitedMode}, {result.CollisionProbability:G2}"],
             ["peak memory", $"{peak >> 20} MiB"],
             ["jobs", jobs.ToString()],
         ]);
@@ -122,7 +142,9 @@ public static class CheckCommand
         var summary = $"{result.States} distinct states, {result.Transitions} transitions, depth {result.DepthReached}" +
                       $"{(result.Exhausted ? " (state space exhausted)" : "")}{(result.Bounded ? " (stopped at --max-states)" : "")}, " +
                       $"{result.Elapsed.TotalSeconds:F2} s, {result.StatesPerSecond:F0} states/s, {result.TransitionsPerSecond:F0} transitions/s, " +
-                      $"{result.Copies} copies ({result.CopyTime.TotalSeconds:F2} s), {result.Boots} boots, {result.ReplayedOps} replayed ops, peak memory {peak >> 20} MiB, jobs {j}";
+                      $"{result.Restores} restores, {result.Skipped} skipped by --por, {result.Rendered} rendered, {result.Boots} boots, peak memory {peak >> 20} MiB, jobs {j}\n" +
+                      $"  state {result.StateBytes} bytes; visited set and tree {result.BytesPerState:F1} bytes a state; {result.VisitedMode}, " +
+                      $"collision probability {result.CollisionProbability:G2}";
         if (result.Violation is not { } v)
         {
             stdout.WriteLine($"check ({profile.Name}): no violation up to depth {result.DepthReached}");

@@ -20,51 +20,55 @@ public sealed class CheckDriver
     public ulong DimmBytes { get; }
 
     private readonly IReadOnlySet<string> _families;
-    private readonly Dictionary<int, string> _cpus = [];                 // slot index -> device id
-    private readonly SortedDictionary<int, int> _dimms = [];              // dimm index -> node
-    private readonly SortedDictionary<long, AllocatedPage> _pages = [];   // node*4+kind -> page
-    private readonly List<(long Start, long End)> _removed = [];
-    private ulong _bootUntouchedNodes;
+    private readonly DriverState _st;
     private List<ScenarioStep>? _steps;
 
     public CheckDriver(MachineSpec spec, KernelProfile profile, IReadOnlySet<string> families, bool record = false)
     {
         Machine = Machine.Boot(spec, profile);
+        // The log and uevents are not part of a checker state: exploring runs quiet; a recording replays them.
+        Machine.Log.Enabled = record;
         _families = families;
         DimmBytes = Machine.Kernel.MemoryBlockSize;
         if (record) _steps = [];
+        _st = new DriverState(Machine.State, spec);
+        _st.FaultState = Faults.Fingerprint(Machine);
         // Nodes the boot left online with neither memory nor a present CPU (v4.x onlines possible memoryless nodes).
+        ulong untouched = 0;
         foreach (var nid in Machine.Kernel.NodeStates[NodeState.Online].Bits())
             if (!Machine.Kernel.AllMemoryBlocks.Any(b => b.Nid == nid) && !Machine.Kernel.Cpus.PresentCpusOfNode(nid).Any())
-                _bootUntouchedNodes |= 1UL << nid;
+                untouched |= 1UL << nid;
+        _st.BootUntouchedNodes = untouched;
     }
 
     public Machine Machine { get; }
 
-    /// <summary>An image of this driver, machine included, from which independent drivers in this state are
-    /// copied (see <see cref="Machine.Clone"/>). The driver must not change while the image is used.</summary>
-    public Snapshots.GraphImage<CheckDriver> Image() => Snapshots.GraphImage<CheckDriver>.Of(this);
+    /// <summary>The state of the machine and of this driver's bookkeeping, as a value.</summary>
+    public Snapshots.StateSnapshot Save() => Machine.State.Save();
+
+    /// <summary>Puts machine and bookkeeping in a saved state (of a driver of the same spec, profile and families).</summary>
+    public void Restore(Snapshots.StateSnapshot s) => Machine.State.Restore(s);
 
     /// <summary>The scenario steps applied so far (when recording).</summary>
     public IReadOnlyList<ScenarioStep> Steps => _steps ?? [];
 
     /// <summary>Pages the checker holds, by node*4+kind.</summary>
-    public IReadOnlyDictionary<long, AllocatedPage> Pages => _pages;
+    public IReadOnlyDictionary<long, AllocatedPage> Pages => _st.Pages(K);
 
     /// <summary>Physical page ranges of DIMMs that were ejected.</summary>
-    public IReadOnlyList<(long Start, long End)> RemovedRanges => _removed;
+    public IReadOnlyList<(long Start, long End)> RemovedRanges => _st.Removed.Items.ToArray();
 
     /// <summary>Plugged DIMMs: index -> node.</summary>
-    public IReadOnlyDictionary<int, int> Dimms => _dimms;
+    public IReadOnlyDictionary<int, int> Dimms => _st.DimmMap();
 
     /// <summary>Hot-pluggable CPU slots the checker plugged: slot index -> QMP id.</summary>
-    public IReadOnlyDictionary<int, string> PluggedCpus => _cpus;
+    public IReadOnlyDictionary<int, string> PluggedCpus => _st.PluggedMap();
 
-    public bool KvmLoaded { get; private set; }
+    public bool KvmLoaded { get => _st.KvmLoaded; private set => _st.KvmLoaded = value; }
 
     /// <summary>Nodes online since boot without memory or present CPUs on which no device was ejected yet: the
     /// kernel keeps them online (v4.x boot rule) although nothing holds them.</summary>
-    public ulong BootUntouchedNodes => _bootUntouchedNodes;
+    public ulong BootUntouchedNodes => _st.BootUntouchedNodes;
 
     private KernelContext K => Machine.Kernel;
 
@@ -77,18 +81,20 @@ public sealed class CheckDriver
         foreach (var slot in spec.CpuSlots)
         {
             if (slot.Present) continue;
-            if (_cpus.ContainsKey(slot.Index)) { if (On("cpu-del")) ops.Add(new(OpKind.CpuDel, slot.Index)); }
+            if (_st.IsPlugged(slot.Index)) { if (On("cpu-del")) ops.Add(new(OpKind.CpuDel, slot.Index)); }
             else if (On("cpu-add") && K.Cpus.CpuOfApicId(slot.ApicId) < 0) ops.Add(new(OpKind.CpuAdd, slot.Index));
         }
         if (On("cpu-online"))
             foreach (var cpu in K.Cpus.Present.Bits())
-                if (Machine.Fs.Exists($"/sys/devices/system/cpu/cpu{cpu}/online"))
+                if (Machine.Subsystems.CpuDevices.HasOnlineFile(cpu))
                     ops.Add(new(K.Cpus.Online[cpu] ? OpKind.CpuOffline : OpKind.CpuOnline, cpu));
-        if (On("dimm-add") && _dimms.Count < spec.Slots
-            && spec.RamBytes + (ulong)(_dimms.Count + 1) * DimmBytes <= spec.MaxMemBytes)
+        int dimms = _st.DimmCount;
+        if (On("dimm-add") && dimms < spec.Slots
+            && spec.RamBytes + (ulong)(dimms + 1) * DimmBytes <= spec.MaxMemBytes)
             foreach (var nid in spec.NodeIds) ops.Add(new(OpKind.DimmAdd, nid));
         if (On("dimm-del"))
-            foreach (var idx in _dimms.Keys) ops.Add(new(OpKind.DimmDel, idx));
+            for (int idx = 0; idx < _st.DimmSlots; idx++)
+                if (_st.DimmNode(idx) >= 0) ops.Add(new(OpKind.DimmDel, idx));
         if (On("block"))
             foreach (var mb in K.AllMemoryBlocks)
             {
@@ -107,12 +113,13 @@ public sealed class CheckDriver
                 for (int kind = 0; kind < 4; kind++)
                 {
                     var op = CheckOp.AllocOp(nid, (AllocKind)kind);
-                    if (_pages.ContainsKey(op.Arg)) continue;
+                    if (_st.HoldsPage(op.Arg)) continue;
                     if ((AllocKind)kind == AllocKind.NoNode && FirstOnlineCpuOf(nid) < 0) continue;
                     ops.Add(op);
                 }
         if (On("free"))
-            foreach (var key in _pages.Keys) ops.Add(new(OpKind.Free, key));
+            for (int key = 0; key < _st.PageKeys; key++)
+                if (_st.HoldsPage(key)) ops.Add(new(OpKind.Free, key));
         if (On("fault")) Faults.EnabledOps(Machine, ops);
     }
 
@@ -129,102 +136,113 @@ public sealed class CheckDriver
     /// (an errno, a QMP error, a failed allocation); true when it may have changed the state.</summary>
     public bool Apply(CheckOp op)
     {
+        bool changed = ApplyOp(op);
+        // The fault injectors' state (which any allocation may change: fail_page_alloc's times) is observed once per
+        // operation, as the value Faults.Fingerprint gives.
+        _st.FaultState = Faults.Fingerprint(Machine);
+        return changed;
+    }
+
+    private bool ApplyOp(CheckOp op)
+    {
         switch (op.Kind)
         {
             case OpKind.CpuAdd:
             {
                 var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = new Dictionary<string, string>
+                var args = Args(("cpu-add", slot.Index, 0), () =>
                 {
-                    ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
-                };
-                if (Machine.Spec.Smp.Dies > 1) args["die-id"] = slot.DieId.ToString();
-                args["core-id"] = slot.CoreId.ToString();
-                args["thread-id"] = slot.ThreadId.ToString();
+                    var a = new Dictionary<string, string>
+                    {
+                        ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
+                    };
+                    if (Machine.Spec.Smp.Dies > 1) a["die-id"] = slot.DieId.ToString();
+                    a["core-id"] = slot.CoreId.ToString();
+                    a["thread-id"] = slot.ThreadId.ToString();
+                    return a;
+                });
                 var r = Machine.Qmp.DeviceAdd(args);
                 Record("device_add", args, r.Error);
                 if (!r.Ok) return false;
-                _cpus[slot.Index] = args["id"];
+                _st.SetPlugged(slot.Index, true);
                 return true;
             }
             case OpKind.CpuDel:
             {
                 var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = new Dictionary<string, string> { ["id"] = _cpus[slot.Index] };
+                var args = Args(("cpu-del", slot.Index, 0), () => new() { ["id"] = $"cpu{slot.Index}" });
                 int cpu = K.Cpus.CpuOfApicId(slot.ApicId);
                 int nid = cpu >= 0 ? K.Cpus.CpuToNode(cpu) : -1;
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
                 if (K.Cpus.CpuOfApicId(slot.ApicId) >= 0) return false; // the guest refused the eject
-                _cpus.Remove(slot.Index);
-                if (nid >= 0) _bootUntouchedNodes &= ~(1UL << nid);
+                _st.SetPlugged(slot.Index, false);
+                if (nid >= 0) _st.BootUntouchedNodes &= ~(1UL << nid);
                 return true;
             }
             case OpKind.CpuOnline:
             case OpKind.CpuOffline:
-                return Write($"/sys/devices/system/cpu/cpu{op.Arg}/online", op.Kind == OpKind.CpuOnline ? "1" : "0");
+                return WriteCpuOnline((int)op.Arg, op.Kind == OpKind.CpuOnline ? "1" : "0");
             case OpKind.DimmAdd:
             {
                 int idx = 0;
-                while (_dimms.ContainsKey(idx)) idx++;
+                while (_st.DimmNode(idx) >= 0) idx++;
                 int nid = (int)op.Arg;
-                var obj = new Dictionary<string, string>
+                var obj = Args(("object-add", idx, 0), () => new()
                 {
                     ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString(),
-                };
+                });
                 var r = Machine.Qmp.ObjectAdd(obj);
                 Record("object-add", obj, r.Error);
                 if (!r.Ok) return false;
-                var dev = new Dictionary<string, string>
+                var dev = Args(("dimm-add", idx, nid), () => new()
                 {
                     ["driver"] = "pc-dimm", ["id"] = $"dimmck{idx}", ["memdev"] = $"memck{idx}", ["node"] = nid.ToString(),
-                };
+                });
                 r = Machine.Qmp.DeviceAdd(dev);
                 Record("device_add", dev, r.Error);
                 if (!r.Ok)
                 {
-                    var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
+                    var del = Args(("object-del", idx, 0), () => new() { ["id"] = $"memck{idx}" });
                     Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                     return false;
                 }
-                _dimms[idx] = nid;
+                _st.SetDimm(idx, nid);
                 // A range ejected earlier may come back with the new DIMM: it is memory again.
-                foreach (var b in K.AllMemoryBlocks.Where(b => b.DeviceId == $"dimmck{idx}"))
-                    _removed.RemoveAll(r => r.Start < b.EndPfn && b.StartPfn < r.End);
+                foreach (var b in K.AllMemoryBlocks.Where(b => b.IsOfDevice($"dimmck{idx}")))
+                    _st.Unremove(b.StartPfn, b.EndPfn);
                 return true;
             }
             case OpKind.DimmDel:
             {
                 int idx = (int)op.Arg;
                 string id = $"dimmck{idx}";
-                var ranges = K.AllMemoryBlocks.Where(b => b.DeviceId == id).Select(b => (b.StartPfn, b.EndPfn)).ToList();
-                var args = new Dictionary<string, string> { ["id"] = id };
+                var ranges = K.AllMemoryBlocks.Where(b => b.IsOfDevice(id)).Select(b => (b.StartPfn, b.EndPfn)).ToList();
+                var args = Args(("dimm-del", idx, 0), () => new() { ["id"] = id });
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
-                if (K.AllMemoryBlocks.Any(b => b.DeviceId == id)) return false; // eject refused
-                var del = new Dictionary<string, string> { ["id"] = $"memck{idx}" };
+                if (K.AllMemoryBlocks.Any(b => b.IsOfDevice(id))) return false; // eject refused
+                var del = Args(("object-del", idx, 0), () => new() { ["id"] = $"memck{idx}" });
                 Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
-                _removed.AddRange(ranges);
+                foreach (var range in ranges) _st.Removed.Add(range);
                 // The eject offlined the blocks: pages the checker held there were migrated.
-                foreach (var key in _pages.Where(p => ranges.Any(r => p.Value.Pfn >= r.StartPfn && p.Value.Pfn < r.EndPfn)).Select(p => p.Key).ToList())
-                    _pages.Remove(key);
-                _bootUntouchedNodes &= ~(1UL << _dimms[idx]);
-                _dimms.Remove(idx);
+                foreach (var (start, end) in ranges) _st.DropPagesIn(start, end);
+                _st.BootUntouchedNodes &= ~(1UL << _st.DimmNode(idx));
+                _st.SetDimm(idx, -1);
                 return true;
             }
-            case OpKind.BlockOnline: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online");
-            case OpKind.BlockOnlineKernel: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online_kernel");
-            case OpKind.BlockOnlineMovable: return Write($"/sys/devices/system/memory/memory{op.Arg}/state", "online_movable");
+            case OpKind.BlockOnline: return WriteBlockState(op.Arg, "online");
+            case OpKind.BlockOnlineKernel: return WriteBlockState(op.Arg, "online_kernel");
+            case OpKind.BlockOnlineMovable: return WriteBlockState(op.Arg, "online_movable");
             case OpKind.BlockOffline:
             {
                 var mb = K.FindMemoryBlock(op.Arg)!;
                 long start = mb.StartPfn, end = mb.EndPfn;
-                if (!Write($"/sys/devices/system/memory/memory{op.Arg}/state", "offline")) return false;
+                if (!WriteBlockState(op.Arg, "offline")) return false;
                 // Pages the checker held there were migrated (the model does not tell where): drop the handles.
-                foreach (var key in _pages.Where(p => p.Value.Pfn >= start && p.Value.Pfn < end).Select(p => p.Key).ToList())
-                    _pages.Remove(key);
+                _st.DropPagesIn(start, end);
                 return true;
             }
             case OpKind.Modprobe:
@@ -248,17 +266,25 @@ public sealed class CheckDriver
             case OpKind.InjectMemError or OpKind.FailNextAlloc: return Faults.Apply(this, op);
             case OpKind.Free:
             {
-                var page = _pages[op.Arg];
+                var page = _st.Page((int)op.Arg);
                 var err = Machine.PageAlloc.FreePages(page.Pfn, 0);
-                Record("free_pages", new Dictionary<string, string> { ["page"] = PageName(op.Arg) }, null);
-                _pages.Remove(op.Arg);
+                if (_steps is not null) Record("free_pages", new Dictionary<string, string> { ["page"] = PageName(op.Arg) }, null);
+                _st.SetPage((int)op.Arg, null);
                 return err == Errno.None;
             }
         }
         throw new InvalidOperationException("unknown operation " + op);
     }
 
+    // The QMP arguments of each operation never change: made once (QMP does not keep or change them).
+    private readonly Dictionary<(string, int, int), Dictionary<string, string>> _args = [];
+
+    private Dictionary<string, string> Args((string, int, int) key, Func<Dictionary<string, string>> make) =>
+        _args.TryGetValue(key, out var a) ? a : _args[key] = make();
+
     private static string PageName(long key) => $"n{key / 4}_{((AllocKind)(key % 4)).ToString().ToLowerInvariant()}";
+
+    private static readonly string[] AllocCaller = ["numasim_alloc_step"];
 
     private bool Alloc(CheckOp op)
     {
@@ -273,21 +299,30 @@ public sealed class CheckDriver
         int cpu = kind == AllocKind.NoNode ? FirstOnlineCpuOf(nid) : 0;
         int target = kind == AllocKind.NoNode ? NumaConstants.NumaNoNode : nid;
         // As ScenarioRunner's alloc_pages step does it.
-        var ctx = new AllocContext(cpu, "numasim", 1000, ["numasim_alloc_step"]);
+        var ctx = new AllocContext(cpu, "numasim", 1000, AllocCaller);
         var page = Machine.Guard(() => Machine.PageAlloc.AllocPagesNode(target, gfp, 0, ctx), null);
-        var args = new Dictionary<string, string> { ["nid"] = target.ToString(), ["cpu"] = cpu.ToString(), ["order"] = "0", ["gfp"] = gfpText };
-        if (Machine.Oops is not null) { Record("alloc_pages", args, null); return true; }
-        if (page is null)
+        if (_steps is not null)
         {
-            args["fails"] = "true";
+            var args = new Dictionary<string, string> { ["nid"] = target.ToString(), ["cpu"] = cpu.ToString(), ["order"] = "0", ["gfp"] = gfpText };
+            if (Machine.Oops is null && page is null) args["fails"] = "true";
+            else if (Machine.Oops is null) args["as"] = PageName(op.Arg);
             Record("alloc_pages", args, null);
-            return false;
         }
-        args["as"] = PageName(op.Arg);
-        Record("alloc_pages", args, null);
-        _pages[op.Arg] = page;
+        if (Machine.Oops is not null) return true;
+        if (page is null) return false;
+        _st.SetPage((int)op.Arg, page);
         return true;
     }
+
+    // Exploring, a write goes straight to the file's store() (the file exists: the operation is enabled); recording,
+    // through the sysfs path as the scenario's write step will.
+    private bool WriteCpuOnline(int cpu, string value) =>
+        _steps is null ? Done(Machine.Subsystems.CpuDevices.WriteOnlineFile(cpu, value + "\n")) : Write($"/sys/devices/system/cpu/cpu{cpu}/online", value);
+
+    private bool WriteBlockState(long id, string value) =>
+        _steps is null ? Done(Machine.Subsystems.MemoryDevices.WriteStateFile(id, value + "\n")) : Write($"/sys/devices/system/memory/memory{id}/state", value);
+
+    private bool Done(Errno err) => err == Errno.None || Machine.Oops is not null;
 
     internal bool Write(string path, string value)
     {

@@ -29,6 +29,15 @@ public enum AllocKind : byte
 public readonly record struct CheckOp(OpKind Kind, long Arg)
 {
     public static CheckOp AllocOp(int nid, AllocKind k) => new(OpKind.Alloc, nid * 4 + (int)k);
+
+    /// <summary>The operation in 32 bits (kind, then a 24-bit argument), as the search tree keeps it.</summary>
+    public uint Pack()
+    {
+        if ((ulong)Arg >= 1 << 24) throw new InvalidOperationException($"operation argument {Arg} does not fit the search tree");
+        return (uint)Kind << 24 | (uint)Arg;
+    }
+
+    public static CheckOp Unpack(uint v) => new((OpKind)(v >> 24), v & 0xFFFFFF);
     public int AllocNode => (int)(Arg / 4);
     public AllocKind AllocKind => (AllocKind)(Arg % 4);
 

@@ -35,9 +35,14 @@ public static class Invariants
     /// <summary>The built-in invariants, cheapest first; no-oops always first.</summary>
     public static IReadOnlyList<IInvariant> BuiltIn { get; } =
     [
-        new NoOops(), new CpuToNodeValid(), new NodeOnlineRule(), new NodeStatesMatchZones(), new NodeCpuLinks(),
-        new ZonelistsMatchNodes(), new PageConservation(), new NoPageInOfflineMemory(), new SysfsReadable(),
+        new NoOops(), new CpuToNodeValid(), new NodeDataNeverFreed(), new NodeOnlineRule(), new NodeStatesMatchZones(),
+        new NodeCpuLinks(), new ZonelistsMatchNodes(), new PageConservation(), new FreePagesSum(), new PresentPagesInBlocks(),
+        new NoPageInOfflineMemory(),
     ];
+
+    /// <summary>The invariants that read /sys itself: run on the counterexample and on the sampled states whose
+    /// rendering is compared with a replay (<see cref="CheckOptions.RenderSample"/>), not on every state.</summary>
+    public static IReadOnlyList<IInvariant> Sampled { get; } = [new SysfsReadable()];
 
     /// <summary>Registers a user invariant for every later check (thread-safe; registered once by name).</summary>
     public static void Register(IInvariant inv)
@@ -122,7 +127,7 @@ public sealed class NodeOnlineRule : IInvariant
         foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
         {
             bool online = k.NodeStates.Has(nid, NodeState.Online);
-            bool blocks = k.AllMemoryBlocks.Any(b => b.Nid == nid);
+            bool blocks = k.MemoryBlocks.AnyOnNode(nid);
             bool present = false, onlineCpu = false;
             foreach (var cpu in k.Cpus.Present.Bits())
                 if (k.Cpus.CpuToNode(cpu) == nid) { present = true; onlineCpu |= k.Cpus.Online[cpu]; }
@@ -187,35 +192,102 @@ public sealed class NodeCpuLinks : IInvariant
         var m = d.Machine;
         var k = m.Kernel;
         if (m.Oops is not null) return null;
+        var nodes = m.Subsystems.NodeDevices;
         foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
         {
             bool online = k.NodeStates.Has(nid, NodeState.Online);
-            var onlineCpus = new Bitmap(k.Cpus.NrCpuIds);
+            var mask = k.Cpus.CpumaskOfNode(nid);
             foreach (var cpu in k.Cpus.Possible.Bits())
             {
                 bool want = k.Cpus.Present[cpu] && k.Cpus.CpuToNode(cpu) == nid && online;
-                bool n2c = m.Fs.Lookup($"/sys/devices/system/node/node{nid}/cpu{cpu}", false) is SysfsLink;
-                bool c2n = m.Fs.Lookup($"/sys/devices/system/cpu/cpu{cpu}/node{nid}", false) is SysfsLink;
-                if (n2c != want) return $"node/node{nid}/cpu{cpu} {(n2c ? "exists" : "is missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
-                if (c2n != want) return $"cpu/cpu{cpu}/node{nid} {(c2n ? "exists" : "is missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
-                if (k.Cpus.Online[cpu] && k.Cpus.CpuToNode(cpu) == nid) onlineCpus.Set(cpu);
+                bool linked = nodes.CpuLinkNode(cpu) == nid;
+                if (linked != want)
+                    return $"node/node{nid}/cpu{cpu} and cpu/cpu{cpu}/node{nid} {(linked ? "exist" : "are missing")} (present={k.Cpus.Present[cpu]}, cpu_to_node={k.Cpus.CpuToNode(cpu)}, node online={online})";
+                bool inMask = k.Cpus.Online[cpu] && k.Cpus.CpuToNode(cpu) == nid;
+                if (mask[cpu] != inMask)
+                    return $"cpumask_of_node({nid}) = {mask.ToListString()}: cpu{cpu} is {(k.Cpus.Online[cpu] ? "online" : "offline")} with cpu_to_node {k.Cpus.CpuToNode(cpu)}";
             }
-            if (!k.Cpus.CpumaskOfNode(nid).Equals(onlineCpus))
-                return $"cpumask_of_node({nid}) = {k.Cpus.CpumaskOfNode(nid).ToListString()}, online CPUs of the node = {onlineCpus.ToListString()}";
-            if (!online) continue;
-            var r = m.Read($"/sys/devices/system/node/node{nid}/cpulist");
-            var text = r.Text.TrimEnd('\n');
-            if (!r.Ok || text != onlineCpus.ToListString())
-                return $"node/node{nid}/cpulist reads '{text}' ({r.Error}), the online CPUs of the node are '{onlineCpus.ToListString()}'";
+            if (online != nodes.IsRegistered(nid))
+                return $"node {nid} is {(online ? "online" : "offline")} but node/node{nid} {(online ? "is missing" : "exists")}";
         }
         return null;
+    }
+}
+
+/// <summary>node-data-never-freed: every possible node has its pg_data_t (NODE_DATA), allocated at boot
+/// (free_area_init()) and never freed since the seed's fix: try_offline_node() must not free it, and
+/// __alloc_pages_node() on any possible node's CPU may read it.</summary>
+public sealed class NodeDataNeverFreed : IInvariant
+{
+    public string Name => "node-data-never-freed";
+    public string Description => "every possible node keeps its NODE_DATA (pg_data_t) once allocated";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        foreach (var nid in k.NodeStates[NodeState.Possible].Bits())
+            if (k.NodeDataOf(nid) is null) return $"NODE_DATA({nid}) is NULL for a possible node";
+        return null;
+    }
+}
+
+/// <summary>free-pages-sum: per zone, NR_FREE_PAGES is the pages of the buddy free lists outside MIGRATE_ISOLATE
+/// (__mod_zone_freepage_state() accounting), and free_area[order].nr_free counts every list of that order.</summary>
+public sealed class FreePagesSum : IInvariant
+{
+    public string Name => "free-pages-sum";
+    public string Description => "per zone, NR_FREE_PAGES == pages on the free lists (isolated ones apart), nr_free == blocks per order";
+
+    public string? Check(CheckDriver d)
+    {
+        if (d.Machine.Oops is not null) return null;
+        foreach (var z in d.Machine.Kernel.AllZones())
+        {
+            var a = z.Pages;
+            if (a.ManagedPages == 0 && a.FreePages == 0) continue;
+            long sum = 0;
+            for (int order = 0; order < BuddyConstants.MaxOrder; order++)
+            {
+                long blocks = 0;
+                for (int mt = 0; mt < MigrateTypes.Count; mt++)
+                {
+                    long n = a.NrFree(order, (MigrateType)mt);
+                    blocks += n;
+                    if ((MigrateType)mt != MigrateType.Isolate) sum += n << order;
+                }
+                if (blocks != a.NrFree(order)) return $"{z}: free_area[{order}].nr_free = {a.NrFree(order)}, its lists hold {blocks} blocks";
+            }
+            if (sum != a.FreePages) return $"{z}: NR_FREE_PAGES = {a.FreePages}, the free lists hold {sum} pages";
+        }
+        return null;
+    }
+}
+
+/// <summary>present-pages-in-blocks: every present page is in exactly one online memory block: the online blocks'
+/// present pages add up to the zones' present_pages (online_pages() and offline_pages() move both together).</summary>
+public sealed class PresentPagesInBlocks : IInvariant
+{
+    public string Name => "present-pages-in-blocks";
+    public string Description => "the online memory blocks' present pages add up to the zones' present_pages";
+
+    public string? Check(CheckDriver d)
+    {
+        var k = d.Machine.Kernel;
+        if (d.Machine.Oops is not null) return null;
+        long blocks = 0, zones = 0;
+        var t = k.MemoryBlocks;
+        for (int i = 0; i < t.Count; i++)
+            if (t.RecordAt(i).State == MemoryBlockState.Online) blocks += t.RecordAt(i).PresentPages;
+        foreach (var z in k.AllZones()) zones += z.PresentPages;
+        return blocks == zones ? null : $"online memory blocks hold {blocks} present pages, the zones {zones}";
     }
 }
 
 /// <summary>zonelists-match-nodes: each online node's fallback zonelist holds exactly the managed zones of the N_MEMORY
 /// nodes (and its own), each once, node by node with the local node first, zones highest first, nodes in
 /// non-decreasing distance (within the 2 units find_next_best_node()'s penalties may reorder); the no-fallback list
-/// holds exactly the node's own managed zones.</summary>
+/// holds exactly the node's own managed zones (build_zonelists(): a zonelist references only populated zones).</summary>
 public sealed class ZonelistsMatchNodes : IInvariant
 {
     public string Name => "zonelists-match-nodes";
@@ -225,43 +297,60 @@ public sealed class ZonelistsMatchNodes : IInvariant
     {
         var k = d.Machine.Kernel;
         if (d.Machine.Oops is not null) return null;
+        int nz = k.NrNodeIds * ZoneTypes.MaxNrZones;
+        Span<byte> seen = nz <= 1024 ? stackalloc byte[nz] : new byte[nz];
+        Span<bool> nodeSeen = k.NrNodeIds <= 1024 ? stackalloc bool[k.NrNodeIds] : new bool[k.NrNodeIds];
         foreach (var nid in k.NodeStates[NodeState.Online].Bits())
         {
             var p = k.NodeDataOf(nid);
             if (p is null) return $"node {nid} is online without a pgdat";
-            var expected = new HashSet<Zone>();
-            foreach (var q in k.AllPgData())
-                if (q.NodeId == nid || k.NodeStates.Has(q.NodeId, NodeState.Memory))
-                    foreach (var z in q.Zones) if (z.IsManaged) expected.Add(z);
-            var zl = p.Fallback.Zones;
-            var seen = new HashSet<Zone>();
-            foreach (var z in zl)
-                if (!seen.Add(z)) return $"node {nid}'s zonelist holds {z} twice";
-            if (!seen.SetEquals(expected))
-            {
-                var extra = seen.Except(expected).Select(z => z.ToString() + (z.IsManaged ? "" : " (unmanaged)"));
-                var missing = expected.Except(seen).Select(z => z.ToString());
-                return $"node {nid}'s zonelist: extra [{string.Join(", ", extra)}], missing [{string.Join(", ", missing)}]";
-            }
-            // Order: node by node, local first, zones descending, distance non-decreasing.
-            var nodes = new List<int>();
+            var zl = p.Fallback;
+            seen.Clear();
             for (int i = 0; i < zl.Count; i++)
             {
-                if (i > 0 && zl[i].NodeId == zl[i - 1].NodeId)
+                var z = zl[i];
+                if (z.Id >= nz) return $"node {nid}'s zonelist holds {z}, beyond nr_node_ids";
+                if (seen[z.Id]++ > 0) return $"node {nid}'s zonelist holds {z} twice";
+                if (!z.IsManaged) return $"node {nid}'s zonelist holds {z} (unmanaged)";
+                if (z.NodeId != nid && !k.NodeStates.Has(z.NodeId, NodeState.Memory)) return $"node {nid}'s zonelist holds {z} of a node without N_MEMORY";
+            }
+            foreach (var q in k.AllPgData())
+            {
+                if (q.NodeId != nid && !k.NodeStates.Has(q.NodeId, NodeState.Memory)) continue;
+                foreach (var z in q.Zones)
+                    if (z.IsManaged && seen[z.Id] == 0) return $"node {nid}'s zonelist misses {z}";
+            }
+            // Order: node by node, local first, zones descending, distance non-decreasing.
+            nodeSeen.Clear();
+            int first = -1, prevNode = -1;
+            for (int i = 0; i < zl.Count; i++)
+            {
+                var z = zl[i];
+                if (i > 0 && z.NodeId == zl[i - 1].NodeId)
                 {
-                    if (zl[i].Type >= zl[i - 1].Type) return $"node {nid}'s zonelist: {zl[i - 1]} before {zl[i]}";
+                    if (z.Type >= zl[i - 1].Type) return $"node {nid}'s zonelist: {zl[i - 1]} before {z}";
                     continue;
                 }
-                if (nodes.Contains(zl[i].NodeId)) return $"node {nid}'s zonelist: node {zl[i].NodeId}'s zones are not contiguous";
-                nodes.Add(zl[i].NodeId);
+                if (nodeSeen[z.NodeId]) return $"node {nid}'s zonelist: node {z.NodeId}'s zones are not contiguous";
+                nodeSeen[z.NodeId] = true;
+                if (first < 0) first = z.NodeId;
+                else if (prevNode != nid && k.Distance.Get(nid, z.NodeId) + 2 < k.Distance.Get(nid, prevNode))
+                    return $"node {nid}'s zonelist: node {z.NodeId} (distance {k.Distance.Get(nid, z.NodeId)}) after node {prevNode} (distance {k.Distance.Get(nid, prevNode)})";
+                prevNode = z.NodeId;
             }
-            if (p.Zones.Any(z => z.IsManaged) && nodes[0] != nid) return $"node {nid}'s zonelist starts with node {nodes[0]}";
-            for (int i = 1; i < nodes.Count; i++)
-                if (nodes[i - 1] != nid && k.Distance.Get(nid, nodes[i]) + 2 < k.Distance.Get(nid, nodes[i - 1]))
-                    return $"node {nid}'s zonelist: node {nodes[i]} (distance {k.Distance.Get(nid, nodes[i])}) after node {nodes[i - 1]} (distance {k.Distance.Get(nid, nodes[i - 1])})";
-            var own = p.Zones.Where(z => z.IsManaged).OrderByDescending(z => z.Type).ToList();
-            if (!own.SequenceEqual(p.NoFallback.Zones))
-                return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", p.NoFallback.Zones)}], its managed zones [{string.Join(", ", own)}]";
+            bool ownManaged = false;
+            foreach (var z in p.Zones) ownManaged |= z.IsManaged;
+            if (ownManaged && first != nid) return $"node {nid}'s zonelist starts with node {first}";
+            var own = p.NoFallback;
+            int j = 0;
+            for (int t = ZoneTypes.MaxNrZones - 1; t >= 0; t--)
+            {
+                if (!p.Zones[t].IsManaged) continue;
+                if (j >= own.Count || own[j] != p.Zones[t])
+                    return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}], its managed zones [{string.Join(", ", p.Zones.Where(z => z.IsManaged).OrderByDescending(z => z.Type))}]";
+                j++;
+            }
+            if (j != own.Count) return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}]: more than its managed zones";
         }
         return null;
     }
@@ -301,9 +390,14 @@ public sealed class NoPageInOfflineMemory : IInvariant
     {
         var k = d.Machine.Kernel;
         if (d.Machine.Oops is not null) return null;
-        foreach (var mb in k.AllMemoryBlocks)
-            if (mb.State == MemoryBlockState.Offline && Allocated(d, mb.StartPfn, mb.EndPfn) is { } s)
-                return $"memory{mb.Id} is offline but {s}";
+        var t = k.MemoryBlocks;
+        for (int i = 0; i < t.Count; i++)
+        {
+            ref readonly var r = ref t.RecordAt(i);
+            long start = r.Id * k.PagesPerBlock;
+            if (r.State == MemoryBlockState.Offline && Allocated(d, start, start + k.PagesPerBlock) is { } s)
+                return $"memory{r.Id} is offline but {s}";
+        }
         foreach (var (start, end) in d.RemovedRanges)
             if (Allocated(d, start, end) is { } s)
                 return $"removed range [0x{start:x}, 0x{end:x}) {s}";
@@ -315,8 +409,9 @@ public sealed class NoPageInOfflineMemory : IInvariant
         foreach (var z in d.Machine.Kernel.AllZones())
         {
             var a = z.Pages;
+            if (a.AllocatedBlocks == 0) continue;
             long s = Math.Max(start, a.ZoneStartPfn), e = Math.Min(end, a.ZoneEndPfn);
-            if (s >= e) continue;
+            if (s >= e || !a.AnyAllocatedInRange(s, e)) continue;
             foreach (var b in a.AllocatedInRange(s, e)) return $"pfn 0x{b.Pfn:x} (order {b.Order}) is allocated in {z}";
         }
         return null;

@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Numasim.Firmware;
 using Numasim.Kernel.Profiles;
 using Numasim.Scenarios;
 using Numasim.Snapshots;
+using Zobrist = Numasim.Snapshots.Zobrist;
 
 namespace Numasim.Checker;
 
@@ -22,11 +22,31 @@ public sealed record CheckOptions
     public long MaxStates { get; init; } = 20_000_000;
     /// <summary>Merge states that differ only by which DIMM slot / block number / CPU number holds what.</summary>
     public bool Symmetry { get; init; }
+    /// <summary>Skip an operation after an independent one that comes later in the operation order (sleep-set
+    /// partial-order reduction, docs/checker.md): the same states, fewer transitions.</summary>
+    public bool PartialOrder { get; init; }
+    /// <summary>What a state's fingerprint covers: the checker's observation (default) or the whole compact state.</summary>
+    public FingerprintMode Fingerprint { get; init; } = FingerprintMode.Observed;
+    /// <summary>Bitstate hashing with 2^N bits instead of a set of 64-bit fingerprints (0: off).</summary>
+    public int BitstateLog2 { get; init; }
+    /// <summary>One state in N (chosen by fingerprint, the same for any --jobs) also has its whole /sys and /proc
+    /// rendered and compared with a machine booted and replayed along its path (0: only the counterexample).</summary>
+    public int RenderSample { get; init; } = 4096;
     /// <summary>The invariants; <see cref="Invariants.All"/> when null.</summary>
     public IReadOnlyList<IInvariant>? Invariants { get; init; }
     /// <summary>Called about twice a second from a timer thread while the search runs.</summary>
     public Action<CheckProgress>? Progress { get; init; }
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>What a fingerprint covers.</summary>
+public enum FingerprintMode
+{
+    /// <summary>The observed fields (CPUs, node states, blocks, zone counters, the checker's bookkeeping), kept up to
+    /// date by each operation (Zobrist): the abstraction of docs/checker.md.</summary>
+    Observed,
+    /// <summary>A hash of the whole compact state, computed after each operation.</summary>
+    Exact,
 }
 
 /// <summary>A progress sample.</summary>
@@ -57,44 +77,50 @@ public sealed record CheckResult
     /// <summary>Machines booted (one per worker thread, and the counterexample's replay).</summary>
     public long Boots { get; init; }
     public TimeSpan BootTime { get; init; }
-    /// <summary>Machines copied from snapshots (<see cref="Machine.Clone"/>): one per operation tried on a fresh
-    /// copy, plus one per level of the path re-walked to reach the next parent; images are counted in the time.</summary>
-    public long Copies { get; init; }
-    public TimeSpan CopyTime { get; init; }
-    /// <summary>Operations applied again: a state's own operation on each copy of its parent, and the path
-    /// re-walked from a cached ancestor.</summary>
+    /// <summary>Operations applied again: the path re-walked from a saved ancestor to the state expanded next.</summary>
     public long ReplayedOps { get; init; }
     public IReadOnlyList<long> StatesPerDepth { get; init; } = [];
+    /// <summary>Restores of a saved state (a whole state or, after an operation, the regions it wrote).</summary>
+    public long Restores { get; init; }
+    /// <summary>Transitions the partial-order reduction skipped.</summary>
+    public long Skipped { get; init; }
+    /// <summary>States whose rendering was compared with a replay from boot.</summary>
+    public long Rendered { get; init; }
+    /// <summary>Bytes of one saved machine state (the root's).</summary>
+    public int StateBytes { get; init; }
+    /// <summary>Bytes of the visited set and of the search tree at the end.</summary>
+    public long VisitedBytes { get; init; }
+    public long TreeBytes { get; init; }
+    /// <summary>How the visited set stores states, and the probability that two distinct states were merged.</summary>
+    public string VisitedMode { get; init; } = "";
+    public double CollisionProbability { get; init; }
+    public double BytesPerState => States > 0 ? (double)(VisitedBytes + TreeBytes) / States : 0;
     public double StatesPerSecond => Elapsed.TotalSeconds > 0 ? States / Elapsed.TotalSeconds : 0;
     public double TransitionsPerSecond => Elapsed.TotalSeconds > 0 ? Transitions / Elapsed.TotalSeconds : 0;
 }
 
 /// <summary>
 /// Breadth-first exploration of the hotplug operation sequences of a machine, checking every invariant in every
-/// new state, so that the first violation found is a shortest one. States are restored from snapshots
-/// (<see cref="Machine.Clone"/>) kept along the path to the last state expanded, never by booting again; an
-/// operation that fails without changing the state leaves the machine usable for the next one. One level is
-/// expanded by --jobs threads, each with its own machines; the visited set (64-bit state hashes) is only written
-/// between levels.
+/// new state, so that the first violation found is a shortest one. A state is a compact value (the machine's
+/// <see cref="Snapshots.StateStore"/>): each worker has one machine, keeps the saved states along the path to the
+/// state it expands, and after each operation restores only the regions the operation wrote. A level is cut into
+/// chunks in search-tree order; --jobs threads expand a batch of chunks, then the batch is merged into the visited
+/// set in chunk order, so states, tree and counterexample are the same for any number of jobs.
 /// </summary>
 public sealed class ModelChecker(CheckOptions options)
 {
     private readonly CheckOptions _o = options;
     private readonly IReadOnlySet<string> _families = options.Families ?? OpFamilies.All.ToHashSet();
     private readonly IReadOnlyList<IInvariant> _inv = options.Invariants ?? Invariants.All;
+    private readonly SearchTree _tree = new();
+    private readonly VisitedSet _visited = options.BitstateLog2 > 0 ? new BitstateSet(options.BitstateLog2) : new VisitedSet();
 
-    // The search tree: parent and operation of every distinct state.
-    private readonly List<int> _parent = [];
-    private readonly List<CheckOp> _op = [];
-    private readonly List<ulong> _hash = [];
-    private readonly HashSet<ulong> _visited = [];
-
-    private long _transitions, _boots, _replayed, _bootTicks, _copies, _copyTicks;
+    private long _transitions, _boots, _replayed, _bootTicks, _restores, _skipped, _rendered;
     private int _depth;
     private long _statesApprox = 1;
     private long _queue;
 
-    private readonly record struct Child(int Parent, CheckOp Op, ulong Hash, IInvariant? Broken, string? Message);
+    private readonly record struct Child(int Parent, uint Op, ulong Fp, IInvariant? Broken, string? Message);
 
     public CheckResult Run()
     {
@@ -102,74 +128,89 @@ public sealed class ModelChecker(CheckOptions options)
         using var timer = _o.Progress is null ? null : new Timer(_ => _o.Progress(Sample(sw)), null, _o.ProgressInterval, _o.ProgressInterval);
         var perDepth = new List<long>();
 
-        var root = NewDriver(false);
-        ulong rootHash = StateHasher.Hash(root, _o.Symmetry);
-        _parent.Add(-1); _op.Add(default); _hash.Add(rootHash); _visited.Add(rootHash);
-        perDepth.Add(1);
-        if (FirstBroken(root) is { } rb)
-            return Finish(sw, perDepth, 0, false, false, MakeViolation(0, rb.Inv, rb.Msg));
-
         var workers = new Worker[Math.Max(1, _o.Jobs)];
-        for (int j = 0; j < workers.Length; j++) workers[j] = new Worker();
-        var frontier = new List<int> { 0 };
+        for (int j = 0; j < workers.Length; j++) workers[j] = new Worker(NewDriver(false));
+        var root = workers[0];
+        int stateBytes = root.Snaps[0].Length;
+        ulong rootFp = Fingerprint(root.D);
+        _tree.Add(-1, 0);
+        _visited.Add(rootFp);
+        perDepth.Add(1);
+        if (FirstBroken(root.D) is { } rb)
+            return Finish(sw, perDepth, 0, false, false, MakeViolation([], rb.Inv, rb.Msg), stateBytes);
+
+        int levelStart = 0, levelEnd = 1;
         bool bounded = false;
-        for (_depth = 0; _depth < _o.Depth && frontier.Count > 0; _depth++)
+        for (_depth = 0; _depth < _o.Depth && levelEnd > levelStart; _depth++)
         {
-            _queue = frontier.Count;
-            var children = ExpandLevel(frontier, workers);
-            // Merge in frontier order: deterministic whatever the number of jobs.
-            var next = new List<int>();
+            _queue = levelEnd - levelStart;
+            int before = (int)_tree.Count;
             Child? broken = null;
-            foreach (var list in children)
+            ExpandLevel(levelStart, levelEnd, workers, list =>
+            {
                 foreach (var c in list)
                 {
-                    if (bounded) break;
-                    if (!_visited.Add(c.Hash)) continue;
-                    _parent.Add(c.Parent); _op.Add(c.Op); _hash.Add(c.Hash);
-                    next.Add(_parent.Count - 1);
-                    if (c.Broken is not null && broken is null) broken = c with { Parent = _parent.Count - 1 };
-                    if (_visited.Count >= _o.MaxStates) { bounded = true; break; }
+                    if (bounded) return;
+                    if (!_visited.Add(c.Fp)) continue;
+                    int n = _tree.Add(c.Parent, c.Op);
+                    if (c.Broken is not null && broken is null) broken = c with { Parent = n };
+                    if (_visited.Count >= _o.MaxStates) { bounded = true; return; }
                 }
-            perDepth.Add(next.Count);
+                Volatile.Write(ref _statesApprox, _visited.Count);
+            });
+            perDepth.Add(_tree.Count - before);
             Volatile.Write(ref _statesApprox, _visited.Count);
             if (broken is { } b)
-                return Finish(sw, perDepth, _depth + 1, false, bounded, MakeViolation(b.Parent, b.Broken!, b.Message!));
-            frontier = next;
+                return Finish(sw, perDepth, _depth + 1, false, bounded, MakeViolation(_tree.PathTo(b.Parent), b.Broken!, b.Message!), stateBytes);
+            levelStart = before;
+            levelEnd = (int)_tree.Count;
             if (bounded) { _depth++; break; }
         }
-        return Finish(sw, perDepth, _depth, frontier.Count == 0, bounded, null);
+        return Finish(sw, perDepth, _depth, levelEnd == levelStart, bounded, null, stateBytes);
     }
 
-    /// <summary>Expands every state of a level. The frontier is in search-tree order (children follow their
-    /// parents' order), so consecutive states share long path prefixes; workers take contiguous chunks of it.</summary>
-    private List<Child>[] ExpandLevel(List<int> frontier, Worker[] workers)
+    /// <summary>Expands the states [start, end) of a level in chunks; batches of chunks are expanded in parallel and
+    /// handed to <paramref name="merge"/> in order.</summary>
+    private void ExpandLevel(int start, int end, Worker[] workers, Action<List<Child>> merge)
     {
-        var children = new List<Child>[frontier.Count];
-        if (workers.Length == 1)
+        int count = end - start;
+        int chunk = Math.Clamp(count / (workers.Length * 16), 1, 256);
+        int chunks = (count + chunk - 1) / chunk;
+        int batch = workers.Length == 1 ? 1 : workers.Length * 4;
+        var results = new List<Child>[batch];
+        for (int i = 0; i < batch; i++) results[i] = [];
+        for (int first = 0; first < chunks; first += batch)
         {
-            for (int i = 0; i < frontier.Count; i++) children[i] = Expand(workers[0], frontier[i]);
-            return children;
+            int inBatch = Math.Min(batch, chunks - first);
+            void Run(Worker w, int c)
+            {
+                var into = results[c - first];
+                into.Clear();
+                for (int s = start + c * chunk; s < Math.Min(end, start + (c + 1) * chunk); s++) Expand(w, s, into);
+            }
+            if (workers.Length == 1) Run(workers[0], first);
+            else
+            {
+                int next = first - 1;
+                Parallel.For(0, workers.Length, new ParallelOptions { MaxDegreeOfParallelism = workers.Length }, j =>
+                {
+                    for (int c; (c = Interlocked.Increment(ref next)) < first + inBatch;) Run(workers[j], c);
+                });
+            }
+            for (int i = 0; i < inBatch; i++) merge(results[i]);
         }
-        int chunk = Math.Clamp(frontier.Count / (workers.Length * 8), 1, 64);
-        int chunks = (frontier.Count + chunk - 1) / chunk;
-        int nextChunk = -1;
-        Parallel.For(0, workers.Length, new ParallelOptions { MaxDegreeOfParallelism = workers.Length }, j =>
-        {
-            for (int c; (c = Interlocked.Increment(ref nextChunk)) < chunks;)
-                for (int i = c * chunk; i < Math.Min(frontier.Count, (c + 1) * chunk); i++)
-                    children[i] = Expand(workers[j], frontier[i]);
-        });
-        return children;
     }
 
     private CheckProgress Sample(Stopwatch sw) =>
         new(Volatile.Read(ref _statesApprox), Interlocked.Read(ref _transitions), _depth, _queue, sw.Elapsed);
 
-    private CheckResult Finish(Stopwatch sw, List<long> perDepth, int depth, bool exhausted, bool bounded, Violation? v) => new()
+    private CheckResult Finish(Stopwatch sw, List<long> perDepth, int depth, bool exhausted, bool bounded, Violation? v, int stateBytes) => new()
     {
         Violation = v, States = _visited.Count, Transitions = _transitions, DepthReached = depth, Exhausted = exhausted,
-        Bounded = bounded, Elapsed = sw.Elapsed, Boots = _boots, ReplayedOps = _replayed, Copies = _copies,
-        BootTime = TimeSpan.FromTicks(_bootTicks), CopyTime = TimeSpan.FromTicks(_copyTicks), StatesPerDepth = perDepth,
+        Bounded = bounded, Elapsed = sw.Elapsed, Boots = _boots, ReplayedOps = _replayed,
+        BootTime = TimeSpan.FromTicks(_bootTicks), StatesPerDepth = perDepth, Restores = _restores, Skipped = _skipped,
+        Rendered = _rendered, StateBytes = stateBytes, VisitedBytes = _visited.Bytes, TreeBytes = _tree.Bytes,
+        VisitedMode = _visited.Mode, CollisionProbability = _visited.CollisionProbability(_visited.Count),
     };
 
     private CheckDriver NewDriver(bool record)
@@ -181,121 +222,95 @@ public sealed class ModelChecker(CheckOptions options)
         return d;
     }
 
-    /// <summary>A machine in the snapshot's state, free to change.</summary>
-    private CheckDriver CopyOf(Snapshot s)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        s.Image ??= s.Driver.Image();
-        var copy = s.Image.Copy();
-        Interlocked.Add(ref _copyTicks, Ticks(t0));
-        Interlocked.Increment(ref _copies);
-        return copy;
-    }
-
     private static long Ticks(long since) =>
         (long)((Stopwatch.GetTimestamp() - since) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency);
 
-    /// <summary>The operations from boot to a state.</summary>
-    public IReadOnlyList<CheckOp> PathTo(int node)
+    private ulong Fingerprint(CheckDriver d)
     {
-        var path = new List<CheckOp>();
-        for (int n = node; n > 0; n = _parent[n]) path.Add(_op[n]);
-        path.Reverse();
-        return path;
+        if (_o.Fingerprint == FingerprintMode.Exact) return d.Machine.State.ExactHash();
+        var fp = d.Machine.State.Fingerprints;
+        return _o.Symmetry ? fp.Symmetric : fp.Plain;
     }
 
-    /// <summary>A machine in the state: boot, then replay its path (for the counterexample's recording).</summary>
-    private CheckDriver Restore(IReadOnlyList<CheckOp> path, bool record = false)
-    {
-        var d = NewDriver(record);
-        foreach (var op in path) d.Apply(op);
-        Interlocked.Add(ref _replayed, path.Count);
-        return d;
-    }
+    /// <summary>The operations from boot to a state.</summary>
+    public IReadOnlyList<CheckOp> PathTo(int node) => _tree.PathTo(node);
 
     /// <summary>
-    /// One thread's machines: snapshots along the search-tree path to the parent of the state it expanded last,
-    /// root first. Snapshots are never changed; operations run on copies. Reaching the next parent costs one copy
-    /// and one operation per level below the deepest common ancestor (nothing for a sibling).
+    /// One thread's machine and the saved states along the search-tree path to the state it expanded last, root
+    /// first. Reaching the next state costs one restore and one operation per level below the deepest common
+    /// ancestor (one for a sibling).
     /// </summary>
     private sealed class Worker
     {
+        public Worker(CheckDriver d)
+        {
+            D = d;
+            Nodes.Add(0);
+            Snaps.Add(d.Save());
+        }
+
+        public readonly CheckDriver D;
         public readonly List<int> Nodes = [];
-        public readonly List<Snapshot> Snapshots = [];
+        public readonly List<Snapshots.StateSnapshot> Snaps = [];
         public readonly List<CheckOp> Ops = [];
         public readonly List<int> Path = [];
+        /// <summary>Saved states no longer on the path, whose bytes the next save reuses.</summary>
+        public readonly Stack<Snapshots.StateSnapshot> Spare = new();
     }
 
-    /// <summary>A machine kept in a state, and its image once it was first copied.</summary>
-    private sealed class Snapshot(CheckDriver driver)
+    /// <summary>The worker's saved state of a tree node, made from the deepest saved ancestor.</summary>
+    private Snapshots.StateSnapshot SnapshotOf(Worker w, int node)
     {
-        public readonly CheckDriver Driver = driver;
-        public GraphImage<CheckDriver>? Image;
-    }
-
-    /// <summary>The worker's snapshot of a state, built from the deepest cached ancestor.</summary>
-    private Snapshot SnapshotOf(Worker w, int node)
-    {
-        w.Path.Clear();
-        for (int n = node; n >= 0; n = _parent[n]) w.Path.Add(n);
-        w.Path.Reverse();
+        _tree.NodesTo(node, w.Path);
         int common = 0;
         while (common < w.Nodes.Count && common < w.Path.Count && w.Nodes[common] == w.Path[common]) common++;
         w.Nodes.RemoveRange(common, w.Nodes.Count - common);
-        w.Snapshots.RemoveRange(common, w.Snapshots.Count - common);
-        if (w.Nodes.Count == 0)
-        {
-            w.Nodes.Add(0);
-            w.Snapshots.Add(new Snapshot(NewDriver(false)));
-        }
+        for (int i = common; i < w.Snaps.Count; i++) w.Spare.Push(w.Snaps[i]);
+        w.Snaps.RemoveRange(common, w.Snaps.Count - common);
         for (int i = w.Nodes.Count; i < w.Path.Count; i++)
         {
-            var d = CopyOf(w.Snapshots[^1]);
-            d.Apply(_op[w.Path[i]]);
+            w.D.Restore(w.Snaps[^1]);
+            Interlocked.Increment(ref _restores);
+            w.D.Apply(CheckOp.Unpack(_tree.Op(w.Path[i])));
             Interlocked.Increment(ref _replayed);
             w.Nodes.Add(w.Path[i]);
-            w.Snapshots.Add(new Snapshot(d));
+            w.Snaps.Add(w.D.Machine.State.Save(w.Spare.Count > 0 ? w.Spare.Pop() : null));
         }
-        return w.Snapshots[^1];
+        return w.Snaps[^1];
     }
 
-    private List<Child> Expand(Worker w, int node)
+    private void Expand(Worker w, int node, List<Child> into)
     {
-        var result = new List<Child>();
-        ulong stateHash = _hash[node];
-        // Machines in the state are copies of the parent's snapshot with the state's own operation applied again:
-        // the parent's image serves all its children, and a fresh state is never imaged.
-        var parent = SnapshotOf(w, node == 0 ? 0 : _parent[node]);
-        CheckOp? last = node == 0 ? null : _op[node];
-        var d = InState(parent, last);
+        var snap = SnapshotOf(w, node);
+        var d = w.D;
+        d.Restore(snap);
+        Interlocked.Increment(ref _restores);
         d.EnabledOps(w.Ops);
-        var todo = w.Ops.ToArray();
-        foreach (var op in todo)
+        CheckOp? last = node == 0 ? null : CheckOp.Unpack(_tree.Op(node));
+        foreach (var op in w.Ops)
         {
-            d ??= InState(parent, last);
-            bool changed = d.Apply(op);
-            Interlocked.Increment(ref _transitions);
-            ulong h = StateHasher.Hash(d, _o.Symmetry);
-            if (h == stateHash && !changed && d.Machine.Oops is null) continue; // still the state: reuse it
-            var after = d;
-            d = null;
-            if (_visited.Contains(h)) continue; // read-only during a level
-            var b = FirstBroken(after);
-            result.Add(new Child(node, op, h, b?.Inv, b?.Msg));
-            Interlocked.Increment(ref _statesApprox);
-        }
-        return result;
-    }
-
-    private CheckDriver InState(Snapshot parent, CheckOp? last)
-    {
-        var d = CopyOf(parent);
-        if (last is { } op)
-        {
+            if (_o.PartialOrder && last is { } a && Independence.SkipAfter(a, op, d))
+            {
+                Interlocked.Increment(ref _skipped);
+                continue;
+            }
             d.Apply(op);
-            Interlocked.Increment(ref _replayed);
+            Interlocked.Increment(ref _transitions);
+            ulong fp = Fingerprint(d);
+            if (!_visited.Contains(fp)) // a lookup while the merge may add: a miss only makes a candidate
+            {
+                var b = FirstBroken(d);
+                if (b is null && _o.RenderSample > 0 && Zobrist.Mix(fp ^ 0x5A17) % (ulong)_o.RenderSample == 0)
+                    b = RenderAudit(d, node, op);
+                into.Add(new Child(node, op.Pack(), fp, b?.Inv, b?.Msg));
+                Interlocked.Increment(ref _statesApprox);
+            }
+            if (d.Machine.State.Changed)
+            {
+                d.Restore(snap);
+                Interlocked.Increment(ref _restores);
+            }
         }
-        return d;
     }
 
     private (IInvariant Inv, string Msg)? FirstBroken(CheckDriver d)
@@ -310,14 +325,30 @@ public sealed class ModelChecker(CheckOptions options)
         return null;
     }
 
+    /// <summary>The sampled check of the compact state itself: the state's /sys and /proc, rendered from it, are
+    /// byte for byte those of a machine booted and replayed along the state's path.</summary>
+    private (IInvariant Inv, string Msg)? RenderAudit(CheckDriver d, int parent, CheckOp op)
+    {
+        Interlocked.Increment(ref _rendered);
+        foreach (var inv in Invariants.Sampled)
+            if (inv.Check(d) is { } m) return (inv, m);
+        var path = _tree.PathTo(parent);
+        path.Add(op);
+        var replay = new CheckDriver(_o.Spec, _o.Profile, _families);
+        foreach (var o in path) replay.Apply(o);
+        string? msg = StateRendering.FirstDifference(d.Machine, replay.Machine);
+        return msg is null ? null : (StateRendering.Invariant, msg);
+    }
+
     /// <summary>Replays the violating path with recording on, confirms the invariant breaks again, and collects the
     /// scenario steps and expectations.</summary>
-    private Violation MakeViolation(int node, IInvariant inv, string message)
+    private Violation MakeViolation(List<CheckOp> path, IInvariant inv, string message)
     {
-        var path = PathTo(node);
-        var d = Restore(path, record: true);
+        var d = NewDriver(record: true);
+        foreach (var op in path) d.Apply(op);
+        Interlocked.Add(ref _replayed, path.Count);
         string? again;
-        try { again = inv.Check(d); } catch (Exception e) { again = e.Message; }
+        try { again = inv == StateRendering.Invariant ? message : inv.Check(d); } catch (Exception e) { again = e.Message; }
         IReadOnlyList<ScenarioStep> expectations = [];
         if (again is not null)
             try { expectations = inv.Expectations(d); } catch (Exception) { expectations = []; }

@@ -1,3 +1,5 @@
+using Numasim.Snapshots;
+
 namespace Numasim.Firmware;
 
 /// <summary>A DIMM plugged into the device-memory region: QOM id, slot, guest-physical address, size, node.</summary>
@@ -28,11 +30,25 @@ public sealed class DeviceMemory
     /// <summary>QEMU_VMALLOC_ALIGN on an x86_64 Linux host (include/qemu/osdep.h): a memory-backend-ram's alignment.</summary>
     public const ulong BackendAlignment = 2 * QemuSize.MiB;
 
-    private readonly List<PluggedDimm> _dimms = [];   // sorted by address, as memory_device_build_list() sorts
-
-    /// <summary>A device-memory model over <paramref name="region"/> (null: the machine has none).</summary>
-    public DeviceMemory(DeviceMemoryRegion? region, ulong ramBytes, ulong maxMemBytes, int slots, int numaNodes)
+    /// <summary>A plugged DIMM as a record of the compact state (its id in the name pool).</summary>
+    private struct DimmRecord : INamedRecord
     {
+        public readonly int NameIndex => Id;
+        public int Id, Slot, Node;
+        public ulong Address, Size;
+    }
+
+    // Sorted by address, as memory_device_build_list() sorts.
+    private readonly StateArray<DimmRecord> _dimms;
+    private readonly StateStrings _ids;
+
+    /// <summary>A device-memory model over <paramref name="region"/> (null: the machine has none), its state in
+    /// the given store (none: a store of its own).</summary>
+    public DeviceMemory(DeviceMemoryRegion? region, ulong ramBytes, ulong maxMemBytes, int slots, int numaNodes, StateStore? store = null)
+    {
+        store ??= new StateStore();
+        _dimms = new StateArray<DimmRecord>(store, "qemu device memory (pc-dimm)");
+        _ids = new StateStrings(store, "qemu device memory ids");
         Region = region;
         MaxDeviceBytes = maxMemBytes > ramBytes ? maxMemBytes - ramBytes : 0;
         Slots = slots;
@@ -40,10 +56,10 @@ public sealed class DeviceMemory
     }
 
     /// <summary>The device memory of the pc machine <paramref name="spec"/> describes.</summary>
-    public static DeviceMemory For(MachineSpec spec) =>
+    public static DeviceMemory For(MachineSpec spec, StateStore? store = null) =>
         new(PcMachine.DeviceMemoryRegionFor(spec), spec.RamBytes, spec.MaxMemBytes, spec.Slots,
             // sparse firmware node ids (an imported machine): QEMU counts nodes up to the highest id
-            spec.FirmwareNodeIds && spec.Nodes.Count > 0 ? spec.Nodes[^1].NodeId + 1 : spec.Nodes.Count);
+            spec.FirmwareNodeIds && spec.Nodes.Count > 0 ? spec.Nodes[^1].NodeId + 1 : spec.Nodes.Count, store);
 
     /// <summary>The region DIMMs are placed in.</summary>
     public DeviceMemoryRegion? Region { get; }
@@ -58,16 +74,47 @@ public sealed class DeviceMemory
     public int NumaNodes { get; }
 
     /// <summary>Plugged DIMMs in address order.</summary>
-    public IReadOnlyList<PluggedDimm> Dimms => _dimms;
+    public IReadOnlyList<PluggedDimm> Dimms
+    {
+        get
+        {
+            var l = new PluggedDimm[_dimms.Length];
+            for (int i = 0; i < l.Length; i++) l[i] = At(i);
+            return l;
+        }
+    }
+
+    private PluggedDimm At(int i)
+    {
+        ref readonly var d = ref _dimms[i];
+        return new PluggedDimm(_ids[d.Id], d.Slot, d.Address, d.Size, d.Node);
+    }
+
+    private int IndexOf(string id) => _dimms.IndexOfName(_ids, id);
+
+    private bool SlotBusy(int slot)
+    {
+        foreach (ref readonly var d in _dimms.Items)
+            if (d.Slot == slot) return true;
+        return false;
+    }
 
     /// <summary>Bytes in use by plugged DIMMs. Models memory_device_used_region_size().</summary>
-    public ulong UsedBytes => _dimms.Aggregate(0UL, (s, d) => s + d.Size);
+    public ulong UsedBytes
+    {
+        get
+        {
+            ulong sum = 0;
+            foreach (ref readonly var d in _dimms.Items) sum += d.Size;
+            return sum;
+        }
+    }
 
     /// <summary>device_add pc-dimm: picks a slot and the first free 2 MiB-aligned address from the region
     /// base (or checks the given <paramref name="slot"/> / <paramref name="addr"/>), in QEMU's check order.</summary>
     public PlugResult Plug(string id, ulong size, int node, int? slot = null, ulong? addr = null)
     {
-        if (_dimms.Any(d => d.Id == id)) return Fail($"Duplicate device ID '{id}'");
+        if (IndexOf(id) >= 0) return Fail($"Duplicate device ID '{id}'");
         // pc_dimm_pre_plug()
         if (slot is int s0 && (s0 < 0 || s0 >= Slots))
             return Fail($"invalid slot number, valid range is [0-{Slots - 1}]");
@@ -75,25 +122,21 @@ public sealed class DeviceMemory
         int chosen;
         if (slot is int s)
         {
-            if (_dimms.Any(d => d.Slot == s)) return Fail($"slot {s} is busy");
+            if (SlotBusy(s)) return Fail($"slot {s} is busy");
             chosen = s;
         }
         else
         {
             chosen = 0;
-            while (chosen < Slots && _dimms.Any(d => d.Slot == chosen)) chosen++;
+            while (chosen < Slots && SlotBusy(chosen)) chosen++;
             if (chosen == Slots) return Fail("no free slots available");
         }
-        // memory_device_pre_plug() -> memory_device_get_free_addr()
         var placed = FreeAddr(size, BackendAlignment, addr, out ulong start);
         if (placed is not null) return Fail(placed);
         // pc_dimm_realize()
         if ((NumaNodes > 0 && node >= NumaNodes) || (NumaNodes == 0 && node != 0) || node < 0)
             return Fail($"'DIMM property node has value {node}' which exceeds the number of numa nodes: {(NumaNodes > 0 ? NumaNodes : 1)}");
-        var dimm = new PluggedDimm(id, chosen, start, size, node);
-        int at = _dimms.FindIndex(x => x.Address > start);
-        _dimms.Insert(at < 0 ? _dimms.Count : at, dimm);
-        return new PlugResult(dimm, null);
+        return Insert(id, chosen, start, size, node);
     }
 
     /// <summary>Models memory_device_get_free_addr() with memory_device_check_addable(), hw/mem/memory-device.c: the
@@ -119,13 +162,15 @@ public sealed class DeviceMemory
         {
             start = AlignUp(r.Base, align);
         }
-        foreach (var d in _dimms)
+        for (int i = 0; i < _dimms.Length; i++)
         {
-            bool overlaps = d.Address < start + size && start < d.End;
+            var d = _dimms[i];
+            ulong dEnd = d.Address + d.Size;
+            bool overlaps = d.Address < start + size && start < dEnd;
             if (overlaps)
             {
-                if (addr is not null) return $"address range conflicts with memory device id='{d.Id}'";
-                start = AlignUp(d.End, align);
+                if (addr is not null) return $"address range conflicts with memory device id='{_ids[d.Id]}'";
+                start = AlignUp(dEnd, align);
             }
             else if (d.Address >= start + size) break;
         }
@@ -139,26 +184,32 @@ public sealed class DeviceMemory
     /// placed (Slot -1) or QEMU's error returned.</summary>
     public PlugResult PlugSlotless(string id, ulong size, ulong minAlignment, int node, ulong? addr = null)
     {
-        if (_dimms.Any(d => d.Id == id)) return Fail($"Duplicate device ID '{id}'");
+        if (IndexOf(id) >= 0) return Fail($"Duplicate device ID '{id}'");
         var err = FreeAddr(size, Math.Max(minAlignment, BackendAlignment), addr is 0 ? null : addr, out ulong start);
         if (err is not null) return Fail(err);
-        var dev = new PluggedDimm(id, -1, start, size, node);
-        int at = _dimms.FindIndex(x => x.Address > start);
-        _dimms.Insert(at < 0 ? _dimms.Count : at, dev);
-        return new PlugResult(dev, null);
+        return Insert(id, -1, start, size, node);
+    }
+
+    // Inserted in address order, as memory_device_build_list() sorts.
+    private PlugResult Insert(string id, int slot, ulong start, ulong size, int node)
+    {
+        int at = 0;
+        while (at < _dimms.Length && _dimms[at].Address <= start) at++;
+        _dimms.Insert(at, new DimmRecord { Id = _ids.Intern(id), Slot = slot, Node = node, Address = start, Size = size });
+        return new PlugResult(new PluggedDimm(id, slot, start, size, node), null);
     }
 
     /// <summary>device_del of a DIMM (after the guest ejected it): frees its slot and range; null on success.</summary>
     public QemuError? Unplug(string id)
     {
-        int i = _dimms.FindIndex(d => d.Id == id);
+        int i = IndexOf(id);
         if (i < 0) return new QemuError($"Device '{id}' not found", "device_del");
         _dimms.RemoveAt(i);
         return null;
     }
 
     /// <summary>The DIMM with this id, or null.</summary>
-    public PluggedDimm? Find(string id) => _dimms.Find(d => d.Id == id);
+    public PluggedDimm? Find(string id) => IndexOf(id) is var i and >= 0 ? At(i) : null;
 
     private static PlugResult Fail(string message) => new(null, new QemuError(message, "device_add"));
 

@@ -10,10 +10,27 @@ namespace Numasim.Hypervisor;
 public sealed partial class Qmp
 {
     private readonly VirtioMemDriver _virtioMemDriver;
-    private readonly Dictionary<string, VirtioMemDevice> _virtioMem = [];
+    private readonly VirtioMemDevice.Table _virtioMem;
 
     /// <summary>The realized virtio-mem devices by id.</summary>
-    public IReadOnlyDictionary<string, VirtioMemDevice> VirtioMemDevices => _virtioMem;
+    public IReadOnlyDictionary<string, VirtioMemDevice> VirtioMemDevices
+    {
+        get
+        {
+            var d = new Dictionary<string, VirtioMemDevice>();
+            for (int i = 0; i < _virtioMem.Count; i++)
+            {
+                var dev = VirtioMemAt(i);
+                d[dev.Id] = dev;
+            }
+            return d;
+        }
+    }
+
+    private int FindVirtioMem(string id) => _virtioMem.IndexOf(id);
+
+    /// <summary>The handle of the i-th device (a new handle tells the guest's driver of config changes).</summary>
+    private VirtioMemDevice VirtioMemAt(int i) => _virtioMem.At(i);
 
     /// <summary>device_add virtio-mem-pci (or a -device at start-up): properties, pre-plug placement, realize checks;
     /// then the guest's PCI hotplug probes it with the virtio_mem driver, whose first work item plugs requested-size.</summary>
@@ -23,20 +40,20 @@ public sealed partial class Qmp
         if (props is null) return new(err);
         // pre-plug: virtio_mem_get_memory_region() needs the backend
         if (props.Memdev is null) return new("'memdev' property must be set");
-        if (!_backends.TryGetValue(props.Memdev, out var size)) return new($"Property '{VirtioMemDevice.Driver}.memdev' can't find value '{props.Memdev}'");
+        int b = FindBackend(props.Memdev);
+        if (b < 0) return new($"Property '{VirtioMemDevice.Driver}.memdev' can't find value '{props.Memdev}'");
+        ulong size = _backends[b].Size;
         var plug = _deviceMemory.PlugSlotless(props.Id, size, VirtioMemDevice.EffectiveBlockSize(props), (int)props.Node, props.MemAddr);
         if (!plug.Ok) return new(plug.Error!.Message);
-        var realizeErr = VirtioMemDevice.RealizeCheck(props, size, _backendUser.ContainsKey(props.Memdev), _spec.Nodes.Count);
+        var realizeErr = VirtioMemDevice.RealizeCheck(props, size, _backends[b].User >= 0, _spec.Nodes.Count);
         if (realizeErr is not null)
         {
             _deviceMemory.Unplug(props.Id);
             return new(realizeErr);
         }
-        var dev = VirtioMemDevice.Realize(props, size, plug.Address);
-        _backendUser[props.Memdev] = props.Id;
-        _virtioMem[props.Id] = dev;
-        dev.ConfigChanged = () => _virtioMemDriver.ConfigChanged(dev);
-        _virtioMemDriver.Probe(dev);
+        var dev = VirtioMemDevice.Realize(_virtioMem, props, size, plug.Address);
+        _backends.Mut(b).User = _names.Intern(props.Id);
+        _virtioMemDriver.Probe(dev, dev.Index);
         _k.Workqueue.Flush();
         return QmpResult.Success;
     }
@@ -66,17 +83,17 @@ public sealed partial class Qmp
         if (!args.TryGetValue("value", out var value)) return new("Parameter 'value' is missing");
         const string peripheral = "/machine/peripheral/";
         var id = path.StartsWith(peripheral, StringComparison.Ordinal) ? path[peripheral.Length..] : null;
-        if (id is null || !_virtioMem.TryGetValue(id, out var dev))
+        if (id is null || FindVirtioMem(id) is not (>= 0 and var vi))
         {
-            bool exists = id is not null && (_dimms.ContainsKey(id) || _cpus.ContainsKey(id));
-            return exists ? new($"Property '{(_dimms.ContainsKey(id!) ? "pc-dimm" : "cpu")}.{prop}' not found") : new($"Device '{path}' not found");
+            bool exists = id is not null && (FindDimm(id) >= 0 || FindCpu(id) >= 0);
+            return exists ? new($"Property '{(FindDimm(id!) >= 0 ? "pc-dimm" : "cpu")}.{prop}' not found") : new($"Device '{path}' not found");
         }
         switch (prop)
         {
             case "requested-size":
                 if (!ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes))
                     return new("Invalid parameter type for 'requested-size', expected: size");
-                var err = dev.SetRequestedSize(bytes);
+                var err = VirtioMemAt(vi).SetRequestedSize(bytes);
                 _k.Workqueue.Flush();
                 return err is null ? QmpResult.Success : new(err);
             case "block-size": return new("'block-size' cannot be changed");

@@ -1,6 +1,7 @@
 using Numasim.Firmware;
 using Numasim.Kernel;
 using Numasim.Kernel.Drivers;
+using Numasim.Snapshots;
 
 namespace Numasim.Hypervisor;
 
@@ -21,10 +22,17 @@ public sealed partial class Qmp
     private readonly AcpiHotplug _acpi;
     private readonly KernelContext _k;
     private readonly DeviceMemory _deviceMemory;
-    private readonly Dictionary<string, ulong> _backends = [];
-    private readonly Dictionary<string, string> _backendUser = [];
-    private readonly Dictionary<string, uint> _cpus = [];
-    private readonly Dictionary<string, (string Memdev, int Node)> _dimms = [];
+
+    // QEMU's objects and devices as records of the compact state, their ids in a name pool: memory backends (with
+    // the id of what uses them: a DIMM or "numa"), CPUs (id -> APIC id) and DIMMs (id -> backend, node).
+    private struct Backend : INamedRecord { public int Id, User; public ulong Size; public readonly int NameIndex => Id; }
+    private struct Cpu : INamedRecord { public int Id; public uint Apic; public readonly int NameIndex => Id; }
+    private struct Dimm : INamedRecord { public int Id, Memdev, Node; public readonly int NameIndex => Id; }
+
+    private readonly StateStrings _names;
+    private readonly StateArray<Backend> _backends;
+    private readonly StateArray<Cpu> _cpus;
+    private readonly StateArray<Dimm> _dimms;
 
     internal Qmp(MachineSpec spec, KernelContext k, AcpiHotplug acpi, DeviceMemory deviceMemory, VirtioMemDriver virtioMem)
     {
@@ -32,16 +40,41 @@ public sealed partial class Qmp
         _k = k;
         _acpi = acpi;
         _virtioMemDriver = virtioMem;
+        _names = new StateStrings(k.State, "qmp ids");
+        _backends = new StateArray<Backend>(k.State, "qmp memory backends");
+        _cpus = new StateArray<Cpu>(k.State, "qmp cpus");
+        _dimms = new StateArray<Dimm>(k.State, "qmp dimms");
+        _virtioMem = new VirtioMemDevice.Table(k.State, _names, dev => dev.ConfigChanged = () => _virtioMemDriver.ConfigChanged(dev));
+        _virtioMemDriver.DeviceOf = VirtioMemAt;
         _deviceMemory = deviceMemory;
-        foreach (var b in spec.Backends) _backends[b.Id] = b.SizeBytes;
-        foreach (var n in spec.Nodes.Where(n => n.MemDev is not null)) _backendUser[n.MemDev!] = "numa";
+        int numa = _names.Intern("numa");
+        foreach (var b in spec.Backends) _backends.Add(new Backend { Id = _names.Intern(b.Id), User = -1, Size = b.SizeBytes });
+        foreach (var n in spec.Nodes.Where(n => n.MemDev is not null))
+            if (FindBackend(n.MemDev!) is var i and >= 0) _backends.Mut(i).User = numa;
         // DIMMs plugged at start-up, each with the backend its -object made
         foreach (var d in spec.Dimms)
         {
-            _backends[d.Memdev] = d.SizeBytes;
-            _backendUser[d.Memdev] = d.Id;
-            _dimms[d.Id] = (d.Memdev, d.Node);
+            int id = _names.Intern(d.Id), memdev = _names.Intern(d.Memdev);
+            if (FindBackend(d.Memdev) is var b and >= 0)
+            {
+                ref var backend = ref _backends.Mut(b);
+                backend.Size = d.SizeBytes;
+                backend.User = id;
+            }
+            else _backends.Add(new Backend { Id = memdev, User = id, Size = d.SizeBytes });
+            _dimms.Add(new Dimm { Id = id, Memdev = memdev, Node = d.Node });
         }
+    }
+
+    private int FindBackend(string id) => _backends.IndexOfName(_names, id);
+    private int FindCpu(string id) => _cpus.IndexOfName(_names, id);
+    private int FindDimm(string id) => _dimms.IndexOfName(_names, id);
+
+    private bool CpuApicTaken(uint apic)
+    {
+        foreach (ref readonly var c in _cpus.Items)
+            if (c.Apic == apic) return true;
+        return false;
     }
 
     /// <summary>The DIMM slots and the DIMMs plugged in them (read only: for pictures and reports).</summary>
@@ -57,8 +90,8 @@ public sealed partial class Qmp
         if (!args.TryGetValue("size", out var sz)) return new("can't create backend with size 0");
         if (!QmpProperty.TryUInt64Number("size", sz, out var size, out var serr)) return new(serr);
         if (size == 0) return new("can't create backend with size 0");
-        if (_backends.ContainsKey(id)) return new($"attempt to add duplicate property '{id}' to object (type 'container')");
-        _backends[id] = size;
+        if (FindBackend(id) >= 0) return new($"attempt to add duplicate property '{id}' to object (type 'container')");
+        _backends.Add(new Backend { Id = _names.Intern(id), User = -1, Size = size });
         return QmpResult.Success;
     }
 
@@ -67,9 +100,10 @@ public sealed partial class Qmp
     {
         if (QmpProperty.Unknown(args, QmpProperty.DelProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
-        if (!_backends.ContainsKey(id)) return new($"object '{id}' not found");
-        if (_backendUser.ContainsKey(id)) return new($"object '{id}' can't be deleted");
-        _backends.Remove(id);
+        int b = FindBackend(id);
+        if (b < 0) return new($"object '{id}' not found");
+        if (_backends[b].User >= 0) return new($"object '{id}' can't be deleted");
+        _backends.RemoveAt(b);
         return QmpResult.Success;
     }
 
@@ -91,12 +125,12 @@ public sealed partial class Qmp
     {
         if (!args.TryGetValue("driver", out var driver)) return new("Parameter 'driver' is missing");
         args.TryGetValue("id", out var id);
-        if (id is not null && (_cpus.ContainsKey(id) || _dimms.ContainsKey(id) || _virtioMem.ContainsKey(id))) return new($"Duplicate device ID '{id}'");
+        if (id is not null && (FindCpu(id) >= 0 || FindDimm(id) >= 0 || FindVirtioMem(id) >= 0)) return new($"Duplicate device ID '{id}'");
         bool cpu = driver.EndsWith("-x86_64-cpu", StringComparison.Ordinal);
         if ((cpu || driver == "pc-dimm") && QmpProperty.Unknown(args, cpu ? QmpProperty.CpuProperties : QmpProperty.DimmProperties, driver) is { } unknown)
             return new(unknown);
-        if (cpu) return CpuAdd(id ?? $"cpu-anon{_cpus.Count}", args);
-        if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Count}", args);
+        if (cpu) return CpuAdd(id ?? $"cpu-anon{_cpus.Length}", args);
+        if (driver == "pc-dimm") return DimmAdd(id ?? $"dimm-anon{_dimms.Length}", args);
         if (driver == VirtioMemDevice.Driver) return VirtioMemAdd(id, args, fromQmp: true);
         return new($"'{driver}' is not a valid device model name");
     }
@@ -123,7 +157,7 @@ public sealed partial class Qmp
         var slot = QemuCommandLine.FindSlot(_spec, ids["socket-id"], ids["die-id"], ids["core-id"], ids["thread-id"]);
         if (slot is null)
             return new($"Invalid CPU [socket: {ids["socket-id"]}, die: {ids["die-id"]}, core: {ids["core-id"]}, thread: {ids["thread-id"]}], valid index range 0:{smp.MaxCpus - 1}");
-        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || _cpus.ContainsValue(slot.ApicId))
+        if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || CpuApicTaken(slot.ApicId))
             return new($"CPU[{slot.Index}] with APIC ID {slot.ApicId} exists");
         int nid = slot.NodeId;
         // numa_cpu_pre_plug(), hw/core/numa.c: a given node-id must be the slot's.
@@ -132,7 +166,7 @@ public sealed partial class Qmp
             if (!QmpProperty.TryInt32("node-id", nodeText, out var nodeId, out var nerr)) return new(nerr);
             if (nodeId >= 0 && nodeId != nid) return new($"invalid node-id, must be {nid}");
         }
-        _cpus[id] = slot.ApicId;
+        _cpus.Add(new Cpu { Id = _names.Intern(id), Apic = slot.ApicId });
         using var plug = _k.Trace.Call("x86_cpu_plug", "QEMU hw/i386/x86.c", $"{id}: CPU[{slot.Index}], APIC 0x{slot.ApicId:x}, node {nid}");
         _k.Trace.Decide("acpi_cpu_plug_cb(): an ACPI device check for the new processor; the guest's ACPI scan handles it");
         _acpi.CpuHotAdd(slot.ApicId, nid >= 0 ? nid : 0, out _);
@@ -142,8 +176,10 @@ public sealed partial class Qmp
     private QmpResult DimmAdd(string id, IReadOnlyDictionary<string, string> args)
     {
         if (!args.TryGetValue("memdev", out var memdev)) return new("'memdev' property is not set");
-        if (!_backends.TryGetValue(memdev, out var size)) return new($"Device '{memdev}' not found");
-        if (_backendUser.ContainsKey(memdev)) return new($"can't use already busy memdev: {memdev}");
+        int b = FindBackend(memdev);
+        if (b < 0) return new($"Device '{memdev}' not found");
+        ulong size = _backends[b].Size;
+        if (_backends[b].User >= 0) return new($"can't use already busy memdev: {memdev}");
         uint node = 0;
         if (args.TryGetValue("node", out var n) && !QmpProperty.TryUInt32("node", n, out node, out var nerr)) return new(nerr);
         if (node > int.MaxValue) return new($"'DIMM property node has value {node}' which exceeds the number of numa nodes: {Math.Max(_deviceMemory.NumaNodes, 1)}");
@@ -161,8 +197,9 @@ public sealed partial class Qmp
         }
         var plug = _deviceMemory.Plug(id, size, (int)node, slot, addr);
         if (!plug.Ok) return new(plug.Error!.Message);
-        _backendUser[memdev] = id;
-        _dimms[id] = (memdev, (int)node);
+        int idName = _names.Intern(id);
+        _backends.Mut(b).User = idName;
+        _dimms.Add(new Dimm { Id = idName, Memdev = _backends[b].Id, Node = (int)node });
         using var memPlug = _k.Trace.Call("pc_memory_plug", "QEMU hw/i386/pc.c", $"{id}: slot {plug.Dimm!.Slot}, [mem 0x{plug.Address:x}-0x{plug.Address + size - 1:x}], node {node}");
         _k.Trace.Decide("acpi_memory_plug_cb(): an ACPI device check for the new memory device; the guest's ACPI scan handles it");
         var err = _acpi.MemoryAdd(id, plug.Dimm!.Slot, plug.Address, size, (int)node);
@@ -180,24 +217,26 @@ public sealed partial class Qmp
     {
         if (QmpProperty.Unknown(args, QmpProperty.DelProperties, null) is { } unknown) return new(unknown);
         if (!args.TryGetValue("id", out var id)) return new("Parameter 'id' is missing");
-        if (_cpus.TryGetValue(id, out var apic))
+        if (FindCpu(id) is var ci and >= 0)
         {
-            int cpu = _k.Cpus.CpuOfApicId(apic);
+            int cpu = _k.Cpus.CpuOfApicId(_cpus[ci].Apic);
             _k.Trace.Decide($"acpi_cpu_unplug_request_cb(): an ACPI eject request for {id} (CPU {cpu}); QMP answers at once, the guest decides");
             if (cpu >= 0 && _acpi.CpuEject(cpu) != Errno.None) { _k.Trace.Decide($"the guest refused the eject: {id} stays"); return QmpResult.Success; }
-            _cpus.Remove(id);
+            _cpus.RemoveAt(FindCpu(id));
             return QmpResult.Success;
         }
-        if (_dimms.TryGetValue(id, out var dimm))
+        if (FindDimm(id) >= 0)
         {
             _k.Trace.Decide($"acpi_memory_unplug_request_cb(): an ACPI eject request for {id}; QMP answers at once, the guest decides");
             if (_acpi.MemoryEject(id) != Errno.None) { _k.Trace.Decide($"the guest refused the eject: {id} stays plugged"); return QmpResult.Success; }
             _deviceMemory.Unplug(id);
-            _backendUser.Remove(dimm.Memdev);
-            _dimms.Remove(id);
+            int di = FindDimm(id);
+            for (int i = 0; i < _backends.Length; i++)
+                if (_backends[i].Id == _dimms[di].Memdev) _backends.Mut(i).User = -1;
+            _dimms.RemoveAt(di);
             return QmpResult.Success;
         }
-        if (_virtioMem.ContainsKey(id)) return VirtioMemDel();
+        if (FindVirtioMem(id) >= 0) return VirtioMemDel();
         return new($"Device '{id}' not found");
     }
 }

@@ -1,3 +1,4 @@
+using Numasim.Snapshots;
 using System.Globalization;
 using Numasim.Firmware;
 using Numasim.Kernel.Drivers;
@@ -8,8 +9,8 @@ namespace Numasim.Hypervisor;
 /// QEMU 7.2's virtio-mem-pci device (hw/virtio/virtio-mem.c, hw/virtio/virtio-mem-pci.c): a memory backend
 /// whose region sits in the pc machine's device memory, a bitmap of plugged device blocks, requested-size
 /// set by the user (qom-set) and plugged-size changed only by the guest's requests. Property parsing and
-/// realize checks follow QEMU's order and words. Mutable hypervisor state: the bitmap, size, requested and
-/// usable sizes.
+/// realize checks follow QEMU's order and words. A handle: the bitmap, size, requested and usable sizes are a record
+/// of the machine's compact state (<see cref="Table"/>).
 /// </summary>
 public sealed class VirtioMemDevice : IVirtioMemDevice
 {
@@ -26,31 +27,77 @@ public sealed class VirtioMemDevice : IVirtioMemDevice
     /// <summary>VIRTIO_MEM_USABLE_EXTENT on x86_64: 2 * 128 MiB.</summary>
     public const ulong UsableExtent = 256 * QemuSize.MiB;
 
-    private readonly ulong[] _bitmap;
-
-    private VirtioMemDevice(string id, string memdev, ulong regionSize, int node, ulong blockSize, ulong requested, ulong addr)
+    /// <summary>A realized device as a record of the compact state (ids in the table's name pool; the bitmap in the
+    /// table's map, keyed by device index and word).</summary>
+    internal struct Record : Snapshots.INamedRecord
     {
-        Id = id;
-        Memdev = memdev;
-        RegionSize = regionSize;
-        NodeId = node;
-        BlockSize = blockSize;
-        RequestedSize = requested;
-        Addr = addr;
-        _bitmap = new ulong[(regionSize / blockSize + 63) / 64];
-        ResizeUsableRegion(requested, canShrink: true);
+        public int Id, Memdev, Node;
+        public ulong BlockSize, RegionSize, Addr, UsableRegionSize, PluggedSize, RequestedSize;
+        public readonly int NameIndex => Id;
     }
 
-    public string Id { get; }
-    public string Memdev { get; }
-    public ulong BlockSize { get; }
-    public int NodeId { get; }
+    /// <summary>The realized devices of a machine (QEMU cannot unplug virtio-mem: records are only added) and their
+    /// handles, one per record, the same for every state.</summary>
+    internal sealed class Table
+    {
+        internal readonly Snapshots.StateArray<Record> Records;
+        internal readonly Snapshots.StateStrings Names;
+        internal readonly Snapshots.StateMap Bitmap;
+        private readonly List<VirtioMemDevice> _handles = [];
+        private readonly Action<VirtioMemDevice> _made;
+
+        /// <summary>The table, its regions in <paramref name="store"/>; <paramref name="made"/> runs once for each new
+        /// handle (to wire it to the guest's driver).</summary>
+        internal Table(Snapshots.StateStore store, Snapshots.StateStrings names, Action<VirtioMemDevice> made)
+        {
+            _made = made;
+            Records = new(store, "qemu virtio-mem devices");
+            Bitmap = new(store, "qemu virtio-mem bitmaps");
+            Names = names;
+        }
+
+        internal int Count => Records.Length;
+
+        internal int IndexOf(string id) => Records.IndexOfName(Names, id);
+
+        /// <summary>The handle of the i-th device.</summary>
+        internal VirtioMemDevice At(int i)
+        {
+            while (_handles.Count <= i)
+            {
+                var h = new VirtioMemDevice(this, _handles.Count);
+                _handles.Add(h);
+                _made(h);
+            }
+            return _handles[i];
+        }
+    }
+
+    private readonly Table _t;
+    private readonly int _i;
+
+    private VirtioMemDevice(Table t, int i)
+    {
+        _t = t;
+        _i = i;
+    }
+
+    private ref readonly Record R => ref _t.Records[_i];
+    private ref Record M => ref _t.Records.Mut(_i);
+
+    /// <summary>The device's index among the machine's virtio-mem devices (realize order).</summary>
+    internal int Index => _i;
+
+    public string Id => _t.Names[R.Id];
+    public string Memdev => _t.Names[R.Memdev];
+    public ulong BlockSize => R.BlockSize;
+    public int NodeId => R.Node;
     public bool AcpiPxm => true;
-    public ulong Addr { get; }
-    public ulong RegionSize { get; }
-    public ulong UsableRegionSize { get; private set; }
-    public ulong PluggedSize { get; private set; }
-    public ulong RequestedSize { get; private set; }
+    public ulong Addr => R.Addr;
+    public ulong RegionSize => R.RegionSize;
+    public ulong UsableRegionSize { get => R.UsableRegionSize; private set => M.UsableRegionSize = value; }
+    public ulong PluggedSize { get => R.PluggedSize; private set => M.PluggedSize = value; }
+    public ulong RequestedSize { get => R.RequestedSize; private set => M.RequestedSize = value; }
 
     /// <summary>The guest's driver, told of config changes (virtio_notify_config()); null until it probes.</summary>
     internal Action? ConfigChanged { get; set; }
@@ -132,9 +179,19 @@ public sealed class VirtioMemDevice : IVirtioMemDevice
         return null;
     }
 
-    /// <summary>Creates the realized device at <paramref name="addr"/> (chosen by memory_device_pre_plug()).</summary>
-    internal static VirtioMemDevice Realize(Props p, ulong backendSize, ulong addr) =>
-        new(p.Id, p.Memdev!, backendSize, (int)p.Node, EffectiveBlockSize(p), p.RequestedSize, addr);
+    /// <summary>Creates the realized device at <paramref name="addr"/> (chosen by memory_device_pre_plug()) in the
+    /// table: its record, an empty bitmap, the usable region for requested-size.</summary>
+    internal static VirtioMemDevice Realize(Table t, Props p, ulong backendSize, ulong addr)
+    {
+        int i = t.Records.Add(new Record
+        {
+            Id = t.Names.Intern(p.Id), Memdev = t.Names.Intern(p.Memdev!), Node = (int)p.Node, BlockSize = EffectiveBlockSize(p),
+            RegionSize = backendSize, Addr = addr, RequestedSize = p.RequestedSize,
+        });
+        var dev = t.At(i);
+        dev.ResizeUsableRegion(p.RequestedSize, canShrink: true);
+        return dev;
+    }
 
     /// <summary>Whether the machine's -device virtio-mem-pci options all realize, in order, as QEMU does before the
     /// guest starts: null, or (the option, QEMU's error).</summary>
@@ -190,14 +247,17 @@ public sealed class VirtioMemDevice : IVirtioMemDevice
         gpa % BlockSize == 0 && size != 0 && gpa + size > gpa && gpa >= Addr && gpa < Addr + UsableRegionSize
         && gpa + size <= Addr + UsableRegionSize;
 
-    private bool Bit(ulong i) => (_bitmap[i >> 6] & (1UL << (int)(i & 63))) != 0;
+    private long WordKey(ulong i) => (long)_i << 40 | (long)(i >> 6);
+
+    private bool Bit(ulong i) => (_t.Bitmap[WordKey(i)] & (1UL << (int)(i & 63))) != 0;
 
     private void SetBits(ulong first, ulong n, bool on)
     {
         for (ulong i = first; i < first + n; i++)
         {
-            if (on) _bitmap[i >> 6] |= 1UL << (int)(i & 63);
-            else _bitmap[i >> 6] &= ~(1UL << (int)(i & 63));
+            long key = WordKey(i);
+            ulong w = _t.Bitmap[key];
+            _t.Bitmap[key] = on ? w | 1UL << (int)(i & 63) : w & ~(1UL << (int)(i & 63));
         }
     }
 
@@ -229,7 +289,7 @@ public sealed class VirtioMemDevice : IVirtioMemDevice
     /// <summary>Models virtio_mem_unplug_all(): everything unplugged, the usable region resized (may shrink).</summary>
     public VirtioMemResp UnplugAll()
     {
-        Array.Clear(_bitmap);
+        _t.Bitmap.ClearIn((long)_i << 40, (long)(_i + 1) << 40);
         PluggedSize = 0;
         ResizeUsableRegion(RequestedSize, canShrink: true);
         return VirtioMemResp.Ack;

@@ -15,17 +15,41 @@ namespace Numasim.Kernel;
 /// </summary>
 public sealed class KernelContext
 {
-    internal KernelContext(FirmwareTables firmware, MachineSpec machine, KernelProfile profile)
+    /// <summary>The kernel of <paramref name="machine"/>; its compact state in <paramref name="state"/> (which QEMU's
+    /// start-up already wrote into: the DIMMs cold-plugged before the guest runs), or a new store.</summary>
+    internal KernelContext(FirmwareTables firmware, MachineSpec machine, KernelProfile profile, Snapshots.StateStore? state = null)
     {
+        State = state ?? new();
         Firmware = firmware;
         Machine = machine;
         Profile = profile;
         Uevents = new Uevents(Log);
-        MhpParams = new Hotplug.MemoryHotplugParams(profile);
+        NodeStates = new NodeStates(State);
+        MemoryBlocks = new MemoryBlockTable(this);
+        ApicToNode = new ApicNodeMap(State);
+        _globals = new Snapshots.StateArray<Globals>(State, "kernel globals", 1);
+        _globals.Mut(0) = new Globals { MinFreeKbytes = 1024, UserMinFreeKbytes = -1, PolicyZone = ZoneType.Dma, DefaultOnlineType = OnlineType.Offline };
+        MhpParams = new Hotplug.MemoryHotplugParams(profile, State);
+        MemoryGroups = new Hotplug.MemoryGroups(State);
         BootReservations = new BootReservations(Memblock);
         KernelPhysAddr = machine.KernelPhysAddr ?? profile.Build.PhysicalStart;
         CommandLine = DefaultCommandLine.For(machine);
     }
+
+    /// <summary>The machine's compact state: every region below registers in it (docs/checker.md).</summary>
+    public Snapshots.StateStore State { get; }
+
+    /// <summary>The kernel's scalar globals that change after boot, as one record of the compact state.</summary>
+    private struct Globals
+    {
+        public long TotalReservePages;
+        public int MinFreeKbytes, UserMinFreeKbytes;
+        public ZoneType PolicyZone;
+        public bool PageGroupByMobilityDisabled;
+        public OnlineType DefaultOnlineType;
+    }
+
+    private readonly Snapshots.StateArray<Globals> _globals;
 
     /// <summary>What the boot command line set (Init/KernelCommandLine.cs); fixed once start_kernel() parsed it.</summary>
     public Init.BootParams Boot { get; internal set; } = new();
@@ -37,7 +61,7 @@ public sealed class KernelContext
     public Workqueue Workqueue { get; } = new();
 
     /// <summary>The memory groups of hot-added devices (DIMMs: static, virtio-mem: dynamic).</summary>
-    public Hotplug.MemoryGroups MemoryGroups { get; } = new();
+    public Hotplug.MemoryGroups MemoryGroups { get; }
 
     /// <summary>pxm_to_node_map as acpi_numa_init() filled it (empty without SRAT): pxm_to_node().</summary>
     internal Dictionary<int, int> PxmToNode { get; set; } = [];
@@ -50,7 +74,7 @@ public sealed class KernelContext
     /// <summary>The --explain recorder: off unless a caller starts it (not kernel state; no kernel counterpart).</summary>
     public KernelTrace Trace { get; } = new();
     public SysfsTree Fs { get; } = new();
-    public NodeStates NodeStates { get; } = new();
+    public NodeStates NodeStates { get; }
     public CpuTopology Cpus { get; internal set; } = new(1);
     public Memblock Memblock { get; } = new();
     public NumaDistance Distance { get; internal set; } = new(0);
@@ -93,29 +117,40 @@ public sealed class KernelContext
     /// <summary>Models NODE_DATA(nid); null where no pgdat was ever allocated.</summary>
     public PgData? NodeDataOf(int nid) => nid >= 0 && nid < NodeData.Length ? NodeData[nid] : null;
 
-    /// <summary>Every allocated pgdat in node order (for_each_online_pgdat and friends filter further).</summary>
-    public IEnumerable<PgData> AllPgData()
+    /// <summary>The zone of an id (node * MAX_NR_ZONES + zone type).</summary>
+    public Zone ZoneById(int id) => NodeData[id / ZoneTypes.MaxNrZones]!.Zones[id % ZoneTypes.MaxNrZones];
+
+    /// <summary>Models the allocation of NODE_DATA(nid) (arch_alloc_nodedata()): made once, never freed.</summary>
+    internal PgData AllocPgData(int nid)
     {
-        foreach (var p in NodeData)
-            if (p is not null) yield return p;
+        if (NodeData[nid] is { } p) return p;
+        p = NodeData[nid] = new PgData(this, nid);
+        int at = _pgdats.FindIndex(q => q.NodeId > nid);
+        if (at < 0) at = _pgdats.Count;
+        _pgdats.Insert(at, p);
+        _zones.InsertRange(at * ZoneTypes.MaxNrZones, p.Zones);
+        return p;
     }
 
+    // The allocated pgdats in node order and their zones (structure: a pgdat is never freed).
+    private readonly List<PgData> _pgdats = [];
+    private readonly List<Zone> _zones = [];
+
+    /// <summary>Every allocated pgdat in node order (for_each_online_pgdat and friends filter further).</summary>
+    public IReadOnlyList<PgData> AllPgData() => _pgdats;
+
     /// <summary>All zones of all allocated nodes, node by node, low zone first (for_each_zone()).</summary>
-    public IEnumerable<Zone> AllZones()
-    {
-        foreach (var p in AllPgData())
-            foreach (var z in p.Zones) yield return z;
-    }
+    public IReadOnlyList<Zone> AllZones() => _zones;
 
     /// <summary>Memory block size in bytes (memory_block_size_bytes()).</summary>
     public ulong MemoryBlockSize { get; internal set; } = 128UL << 20;
     public long PagesPerBlock => (long)(MemoryBlockSize >> Page.Shift);
 
     /// <summary>The memory block devices (drivers/base/memory.c memory_blocks xarray), by block id.</summary>
-    internal readonly SortedDictionary<long, MemoryBlock> MemoryBlocks = [];
+    internal MemoryBlockTable MemoryBlocks { get; }
 
-    public MemoryBlock? FindMemoryBlock(long id) => MemoryBlocks.GetValueOrDefault(id);
-    public IEnumerable<MemoryBlock> AllMemoryBlocks => MemoryBlocks.Values;
+    public MemoryBlock? FindMemoryBlock(long id) => MemoryBlocks.Find(id);
+    public IEnumerable<MemoryBlock> AllMemoryBlocks => MemoryBlocks.All();
 
     /// <summary>Total pages of zone-managed memory (totalram_pages()).</summary>
     public long TotalRamPages => AllZones().Sum(z => z.ManagedPages);
@@ -127,7 +162,7 @@ public sealed class KernelContext
     public bool Booted { get; internal set; }
 
     /// <summary>__apicid_to_node[]: the node SRAT gave each APIC id (kept for CPU hot-add, acpi_map_cpu2node()).</summary>
-    internal Dictionary<uint, int> ApicToNode { get; set; } = [];
+    internal ApicNodeMap ApicToNode { get; }
 
     /// <summary>numa_reserved_meminfo: SRAT ranges beyond boot memory (hotplug), used by memory_add_physaddr_to_nid().</summary>
     internal List<(ulong Start, ulong End, int Nid)> ReservedNumaMeminfo { get; } = [];
@@ -148,29 +183,29 @@ public sealed class KernelContext
     public Uevents Uevents { get; }
 
     /// <summary>totalreserve_pages (calculate_totalreserve_pages()): high watermark plus the largest lowmem reserve per zone.</summary>
-    public long TotalReservePages { get; internal set; }
+    public long TotalReservePages { get => _globals[0].TotalReservePages; internal set => _globals.Mut(0).TotalReservePages = value; }
 
     /// <summary>min_free_kbytes and user_min_free_kbytes (the sysctl; -1 when never written).</summary>
-    public int MinFreeKbytes { get; internal set; } = 1024;
+    public int MinFreeKbytes { get => _globals[0].MinFreeKbytes; internal set => _globals.Mut(0).MinFreeKbytes = value; }
+    public int UserMinFreeKbytes { get => _globals[0].UserMinFreeKbytes; internal set => _globals.Mut(0).UserMinFreeKbytes = value; }
 
     /// <summary>transparent_hugepage_flags != 0 after hugepage_init() (mm/huge_memory.c): false when totalram_pages()
     /// was below 512 MiB at boot, and then khugepaged never starts, so set_recommended_min_free_kbytes() never raises
-    /// min_free_kbytes (not even after memory is added). Set once at boot.</summary>
+    /// min_free_kbytes (not even after memory is added). Set once at boot, constant after it.</summary>
     public bool ThpEnabled { get; internal set; } = true;
-    public int UserMinFreeKbytes { get; internal set; } = -1;
 
     /// <summary>policy_zone: the highest zone below ZONE_MOVABLE that any node populates.</summary>
-    public ZoneType PolicyZone { get; internal set; } = ZoneType.Dma;
+    public ZoneType PolicyZone { get => _globals[0].PolicyZone; internal set => _globals.Mut(0).PolicyZone = value; }
 
     /// <summary>page_group_by_mobility_disabled.</summary>
-    public bool PageGroupByMobilityDisabled { get; internal set; }
+    public bool PageGroupByMobilityDisabled { get => _globals[0].PageGroupByMobilityDisabled; internal set => _globals.Mut(0).PageGroupByMobilityDisabled = value; }
 
     /// <summary>Not kernel state: what the model could not reproduce of an imported machine's state at boot (a block that
     /// must be offline but holds unmovable pages, reservations that do not fit), one line each.</summary>
     public List<string> StateNotes { get; } = [];
 
     /// <summary>mhp_default_online_type as memhp_default_state= or the Kconfig default set it.</summary>
-    public OnlineType DefaultOnlineType { get; internal set; } = OnlineType.Offline;
+    public OnlineType DefaultOnlineType { get => _globals[0].DefaultOnlineType; internal set => _globals.Mut(0).DefaultOnlineType = value; }
 }
 
 /// <summary>The online types memory blocks take (mm/memory_hotplug.c MMOP_*), with "offline" for MMOP_OFFLINE.</summary>
@@ -210,7 +245,7 @@ public sealed class NumaDistance
 }
 
 /// <summary>NUMA event counters (enum numa_stat_item) of a zone, in pages.</summary>
-public sealed class NumaStat
+public struct NumaStat
 {
     public long Hit, Miss, Foreign, Local, Other;
 
@@ -221,5 +256,40 @@ public sealed class NumaStat
         Foreign += o.Foreign;
         Local += o.Local;
         Other += o.Other;
+    }
+}
+
+/// <summary>__apicid_to_node[] as (APIC id, node) pairs in the compact state (few: one per CPU slot).</summary>
+internal sealed class ApicNodeMap(Snapshots.StateStore store)
+{
+    private readonly Snapshots.StateArray<(uint Apic, int Node)> _pairs = new(store, "__apicid_to_node[]");
+
+    public bool TryGetValue(uint apic, out int node)
+    {
+        foreach (var (a, n) in _pairs.Items)
+            if (a == apic) { node = n; return true; }
+        node = NumaConstants.NumaNoNode;
+        return false;
+    }
+
+    public int this[uint apic]
+    {
+        set
+        {
+            for (int i = 0; i < _pairs.Length; i++)
+                if (_pairs[i].Apic == apic) { _pairs.Mut(i).Node = value; return; }
+            _pairs.Add((apic, value));
+        }
+    }
+
+    public void Remove(uint apic)
+    {
+        for (int i = 0; i < _pairs.Length; i++)
+            if (_pairs[i].Apic == apic) { _pairs.RemoveAt(i); return; }
+    }
+
+    public void SetAll(IReadOnlyDictionary<uint, int> map)
+    {
+        foreach (var (a, n) in map.OrderBy(p => p.Key)) this[a] = n;
     }
 }

@@ -14,7 +14,9 @@ internal sealed class KernelSubsystems
         var meminfo = new NodeMeminfo(k);
         NodeDevices = new NodeDevices(k, meminfo);
         CpuDevices = new CpuDevices(k);
-        MemoryDevices = new MemoryDevices(k);
+        MemoryDevices = new MemoryDevices(k, NodeDevices);
+        NodeDevices.CpuRegistered = CpuDevices.IsRegistered;
+        CpuDevices.Nodes = NodeDevices;
         NodeHotplug = new NodeHotplug(k, NodeDevices);
         CpuHotplug = new CpuHotplug(k, NodeHotplug, CpuDevices);
         MemoryHotplug = new MemoryHotplug(k, MemoryDevices, NodeDevices, NodeHotplug);

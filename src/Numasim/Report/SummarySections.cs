@@ -22,7 +22,8 @@ internal static class CheckSection
             ["transitions", N(r.Transitions)],
             ["states per depth", string.Join(" ", r.StatesPerDepth.Select(N))],
             ["time", $"{r.Elapsed.TotalSeconds:0.00} s ({r.StatesPerSecond:0} states/s, {r.TransitionsPerSecond:0} transitions/s)"],
-            ["boots / copies / replayed ops", $"{N(r.Boots)} / {N(r.Copies)} / {N(r.ReplayedOps)}"],
+            ["boots / restores / skipped by --por", $"{N(r.Boots)} / {N(r.Restores)} / {N(r.Skipped)}"],
+            ["bytes: a state / visited set and tree per state", $"{N(r.StateBytes)} / {r.BytesPerState:0.0}"],
             ["jobs", c.Jobs.ToString(CultureInfo.InvariantCulture)],
         ]);
         if (v is null)

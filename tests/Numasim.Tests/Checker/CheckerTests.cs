@@ -231,3 +231,116 @@ public class CheckDriverTests
         Assert.Empty(d.RemovedRanges);
     }
 }
+
+public class CheckerReductionTests
+{
+    private static MachineSpec Oracle() => QemuCommandLine.Parse(CliHarness.OracleQemu).Spec!;
+
+    private static CheckResult Check(KernelProfile p, int depth, string ops, int jobs = 1, bool por = false, bool symmetry = false,
+        FingerprintMode fp = FingerprintMode.Observed, int bitstate = 0, MachineSpec? spec = null) =>
+        new ModelChecker(new CheckOptions
+        {
+            Spec = spec ?? Oracle(), Profile = p, Depth = depth, Families = OpFamilies.Parse(ops, out _), Jobs = jobs,
+            PartialOrder = por, Symmetry = symmetry, Fingerprint = fp, BitstateLog2 = bitstate,
+        }).Run();
+
+    [Theory]
+    [InlineData("v6.1")]
+    [InlineData("v4.20")]
+    public void Partial_order_reduction_keeps_the_states_and_saves_transitions(string profile)
+    {
+        var full = Check(KernelProfile.Find(profile)!, 4, "all");
+        var por = Check(KernelProfile.Find(profile)!, 4, "all", por: true);
+        Assert.Equal(full.StatesPerDepth, por.StatesPerDepth);
+        Assert.True(por.Skipped > 0);
+        Assert.Equal(full.Transitions, por.Transitions + por.Skipped);
+    }
+
+    [Fact]
+    public void The_counterexample_is_the_same_with_and_without_reductions_and_for_any_number_of_jobs()
+    {
+        var one = Check(KernelProfile.V4_19, 4, "all");
+        var two = Check(KernelProfile.V4_19, 4, "all", jobs: 2);
+        var por = Check(KernelProfile.V4_19, 4, "all", jobs: 2, por: true);
+        var v = Assert.IsType<Violation>(one.Violation);
+        Assert.Equal("no-oops", v.Invariant.Name);
+        Assert.Equal(v.Path, two.Violation!.Path);
+        Assert.Equal(v.Path, por.Violation!.Path);
+        Assert.Equal(one.StatesPerDepth, two.StatesPerDepth);
+        Assert.Equal(one.Transitions, two.Transitions);
+    }
+
+    [Fact]
+    public void Independent_operations_commute_in_random_walks()
+    {
+        var spec = QemuCommandLine.Parse(Snapshots.CompactStateGuardTests.FourNodeQemu).GetSpecOrThrow();
+        foreach (var profile in KernelProfile.All)
+        {
+            var d = new CheckDriver(spec, profile, OpFamilies.All.ToHashSet());
+            var rnd = new Random(11);
+            var ops = new List<CheckOp>();
+            int pairs = 0;
+            for (int step = 0; step < 8; step++)
+            {
+                var here = d.Save();
+                d.EnabledOps(ops);
+                var enabled = ops.ToArray();
+                foreach (var a in enabled)
+                    foreach (var b in enabled)
+                    {
+                        if (Independence.OrderKey(a) >= Independence.OrderKey(b) || !Independence.Independent(a, b, d)) continue;
+                        d.Restore(here); d.Apply(a); d.Apply(b);
+                        var ab = d.Machine.State.Fingerprints;
+                        var rab = StateRendering.Render(d.Machine);
+                        d.Restore(here); d.Apply(b); d.Apply(a);
+                        Assert.Equal(ab, d.Machine.State.Fingerprints);
+                        Assert.Equal(rab, StateRendering.Render(d.Machine));
+                        pairs++;
+                    }
+                d.Restore(here);
+                if (enabled.Length == 0) break;
+                d.Apply(enabled[rnd.Next(enabled.Length)]);
+            }
+            Assert.True(pairs > 0, $"{profile.Name}: no independent pair met");
+        }
+    }
+
+    [Fact]
+    public void Bitstate_hashing_finds_the_seed_and_says_how_likely_it_missed_a_state()
+    {
+        var r = Check(KernelProfile.V4_19, 4, "cpu,kvm", bitstate: 20);
+        Assert.Equal("no-oops", r.Violation?.Invariant.Name);
+        Assert.StartsWith("bitstate", r.VisitedMode);
+        Assert.InRange(r.CollisionProbability, 0, 1e-3);
+    }
+
+    [Fact]
+    public void The_exact_fingerprint_tells_apart_at_least_the_states_the_observed_one_does()
+    {
+        var observed = Check(KernelProfile.V6_1, 3, "all");
+        var exact = Check(KernelProfile.V6_1, 3, "all", fp: FingerprintMode.Exact);
+        Assert.True(exact.States >= observed.States, $"{exact.States} < {observed.States}");
+    }
+
+    [Fact]
+    public void Symmetry_merges_states_of_a_four_node_machine()
+    {
+        var spec = QemuCommandLine.Parse(Snapshots.CompactStateGuardTests.FourNodeQemu).GetSpecOrThrow();
+        var full = Check(KernelProfile.V6_1, 3, "cpu,dimm", spec: spec);
+        var sym = Check(KernelProfile.V6_1, 3, "cpu,dimm", symmetry: true, spec: spec);
+        Assert.Null(full.Violation);
+        Assert.True(sym.States < full.States, $"{sym.States} >= {full.States}");
+    }
+
+    [Fact]
+    public void The_expander_gives_the_successors_the_checker_counts_and_their_states_as_bytes()
+    {
+        var x = new StateExpander(Oracle(), KernelProfile.V6_1);
+        var succ = x.Expand(x.Initial);
+        var r = Check(KernelProfile.V6_1, 1, "all");
+        Assert.Equal(r.StatesPerDepth[1], succ.Select(s => s.Fingerprint).Distinct().Count());
+        var again = x.Expand(Numasim.Snapshots.StateSnapshot.FromBytes(succ[0].State.ToBytes()));
+        Assert.NotEmpty(again);
+        Assert.All(succ, s => Assert.Null(s.Broken));
+    }
+}

@@ -44,7 +44,7 @@ internal static class X86Numa
 
         CleanupMeminfo(k, blks, maxPfn);
         RegisterMemblks(k, blks, parsed);
-        k.ApicToNode = apicToNode;
+        k.ApicToNode.SetAll(apicToNode);
         return maxPossiblePfn;
     }
 
@@ -153,9 +153,7 @@ internal static class X86Numa
             int tnid = k.Memblock.NidOf(pa);
             if (tnid != nid) k.Log.Printk($"    NODE_DATA({nid}) on node {tnid}");
         }
-        var pgdat = new PgData(nid);
-        k.NodeData[nid] = pgdat;
-        return pgdat;
+        return k.AllocPgData(nid);
     }
 
     /// <summary>Models init_cpu_to_node(): every enumerated CPU takes its APIC id's node (CPUs not yet present have
@@ -173,7 +171,7 @@ internal static class X86Numa
             if (!k.NodeStates.Has(node, NodeState.Online))
             {
                 k.Trace.Decide($"node {node} has CPU {cpu} but no memory: set online now (a memoryless node)");
-                k.NodeData[node] ??= new PgData(node);
+                k.AllocPgData(node);
                 k.NodeStates.Set(node, NodeState.Online);
             }
             k.Cpus.NumaSetNode(cpu, node);
@@ -187,7 +185,7 @@ internal static class X86Numa
         foreach (var nid in k.NodeStates[NodeState.GenericInitiator].Bits().ToList())
         {
             if (k.NodeStates.Has(nid, NodeState.Online)) continue;
-            k.NodeData[nid] ??= new PgData(nid);
+            k.AllocPgData(nid);
             k.NodeStates.Set(nid, NodeState.Online);
         }
     }

@@ -17,7 +17,7 @@ internal static class X86Smp
         // which QEMU 7.2 never does ("CPU topo: Allowing 2 present CPUs plus 0 hotplug CPUs")
         int disabled = k.Profile.MadtDisabledCpusNeedOnlineCapable ? 0 : madt.Count - present;
         int possible = CpuLimits.PrefillPossibleMap(k, ref present, ref disabled);
-        k.Cpus = new CpuTopology(Math.Max(possible, 1));
+        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k.Machine, apic));
         int cpu = 0, presentSet = 0;
         for (int i = 0; i < madt.Count; i++)
         {
@@ -30,6 +30,15 @@ internal static class X86Smp
             presentSet++;
         }
         for (int i = 0; i < possible; i++) k.Cpus.Possible.Set(i);
+    }
+
+    /// <summary>The identity a CPU of that APIC id gets from its slot (as at boot or hot-add; no slot: ids 0); also
+    /// what a restored state's hot-added CPU is resolved to.</summary>
+    public static CpuIdentity IdentityOfApic(Firmware.MachineSpec m, uint apic)
+    {
+        var slot = m.CpuSlots.FirstOrDefault(s => s.ApicId == apic);
+        return CpuIdentityOf(m, slot is null ? new Firmware.MadtCpu(apic, true, 0, 0, 0, 0)
+            : new Firmware.MadtCpu(apic, true, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId, slot.ClusterId, slot.ComputeUnitId));
     }
 
     /// <summary>Models the topology detect_extended_topology()/amd_get_topology() derive from CPUID. With a vCPU that

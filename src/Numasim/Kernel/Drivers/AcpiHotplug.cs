@@ -1,3 +1,4 @@
+using Numasim.Snapshots;
 using Numasim.Kernel.Hotplug;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Mm;
@@ -31,6 +32,8 @@ public sealed class AcpiHotplug
         _nodeHotplug = nodeHotplug;
         _memory = memory;
         _memoryDevices = memoryDevices;
+        _groupOf = new(k.State, "acpi memory device groups");
+        _groupNames = new(k.State, "acpi memory device ids");
     }
 
     /// <summary>Models acpi_processor_hotadd_init() → acpi_map_cpu(): the lowest non-present possible CPU number
@@ -55,8 +58,7 @@ public sealed class AcpiHotplug
         }
         _k.Trace.Decide(_k.Machine.FirmwareCpuIds && slot is not null, $"acpi_map_cpu(): CPU {cpu}, the slot's firmware CPU number, takes APIC 0x{apicId:x}",
             $"acpi_map_cpu(): CPU {cpu}, the lowest possible CPU that is not present, takes APIC 0x{apicId:x}");
-        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.CpuIdentityOf(_k.Machine, slot is null ? new Firmware.MadtCpu(apicId, true, 0, 0, 0, 0)
-            : new Firmware.MadtCpu(apicId, true, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId, slot.ClusterId, slot.ComputeUnitId)));
+        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.IdentityOfApic(_k.Machine, apicId));
         _k.Cpus.Present.Set(cpu);
         if (nid != NumaConstants.NumaNoNode)
         {
@@ -112,13 +114,27 @@ public sealed class AcpiHotplug
         if (_k.Profile.MemmapOnMemoryPerBlock || _memory.MhpSupportsMemmapOnMemory(size)) flags |= MhpFlags.MemmapOnMemory;
         var err = _memory.AddMemoryResource(mgid, start, size, flags, deviceId, slot, onlineTypeOf);
         if (err != Errno.None && err != Errno.EEXIST) _k.MemoryGroups.Unregister(mgid);
-        else _groupOf[deviceId] = mgid;
+        else
+        {
+            var groups = _groupOf;
+            int i = groups.IndexOfName(_groupNames, deviceId);
+            if (i >= 0) groups.Mut(i).Mgid = mgid;
+            else groups.Add(new DeviceGroup { Device = _groupNames.Intern(deviceId), Mgid = mgid });
+        }
         if (err == Errno.None) FirmwareMemmap?.AddHotplug(start, start + size);
         return err;
     }
 
-    /// <summary>The memory group of each ACPI memory device (acpi_memory_device->mgid).</summary>
-    private readonly Dictionary<string, int> _groupOf = [];
+    /// <summary>The memory group of each ACPI memory device (acpi_memory_device->mgid), as records of the compact
+    /// state (the device id in a name pool).</summary>
+    private struct DeviceGroup : Snapshots.INamedRecord
+    {
+        public int Device, Mgid;
+        public readonly int NameIndex => Device;
+    }
+
+    private readonly Snapshots.StateArray<DeviceGroup> _groupOf;
+    private readonly Snapshots.StateStrings _groupNames;
 
     /// <summary>Models the eject of a memory device: acpi_scan_try_to_offline() offlines every block; when one
     /// refuses, the ones already offlined are onlined again and the eject fails. Then acpi_memory_remove_memory()
@@ -149,7 +165,11 @@ public sealed class AcpiHotplug
         using var remove = _k.Trace.Call("__remove_memory", "mm/memory_hotplug.c", $"{deviceId}, node {blocks[0].Nid}");
         _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
         FirmwareMemmap?.Remove(Page.AddrOf(blocks.Min(b => b.StartPfn)), Page.AddrOf(blocks.Max(b => b.EndPfn)));
-        if (_groupOf.Remove(deviceId, out var mgid)) _k.MemoryGroups.Unregister(mgid);
+        if (_groupOf.IndexOfName(_groupNames, deviceId) is var g and >= 0)
+        {
+            _k.MemoryGroups.Unregister(_groupOf[g].Mgid);
+            _groupOf.RemoveAt(g);
+        }
         return Errno.None;
     }
 }

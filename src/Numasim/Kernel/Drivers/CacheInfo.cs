@@ -38,7 +38,8 @@ internal sealed class CacheInfo
         public readonly CacheSpec Leaf = leaf;
     }
 
-    /// <summary>Models cache_add_dev() (cacheinfo_cpu_online()): cache/ and an indexK device per leaf.</summary>
+    /// <summary>Models cache_add_dev() (cacheinfo_cpu_online()): cache/ and an indexK device per leaf, in the cpuN directory
+    /// view of an online CPU (cache_remove_dev() at cacheinfo_cpu_pre_down(): the view of an offline CPU has none).</summary>
     public void AddCacheDir(int cpu, SysfsDirectory cpuDir)
     {
         var leaves = Leaves(cpu);
@@ -52,9 +53,6 @@ internal sealed class CacheInfo
             d.AddGroup(UeventGroup);
         }
     }
-
-    /// <summary>Models cache_remove_dev() (cacheinfo_cpu_pre_down()).</summary>
-    public static void RemoveCacheDir(SysfsDirectory? cpuDir) => cpuDir?.Remove("cache");
 
     /// <summary>Models init_cache_level()/populate_cache_leaves(): the CPU's leaves in index order.</summary>
     private IReadOnlyList<CacheSpec> Leaves(int cpu) =>

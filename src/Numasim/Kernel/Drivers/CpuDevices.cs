@@ -1,6 +1,7 @@
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -10,7 +11,8 @@ public sealed class CpuDevices
     public const string CpuRoot = "/sys/devices/system/cpu";
     private readonly KernelContext _k;
 
-    private SysfsDirectory? _root, _busDevices;
+    // Which cpuN devices are registered (register_cpu()); the directories are views of it.
+    private Bitmap? _registered;
 
     private readonly CacheInfo _caches;
 
@@ -20,16 +22,8 @@ public sealed class CpuDevices
         _caches = new CacheInfo(k);
     }
 
-    /// <summary>/sys/devices/system/cpu; null until cpu_dev_init() made it.</summary>
-    private SysfsDirectory? RootOrNull => _root ??= _k.Fs.Lookup(CpuRoot) as SysfsDirectory;
-
-    private SysfsDirectory Root => RootOrNull!;
-
-    /// <summary>/sys/bus/cpu/devices.</summary>
-    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/cpu/devices");
-
-    /// <summary>The cpuN device directory, or null when the CPU is not registered.</summary>
-    internal SysfsDirectory? CpuDir(int cpu) => RootOrNull?.Child($"cpu{cpu}") as SysfsDirectory;
+    /// <summary>Whether the cpuN device is registered.</summary>
+    public bool IsRegistered(int cpu) => _registered is { } r && r[cpu];
 
     /// <summary>The struct cpu device a cpuN directory's files are shown for.</summary>
     private sealed class CpuDevice(CpuDevices owner, int cpu)
@@ -108,14 +102,23 @@ public sealed class CpuDevices
         DeviceCommon.AddUeventAndPower(root);
         CpuReports.RegisterVulnerabilities(_k, root);
         CpuRootFiles.Register(_k, root);
-        _ = BusDevices;
+        var registered = _registered = new Bitmap(new StateArray<ulong>(_k.State, "cpu devices", Bitmap.WordsFor(c.NrCpuIds)), 0, c.NrCpuIds);
+        root.AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
+            n => n < c.NrCpuIds && registered[(int)n], (p, name, n) => CpuDir(p, name, (int)n)));
+        _k.Fs.MakeDirs("/sys/bus/cpu/devices").AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
+            n => n < c.NrCpuIds && registered[(int)n], (_, name, _) => new SysfsLink(name, $"{CpuRoot}/{name}")));
+        _cpufreq = CpuReports.CpufreqPolicies(_k, root);
     }
 
-    /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
-    /// x86 cannot unplug), and its node link through register_cpu_under_node().</summary>
-    public void RegisterCpu(int cpu, NodeDevices nodes)
+    // cpufreq/policyN made by cpufreq_add_dev() (CpuReports), as compact state; null on a machine without cpufreq.
+    private CpuReports.Policies? _cpufreq;
+
+    /// <summary>The cpuN directory as register_cpu() made it, with its node link and, while the CPU is up, topology/ and
+    /// cache/ (topology_add_dev() and cacheinfo_cpu_online() at CPUHP_TOPOLOGY_PREPARE and CPUHP_AP_BASE_CACHEINFO_ONLINE;
+    /// topology_remove_dev() and cacheinfo_cpu_pre_down() take them away): a view of cpu_online_mask.</summary>
+    private SysfsDirectory CpuDir(SysfsDirectory parent, string name, int cpu)
     {
-        var d = Root.Dir($"cpu{cpu}");
+        var d = new SysfsDirectory(name, parent);
         var device = new CpuDevice(this, cpu);
         if (cpu != 0) d.AddGroup(HotplugGroup, device);
         d.AddGroup(CpuGroup, device);
@@ -125,11 +128,31 @@ public sealed class CpuDevices
         DeviceCommon.AddPower(d);
         CpuRootFiles.BindProcessorDriver(_k, d);
         d.GetOrAddDir("power").AddGroup(CpuPmQosGroup); // register_cpu(): dev_pm_qos_expose_latency_limit(dev, 0)
-        BusDevices.Link($"cpu{cpu}", $"{CpuRoot}/cpu{cpu}");
+        if (Nodes?.CpuLinkNode(cpu) is >= 0 and var nid) d.Link($"node{nid}", $"{NodeDevices.NodeRoot}/node{nid}");
+        if (_k.Cpus.Online[cpu])
+        {
+            d.Dir("topology").AddGroup(_k.Profile.TopologyHasDieClusterFiles ? TopologyGroup : TopologyGroupV4, device);
+            _caches.AddCacheDir(cpu, d);
+        }
+        _cpufreq?.LinkFrom(cpu, d);
+        Extras?.Invoke(d, cpu);
+        return d;
+    }
+
+    /// <summary>What other subsystems add to a cpuN directory (cpuhp_sysfs_init()'s hotplug/ files).</summary>
+    internal Action<SysfsDirectory, int>? Extras { get; set; }
+
+    /// <summary>The node devices, for the cpuN/nodeM link.</summary>
+    internal NodeDevices? Nodes { get; set; }
+
+    /// <summary>Models register_cpu() (arch_register_cpu()): the cpuN device, its online file (not for cpu0, which
+    /// x86 cannot unplug), its node link through register_cpu_under_node(), and its cpufreq policy.</summary>
+    public void RegisterCpu(int cpu, NodeDevices nodes)
+    {
+        _registered!.Set(cpu);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/cpu/cpu{cpu}", "cpu");
-        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu), d);
-        if (_k.Cpus.Online[cpu]) AddTopology(cpu, d);
-        CpuReports.RegisterCpufreq(_k, cpu, Root, d);
+        nodes.RegisterCpuUnderNode(cpu, _k.Cpus.CpuToNode(cpu));
+        _cpufreq?.Add(cpu);
     }
 
     /// <summary>Models unregister_cpu().</summary>
@@ -137,10 +160,17 @@ public sealed class CpuDevices
     {
         int nid = _k.Cpus.CpuToNode(cpu);
         if (nid >= 0) nodes.UnregisterCpuUnderNode(cpu, nid);
-        Root.Remove($"cpu{cpu}");
-        BusDevices.Remove($"cpu{cpu}");
+        // The cpuN directory goes, and with it its side of any node link.
+        if (nodes.CpuLinkNode(cpu) is >= 0 and var other) nodes.UnregisterCpuUnderNode(cpu, other);
+        _registered!.Clear(cpu);
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
+
+    /// <summary>cpuN/online exists: the device is registered and hot-pluggable (not cpu0).</summary>
+    internal bool HasOnlineFile(int cpu) => cpu != 0 && IsRegistered(cpu);
+
+    /// <summary>A write of cpuN/online as sysfs hands it to the file's store() (for callers that know the file exists).</summary>
+    internal Errno WriteOnlineFile(int cpu, string value) => StoreOnline(cpu, value);
 
     /// <summary>Models online_store() of a CPU device: kstrtobool, then device_online()/device_offline().</summary>
     private Errno StoreOnline(int cpu, string value)
@@ -149,26 +179,6 @@ public sealed class CpuDevices
         var b = DeviceCommon.KstrToBool(value);
         if (b is null) return _k.Trace.Fail(Errno.EINVAL, $"kstrtobool(\"{value.TrimEnd('\n')}\"): not a boolean");
         return OnlineHandler?.Invoke(cpu, b.Value) ?? Errno.EBUSY;
-    }
-
-    /// <summary>Models topology_add_dev() (CPUHP_TOPOLOGY_PREPARE) and cacheinfo_cpu_online() (CPUHP_AP_BASE_CACHEINFO_ONLINE):
-    /// cpuN/topology/ and cpuN/cache/ exist while the CPU is up.</summary>
-    public void AddTopology(int cpu) => AddTopology(cpu, CpuDir(cpu));
-
-    private void AddTopology(int cpu, SysfsDirectory? d)
-    {
-        if (d is null) return;
-        if (d.Child("topology") is null)
-            d.Dir("topology").AddGroup(_k.Profile.TopologyHasDieClusterFiles ? TopologyGroup : TopologyGroupV4, new CpuDevice(this, cpu));
-        _caches.AddCacheDir(cpu, d);
-    }
-
-    /// <summary>Models topology_remove_dev() and cacheinfo_cpu_pre_down().</summary>
-    public void RemoveTopology(int cpu)
-    {
-        var d = CpuDir(cpu);
-        d?.Remove("topology");
-        CacheInfo.RemoveCacheDir(d);
     }
 
     /// <summary>Models set_cpu_sibling_map()'s match_smt() (same package and die, and the same core or, with topoext,

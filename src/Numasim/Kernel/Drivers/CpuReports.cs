@@ -20,22 +20,56 @@ internal static class CpuReports
         foreach (var (name, text) in list) d.Const(name, text + "\n");
     }
 
-    /// <summary>Models cpufreq_add_dev() of a CPU its policy covers: cpufreq/policyN with the frequencies, and the
-    /// cpuN/cpufreq link to it (cpufreq_add_dev_symlink()).</summary>
-    public static void RegisterCpufreq(KernelContext k, int cpu, SysfsDirectory cpuRoot, SysfsDirectory cpuDir)
+    /// <summary>The cpufreq policies of a machine with cpufreq (null without): made at cpu_dev_init() on the CPU root.</summary>
+    public static Policies? CpufreqPolicies(KernelContext k, SysfsDirectory cpuRoot) =>
+        k.Machine.CpuFreq.Count == 0 ? null : new Policies(k, cpuRoot);
+
+    /// <summary>
+    /// cpufreq_add_dev() of a CPU its policy covers: cpufreq/policyN with the machine's frequencies and the cpuN/cpufreq
+    /// link to it (cpufreq_add_dev_symlink()). The policies made are compact state (one bit a CPU: a policy stays once
+    /// made, as the model always had it); cpufreq/ and its policyN directories are a view of them.
+    /// </summary>
+    public sealed class Policies
     {
-        var f = k.Machine.CpuFreq.FirstOrDefault(x => x.Cpus.Contains(cpu));
-        if (f is null) return;
-        var policies = cpuRoot.Child("cpufreq") as SysfsDirectory ?? cpuRoot.Dir("cpufreq");
-        if (k.Machine.CpuFreqBoost is int boost && policies.Child("boost") is null) policies.Const("boost", boost.ToString(CultureInfo.InvariantCulture) + "\n");
-        var name = "policy" + cpu.ToString(CultureInfo.InvariantCulture);
-        if (policies.Child(name) is null)
+        private readonly KernelContext _k;
+        private readonly Numa.Bitmap _made;
+
+        internal Policies(KernelContext k, SysfsDirectory cpuRoot)
         {
-            var p = policies.Dir(name);
+            _k = k;
+            int n = k.Cpus.NrCpuIds;
+            var made = _made = new Numa.Bitmap(new Snapshots.StateArray<ulong>(k.State, "cpufreq policies", Numa.Bitmap.WordsFor(n)), 0, n);
+            cpuRoot.AddSource(new ConditionalSource("cpufreq", () => !made.IsEmpty, (parent, name) =>
+            {
+                var policies = new SysfsDirectory(name, parent);
+                if (k.Machine.CpuFreqBoost is int boost) policies.Const("boost", boost.ToString(CultureInfo.InvariantCulture) + "\n");
+                policies.AddSource(new NumberedSource("policy", ids => { foreach (var c in made.Bits()) ids.Add(c); },
+                    c => c < n && made[(int)c], (p, policy, c) => PolicyDir(p, policy, Of((int)c)!)));
+                return policies;
+            }));
+        }
+
+        private CpuFreqSpec? Of(int cpu) => _k.Machine.CpuFreq.FirstOrDefault(x => x.Cpus.Contains(cpu));
+
+        private static SysfsDirectory PolicyDir(SysfsDirectory parent, string name, CpuFreqSpec f)
+        {
+            var p = new SysfsDirectory(name, parent);
             if (f.MaxKhz is long max) p.Const("cpuinfo_max_freq", max.ToString(CultureInfo.InvariantCulture) + "\n");
             if (f.MinKhz is long min) p.Const("cpuinfo_min_freq", min.ToString(CultureInfo.InvariantCulture) + "\n");
             if (f.CurKhz is long cur) p.Const("scaling_cur_freq", cur.ToString(CultureInfo.InvariantCulture) + "\n");
+            return p;
         }
-        if (cpuDir.Child("cpufreq") is null) cpuDir.Link("cpufreq", $"{CpuDevices.CpuRoot}/cpufreq/{name}");
+
+        /// <summary>Models cpufreq_add_dev() for a registered CPU.</summary>
+        public void Add(int cpu)
+        {
+            if (Of(cpu) is not null) _made.Set(cpu);
+        }
+
+        /// <summary>The cpuN/cpufreq link of a registered CPU.</summary>
+        public void LinkFrom(int cpu, SysfsDirectory cpuDir)
+        {
+            if (_made[cpu]) cpuDir.Link("cpufreq", $"{CpuDevices.CpuRoot}/cpufreq/policy{cpu.ToString(CultureInfo.InvariantCulture)}");
+        }
     }
 }

@@ -1,4 +1,5 @@
 using Numasim.Kernel.Mm;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -7,18 +8,22 @@ public sealed class KvmIntel
 {
     private readonly KernelContext _k;
     private readonly PageAlloc _alloc;
-    private readonly List<AllocatedPage> _vmcs = [];
+    // Compact state: whether the module is loaded, and its VMCS pages.
+    private readonly StateArray<bool> _loaded;
+    private readonly StateArray<PageRef> _vmcs;
 
     internal KvmIntel(KernelContext k, PageAlloc alloc)
     {
         _k = k;
         _alloc = alloc;
+        _loaded = new StateArray<bool>(k.State, "kvm_intel loaded", 1);
+        _vmcs = new StateArray<PageRef>(k.State, "kvm_intel vmcs pages");
     }
 
-    public bool Loaded { get; private set; }
+    public bool Loaded { get => _loaded[0]; private set => _loaded.Mut(0) = value; }
 
     /// <summary>The VMCS pages, one per possible CPU, once loaded.</summary>
-    public IReadOnlyList<AllocatedPage> VmcsPages => _vmcs;
+    public IReadOnlyList<AllocatedPage> VmcsPages => PageRef.All(_k, _vmcs);
 
     /// <summary>Models vmx_init() → kvm_init() → hardware_setup() → alloc_kvm_area(): alloc_vmcs_cpu(cpu) for every
     /// possible CPU, each __alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL, vmcs_config.order). An invalid node
@@ -46,7 +51,7 @@ public sealed class KvmIntel
                 Rmmod();
                 return _k.Trace.Fail(Errno.ENOMEM, $"no page for CPU {cpu}'s VMCS: free_kvm_area() gives back what was taken");
             }
-            _vmcs.Add(page);
+            _vmcs.Add(PageRef.Of(page));
         }
         Loaded = true;
         return Errno.None;
@@ -55,7 +60,7 @@ public sealed class KvmIntel
     /// <summary>Models vmx_exit() → free_kvm_area(): every VMCS page goes back.</summary>
     public Errno Rmmod()
     {
-        foreach (var p in _vmcs) _alloc.FreePages(p.Pfn, 0);
+        foreach (var p in _vmcs.Items) _alloc.FreePages(p.Pfn, 0);
         _vmcs.Clear();
         bool was = Loaded;
         Loaded = false;

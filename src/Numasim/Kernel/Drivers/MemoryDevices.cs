@@ -1,6 +1,7 @@
 using System.Globalization;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Mm;
+using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
 
 namespace Numasim.Kernel.Drivers;
@@ -24,15 +25,22 @@ public sealed class MemoryDevices
     public const string MemoryRoot = "/sys/devices/system/memory";
     private readonly KernelContext _k;
 
-    private SysfsDirectory? _root, _busDevices;
+    private readonly NodeDevices _nodes;
 
-    internal MemoryDevices(KernelContext k) => _k = k;
+    internal MemoryDevices(KernelContext k, NodeDevices nodes)
+    {
+        _k = k;
+        _nodes = nodes;
+    }
 
-    /// <summary>/sys/devices/system/memory, once memory_dev_init() made it.</summary>
-    private SysfsDirectory Root => _root ??= (SysfsDirectory)_k.Fs.Lookup(MemoryRoot)!;
+    /// <summary>Where the ACPI memory devices (PNP0C80:SS, one per DIMM slot SS) of hot-added DIMMs appear; their
+    /// physical_node links are not modelled. Once made, a device's directory stays (the slot's ACPI object does).</summary>
+    private const string AcpiMemoryParent = "/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:04";
 
-    /// <summary>/sys/bus/memory/devices.</summary>
-    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/memory/devices");
+    // The slots whose PNP0C80 device the guest has seen (a bit a slot), as compact state; made in MemoryDevInit().
+    private Bitmap? _acpiSlots;
+
+    private static string AcpiDeviceName(int slot) => "PNP0C80:" + slot.ToString("x2", CultureInfo.InvariantCulture);
 
     internal IMemoryOnlining? Onlining { get; set; }
 
@@ -46,7 +54,46 @@ public sealed class MemoryDevices
         root.Attr("soft_offline_page", null, _ => Errno.EINVAL);
         if (_k.Profile.Build.CrashHotplug) root.Const("crash_hotplug", CpuRootFiles.CrashHotplugShow());
         DeviceCommon.AddUeventAndPower(root);
-        _ = BusDevices;
+        var blocks = _k.MemoryBlocks;
+        root.AddSource(new NumberedSource("memory", BlockIds, id => blocks.Find(id) is not null, (p, name, id) => BlockDir(p, name, blocks.Find(id)!)));
+        _k.Fs.MakeDirs("/sys/bus/memory/devices").AddSource(new NumberedSource("memory", BlockIds, id => blocks.Find(id) is not null,
+            (_, name, _) => new SysfsLink(name, $"{MemoryRoot}/{name}")));
+        // The ACPI device directories, and their parents, exist once a DIMM was hot-added.
+        int slots = Math.Max(_k.Machine.Slots, 1);
+        _acpiSlots = new Bitmap(new Snapshots.StateArray<ulong>(_k.State, "acpi memory devices (PNP0C80 slots)", Bitmap.WordsFor(slots)), 0, slots);
+        var devices = _k.Fs.Lookup("/sys/devices") as SysfsDirectory ?? _k.Fs.MakeDirs("/sys/devices");
+        devices.AddSource(AcpiPath(AcpiMemoryParent["/sys/devices/".Length..].Split('/'), 0));
+    }
+
+    private void BlockIds(List<long> ids)
+    {
+        var t = _k.MemoryBlocks;
+        for (int i = 0; i < t.Count; i++) ids.Add(t.RecordAt(i).Id);
+    }
+
+    /// <summary>The directories down to the PNP0C80 devices, shown while at least one exists.</summary>
+    private ConditionalSource AcpiPath(string[] parts, int i) => new(parts[i], () => !_acpiSlots!.IsEmpty, (p, n) =>
+    {
+        var d = new SysfsDirectory(n, p);
+        if (i + 1 < parts.Length) d.AddSource(AcpiPath(parts, i + 1));
+        else d.AddSource(new AcpiMemoryDevices(_acpiSlots!));
+        return d;
+    });
+
+    /// <summary>PNP0C80:SS for each DIMM slot whose ACPI memory device the guest has seen.</summary>
+    private sealed class AcpiMemoryDevices(Bitmap slots) : ISysfsSource
+    {
+        private const string Prefix = "PNP0C80:";
+
+        public void Names(List<string> into)
+        {
+            foreach (var s in slots.Bits()) into.Add(AcpiDeviceName(s));
+        }
+
+        public SysfsEntry? Make(SysfsDirectory parent, string name) =>
+            name.Length == Prefix.Length + 2 && name.StartsWith(Prefix, StringComparison.Ordinal)
+            && int.TryParse(name.AsSpan(Prefix.Length), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int slot)
+            && AcpiDeviceName(slot) == name && slot < slots.NBits && slots[slot] ? new SysfsDirectory(name, parent) : null;
     }
 
     /// <summary>The memory block device a memoryN directory's files are shown for.</summary>
@@ -65,23 +112,25 @@ public sealed class MemoryDevices
         DeviceAttribute.Ro<BlockDevice>("removable", b => SysfsFormat.Line(b.Owner.Removable(b.Block) ? 1 : 0)),
         DeviceAttribute.Ro<BlockDevice>("valid_zones", b => b.Owner.ValidZones(b.Block)));
 
-    /// <summary>Models add_memory_block(): the memoryN device with its attributes.</summary>
-    public void AddMemoryBlock(MemoryBlock mb)
+    /// <summary>The memoryN directory as add_memory_block() made it, with its node link.</summary>
+    private SysfsDirectory BlockDir(SysfsDirectory parent, string name, MemoryBlock mb)
     {
-        _k.MemoryBlocks[mb.Id] = mb;
-        var d = Root.Dir($"memory{mb.Id}");
+        var d = new SysfsDirectory(name, parent);
         d.AddGroup(BlockGroup, new BlockDevice(this, mb));
         d.Link("subsystem", "/sys/bus/memory");
-        if (mb.Hotplugged && mb.DeviceId is not null)
-        {
-            // The ACPI memory device of the DIMM's slot (QEMU's MHPC container is PNP0A06:04 under 6.1's enumeration of
-            // the pc DSDT, recorded); its physical_node links are not modelled.
-            var acpi = $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:04/PNP0C80:{mb.AcpiSlot:x2}";
-            _k.Fs.MakeDirs(acpi);
-            d.Link("firmware_node", acpi);
-        }
+        // The ACPI memory device of the DIMM's slot (QEMU's MHPC container is PNP0A06:04 under 6.1's enumeration of
+        // the pc DSDT, recorded); its physical_node links are not modelled.
+        if (mb.Hotplugged && mb.DeviceId is not null) d.Link("firmware_node", $"{AcpiMemoryParent}/{AcpiDeviceName(mb.AcpiSlot)}");
         DeviceCommon.AddUeventAndPower(d);
-        BusDevices.Link($"memory{mb.Id}", $"{MemoryRoot}/memory{mb.Id}");
+        if (mb.LinkedToNode) d.Link($"node{mb.Nid}", $"{NodeDevices.NodeRoot}/node{mb.Nid}");
+        return d;
+    }
+
+    /// <summary>Models add_memory_block(): the memoryN device with its attributes (and the DIMM's ACPI device).</summary>
+    public void AddMemoryBlock(MemoryBlock mb)
+    {
+        _k.MemoryBlocks.Add(mb);
+        if (mb.Hotplugged && mb.DeviceId is not null && (uint)mb.AcpiSlot < (uint)_acpiSlots!.NBits) _acpiSlots.Set(mb.AcpiSlot);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 
@@ -89,8 +138,6 @@ public sealed class MemoryDevices
     public void RemoveMemoryBlock(MemoryBlock mb)
     {
         _k.MemoryBlocks.Remove(mb.Id);
-        Root.Remove($"memory{mb.Id}");
-        BusDevices.Remove($"memory{mb.Id}");
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/memory/memory{mb.Id}", "memory");
     }
 
@@ -125,10 +172,12 @@ public sealed class MemoryDevices
         _ => "offline",
     };
 
+    private static readonly OnlineType[] OnlineTypes = Enum.GetValues<OnlineType>();
+
     /// <summary>Models mhp_online_type_from_str(): -1 (null) when the text names no online type.</summary>
     public static OnlineType? OnlineTypeFromString(string s)
     {
-        foreach (var t in Enum.GetValues<OnlineType>())
+        foreach (var t in OnlineTypes)
             if (DeviceCommon.SysfsStreq(s, OnlineTypeName(t))) return t;
         return null;
     }
@@ -143,6 +192,9 @@ public sealed class MemoryDevices
         _k.DefaultOnlineType = t.Value;
         return Errno.None;
     }
+
+    /// <summary>A write of memoryN/state as sysfs hands it to the file's store() (for callers that know the block exists).</summary>
+    internal Errno WriteStateFile(long id, string value) => StoreState(_k.FindMemoryBlock(id)!, value);
 
     /// <summary>Models state_store(): an unknown type, or a block already in the asked state, is EINVAL.</summary>
     private Errno StoreState(MemoryBlock mb, string value)

@@ -2,6 +2,7 @@ using System.Text;
 using Numasim.Kernel.Log;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Drivers;
 
@@ -12,7 +13,11 @@ public sealed class NodeDevices
     private readonly KernelContext _k;
     private readonly NodeMeminfo _meminfo;
 
-    private SysfsDirectory? _root, _busDevices, _cpuRoot, _memoryRoot;
+    // The state of the node devices (made by node_dev_init()): which nodeN devices are registered, and for each
+    // CPU the node its nodeN/cpuK and cpuK/nodeN links point to (-1: none). The directories are views of it.
+    private Bitmap? _registered;
+    private StateArray<int>? _cpuLink;
+    private NodeHmat? _hmat;
 
     internal NodeDevices(KernelContext k, NodeMeminfo meminfo)
     {
@@ -20,22 +25,11 @@ public sealed class NodeDevices
         _meminfo = meminfo;
     }
 
-    /// <summary>/sys/devices/system/node; null until node_dev_init() made it.</summary>
-    private SysfsDirectory? Root => _root ??= _k.Fs.Lookup(NodeRoot) as SysfsDirectory;
+    /// <summary>Whether nodeN is registered (the directory exists).</summary>
+    public bool IsRegistered(int nid) => _registered is { } r && r[nid];
 
-    /// <summary>/sys/bus/node/devices.</summary>
-    private SysfsDirectory BusDevices => _busDevices ??= _k.Fs.MakeDirs("/sys/bus/node/devices");
-
-    /// <summary>The nodeN device directory, or null when the node is not registered.</summary>
-    private SysfsDirectory? NodeDir(int nid) => Root?.Child($"node{nid}") as SysfsDirectory;
-
-    /// <summary>The cpuN device directory, or null (drivers/base/cpu.c has not registered it).</summary>
-    private SysfsDirectory? CpuDir(int cpu) =>
-        (_cpuRoot ??= _k.Fs.Lookup(CpuDevices.CpuRoot) as SysfsDirectory)?.Child($"cpu{cpu}") as SysfsDirectory;
-
-    /// <summary>The memoryN device directory, or null.</summary>
-    private SysfsDirectory? MemoryDir(long id) =>
-        (_memoryRoot ??= _k.Fs.Lookup(MemoryDevices.MemoryRoot) as SysfsDirectory)?.Child($"memory{id}") as SysfsDirectory;
+    /// <summary>The node a CPU's node links point to, or -1.</summary>
+    public int CpuLinkNode(int cpu) => _cpuLink is { } l && (uint)cpu < (uint)l.Length ? l[cpu] : -1;
 
     /// <summary>Models node_dev_init(): the subsystem files, then register_one_node() for each online node.</summary>
     public void NodeDevInit()
@@ -49,7 +43,13 @@ public sealed class NodeDevices
         root.Attr("has_cpu", () => SysfsFormat.List(_k.NodeStates[NodeState.Cpu]));
         root.Attr("has_generic_initiator", () => SysfsFormat.List(_k.NodeStates[NodeState.GenericInitiator]));
         DeviceCommon.AddUeventAndPower(root);
-        _ = BusDevices;
+        _registered = new Bitmap(new StateArray<ulong>(_k.State, "node devices", Bitmap.WordsFor(NumaConstants.MaxNumNodes)), 0, NumaConstants.MaxNumNodes);
+        _cpuLink = new StateArray<int>(_k.State, "cpu node links", _k.Cpus.NrCpuIds);
+        _cpuLink.Fill(-1);
+        root.AddSource(new NumberedSource("node", ids => { foreach (var n in _registered.Bits()) ids.Add(n); },
+            n => n < NumaConstants.MaxNumNodes && _registered[(int)n], (p, name, n) => NodeDir(p, name, (int)n)));
+        _k.Fs.MakeDirs("/sys/bus/node/devices").AddSource(new NumberedSource("node", ids => { foreach (var n in _registered.Bits()) ids.Add(n); },
+            n => n < NumaConstants.MaxNumNodes && _registered[(int)n], (_, name, _) => new SysfsLink(name, $"{NodeRoot}/{name}")));
         // What register_one_node() finds for each node, gathered in one pass over the CPUs and the blocks.
         var cpusOf = new Dictionary<int, List<int>>();
         foreach (var cpu in _k.Cpus.Present.Bits())
@@ -66,7 +66,7 @@ public sealed class NodeDevices
         }
         foreach (var nid in _k.NodeStates[NodeState.Online].Bits().ToList())
             RegisterOneNode(nid, cpusOf.GetValueOrDefault(nid) ?? [], blocksOf.GetValueOrDefault(nid) ?? []);
-        NodeHmat.Register(_k, root);
+        _hmat = NodeHmat.Register(_k, IsRegistered);
     }
 
     /// <summary>The struct node device a nodeN directory's files are shown for.</summary>
@@ -97,31 +97,10 @@ public sealed class NodeDevices
         DeviceAttribute.Const("total", "0\n"), DeviceAttribute.Const("ignored", "0\n"), DeviceAttribute.Const("failed", "0\n"),
         DeviceAttribute.Const("delayed", "0\n"), DeviceAttribute.Const("recovered", "0\n"));
 
-    /// <summary>Models register_one_node(): __register_one_node() plus the memory block links of the node.</summary>
-    public void RegisterOneNode(int nid) =>
-        RegisterOneNode(nid, _k.Cpus.PresentCpusOfNode(nid).ToList(), _k.AllMemoryBlocks.Where(mb => mb.Nid == nid).ToList());
-
-    /// <summary>register_one_node() given the node's present CPUs and its memory blocks, in ascending order.</summary>
-    private void RegisterOneNode(int nid, List<int> presentCpus, List<MemoryBlock> blocks)
+    /// <summary>The nodeN directory as __register_one_node() made it: its groups, and the links the state holds.</summary>
+    private SysfsDirectory NodeDir(SysfsDirectory parent, string name, int nid)
     {
-        if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
-        RegisterNodeDevice(nid, presentCpus);
-        var nodeDir = NodeDir(nid);
-        foreach (var mb in blocks) LinkMemoryBlock(mb, nid, nodeDir);
-    }
-
-    /// <summary>Models __register_one_node(): the nodeN device, and a link for each present CPU whose
-    /// cpu_to_node() is this node (the association the seed's fix keeps).</summary>
-    public void RegisterNodeDevice(int nid) => RegisterNodeDevice(nid, _k.Cpus.PresentCpusOfNode(nid).ToList());
-
-    private void RegisterNodeDevice(int nid, List<int> presentCpus)
-    {
-        using var call = _k.Trace.Call("__register_one_node", "drivers/base/node.c", $"node {nid}");
-        var root = Root!;
-        if (root.Child($"node{nid}") is not null) return;
-        _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
-            $"present CPUs with cpu_to_node() = {nid}: {Trace.TraceList.Brief(presentCpus, ",", 16)}: linked under node{nid}");
-        var d = root.Dir($"node{nid}");
+        var d = new SysfsDirectory(name, parent);
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
         foreach (var size in Mm.HugetlbHstates.DirectoryNames(_k))
@@ -132,65 +111,97 @@ public sealed class NodeDevices
         if (_k.Profile.NodeMemoryFailureStats) d.Dir("memory_failure").AddGroup(MemoryFailureGroup);
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
-        BusDevices.Link($"node{nid}", $"{NodeRoot}/node{nid}");
-        _k.Uevents.Emit(UeventAction.Add, $"/devices/system/node/node{nid}", "node");
+        _hmat?.AddTo(d, nid);
+        d.AddSource(new NumberedSource("cpu", ids => { for (int c = 0; c < _cpuLink!.Length; c++) if (_cpuLink[c] == nid) ids.Add(c); },
+            c => c < _cpuLink!.Length && _cpuLink[(int)c] == nid, (_, n, _) => new SysfsLink(n, $"{CpuDevices.CpuRoot}/{n}")));
+        d.AddSource(new NumberedSource("memory", ids => BlocksLinkedTo(nid, ids),
+            id => _k.FindMemoryBlock(id) is { LinkedToNode: true } mb && mb.Nid == nid, (_, n, _) => new SysfsLink(n, $"{MemoryDevices.MemoryRoot}/{n}")));
+        return d;
+    }
 
+    private void BlocksLinkedTo(int nid, List<long> ids)
+    {
+        var t = _k.MemoryBlocks;
+        for (int i = 0; i < t.Count; i++)
+            if (t.RecordAt(i) is { LinkedToNode: true } r && r.Nid == nid) ids.Add(r.Id);
+    }
+
+    /// <summary>Models register_one_node(): __register_one_node() plus the memory block links of the node.</summary>
+    public void RegisterOneNode(int nid) =>
+        RegisterOneNode(nid, _k.Cpus.PresentCpusOfNode(nid).ToList(), _k.AllMemoryBlocks.Where(mb => mb.Nid == nid).ToList());
+
+    /// <summary>register_one_node() given the node's present CPUs and its memory blocks, in ascending order.</summary>
+    private void RegisterOneNode(int nid, List<int> presentCpus, List<MemoryBlock> blocks)
+    {
+        if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
+        RegisterNodeDevice(nid, presentCpus);
+        foreach (var mb in blocks) LinkMemoryBlock(mb, nid);
+    }
+
+    /// <summary>Models __register_one_node(): the nodeN device, and a link for each present CPU whose
+    /// cpu_to_node() is this node (the association the seed's fix keeps).</summary>
+    public void RegisterNodeDevice(int nid) => RegisterNodeDevice(nid, _k.Cpus.PresentCpusOfNode(nid).ToList());
+
+    private void RegisterNodeDevice(int nid, List<int> presentCpus)
+    {
+        using var call = _k.Trace.Call("__register_one_node", "drivers/base/node.c", $"node {nid}");
+        if (_registered is null || _registered[nid]) return;
+        _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
+            $"present CPUs with cpu_to_node() = {nid}: {Trace.TraceList.Brief(presentCpus, ",", 16)}: linked under node{nid}");
+        _registered.Set(nid);
+        _k.Uevents.Emit(UeventAction.Add, $"/devices/system/node/node{nid}", "node");
         foreach (var cpu in presentCpus)
-            RegisterCpuUnderNode(cpu, nid, CpuDir(cpu), d);
+            RegisterCpuUnderNode(cpu, nid);
     }
 
     /// <summary>Models unregister_one_node(): the nodeN device and its links go.</summary>
     public void UnregisterOneNode(int nid)
     {
         using var call = _k.Trace.Call("unregister_one_node", "drivers/base/node.c", $"node {nid}");
-        var root = Root!;
-        if (root.Child($"node{nid}") is not SysfsDirectory d) return;
-        foreach (var c in d.Children.OfType<SysfsLink>().Where(l => l.Name.StartsWith("cpu", StringComparison.Ordinal)).ToList())
-            UnregisterCpuUnderNode(int.Parse(c.Name.AsSpan(3)), nid);
-        root.Remove($"node{nid}");
-        BusDevices.Remove($"node{nid}");
+        if (_registered is null || !_registered[nid]) return;
+        for (int cpu = 0; cpu < _cpuLink!.Length; cpu++)
+            if (_cpuLink[cpu] == nid) UnregisterCpuUnderNode(cpu, nid);
+        foreach (var mb in _k.AllMemoryBlocks.Where(b => b.LinkedToNode && b.Nid == nid).ToList()) mb.LinkedToNode = false;
+        _registered.Clear(nid);
+        _hmat?.Unregister(nid);
         _k.Uevents.Emit(UeventAction.Remove, $"/devices/system/node/node{nid}", "node");
     }
 
-    /// <summary>Models register_cpu_under_node(): nodeN/cpuK and cpuK/nodeN, when the node is online and the CPU device exists.</summary>
-    public void RegisterCpuUnderNode(int cpu, int nid) => RegisterCpuUnderNode(cpu, nid, CpuDir(cpu));
-
-    /// <summary>register_cpu_under_node() with the cpuN directory at hand.</summary>
-    internal void RegisterCpuUnderNode(int cpu, int nid, SysfsDirectory? cpuDir) => RegisterCpuUnderNode(cpu, nid, cpuDir, null);
-
-    private void RegisterCpuUnderNode(int cpu, int nid, SysfsDirectory? cpuDir, SysfsDirectory? nodeDir)
+    /// <summary>Models register_cpu_under_node(): nodeN/cpuK and cpuK/nodeN, when the node is online and registered
+    /// and the CPU device exists.</summary>
+    public void RegisterCpuUnderNode(int cpu, int nid)
     {
-        if (!_k.NodeStates.Has(nid, NodeState.Online)) return;
-        if (cpuDir is null) return;
-        nodeDir ??= NodeDir(nid);
-        if (nodeDir is null) return;
-        if (nodeDir.Child($"cpu{cpu}") is null) nodeDir.Link($"cpu{cpu}", $"{CpuDevices.CpuRoot}/cpu{cpu}");
-        if (cpuDir.Child($"node{nid}") is null) cpuDir.Link($"node{nid}", $"{NodeRoot}/node{nid}");
+        if (!_k.NodeStates.Has(nid, NodeState.Online) || !IsRegistered(nid) || !CpuRegistered(cpu)) return;
+        int linked = _cpuLink![cpu];
+        if (linked == nid) return;
+        if (linked >= 0) throw new InvalidOperationException($"cpu{cpu} is linked under node{linked} and node{nid}");
+        _cpuLink.Mut(cpu) = nid;
     }
+
+    /// <summary>Whether the cpuN device is registered (drivers/base/cpu.c).</summary>
+    internal Func<int, bool> CpuRegistered { get; set; } = _ => false;
 
     /// <summary>Models unregister_cpu_under_node().</summary>
     public void UnregisterCpuUnderNode(int cpu, int nid)
     {
-        NodeDir(nid)?.Remove($"cpu{cpu}");
-        CpuDir(cpu)?.Remove($"node{nid}");
+        if (_cpuLink is { } l && (uint)cpu < (uint)l.Length && l[cpu] == nid) l.Mut(cpu) = -1;
     }
 
-    /// <summary>Models do_register_memory_block_under_node(): nodeN/memoryM and memoryM/nodeN.</summary>
-    public void LinkMemoryBlock(MemoryBlock mb, int nid) => LinkMemoryBlock(mb, nid, NodeDir(nid));
-
-    private void LinkMemoryBlock(MemoryBlock mb, int nid, SysfsDirectory? nodeDir)
+    /// <summary>Models do_register_memory_block_under_node(): nodeN/memoryM and memoryM/nodeN, when the node is
+    /// registered.</summary>
+    public void LinkMemoryBlock(MemoryBlock mb, int nid)
     {
-        if (nodeDir is null) return;
-        if (MemoryDir(mb.Id) is not SysfsDirectory memDir) return;
-        if (nodeDir.Child($"memory{mb.Id}") is null) nodeDir.Link($"memory{mb.Id}", $"{MemoryDevices.MemoryRoot}/memory{mb.Id}");
-        if (memDir.Child($"node{nid}") is null) memDir.Link($"node{nid}", $"{NodeRoot}/node{nid}");
+        if (!IsRegistered(nid) || _k.FindMemoryBlock(mb.Id) is null) return;
+        if (mb.Nid != nid) throw new InvalidOperationException($"memory{mb.Id} of node {mb.Nid} linked under node{nid}");
+        if (!mb.LinkedToNode) mb.LinkedToNode = true;
     }
 
-    /// <summary>Models unregister_memory_block_under_nodes().</summary>
+    /// <summary>Models unregister_memory_block_under_nodes() (the memoryN directory, and its link, go with the
+    /// block right after).</summary>
     public void UnlinkMemoryBlock(MemoryBlock mb)
     {
         if (mb.Nid < 0) return;
-        NodeDir(mb.Nid)?.Remove($"memory{mb.Id}");
+        if (mb.LinkedToNode) mb.LinkedToNode = false;
     }
 
     /// <summary>node_read_cpumap(): cpumask_of_node() and'ed with cpu_online_mask.</summary>

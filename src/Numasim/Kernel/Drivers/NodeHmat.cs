@@ -1,41 +1,73 @@
 using System.Globalization;
 using Numasim.Kernel.Numa;
 using Numasim.Kernel.Sysfs;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Drivers;
 
 /// <summary>
 /// The HMAT's part of drivers/base/node.c, as drivers/acpi/numa/hmat.c registers it for the machine's firmware tables
 /// (<see cref="Firmware.MachineSpec.NodeAccess"/>, <see cref="Firmware.MachineSpec.MemorySideCaches"/>):
-/// nodeN/accessK with initiators/ and targets/, and nodeN/memory_side_cache/indexK.
+/// nodeN/accessK with initiators/ and targets/, and nodeN/memory_side_cache/indexK. They are registered once, after
+/// node_dev_init(), for the nodes online then, and go with their node device (unregister_one_node()). Which node
+/// devices still carry them is compact state; the directories are added to the nodeN view.
 /// </summary>
-internal static class NodeHmat
+internal sealed class NodeHmat
 {
-    /// <summary>Models hmat_register_target() for every online memory node after node_dev_init(): node_init_node_access(),
-    /// register_memory_node_under_compute_node(), node_set_perf_attrs() and node_add_cache().</summary>
-    public static void Register(KernelContext k, SysfsDirectory nodeRoot)
+    private readonly Firmware.MachineSpec _m;
+    // The nodes online and registered when hmat_init() ran (fixed after boot), and those whose device still has what
+    // it registered (compact state: cleared when the node device goes).
+    private readonly bool[] _atBoot;
+    private readonly Bitmap _registered;
+
+    private NodeHmat(KernelContext k, Func<int, bool> nodeRegistered)
     {
-        SysfsDirectory? Node(int nid) => k.NodeStates.Has(nid, NodeState.Online) ? nodeRoot.Child($"node{nid}") as SysfsDirectory : null;
-        foreach (var a in k.Machine.NodeAccess)
-        {
-            if (Node(a.Node) is not { } target) continue;
-            var access = AccessDir(target, a.Class);
-            var initiators = (SysfsDirectory)access.Child("initiators")!;
-            foreach (var i in a.Initiators)
+        _m = k.Machine;
+        _atBoot = new bool[NumaConstants.MaxNumNodes];
+        _registered = new Bitmap(new StateArray<ulong>(k.State, "hmat node devices", Bitmap.WordsFor(NumaConstants.MaxNumNodes)), 0, NumaConstants.MaxNumNodes);
+        foreach (var nid in k.NodeStates[NodeState.Online].Bits())
+            if (nodeRegistered(nid))
             {
-                if (Node(i) is not { } init) continue;
-                initiators.Link($"node{i}", $"{NodeDevices.NodeRoot}/node{i}");
-                ((SysfsDirectory)AccessDir(init, a.Class).Child("targets")!).Link($"node{a.Node}", $"{NodeDevices.NodeRoot}/node{a.Node}");
+                _atBoot[nid] = true;
+                _registered.Set(nid);
             }
-            void Perf(string name, long? v) { if (v is long x) initiators.Const(name, x.ToString(CultureInfo.InvariantCulture) + "\n"); }
-            Perf("read_bandwidth", a.ReadBandwidth);
-            Perf("read_latency", a.ReadLatency);
-            Perf("write_bandwidth", a.WriteBandwidth);
-            Perf("write_latency", a.WriteLatency);
-        }
-        foreach (var c in k.Machine.MemorySideCaches)
+    }
+
+    /// <summary>Models hmat_register_target() for every online memory node after node_dev_init(); null when the machine
+    /// has no HMAT.</summary>
+    public static NodeHmat? Register(KernelContext k, Func<int, bool> nodeRegistered) =>
+        k.Machine.NodeAccess.Count == 0 && k.Machine.MemorySideCaches.Count == 0 ? null : new NodeHmat(k, nodeRegistered);
+
+    private bool AtBoot(int nid) => (uint)nid < (uint)_atBoot.Length && _atBoot[nid];
+
+    /// <summary>unregister_one_node(): the node's access and cache devices go with it.</summary>
+    public void Unregister(int nid) => _registered.Clear(nid);
+
+    /// <summary>What hmat_register_target() put in nodeN: node_init_node_access(), register_memory_node_under_compute_node()
+    /// (initiators/nodeI in the target, targets/nodeT in the initiator), node_set_perf_attrs() and node_add_cache().</summary>
+    public void AddTo(SysfsDirectory node, int nid)
+    {
+        if (!_registered[nid]) return;
+        foreach (var a in _m.NodeAccess)
         {
-            if (Node(c.Node) is not { } node) continue;
+            if (!AtBoot(a.Node)) continue;
+            if (a.Node == nid)
+            {
+                var initiators = (SysfsDirectory)AccessDir(node, a.Class).Child("initiators")!;
+                foreach (var i in a.Initiators)
+                    if (AtBoot(i)) initiators.Link($"node{i}", $"{NodeDevices.NodeRoot}/node{i}");
+                void Perf(string name, long? v) { if (v is long x) initiators.Const(name, x.ToString(CultureInfo.InvariantCulture) + "\n"); }
+                Perf("read_bandwidth", a.ReadBandwidth);
+                Perf("read_latency", a.ReadLatency);
+                Perf("write_bandwidth", a.WriteBandwidth);
+                Perf("write_latency", a.WriteLatency);
+            }
+            if (a.Initiators.Contains(nid))
+                ((SysfsDirectory)AccessDir(node, a.Class).Child("targets")!).Link($"node{a.Node}", $"{NodeDevices.NodeRoot}/node{a.Node}");
+        }
+        foreach (var c in _m.MemorySideCaches)
+        {
+            if (c.Node != nid) continue;
             var caches = node.Child("memory_side_cache") as SysfsDirectory ?? Device(node.Dir("memory_side_cache"));
             var d = Device(caches.Dir("index" + c.Index.ToString(CultureInfo.InvariantCulture)));
             d.Const("indexing", c.Indexing.ToString(CultureInfo.InvariantCulture) + "\n");

@@ -9,23 +9,22 @@ public enum BbmState : byte { Unused, Plugged, Added, FakeOffline }
 /// added and removed whole (bbm_safe_unplug: fake-offline everything first, always so in v6.12).</summary>
 public sealed partial class VirtioMem
 {
-    private ulong _bbSize;
-    private long _firstBbId, _lastUsableBbId, _nextBbId;
-    private readonly List<BbmState> _bbStates = [];
+    // Big block states in the driver's map: kind 2.
+    private long BbKey(long bbId) => Key(2, bbId - FirstBbId);
 
     /// <summary>The state of big block <paramref name="bbId"/>.</summary>
-    public BbmState BbState(long bbId) => _bbStates[(int)(bbId - _firstBbId)];
+    public BbmState BbState(long bbId) => (BbmState)_blocks[BbKey(bbId)];
 
-    private void SetBbState(long bbId, BbmState s) => _bbStates[(int)(bbId - _firstBbId)] = s;
+    private void SetBbState(long bbId, BbmState s) => _blocks[BbKey(bbId)] = (ulong)s;
 
-    private long BbIdOfPfn(long pfn) => (long)(Page.AddrOf(pfn) / _bbSize);
+    private long BbIdOfPfn(long pfn) => (long)(Page.AddrOf(pfn) / BbSize);
 
-    private ulong BbAddr(long bb) => (ulong)bb * _bbSize;
+    private ulong BbAddr(long bb) => (ulong)bb * BbSize;
 
     private List<long> BbsIn(BbmState s, bool reverse = false)
     {
         var ids = new List<long>();
-        for (long id = _firstBbId; id < _nextBbId; id++)
+        for (long id = FirstBbId; id < NextBbId; id++)
             if (BbState(id) == s) ids.Add(id);
         if (reverse) ids.Reverse();
         return ids;
@@ -35,17 +34,17 @@ public sealed partial class VirtioMem
     /// bbm_block_size when it is a larger power of two; the threshold allows two of them.</summary>
     private void BbmInit()
     {
-        _bbSize = Math.Max(DeviceBlockSize, BlockSize);
+        BbSize = Math.Max(DeviceBlockSize, BlockSize);
         ulong p = Module.BbmBlockSize;
         if (p != 0)
         {
             if ((p & (p - 1)) != 0) Info("bbm_block_size is not a power of 2");
-            else if (p < _bbSize) Info("bbm_block_size is too small");
-            else _bbSize = p;
+            else if (p < BbSize) Info("bbm_block_size is too small");
+            else BbSize = p;
         }
-        ulong addr = Addr + _bbSize - 1;
-        _firstBbId = _nextBbId = (long)(addr / _bbSize);
-        _offlineThreshold = Math.Max(2 * _bbSize, _offlineThreshold);
+        ulong addr = Addr + BbSize - 1;
+        FirstBbId = NextBbId = (long)(addr / BbSize);
+        OfflineThreshold = Math.Max(2 * BbSize, OfflineThreshold);
     }
 
     /// <summary>Models virtio_mem_bbm_plug_and_add_bb(): plug the big block, mark it added, add it to Linux; a failed
@@ -53,33 +52,32 @@ public sealed partial class VirtioMem
     private Errno PlugAndAddBb(long bb)
     {
         if (BbState(bb) != BbmState.Unused) return Errno.EINVAL;
-        var rc = SendPlugRequest(BbAddr(bb), _bbSize);
+        var rc = SendPlugRequest(BbAddr(bb), BbSize);
         if (rc != Errno.None) return rc;
         SetBbState(bb, BbmState.Added);
-        rc = AddMemory(BbAddr(bb), _bbSize);
+        rc = AddMemory(BbAddr(bb), BbSize);
         if (rc != Errno.None)
-            SetBbState(bb, SendUnplugRequest(BbAddr(bb), _bbSize) == Errno.None ? BbmState.Unused : BbmState.Plugged);
+            SetBbState(bb, SendUnplugRequest(BbAddr(bb), BbSize) == Errno.None ? BbmState.Unused : BbmState.Plugged);
         return rc;
     }
 
     /// <summary>Models virtio_mem_bbm_plug_request(): unused big blocks first, then new ones, within the threshold.</summary>
     private Errno BbmPlugRequest(ulong diff)
     {
-        ulong nbBb = diff / _bbSize;
+        ulong nbBb = diff / BbSize;
         if (nbBb == 0) return Errno.None;
         foreach (var bb in BbsIn(BbmState.Unused))
         {
-            if (!CouldAddMemory(_bbSize)) return Errno.ENOSPC;
+            if (!CouldAddMemory(BbSize)) return Errno.ENOSPC;
             var rc = PlugAndAddBb(bb);
             if (rc == Errno.None) nbBb--;
             if (rc != Errno.None || nbBb == 0) return rc;
         }
         while (nbBb > 0)
         {
-            if (!CouldAddMemory(_bbSize)) return Errno.ENOSPC;
-            if (_nextBbId > _lastUsableBbId) return Errno.ENOSPC;
-            _bbStates.Add(BbmState.Unused);
-            long bb = _nextBbId++;
+            if (!CouldAddMemory(BbSize)) return Errno.ENOSPC;
+            if (NextBbId > LastUsableBbId) return Errno.ENOSPC;
+            long bb = NextBbId++;
             var rc = PlugAndAddBb(bb);
             if (rc != Errno.None) return rc;
             nbBb--;
@@ -91,7 +89,7 @@ public sealed partial class VirtioMem
     /// online only in ZONE_MOVABLE (virtio_mem_bbm_bb_is_movable()).</summary>
     private bool BbAll(long bb, Func<MemoryBlock, bool> test)
     {
-        long first = Page.PfnOf(BbAddr(bb)) / _k.PagesPerBlock, n = (long)(_bbSize / BlockSize);
+        long first = Page.PfnOf(BbAddr(bb)) / _k.PagesPerBlock, n = (long)(BbSize / BlockSize);
         for (long id = first; id < first + n; id++)
             if (_k.FindMemoryBlock(id) is { } mb && !test(mb)) return false;
         return true;
@@ -102,7 +100,7 @@ public sealed partial class VirtioMem
     private Errno OfflineRemoveAndUnplugBb(long bb)
     {
         if (BbState(bb) != BbmState.Added) return Errno.EINVAL;
-        long start = Page.PfnOf(BbAddr(bb)), end = start + Page.PfnOf(_bbSize);
+        long start = Page.PfnOf(BbAddr(bb)), end = start + Page.PfnOf(BbSize);
         SetBbState(bb, BbmState.FakeOffline);
         var done = new List<long>();
         Errno rc = Errno.None;
@@ -115,10 +113,10 @@ public sealed partial class VirtioMem
         }
         if (rc == Errno.None)
         {
-            rc = OfflineAndRemoveMemory(BbAddr(bb), _bbSize);
+            rc = OfflineAndRemoveMemory(BbAddr(bb), BbSize);
             if (rc == Errno.None)
             {
-                rc = SendUnplugRequest(BbAddr(bb), _bbSize);
+                rc = SendUnplugRequest(BbAddr(bb), BbSize);
                 SetBbState(bb, rc == Errno.None ? BbmState.Unused : BbmState.Plugged);
                 return rc;
             }
@@ -132,7 +130,7 @@ public sealed partial class VirtioMem
     /// highest first; busy ones are skipped.</summary>
     private Errno BbmUnplugRequest(ulong diff)
     {
-        ulong nbBb = diff / _bbSize;
+        ulong nbBb = diff / BbSize;
         if (nbBb == 0) return Errno.None;
         for (int i = 0; i < 3; i++)
         {
@@ -156,7 +154,7 @@ public sealed partial class VirtioMem
     {
         foreach (var bb in BbsIn(BbmState.Plugged))
         {
-            var rc = SendUnplugRequest(BbAddr(bb), _bbSize);
+            var rc = SendUnplugRequest(BbAddr(bb), BbSize);
             if (rc != Errno.None) return rc;
             SetBbState(bb, BbmState.Unused);
         }

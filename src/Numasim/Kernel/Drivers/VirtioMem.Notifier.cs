@@ -11,11 +11,11 @@ public sealed partial class VirtioMem
     /// <summary>Models virtio_mem_memory_notifier_cb(): only ranges overlapping the device; SBM tracks per-block
     /// online/offline states and refuses to online a block it does not expect; offline and online change the
     /// offline-size budget, and onlining half the threshold queues more plugging.</summary>
-    private Errno MemoryNotifierCb(MemoryAction action, MemoryNotify mhp)
+    internal Errno MemoryNotifierCb(MemoryAction action, MemoryNotify mhp)
     {
         ulong start = Page.AddrOf(mhp.StartPfn), size = Page.AddrOf(mhp.NrPages);
         if (!Overlaps(start, size)) return Errno.None;
-        long id = InSbm ? (long)(start / BlockSize) : (long)(start / _bbSize);
+        long id = InSbm ? (long)(start / BlockSize) : (long)(start / BbSize);
         switch (action)
         {
             case MemoryAction.GoingOffline:
@@ -27,13 +27,13 @@ public sealed partial class VirtioMem
                 return Errno.None;
             case MemoryAction.Offline:
                 if (InSbm) SbmNotifyOffline(id);
-                _offlineSize += size;
+                OfflineSize += size;
                 if (!Module.UnplugOnline) Retry();
                 return Errno.None;
             case MemoryAction.Online:
                 if (InSbm) SbmNotifyOnline(id, mhp.StartPfn);
-                _offlineSize -= size;
-                if (!_wqActive && CouldAddMemory(_offlineThreshold / 2)) Retry();
+                OfflineSize -= size;
+                if (!WqActive && CouldAddMemory(OfflineThreshold / 2)) Retry();
                 return Errno.None;
             case MemoryAction.CancelOffline:
                 if (InSbm) SbmNotifyCancelOffline(id);
@@ -53,12 +53,12 @@ public sealed partial class VirtioMem
             if (BbState(BbIdOfPfn(startPfn)) != BbmState.FakeOffline) yield return (startPfn, endPfn);
             yield break;
         }
-        long sbPages = Page.PfnOf(_sbSize);
+        long sbPages = Page.PfnOf(SbSize);
         long runStart = -1;
         for (long pfn = startPfn; pfn < endPfn; pfn += sbPages)
         {
             long mb = (long)(Page.AddrOf(pfn) / BlockSize);
-            int sb = (int)((Page.AddrOf(pfn) - (ulong)mb * BlockSize) / _sbSize);
+            int sb = (int)((Page.AddrOf(pfn) - (ulong)mb * BlockSize) / SbSize);
             bool plugged = SbPlugged(mb, sb, 1);
             if (plugged && runStart < 0) runStart = pfn;
             else if (!plugged && runStart >= 0)
@@ -79,7 +79,7 @@ public sealed partial class VirtioMem
     /// leave the buddy and the managed count. -EBUSY when something there cannot be migrated.</summary>
     private Errno FakeOffline(long pfn, long nrPages)
     {
-        if (_k.Profile.VirtioMemRetriesUnpluggedBlocks && _configChanged) return Errno.EAGAIN;
+        if (_k.Profile.VirtioMemRetriesUnpluggedBlocks && ConfigChangedFlag) return Errno.EAGAIN;
         var zone = OnlineZoneOf(pfn);
         if (zone is null) return Errno.EBUSY;
         return _mhp.AllocContigRange(zone, pfn, pfn + nrPages) == Errno.None ? Errno.None : Errno.EBUSY;

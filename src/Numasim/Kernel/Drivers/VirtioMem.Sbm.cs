@@ -10,23 +10,21 @@ public enum SbmState : byte { Unused, Plugged, Offline, OfflinePartial, Kernel, 
 /// sub-blocks of max(device block size, pageblock size); unplugged sub-blocks of an online block stay fake-offline.</summary>
 public sealed partial class VirtioMem
 {
-    private ulong _sbSize;
-    private int _sbsPerMb;
-    private long _firstMbId, _lastUsableMbId, _nextMbId;
-    private readonly List<SbmState> _mbStates = [];
-    private readonly List<ulong[]> _sbStates = [];
-    private bool _haveUnpluggedMb;
+    // Block states in the driver's map: kind 0 the memory blocks' states, kind 1 their sub-block bitmaps.
+    private long MbKey(long mbId) => Key(0, mbId - FirstMbId);
+    private int SbWords => (SbsPerMb + 63) / 64;
+    private long SbKey(long mbId, int word) => Key(1, (mbId - FirstMbId) * SbWords + word);
 
     /// <summary>The state of memory block <paramref name="mbId"/> (virtio_mem_sbm_get_mb_state()).</summary>
-    public SbmState MbState(long mbId) => _mbStates[(int)(mbId - _firstMbId)];
+    public SbmState MbState(long mbId) => (SbmState)_blocks[MbKey(mbId)];
 
-    private void SetMbState(long mbId, SbmState s) => _mbStates[(int)(mbId - _firstMbId)] = s;
+    private void SetMbState(long mbId, SbmState s) => _blocks[MbKey(mbId)] = (ulong)s;
 
     /// <summary>The device's memory blocks in a state, by id (virtio_mem_sbm_for_each_mb(), _rev descending).</summary>
     private List<long> MbsIn(SbmState s, bool reverse = false)
     {
         var ids = new List<long>();
-        for (long id = _firstMbId; id < _nextMbId; id++)
+        for (long id = FirstMbId; id < NextMbId; id++)
             if (MbState(id) == s) ids.Add(id);
         if (reverse) ids.Reverse();
         return ids;
@@ -34,13 +32,13 @@ public sealed partial class VirtioMem
 
     private void SbmInit(ulong sbSize)
     {
-        _sbSize = sbSize;
-        _sbsPerMb = (int)(BlockSize / sbSize);
+        SbSize = sbSize;
+        SbsPerMb = (int)(BlockSize / sbSize);
         ulong addr = Addr + BlockSize - 1;   // round up to the next full memory block
-        _firstMbId = _nextMbId = (long)(addr / BlockSize);
+        FirstMbId = NextMbId = (long)(addr / BlockSize);
     }
 
-    private bool SbBit(long mb, int sb) => (_sbStates[(int)(mb - _firstMbId)][sb >> 6] & (1UL << (sb & 63))) != 0;
+    private bool SbBit(long mb, int sb) => (_blocks[SbKey(mb, sb >> 6)] & (1UL << (sb & 63))) != 0;
 
     /// <summary>virtio_mem_sbm_test_sb_plugged(): all <paramref name="count"/> sub-blocks from <paramref name="sb"/> plugged.</summary>
     private bool SbPlugged(long mb, int sb, int count)
@@ -58,24 +56,24 @@ public sealed partial class VirtioMem
 
     private void SetSbs(long mb, int sb, int count, bool plugged)
     {
-        var words = _sbStates[(int)(mb - _firstMbId)];
         for (int i = sb; i < sb + count; i++)
         {
-            if (plugged) words[i >> 6] |= 1UL << (i & 63);
-            else words[i >> 6] &= ~(1UL << (i & 63));
+            long key = SbKey(mb, i >> 6);
+            ulong w = _blocks[key];
+            _blocks[key] = plugged ? w | 1UL << (i & 63) : w & ~(1UL << (i & 63));
         }
     }
 
     private ulong MbAddr(long mb) => (ulong)mb * BlockSize;
 
-    private long SbPfn(long mb, int sb) => Page.PfnOf(MbAddr(mb) + (ulong)sb * _sbSize);
+    private long SbPfn(long mb, int sb) => Page.PfnOf(MbAddr(mb) + (ulong)sb * SbSize);
 
-    private long SbPages(int count) => Page.PfnOf((ulong)count * _sbSize);
+    private long SbPages(int count) => Page.PfnOf((ulong)count * SbSize);
 
     /// <summary>Models virtio_mem_sbm_plug_sb(): a plug request; the sub-blocks are marked plugged on success.</summary>
     private Errno PlugSb(long mb, int sb, int count)
     {
-        var rc = SendPlugRequest(MbAddr(mb) + (ulong)sb * _sbSize, (ulong)count * _sbSize);
+        var rc = SendPlugRequest(MbAddr(mb) + (ulong)sb * SbSize, (ulong)count * SbSize);
         if (rc == Errno.None) SetSbs(mb, sb, count, true);
         return rc;
     }
@@ -83,7 +81,7 @@ public sealed partial class VirtioMem
     /// <summary>Models virtio_mem_sbm_unplug_sb().</summary>
     private Errno UnplugSb(long mb, int sb, int count)
     {
-        var rc = SendUnplugRequest(MbAddr(mb) + (ulong)sb * _sbSize, (ulong)count * _sbSize);
+        var rc = SendUnplugRequest(MbAddr(mb) + (ulong)sb * SbSize, (ulong)count * SbSize);
         if (rc == Errno.None) SetSbs(mb, sb, count, false);
         return rc;
     }
@@ -92,10 +90,8 @@ public sealed partial class VirtioMem
     private Errno PrepareNextMb(out long mbId)
     {
         mbId = -1;
-        if (_nextMbId > _lastUsableMbId) return Errno.ENOSPC;
-        _mbStates.Add(SbmState.Unused);
-        _sbStates.Add(new ulong[(_sbsPerMb + 63) / 64]);
-        mbId = _nextMbId++;
+        if (NextMbId > LastUsableMbId) return Errno.ENOSPC;
+        mbId = NextMbId++;
         return Errno.None;
     }
 
@@ -103,11 +99,11 @@ public sealed partial class VirtioMem
     /// the block offline (partial), then add it to Linux; a failed add unplugs again.</summary>
     private Errno PlugAndAddMb(long mb, ref ulong nbSb)
     {
-        int count = (int)Math.Min(nbSb, (ulong)_sbsPerMb);
+        int count = (int)Math.Min(nbSb, (ulong)SbsPerMb);
         if (count == 0) return Errno.EINVAL;
         var rc = PlugSb(mb, 0, count);
         if (rc != Errno.None) return rc;
-        SetMbState(mb, count == _sbsPerMb ? SbmState.Offline : SbmState.OfflinePartial);
+        SetMbState(mb, count == SbsPerMb ? SbmState.Offline : SbmState.OfflinePartial);
         rc = AddMemory(MbAddr(mb), BlockSize);
         if (rc != Errno.None)
         {
@@ -127,17 +123,17 @@ public sealed partial class VirtioMem
         while (nbSb > 0)
         {
             int sb = 0;
-            while (sb < _sbsPerMb && SbBit(mb, sb)) sb++;
-            if (sb >= _sbsPerMb) break;
+            while (sb < SbsPerMb && SbBit(mb, sb)) sb++;
+            if (sb >= SbsPerMb) break;
             int count = 1;
-            while ((ulong)count < nbSb && sb + count < _sbsPerMb && !SbBit(mb, sb + count)) count++;
+            while ((ulong)count < nbSb && sb + count < SbsPerMb && !SbBit(mb, sb + count)) count++;
             var rc = PlugSb(mb, sb, count);
             if (rc != Errno.None) return rc;
             nbSb -= (ulong)count;
             if (old == SbmState.OfflinePartial) continue;
             FakeOnline(SbPfn(mb, sb), SbPages(count));
         }
-        if (SbPlugged(mb, 0, _sbsPerMb)) SetMbState(mb, old - 1);
+        if (SbPlugged(mb, 0, SbsPerMb)) SetMbState(mb, old - 1);
         return Errno.None;
     }
 
@@ -145,7 +141,7 @@ public sealed partial class VirtioMem
     /// blocks, then new ones, as long as the offline threshold allows adding.</summary>
     private Errno SbmPlugRequest(ulong diff)
     {
-        ulong nbSb = diff / _sbSize;
+        ulong nbSb = diff / SbSize;
         if (nbSb == 0) return Errno.None;
         foreach (var state in new[] { SbmState.KernelPartial, SbmState.MovablePartial, SbmState.OfflinePartial })
             foreach (var mb in MbsIn(state))
@@ -173,7 +169,7 @@ public sealed partial class VirtioMem
     /// <summary>Models virtio_mem_sbm_unplug_any_sb_raw(): unplug plugged sub-blocks from the top of the block down.</summary>
     private Errno UnplugAnySbRaw(long mb, ref ulong nbSb)
     {
-        int sb = _sbsPerMb - 1;
+        int sb = SbsPerMb - 1;
         while (nbSb > 0)
         {
             while (sb >= 0 && !SbBit(mb, sb)) sb--;
@@ -192,9 +188,9 @@ public sealed partial class VirtioMem
     private Errno UnplugAnySbOffline(long mb, ref ulong nbSb)
     {
         var rc = UnplugAnySbRaw(mb, ref nbSb);
-        if (!SbPlugged(mb, 0, _sbsPerMb)) SetMbState(mb, SbmState.OfflinePartial);
+        if (!SbPlugged(mb, 0, SbsPerMb)) SetMbState(mb, SbmState.OfflinePartial);
         if (rc != Errno.None) return rc;
-        if (SbUnplugged(mb, 0, _sbsPerMb))
+        if (SbUnplugged(mb, 0, SbsPerMb))
         {
             SetMbState(mb, SbmState.Unused);
             RemoveMemory(MbAddr(mb), BlockSize);
@@ -226,13 +222,13 @@ public sealed partial class VirtioMem
     private Errno UnplugAnySbOnline(long mb, ref ulong nbSb)
     {
         bool done = false;
-        if (nbSb >= (ulong)_sbsPerMb && SbPlugged(mb, 0, _sbsPerMb))
+        if (nbSb >= (ulong)SbsPerMb && SbPlugged(mb, 0, SbsPerMb))
         {
-            var rc = UnplugSbOnline(mb, 0, _sbsPerMb);
-            if (rc == Errno.None) { nbSb -= (ulong)_sbsPerMb; done = true; }
+            var rc = UnplugSbOnline(mb, 0, SbsPerMb);
+            if (rc == Errno.None) { nbSb -= (ulong)SbsPerMb; done = true; }
             else if (rc != Errno.EBUSY) return rc;
         }
-        for (int sb = _sbsPerMb - 1; !done && sb >= 0 && nbSb > 0; sb--)
+        for (int sb = SbsPerMb - 1; !done && sb >= 0 && nbSb > 0; sb--)
         {
             while (sb >= 0 && !SbBit(mb, sb)) sb--;
             if (sb < 0) break;
@@ -241,11 +237,11 @@ public sealed partial class VirtioMem
             if (rc != Errno.None) return rc;
             nbSb--;
         }
-        if (SbUnplugged(mb, 0, _sbsPerMb))
+        if (SbUnplugged(mb, 0, SbsPerMb))
         {
             var rc = OfflineAndRemoveMemory(MbAddr(mb), BlockSize);
             if (rc == Errno.None) SetMbState(mb, SbmState.Unused);
-            else if (_k.Profile.VirtioMemRetriesUnpluggedBlocks) _haveUnpluggedMb = true;
+            else if (_k.Profile.VirtioMemRetriesUnpluggedBlocks) HaveUnpluggedMb = true;
         }
         return Errno.None;
     }
@@ -254,7 +250,7 @@ public sealed partial class VirtioMem
     /// kernel, partial before full, highest block first; -EBUSY when not all could go.</summary>
     private Errno SbmUnplugRequest(ulong diff)
     {
-        ulong nbSb = diff / _sbSize;
+        ulong nbSb = diff / SbSize;
         if (nbSb == 0) return Errno.None;
         var order = new[] { SbmState.OfflinePartial, SbmState.Offline, SbmState.MovablePartial, SbmState.KernelPartial, SbmState.Movable, SbmState.Kernel };
         for (int i = 0; i < order.Length; i++)
@@ -277,29 +273,29 @@ public sealed partial class VirtioMem
     {
         foreach (var mb in MbsIn(SbmState.Plugged))
         {
-            ulong all = (ulong)_sbsPerMb;
+            ulong all = (ulong)SbsPerMb;
             var rc = UnplugAnySbRaw(mb, ref all);
             if (rc != Errno.None) return rc;
             SetMbState(mb, SbmState.Unused);
         }
-        if (!_haveUnpluggedMb) return Errno.None;
-        _haveUnpluggedMb = false;
+        if (!HaveUnpluggedMb) return Errno.None;
+        HaveUnpluggedMb = false;
         bool failed = false;
         foreach (var state in new[] { SbmState.MovablePartial, SbmState.KernelPartial, SbmState.OfflinePartial })
             foreach (var mb in MbsIn(state))
-                if (SbUnplugged(mb, 0, _sbsPerMb))
+                if (SbUnplugged(mb, 0, SbsPerMb))
                 {
                     if (OfflineAndRemoveMemory(MbAddr(mb), BlockSize) == Errno.None) SetMbState(mb, SbmState.Unused);
                     else failed = true;
                 }
-        if (failed) _haveUnpluggedMb = true;
+        if (failed) HaveUnpluggedMb = true;
         return Errno.None;
     }
 
     /// <summary>Models virtio_mem_sbm_notify_going_online(): only an offline block of ours may come online.</summary>
     private bool SbmNotifyGoingOnline(long mb)
     {
-        if (mb >= _firstMbId && mb < _nextMbId && MbState(mb) is SbmState.Offline or SbmState.OfflinePartial) return true;
+        if (mb >= FirstMbId && mb < NextMbId && MbState(mb) is SbmState.Offline or SbmState.OfflinePartial) return true;
         _k.Log.Printk($"virtio_mem virtio{Index}: memory block onlining denied");
         return false;
     }
@@ -326,14 +322,14 @@ public sealed partial class VirtioMem
     /// <summary>Models virtio_mem_sbm_notify_going_offline(): the unplugged sub-blocks are given up for offlining.</summary>
     private void SbmNotifyGoingOffline(long mb)
     {
-        for (int sb = 0; sb < _sbsPerMb; sb++)
+        for (int sb = 0; sb < SbsPerMb; sb++)
             if (!SbBit(mb, sb)) FakeOfflineGoingOffline(SbPfn(mb, sb), SbPages(1));
     }
 
     /// <summary>Models virtio_mem_sbm_notify_cancel_offline().</summary>
     private void SbmNotifyCancelOffline(long mb)
     {
-        for (int sb = 0; sb < _sbsPerMb; sb++)
+        for (int sb = 0; sb < SbsPerMb; sb++)
             if (!SbBit(mb, sb)) FakeOfflineCancelOffline(SbPfn(mb, sb), SbPages(1));
     }
 }

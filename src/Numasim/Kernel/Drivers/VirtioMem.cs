@@ -10,7 +10,8 @@ namespace Numasim.Kernel.Drivers;
 /// init, the config-change work item that plugs or unplugs toward requested_size, the memory notifier and the
 /// online_page callback that keep unplugged parts of added memory blocks away from the buddy ("fake-offline").
 /// Sub Block Mode (device blocks smaller than a memory block) and Big Block Mode are in VirtioMem.Sbm.cs and
-/// VirtioMem.Bbm.cs. Mutable kernel state: sizes, the per-block / per-big-block states and the sub-block bitmap.
+/// VirtioMem.Bbm.cs. A handle: sizes, flags, the per-block / per-big-block states and the sub-block bitmap are the
+/// driver's regions of the compact state (<see cref="Record"/>, the driver's block map).
 /// The work item runs to completion when queued (the real one runs on a workqueue within moments); the
 /// retry timer (50 s and up) is not modelled.
 /// </summary>
@@ -19,38 +20,75 @@ public sealed partial class VirtioMem
     /// <summary>VIRTIO_MEM_DEFAULT_OFFLINE_THRESHOLD: at most 1 GiB of added memory may stay offline.</summary>
     private const ulong DefaultOfflineThreshold = 1UL << 30;
 
+    /// <summary>struct virtio_mem's values as a record of the compact state (the driver's instances region); the
+    /// per-block states and sub-block bitmaps are in the driver's block map under the instance's index.</summary>
+    internal struct Record
+    {
+        public int Index, Device, Nid, Mgid, SbsPerMb;
+        public bool InSbm, ConfigChanged, UnplugAllRequired, Broken, WqActive, Pending, HaveUnpluggedMb;
+        public ulong PluggedSize, RequestedSize, DeviceBlockSize, Addr, RegionSize, OfflineSize, OfflineThreshold, SbSize, BbSize;
+        public long FirstMbId, LastUsableMbId, NextMbId, FirstBbId, LastUsableBbId, NextBbId;
+    }
+
     private readonly KernelContext _k;
     private readonly MemoryHotplug _mhp;
     private readonly IVirtioMemDevice _dev;
-    private bool _configChanged, _unplugAllRequired, _broken, _wqActive, _pending;
-    private ulong _offlineSize, _offlineThreshold;
+    private readonly Snapshots.StateArray<Record> _recs;
+    private readonly Snapshots.StateMap _blocks;
+    private readonly int _r;
 
-    internal VirtioMem(KernelContext k, MemoryHotplug mhp, IVirtioMemDevice dev, int index)
+    internal VirtioMem(KernelContext k, MemoryHotplug mhp, IVirtioMemDevice dev, Snapshots.StateArray<Record> recs, Snapshots.StateMap blocks, int r)
     {
         _k = k;
         _mhp = mhp;
         _dev = dev;
-        Index = index;
+        _recs = recs;
+        _blocks = blocks;
+        _r = r;
     }
 
+    private ref readonly Record R => ref _recs[_r];
+    private ref Record M => ref _recs.Mut(_r);
+
+    /// <summary>A key of the driver's block map: this instance, a kind of table, an entry.</summary>
+    private long Key(int kind, long entry) => (long)_r << 40 | (long)kind << 36 | entry;
+
     /// <summary>The virtio device index: the driver's messages say "virtio_mem virtioN:".</summary>
-    public int Index { get; }
+    public int Index => R.Index;
 
     /// <summary>The device this driver instance drives.</summary>
     public IVirtioMemDevice Device => _dev;
 
-    public ulong PluggedSize { get; private set; }
-    public ulong RequestedSize { get; private set; }
-    public ulong DeviceBlockSize { get; private set; }
-    public int Nid { get; private set; }
-    public ulong Addr { get; private set; }
-    public ulong RegionSize { get; private set; }
+    public ulong PluggedSize { get => R.PluggedSize; private set => M.PluggedSize = value; }
+    public ulong RequestedSize { get => R.RequestedSize; private set => M.RequestedSize = value; }
+    public ulong DeviceBlockSize { get => R.DeviceBlockSize; private set => M.DeviceBlockSize = value; }
+    public int Nid { get => R.Nid; private set => M.Nid = value; }
+    public ulong Addr { get => R.Addr; private set => M.Addr = value; }
+    public ulong RegionSize { get => R.RegionSize; private set => M.RegionSize = value; }
 
     /// <summary>The driver runs in Sub Block Mode (else Big Block Mode).</summary>
-    public bool InSbm { get; private set; }
+    public bool InSbm { get => R.InSbm; private set => M.InSbm = value; }
 
     /// <summary>The memory group (dynamic) all of the device's memory belongs to.</summary>
-    public int Mgid { get; private set; } = -1;
+    public int Mgid { get => R.Mgid; private set => M.Mgid = value; }
+
+    private bool ConfigChangedFlag { get => R.ConfigChanged; set => M.ConfigChanged = value; }
+    private bool UnplugAllRequired { get => R.UnplugAllRequired; set => M.UnplugAllRequired = value; }
+    private bool Broken { get => R.Broken; set => M.Broken = value; }
+    private bool WqActive { get => R.WqActive; set => M.WqActive = value; }
+    private bool Pending { get => R.Pending; set => M.Pending = value; }
+    private bool HaveUnpluggedMb { get => R.HaveUnpluggedMb; set => M.HaveUnpluggedMb = value; }
+    private ulong OfflineSize { get => R.OfflineSize; set => M.OfflineSize = value; }
+    private ulong OfflineThreshold { get => R.OfflineThreshold; set => M.OfflineThreshold = value; }
+    private ulong SbSize { get => R.SbSize; set => M.SbSize = value; }
+    private int SbsPerMb { get => R.SbsPerMb; set => M.SbsPerMb = value; }
+    private long FirstMbId { get => R.FirstMbId; set => M.FirstMbId = value; }
+    private long LastUsableMbId { get => R.LastUsableMbId; set => M.LastUsableMbId = value; }
+    private long NextMbId { get => R.NextMbId; set => M.NextMbId = value; }
+    private ulong BbSize { get => R.BbSize; set => M.BbSize = value; }
+    private long FirstBbId { get => R.FirstBbId; set => M.FirstBbId = value; }
+    private long LastUsableBbId { get => R.LastUsableBbId; set => M.LastUsableBbId = value; }
+    private long NextBbId { get => R.NextBbId; set => M.NextBbId = value; }
 
     private void Info(string msg) => _k.Log.Printk($"virtio_mem virtio{Index}: {msg}");
 
@@ -63,7 +101,7 @@ public sealed partial class VirtioMem
         using var call = _k.Trace.Call("virtio_mem_probe", "drivers/virtio/virtio_mem.c", $"virtio{Index}");
         var err = Init();
         if (err != Errno.None) return err;
-        _configChanged = true;
+        ConfigChangedFlag = true;
         Retry();
         return Errno.None;
     }
@@ -94,7 +132,7 @@ public sealed partial class VirtioMem
             _k.Log.Printk($"virtio_mem virtio{Index}: The alignment of the physical start address can make some memory unusable.");
         if ((Addr + RegionSize) % BlockSize != 0)
             _k.Log.Printk($"virtio_mem virtio{Index}: The alignment of the physical end address can make some memory unusable.");
-        _offlineThreshold = Math.Max(2 * BlockSize, DefaultOfflineThreshold);
+        OfflineThreshold = Math.Max(2 * BlockSize, DefaultOfflineThreshold);
         ulong sbSize = Math.Max(DeviceBlockSize, (ulong)Page.PageblockNrPages << Page.Shift);
         if (sbSize < BlockSize && !Module.ForceBbm)
         {
@@ -102,19 +140,18 @@ public sealed partial class VirtioMem
             SbmInit(sbSize);
         }
         else BbmInit();
-        _k.Trace.Decide(InSbm, $"Sub Block Mode: sub-blocks of 0x{_sbSize:x} are smaller than a memory block (0x{BlockSize:x}); node {Nid}",
-            $"Big Block Mode: big blocks of 0x{_bbSize:x}, at least a memory block (0x{BlockSize:x}); node {Nid}");
+        _k.Trace.Decide(InSbm, $"Sub Block Mode: sub-blocks of 0x{SbSize:x} are smaller than a memory block (0x{BlockSize:x}); node {Nid}",
+            $"Big Block Mode: big blocks of 0x{BbSize:x}, at least a memory block (0x{BlockSize:x}); node {Nid}");
         Info($"memory block size: 0x{BlockSize:x}");
-        Info(InSbm ? $"subblock size: 0x{_sbSize:x}" : $"big block size: 0x{_bbSize:x}");
-        long unitPages = Page.PfnOf(InSbm ? BlockSize : _bbSize);
+        Info(InSbm ? $"subblock size: 0x{SbSize:x}" : $"big block size: 0x{BbSize:x}");
+        long unitPages = Page.PfnOf(InSbm ? BlockSize : BbSize);
         Mgid = _k.MemoryGroups.RegisterDynamic(Nid, unitPages);
         if (Mgid < 0) return (Errno)(-Mgid);
         if (PluggedSize != 0)
         {
-            _unplugAllRequired = true;
+            UnplugAllRequired = true;
             Info("unplugging all memory is required");
         }
-        _mhp.Notifiers.Register(MemoryNotifierCb);
         return Errno.None;
     }
 
@@ -124,14 +161,14 @@ public sealed partial class VirtioMem
     /// <summary>Models virtio_mem_config_changed(): the config is re-read on the next work item, queued now.</summary>
     internal void ConfigChanged()
     {
-        _configChanged = true;
+        ConfigChangedFlag = true;
         Retry();
     }
 
     /// <summary>Models virtio_mem_retry() → queue_work() on system_freezable_wq.</summary>
     private void Retry()
     {
-        if (_wqActive) _pending = true;
+        if (WqActive) Pending = true;
         else _k.Workqueue.Queue(_work ??= RunWqAgain);
     }
 
@@ -142,10 +179,10 @@ public sealed partial class VirtioMem
     {
         do
         {
-            _pending = false;
+            Pending = false;
             RunWq();
         }
-        while (_pending);
+        while (Pending);
     }
 
     /// <summary>Models virtio_mem_run_wq(): unplug-all when required, refresh the config, clean up leftovers, then
@@ -154,16 +191,16 @@ public sealed partial class VirtioMem
     private void RunWq()
     {
         using var call = _k.Trace.Call("virtio_mem_run_wq", "drivers/virtio/virtio_mem.c", $"virtio{Index}");
-        if (_broken) { _k.Trace.Decide("the device is broken: nothing is done"); return; }
-        _wqActive = true;
+        if (Broken) { _k.Trace.Decide("the device is broken: nothing is done"); return; }
+        WqActive = true;
         Errno rc;
         do
         {
             rc = Errno.None;
-            if (_unplugAllRequired) rc = SendUnplugAllRequest();
-            if (_configChanged)
+            if (UnplugAllRequired) rc = SendUnplugAllRequest();
+            if (ConfigChangedFlag)
             {
-                _configChanged = false;
+                ConfigChangedFlag = false;
                 RefreshConfig();
             }
             if (rc == Errno.None) rc = InSbm ? SbmCleanupPendingMb() : BbmCleanupPendingBb();
@@ -172,16 +209,16 @@ public sealed partial class VirtioMem
                     $"requested 0x{RequestedSize:x} < plugged 0x{PluggedSize:x}: unplug 0x{PluggedSize - RequestedSize:x}");
             if (rc == Errno.None && RequestedSize != PluggedSize)
                 rc = RequestedSize > PluggedSize ? PlugRequest(RequestedSize - PluggedSize) : UnplugRequest(PluggedSize - RequestedSize);
-            if (rc == Errno.None && InSbm && _haveUnpluggedMb) rc = Errno.EBUSY;
+            if (rc == Errno.None && InSbm && HaveUnpluggedMb) rc = Errno.EBUSY;
         }
         while (rc == Errno.EAGAIN);
         if (rc is not (Errno.None or Errno.ENOSPC or Errno.EBUSY or Errno.ENOMEM or ErrnoTxtBusy))
         {
             _k.Log.Printk($"virtio_mem virtio{Index}: unknown error, marking device broken: -{(int)rc}");
             _k.Trace.Fail(rc, "an unknown error: the device is marked broken");
-            _broken = true;
+            Broken = true;
         }
-        _wqActive = false;
+        WqActive = false;
     }
 
     /// <summary>ETXTBSY (26): the hypervisor is busy; retried by the timer.</summary>
@@ -195,13 +232,13 @@ public sealed partial class VirtioMem
         ulong endAddr = Addr + _dev.UsableRegionSize - 1;
         if (InSbm)
         {
-            _lastUsableMbId = (long)(endAddr / BlockSize);
-            if ((endAddr + 1) % BlockSize != 0) _lastUsableMbId--;
+            LastUsableMbId = (long)(endAddr / BlockSize);
+            if ((endAddr + 1) % BlockSize != 0) LastUsableMbId--;
         }
         else
         {
-            _lastUsableBbId = (long)(endAddr / _bbSize);
-            if ((endAddr + 1) % _bbSize != 0) _lastUsableBbId--;
+            LastUsableBbId = (long)(endAddr / BbSize);
+            if ((endAddr + 1) % BbSize != 0) LastUsableBbId--;
         }
         RequestedSize = _dev.RequestedSize;
         Info($"plugged size: 0x{PluggedSize:x}");
@@ -216,7 +253,7 @@ public sealed partial class VirtioMem
     /// as an errno (NACK -EAGAIN, BUSY -ETXTBSY, ERROR -EINVAL).</summary>
     private Errno SendPlugRequest(ulong addr, ulong size)
     {
-        if (_configChanged) return Errno.EAGAIN;
+        if (ConfigChangedFlag) return Errno.EAGAIN;
         switch (_dev.Plug(addr, size / DeviceBlockSize))
         {
             case VirtioMemResp.Ack: PluggedSize += size; return Errno.None;
@@ -229,7 +266,7 @@ public sealed partial class VirtioMem
     /// <summary>Models virtio_mem_send_unplug_request().</summary>
     private Errno SendUnplugRequest(ulong addr, ulong size)
     {
-        if (_configChanged) return Errno.EAGAIN;
+        if (ConfigChangedFlag) return Errno.EAGAIN;
         switch (_dev.Unplug(addr, size / DeviceBlockSize))
         {
             case VirtioMemResp.Ack: PluggedSize -= size; return Errno.None;
@@ -243,24 +280,24 @@ public sealed partial class VirtioMem
     private Errno SendUnplugAllRequest()
     {
         if (_dev.UnplugAll() != VirtioMemResp.Ack) return ErrnoTxtBusy;
-        _unplugAllRequired = false;
+        UnplugAllRequired = false;
         PluggedSize = 0;
-        _configChanged = true;   // the usable region might have shrunk
+        ConfigChangedFlag = true;   // the usable region might have shrunk
         return Errno.None;
     }
 
     /// <summary>Models virtio_mem_could_add_memory(): adding stays within the offline threshold.</summary>
-    private bool CouldAddMemory(ulong size) => size <= _offlineThreshold && _offlineSize + size <= _offlineThreshold;
+    private bool CouldAddMemory(ulong size) => size <= OfflineThreshold && OfflineSize + size <= OfflineThreshold;
 
     /// <summary>Models virtio_mem_add_memory(): add_memory_driver_managed("System RAM (virtio_mem)") into the
     /// device's memory group; the memory may be onlined right away (auto_online_blocks).</summary>
     private Errno AddMemory(ulong addr, ulong size)
     {
-        _offlineSize += size;
+        OfflineSize += size;
         var rc = _mhp.AddMemoryResource(Mgid, addr, size, MhpFlags.MergeResource | MhpFlags.NidIsMgid, deviceId: null);
         if (rc != Errno.None)
         {
-            _offlineSize -= size;
+            OfflineSize -= size;
             Info($"adding memory failed: -{(int)rc}");
         }
         return rc;
@@ -272,7 +309,7 @@ public sealed partial class VirtioMem
         var rc = _mhp.RemoveMemory(addr, size);
         if (rc == Errno.None)
         {
-            _offlineSize -= size;
+            OfflineSize -= size;
             Retry();
         }
         return rc;
@@ -284,7 +321,7 @@ public sealed partial class VirtioMem
         var rc = _mhp.OfflineAndRemoveMemory(addr, size);
         if (rc == Errno.None)
         {
-            _offlineSize -= size;
+            OfflineSize -= size;
             Retry();
             return rc;
         }

@@ -12,20 +12,37 @@ namespace Numasim.Kernel.FaultInject;
 public sealed class FailPageAlloc
 {
     private readonly KernelContext _k;
-    private ulong _random = 0x6661696C5F706167; // get_random_u32_below() stand-in: seeded, deterministic
 
-    internal FailPageAlloc(KernelContext k) => _k = k;
+    /// <summary>The fault_attr as a record of the compact state: knobs, the call count, the random state.</summary>
+    private struct Attr
+    {
+        public int Probability, Times, Space, Verbose, MinOrder;
+        public long Interval, Count;
+        public bool IgnoreGfpReclaim, IgnoreGfpHighmem;
+        public ulong Random;
+    }
 
-    /// <summary>The fault_attr knobs with FAULT_ATTR_INITIALIZER's and fail_page_alloc's defaults.</summary>
-    public int Probability { get; private set; }
-    public long Interval { get; private set; } = 1;
-    public int Times { get; private set; } = 1;
-    public int Space { get; private set; }
-    public int Verbose { get; private set; } = 2;
-    public int MinOrder { get; private set; } = 1;
-    public bool IgnoreGfpReclaim { get; private set; } = true;
-    public bool IgnoreGfpHighmem { get; private set; } = true;
-    private long _count;
+    private readonly Snapshots.StateArray<Attr> _a;
+
+    internal FailPageAlloc(KernelContext k)
+    {
+        _k = k;
+        _a = new Snapshots.StateArray<Attr>(k.State, "fail_page_alloc", 1);
+        // FAULT_ATTR_INITIALIZER's and fail_page_alloc's defaults; get_random_u32_below() stand-in: seeded, deterministic.
+        _a.Mut(0) = new Attr { Interval = 1, Times = 1, Verbose = 2, MinOrder = 1, IgnoreGfpReclaim = true, IgnoreGfpHighmem = true, Random = 0x6661696C5F706167 };
+    }
+
+    private ref Attr M => ref _a.Mut(0);
+
+    /// <summary>The fault_attr knobs.</summary>
+    public int Probability { get => _a[0].Probability; private set => M.Probability = value; }
+    public long Interval { get => _a[0].Interval; private set => M.Interval = value; }
+    public int Times { get => _a[0].Times; private set => M.Times = value; }
+    public int Space { get => _a[0].Space; private set => M.Space = value; }
+    public int Verbose { get => _a[0].Verbose; private set => M.Verbose = value; }
+    public int MinOrder { get => _a[0].MinOrder; private set => M.MinOrder = value; }
+    public bool IgnoreGfpReclaim { get => _a[0].IgnoreGfpReclaim; private set => M.IgnoreGfpReclaim = value; }
+    public bool IgnoreGfpHighmem { get => _a[0].IgnoreGfpHighmem; private set => M.IgnoreGfpHighmem = value; }
 
     /// <summary>Names of the knobs, as /sys/kernel/debug/fail_page_alloc/ spells them.</summary>
     public static readonly IReadOnlyList<string> Knobs =
@@ -72,7 +89,7 @@ public sealed class FailPageAlloc
             Space -= size;
             return false;
         }
-        if (Interval > 1 && ++_count % Interval != 0) return false;
+        if (Interval > 1 && ++M.Count % Interval != 0) return false;
         if (Probability <= (int)(NextRandom() % 100)) return false;
         FailDump(ctx);
         if (Times != -1) Times--;
@@ -95,7 +112,7 @@ public sealed class FailPageAlloc
 
     private ulong NextRandom()
     {
-        ulong z = _random += 0x9E3779B97F4A7C15;
+        ulong z = M.Random += 0x9E3779B97F4A7C15;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
         return z ^ (z >> 31);

@@ -11,14 +11,52 @@ public sealed class KernelModules
 {
     private readonly KernelContext _k;
     private readonly KvmIntel _kvm;
-    private readonly SortedSet<string> _loaded = new(StringComparer.Ordinal);
+    // Compact state: which modules are loaded (by their index in Names), and whether debugfs's
+    // notifier-error-inject directory was ever made (its parents stay after the module goes).
+    private readonly Snapshots.StateArray<bool> _loadedBits;
+    private readonly Snapshots.StateArray<bool> _debugMade;
+    private static readonly string[] Names = ["kvm_intel", "notifier_error_inject", "memory_notifier_error_inject"];
 
     internal KernelModules(KernelContext k, KvmIntel kvm, MemoryNotifierChain memoryNotifiers)
     {
         _k = k;
         _kvm = kvm;
         MemoryErrorInject = new MemoryNotifierErrorInject(k, memoryNotifiers);
+        _loadedBits = new Snapshots.StateArray<bool>(k.State, "modules loaded", Names.Length);
+        _debugMade = new Snapshots.StateArray<bool>(k.State, "debugfs notifier-error-inject made", 1);
     }
+
+    /// <summary>/sys/kernel/debug/notifier-error-inject[/memory] as views of the loaded modules (made once boot made /sys).</summary>
+    internal void SysfsInit()
+    {
+        var sys = _k.Fs.MakeDirs("/sys");
+        sys.AddSource(new Sysfs.ConditionalSource("kernel", () => _debugMade[0], (p, n) =>
+        {
+            var kernel = new Sysfs.SysfsDirectory(n, p);
+            kernel.AddSource(new Sysfs.ConditionalSource("debug", () => true, (p2, n2) =>
+            {
+                var debug = new Sysfs.SysfsDirectory(n2, p2);
+                debug.AddSource(new Sysfs.ConditionalSource("notifier-error-inject", () => IsLoaded("notifier_error_inject"), (p3, n3) =>
+                {
+                    var nei = new Sysfs.SysfsDirectory(n3, p3);
+                    nei.AddSource(new Sysfs.ConditionalSource("memory", () => MemoryErrorInject.Loaded, MemoryErrorInject.MemoryDir));
+                    return nei;
+                }));
+                return debug;
+            }));
+            return kernel;
+        }));
+    }
+
+    private sealed class LoadedSet(KernelModules m)
+    {
+        public bool Contains(string n) => m._loadedBits[Array.IndexOf(Names, n)];
+        public void Add(string n) => m._loadedBits.Mut(Array.IndexOf(Names, n)) = true;
+        public void Remove(string n) => m._loadedBits.Mut(Array.IndexOf(Names, n)) = false;
+        public IEnumerable<string> All() { for (int i = 0; i < Names.Length; i++) if (m._loadedBits[i]) yield return Names[i]; }
+    }
+
+    private LoadedSet _loaded => new(this);
 
     public MemoryNotifierErrorInject MemoryErrorInject { get; }
 
@@ -58,7 +96,7 @@ public sealed class KernelModules
     {
         var n = Canonical(name);
         if (!_loaded.Contains(n)) return Errno.ENOENT;
-        foreach (var other in _loaded)
+        foreach (var other in _loaded.All())
             if (Deps[other].Contains(n)) return Errno.EAGAIN;
         var err = n switch
         {
@@ -79,7 +117,7 @@ public sealed class KernelModules
                 return p.Count > 0 ? Errno.ENOENT : _kvm.Modprobe(cpu);
             case "notifier_error_inject":
                 if (p.Count > 0) return Errno.ENOENT;
-                _k.Fs.MakeDirs(MemoryNotifierErrorInject.DebugfsDir);
+                if (!_debugMade[0]) _debugMade.Mut(0) = true;
                 return Errno.None;
             case "memory_notifier_error_inject":
                 int priority = 0;
@@ -94,11 +132,8 @@ public sealed class KernelModules
         return Errno.ENOENT;
     }
 
-    private Errno RemoveBaseDir()
-    {
-        if (_k.Fs.Lookup("/sys/kernel/debug") is Sysfs.SysfsDirectory d) d.Remove("notifier-error-inject");
-        return Errno.None;
-    }
+    /// <summary>The base module's directory goes with it (a view of the loaded set); /sys/kernel/debug stays.</summary>
+    private static Errno RemoveBaseDir() => Errno.None;
 
     /// <summary>"a=1 b=2" as modprobe passes them.</summary>
     private static Dictionary<string, string> ParseParams(string parameters)

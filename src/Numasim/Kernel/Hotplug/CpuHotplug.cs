@@ -22,7 +22,10 @@ public sealed class CpuHotplug
         _devices = devices;
         devices.OnlineHandler = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu);
         if (k.Profile.CpuhpStates is { } table)
+        {
             States = new CpuHotplugStates(k, table) { Change = (cpu, up) => up ? DeviceOnline(cpu) : DeviceOffline(cpu) };
+            devices.Extras += States.AddFiles;
+        }
     }
 
     /// <summary>Models device_online() on a CPU: 0 when already online, else cpu_up().</summary>
@@ -87,7 +90,7 @@ public sealed class CpuHotplug
         int nid = _k.Cpus.CpuToNode(cpu);
         _k.Trace.Change($"CPU {cpu} online on node {nid} (cpu_online_mask, node_to_cpumask_map[{nid}], N_CPU)");
         if (nid >= 0) _k.NodeStates.Set(nid, NodeState.Cpu);
-        _devices.AddTopology(cpu);
+        // topology_add_dev(): cpuN/topology/ shows while the CPU is online (a view of cpu_online_mask).
         KernelAllocations?.Refill(nid);
         if (_k.Booted) _k.Uevents.Emit(UeventAction.Online, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
@@ -105,7 +108,6 @@ public sealed class CpuHotplug
         int nid = _k.Cpus.CpuToNode(cpu);
         _k.Trace.Change($"CPU {cpu} offline; cpu_to_node({cpu}) stays {nid}");
         _k.Cpus.Online.Clear(cpu);
-        _devices.RemoveTopology(cpu);
         _k.Cpus.NumaRemoveCpu(cpu);
         if (nid >= 0 && _k.Cpus.CpumaskOfNode(nid).IsEmpty) _k.NodeStates.Clear(nid, NodeState.Cpu);
         _k.Log.Printk($"smpboot: CPU {cpu} is now offline");

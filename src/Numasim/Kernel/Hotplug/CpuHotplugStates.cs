@@ -20,7 +20,16 @@ public sealed class CpuHotplugStates
 
     private readonly KernelContext _k;
     private readonly IReadOnlyList<(int Number, string Name)> _table;
-    private int[] _fail = [];
+    // Each CPU's fail value (compact state), and which CPUs got hotplug files at cpuhp_sysfs_init() (boot only).
+    private Snapshots.StateArray<int>? _failValues;
+    private bool[] _hasFiles = [];
+    private FailView _fail => new(_failValues!);
+
+    private readonly struct FailView(Snapshots.StateArray<int> a)
+    {
+        public int Length => a.Length;
+        public int this[int cpu] { get => a[cpu]; set => a.Mut(cpu) = value; }
+    }
 
     internal CpuHotplugStates(KernelContext k, IReadOnlyList<(int Number, string Name)> table)
     {
@@ -43,18 +52,23 @@ public sealed class CpuHotplugStates
     /// <summary>Models cpuhp_sysfs_init(): the states file and each registered CPU's hotplug group.</summary>
     internal void SysfsInit()
     {
-        _fail = Enumerable.Repeat(Invalid, _k.Cpus.NrCpuIds).ToArray(); // nr_cpu_ids is known by now
+        _failValues = new Snapshots.StateArray<int>(_k.State, "cpuhp fail", _k.Cpus.NrCpuIds); // nr_cpu_ids is known by now
+        _failValues.Fill(Invalid);
+        _hasFiles = new bool[_k.Cpus.NrCpuIds];
         var cpuRoot = (SysfsDirectory)_k.Fs.Lookup("/sys/devices/system/cpu")!;
         cpuRoot.GetOrAddDir("hotplug").Attr("states", StatesShow);
         foreach (var cpu in _k.Cpus.Present.Bits())
-        {
-            if (_k.Fs.Lookup($"/sys/devices/system/cpu/cpu{cpu}") is not SysfsDirectory d) continue;
-            int c = cpu;
-            var hp = d.GetOrAddDir("hotplug");
-            hp.Attr("state", () => Line(StateOf(c)));
-            hp.Attr("target", () => Line(TargetOf(c)), v => TargetStore(c, v));
-            hp.Attr("fail", () => Line(_fail[c]), v => FailStore(c, v));
-        }
+            if (_k.Fs.Lookup($"/sys/devices/system/cpu/cpu{cpu}") is SysfsDirectory) _hasFiles[cpu] = true;
+    }
+
+    /// <summary>cpuN/hotplug/{state,target,fail} in the view of cpuN, for the CPUs cpuhp_sysfs_init() saw.</summary>
+    internal void AddFiles(SysfsDirectory cpuDir, int cpu)
+    {
+        if ((uint)cpu >= (uint)_hasFiles.Length || !_hasFiles[cpu]) return;
+        var hp = cpuDir.GetOrAddDir("hotplug");
+        hp.Attr("state", () => Line(StateOf(cpu)));
+        hp.Attr("target", () => Line(TargetOf(cpu)), v => TargetStore(cpu, v));
+        hp.Attr("fail", () => Line(_fail[cpu]), v => FailStore(cpu, v));
     }
 
     /// <summary>A CPU at rest is at CPUHP_ONLINE or CPUHP_OFFLINE (the model runs no state machine in between).</summary>
@@ -91,7 +105,7 @@ public sealed class CpuHotplugStates
     private Errno FailStore(int cpu, string value)
     {
         if (!int.TryParse(value.TrimEnd('\n'), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var fail)) return Errno.EINVAL;
-        if (fail == Invalid) { _fail[cpu] = fail; return Errno.None; }
+        if (fail == Invalid) { _failValues!.Mut(cpu) = fail; return Errno.None; }
         if (fail < Offline || fail > Online) return Errno.EINVAL;
         // Cannot fail STARTING/DYING callbacks (cpuhp_is_atomic_state()).
         if (fail >= ApIdleDead && fail < ApOnline) return Errno.EINVAL;
@@ -99,7 +113,7 @@ public sealed class CpuHotplugStates
         if (fail <= BringupCpu && StateOf(cpu) > BringupCpu) return Errno.EINVAL;
         // Cannot fail anything that has no callbacks: unnamed states, and "offline", "ap:online", "online".
         if (!HasCallbacks(fail)) return Errno.EINVAL;
-        _fail[cpu] = fail;
+        _failValues!.Mut(cpu) = fail;
         return Errno.None;
     }
 
@@ -110,13 +124,13 @@ public sealed class CpuHotplugStates
     /// state that fails (consumed: fail goes back to CPUHP_INVALID), or null when none lies on the way.</summary>
     internal int? TakeFailure(int cpu, bool up)
     {
-        if (cpu < 0 || cpu >= _fail.Length) return null;
+        if (_failValues is null || cpu < 0 || cpu >= _fail.Length) return null;
         int f = _fail[cpu];
         if (f == Invalid) return null;
         int from = StateOf(cpu), to = up ? Online : Offline;
         bool onTheWay = up ? f > from && f <= to : f <= from && f > to;
         if (!onTheWay) return null;
-        _fail[cpu] = Invalid;
+        _failValues!.Mut(cpu) = Invalid;
         return f;
     }
 

@@ -20,17 +20,37 @@ public sealed class MemoryHotplugParams
 {
     private readonly Profiles.KernelProfile _profile;
 
-    internal MemoryHotplugParams(Profiles.KernelProfile profile) => _profile = profile;
+    // The four parameters (and whether force was ever set) as one record of the compact state: sysfs writes change
+    // them after boot.
+    private struct Values
+    {
+        public OnlinePolicy OnlinePolicy;
+        public uint AutoMovableRatio;
+        public bool AutoMovableNumaAware, ForceModeSet;
+        public MemmapOnMemoryMode MemmapOnMemory;
+    }
 
-    public OnlinePolicy OnlinePolicy { get; private set; } = OnlinePolicy.ContigZones;
+    private readonly Snapshots.StateValue<Values> _v;
+
+    internal MemoryHotplugParams(Profiles.KernelProfile profile, Snapshots.StateStore store)
+    {
+        _profile = profile;
+        _v = new Snapshots.StateValue<Values>(store, "memory_hotplug parameters", new Values
+        {
+            OnlinePolicy = OnlinePolicy.ContigZones, AutoMovableRatio = 301, AutoMovableNumaAware = true,
+            MemmapOnMemory = MemmapOnMemoryMode.Disable,
+        });
+    }
+
+    public OnlinePolicy OnlinePolicy { get => _v.Value.OnlinePolicy; private set => _v.Mut.OnlinePolicy = value; }
 
     /// <summary>auto_movable_ratio: the MOVABLE:KERNEL ratio in percent (default 301).</summary>
-    public uint AutoMovableRatio { get; private set; } = 301;
+    public uint AutoMovableRatio { get => _v.Value.AutoMovableRatio; private set => _v.Mut.AutoMovableRatio = value; }
 
     /// <summary>auto_movable_numa_aware: the ratio holds per node as well (default true with CONFIG_NUMA).</summary>
-    public bool AutoMovableNumaAware { get; private set; } = true;
+    public bool AutoMovableNumaAware { get => _v.Value.AutoMovableNumaAware; private set => _v.Mut.AutoMovableNumaAware = value; }
 
-    public MemmapOnMemoryMode MemmapOnMemory { get; private set; } = MemmapOnMemoryMode.Disable;
+    public MemmapOnMemoryMode MemmapOnMemory { get => _v.Value.MemmapOnMemory; private set => _v.Mut.MemmapOnMemory = value; }
 
     /// <summary>The parameter names, as /sys/module/memory_hotplug/parameters lists them.</summary>
     public static readonly string[] Names = ["auto_movable_numa_aware", "auto_movable_ratio", "memmap_on_memory", "online_policy"];
@@ -97,7 +117,7 @@ public sealed class MemoryHotplugParams
     }
 
     /// <summary>set_memmap_mode() took "force": it then prints how many pages each block wastes (pr_info_once).</summary>
-    internal bool ForceModeSet { get; private set; }
+    internal bool ForceModeSet { get => _v.Value.ForceModeSet; private set => _v.Mut.ForceModeSet = value; }
 
     /// <summary>Models the get() of each parameter (param_get_bool "Y"/"N", param_get_uint, get_online_policy,
     /// v6.12's get_memmap_mode()), with the newline.</summary>

@@ -42,7 +42,7 @@ public sealed class NodeHotplug
     {
         using var call = _k.Trace.Call("hotadd_init_pgdat", "mm/memory_hotplug.c", $"node {nid}");
         _k.Trace.Decide(_k.NodeData[nid] is null, $"NODE_DATA({nid}) allocated now", $"NODE_DATA({nid}) kept from before (a pgdat is never freed): its empty zones are reset");
-        var pgdat = _k.NodeData[nid] ??= new PgData(nid);
+        var pgdat = _k.AllocPgData(nid);
         foreach (var z in pgdat.Zones)
         {
             if (z.PresentPages != 0) continue;

@@ -103,7 +103,7 @@ public static class KernelCommandLine
     public static IReadOnlyList<string> Unmodelled(string? text, KernelProfile profile)
     {
         var bp = ParseEarly(text, profile);
-        var k = new MemoryHotplugParams(profile);
+        var k = new MemoryHotplugParams(profile, new Snapshots.StateStore());
         ParseArgs(bp, profile, k, _ => { }, () => (0, 0));
         return bp.Unmodelled;
     }

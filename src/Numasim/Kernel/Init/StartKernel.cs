@@ -104,6 +104,7 @@ internal static class StartKernel
         s.FirmwareMemmap.Init(); // the early entries first; the DIMMs below append theirs
         AcpiMemoryDevices(s);
         s.Procfs.Register();
+        s.Modules.SysfsInit();
         BootCommandLine.RegisterFiles(k);
         LateFree.FreeImageAndInitrd(k);
         k.Booted = true;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Numasim.Kernel.Log;
 
@@ -15,10 +16,11 @@ public sealed record Uevent(long Seqnum, long TimestampUs, UeventAction Action, 
         $"KERNEL[{TimestampUs / 1_000_000}.{TimestampUs % 1_000_000:D6}] {ActionName,-8} {DevPath} ({Subsystem})");
 }
 
-/// <summary>The uevents the modelled kernel has sent, in order (kobject_uevent()).</summary>
-public sealed class Uevents
+/// <summary>The uevents the modelled kernel has sent, in order (kobject_uevent()). Like the log, not part of the
+/// compact state: off while the checker explores (<see cref="KernelLog.Enabled"/> switches both).</summary>
+public sealed class Uevents : IRecorder
 {
-    private readonly List<Uevent> _events = [];
+    private List<Uevent> _events = [];
     private readonly KernelLog _clock;
 
     public Uevents(KernelLog clock) => _clock = clock;
@@ -26,6 +28,19 @@ public sealed class Uevents
     public IReadOnlyList<Uevent> All => _events;
 
     /// <summary>Models kobject_uevent().</summary>
-    public void Emit(UeventAction action, string devPath, string subsystem) =>
-        _events.Add(new Uevent(_events.Count + 1, _clock.NowUs, action, devPath, subsystem));
+    public void Emit(UeventAction action, string devPath, string subsystem)
+    {
+        if (_clock.Enabled) _events.Add(new Uevent(_events.Count + 1, _clock.NowUs, action, devPath, subsystem));
+    }
+
+    /// <summary>Models kobject_uevent() with a formatted devpath, formatted only when events are recorded.</summary>
+    public void Emit(UeventAction action, [InterpolatedStringHandlerArgument("")] ref LazyText devPath, string subsystem)
+    {
+        if (devPath.Enabled) Emit(action, devPath.ToStringAndClear(), subsystem);
+    }
+
+    public bool Enabled => _clock.Enabled;
+
+    /// <summary>The same events in another list (for a clone of the machine).</summary>
+    internal void CopyTo(Uevents other) => other._events = [.. _events];
 }

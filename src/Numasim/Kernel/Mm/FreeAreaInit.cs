@@ -57,7 +57,7 @@ internal static class FreeAreaInit
                 k.Trace.Decide($"node {nid}: possible, no memory: a memoryless pgdat allocated from any node; the node stays offline until hotplug");
                 if (k.Profile.PrintsInitializingMemoryless) k.Log.Printk($"Initializing node {nid} as memoryless");
                 k.BootReservations.Alloc(k.Profile.MemorylessPgdatCaller, $"pgdat of memoryless node {nid}", k.Profile.Build.PgDataBytes, 64);
-                k.NodeData[nid] ??= new PgData(nid);
+                k.AllocPgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");
                 continue;
             }
@@ -65,11 +65,11 @@ internal static class FreeAreaInit
             {
                 k.Trace.Decide($"node {nid}: possible but offline: a memoryless pgdat, no sysfs node until hotplug");
                 k.Log.Printk($"Initializing node {nid} as memoryless");
-                k.NodeData[nid] ??= new PgData(nid);
+                k.AllocPgData(nid);
                 k.Log.Printk($"Initmem setup node {nid} as memoryless");
                 continue;
             }
-            var pgdat = k.NodeData[nid] ??= new PgData(nid);
+            var pgdat = k.AllocPgData(nid);
             FreeAreaInitNode(k, pgdat, zoneLow, zoneHigh, movable, nid == FirstNodeWithDma(k) ? dmaReserve : 0);
             if (pgdat.NodePresentPages > 0) k.NodeStates.Set(nid, NodeState.Memory);
             CheckForMemory(k, pgdat);

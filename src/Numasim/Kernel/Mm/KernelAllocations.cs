@@ -1,4 +1,5 @@
 using Numasim.Kernel.Numa;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
@@ -20,12 +21,14 @@ internal sealed class KernelAllocations
 
     private readonly KernelContext _k;
     private readonly PageAlloc _alloc;
-    private readonly Dictionary<int, List<AllocatedPage>> _held = [];
+    // The pages held, with their node, sorted by node, as compact state.
+    private readonly StateArray<(int Nid, PageRef Page)> _held;
 
     public KernelAllocations(KernelContext k, PageAlloc alloc)
     {
         _k = k;
         _alloc = alloc;
+        _held = new StateArray<(int, PageRef)>(k.State, "kernel allocations");
     }
 
     private bool Enabled => _k.Profile.ModelKernelAllocations && _k.Machine.ModelKernelAllocations;
@@ -38,9 +41,11 @@ internal sealed class KernelAllocations
         var pgdat = _k.NodeDataOf(nid);
         if (pgdat is null || !pgdat.Zone(ZoneType.Normal).IsManaged) return;
         int cpus = _k.Cpus.CpumaskOfNode(nid).Weight();
-        if (!_held.TryGetValue(nid, out var pages)) _held[nid] = pages = [];
-        long inNormal = pages.Count(p => p.Zone.Type == ZoneType.Normal);
-        var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, ["kmem_cache_alloc_node"]);
+        int start = LowerBound(nid), end = LowerBound(nid + 1);
+        long inNormal = 0;
+        for (int i = start; i < end; i++)
+            if (_held[i].Page.ZoneId % ZoneTypes.MaxNrZones == (int)ZoneType.Normal) inNormal++;
+        var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, Caller);
         for (long i = inNormal; i < (long)PagesPerCpu * cpus; i++)
         {
             var page = _alloc.AllocPages(Gfp.GfpKernel | Gfp.ThisNode | Gfp.NoWarn, 0, nid, null, ctx);
@@ -49,9 +54,26 @@ internal sealed class KernelAllocations
                 if (page is not null) _alloc.FreePages(page.Pfn, ctx.Cpu);
                 break;
             }
-            pages.Add(page);
+            _held.Insert(end++, (nid, PageRef.Of(page)));
         }
     }
+
+    /// <summary>The first held page of a node at least nid (the pages are sorted by node).</summary>
+    private int LowerBound(int nid)
+    {
+        var h = _held.Items;
+        int lo = 0, hi = h.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (h[mid].Nid < nid) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    private static readonly string[] Caller = ["kmem_cache_alloc_node"];
+
 
     /// <summary>Models kmem_cache_init()'s early_kmem_cache_node_alloc() (mm/slub.c): for every node in slab_nodes
     /// (N_NORMAL_MEMORY at boot), the first slab of kmem_cache_node, which holds that node's own struct
@@ -68,8 +90,7 @@ internal sealed class KernelAllocations
         {
             var page = _alloc.AllocPages(Gfp.GfpNoWait, 0, nid, null, ctx);
             if (page is null) continue;
-            if (!_held.TryGetValue(nid, out var pages)) _held[nid] = pages = [];
-            pages.Add(page);
+            _held.Insert(LowerBound(nid + 1), (nid, PageRef.Of(page)));
         }
     }
 

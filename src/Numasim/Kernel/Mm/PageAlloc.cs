@@ -9,6 +9,21 @@ public sealed record AllocatedPage(long Pfn, int Order, Zone Zone)
     public int Node => Zone.NodeId;
 }
 
+/// <summary>An allocated page as plain values, for the compact state (<see cref="AllocatedPage"/> is made from it on demand).</summary>
+public readonly record struct PageRef(long Pfn, int Order, int ZoneId)
+{
+    public static PageRef Of(AllocatedPage p) => new(p.Pfn, p.Order, p.Zone.Id);
+
+    public AllocatedPage ToPage(KernelContext k) => new(Pfn, Order, k.ZoneById(ZoneId));
+
+    internal static IReadOnlyList<AllocatedPage> All(KernelContext k, Snapshots.StateArray<PageRef> refs)
+    {
+        var l = new AllocatedPage[refs.Length];
+        for (int i = 0; i < l.Length; i++) l[i] = refs[i].ToPage(k);
+        return l;
+    }
+}
+
 /// <summary>Who is allocating: the CPU the call runs on and the task (for reports).</summary>
 public readonly record struct AllocContext(int Cpu, string Comm, int Pid, IReadOnlyList<string> Caller);
 
@@ -37,7 +52,20 @@ public sealed class PageAlloc
         using var call = _k.Trace.Call("alloc_pages_node", "include/linux/gfp.h", $"nid {nid}, {GfpFlags.Format(gfp)}, order {order}");
         if (nid == NumaConstants.NumaNoNode) _k.Trace.Decide($"nid NUMA_NO_NODE: numa_mem_id() of CPU {ctx.Cpu} = {NumaMemId(ctx.Cpu)}");
         if (nid == NumaConstants.NumaNoNode) nid = NumaMemId(ctx.Cpu);
-        return AllocPagesNodeUnchecked(nid, gfp, order, ctx with { Caller = ["alloc_pages_node", .. ctx.Caller] });
+        return AllocPagesNodeUnchecked(nid, gfp, order, ctx with { Caller = WithAllocPagesNode(ctx.Caller) });
+    }
+
+    // The call trace with alloc_pages_node() on top, made once per caller's trace (it only shows in an oops).
+    private IReadOnlyList<string>? _caller, _withAllocPagesNode;
+
+    private IReadOnlyList<string> WithAllocPagesNode(IReadOnlyList<string> caller)
+    {
+        if (!ReferenceEquals(caller, _caller))
+        {
+            _withAllocPagesNode = ["alloc_pages_node", .. caller];
+            _caller = caller;
+        }
+        return _withAllocPagesNode!;
     }
 
     /// <summary>Models __alloc_pages_node(): only a VM_BUG_ON guards the nid (CONFIG_DEBUG_VM); without it an
@@ -80,7 +108,7 @@ public sealed class PageAlloc
         _k.Trace.Decide(page is null, $"no eligible zone is above its watermark: the allocation fails", $"pfn 0x{page?.Pfn:x} from {page?.Zone}");
         if (page is null && (gfp & Gfp.NoWarn) == 0)
             _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
-        if (page is not null) ZoneStatistics(zonelist.Zones.FirstOrDefault(z => z.Type <= highest), page.Zone, ctx.Cpu, order);
+        if (page is not null) ZoneStatistics(FirstEligible(zonelist, highest), page.Zone, ctx.Cpu, order);
         return page;
     }
 
@@ -88,8 +116,10 @@ public sealed class PageAlloc
     private AllocatedPage? GetPageFromFreelist(Zonelist zonelist, ZoneType highest, int order, MigrateType mt,
         Bitmap? nodemask, AllocFlags flags, AllocContext ctx)
     {
-        foreach (var z in zonelist.Eligible(highest))
+        for (int i = 0; i < zonelist.Count; i++)
         {
+            var z = zonelist[i];
+            if (z.Type > highest) continue;
             if (nodemask is not null && !nodemask[z.NodeId]) continue;
             long mark = (flags & AllocFlags.WmarkLow) != 0 ? z.WatermarkLow : z.WatermarkMin;
             if (!z.Pages.ZoneWatermarkOk(order, mark, (int)highest, flags, z.LowmemReserve)) continue;
@@ -99,19 +129,26 @@ public sealed class PageAlloc
         return null;
     }
 
+    private static Zone? FirstEligible(Zonelist zonelist, ZoneType highest)
+    {
+        for (int i = 0; i < zonelist.Count; i++)
+            if (zonelist[i].Type <= highest) return zonelist[i];
+        return null;
+    }
+
     /// <summary>Models zone_statistics(): NUMA_HIT or NUMA_MISS (and NUMA_FOREIGN on the preferred zone), then
     /// NUMA_LOCAL or NUMA_OTHER against the allocating CPU's node, each counted in pages.</summary>
     private void ZoneStatistics(Zone? preferred, Zone z, int cpu, int order)
     {
         long pages = 1L << order;
-        if (preferred is null || preferred.NodeId == z.NodeId) z.Numa.Hit += pages;
+        if (preferred is null || preferred.NodeId == z.NodeId) z.NumaMut.Hit += pages;
         else
         {
-            z.Numa.Miss += pages;
-            preferred.Numa.Foreign += pages;
+            z.NumaMut.Miss += pages;
+            preferred.NumaMut.Foreign += pages;
         }
-        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) z.Numa.Local += pages;
-        else z.Numa.Other += pages;
+        if (z.NodeId == _k.Cpus.CpuToNode(cpu)) z.NumaMut.Local += pages;
+        else z.NumaMut.Other += pages;
     }
 
     /// <summary>Models __free_pages(): back through the pcp lists or the buddy of the page's zone.</summary>
@@ -135,6 +172,8 @@ public sealed class PageAlloc
     public int NumaMemId(int cpu) =>
         _k.Profile.HaveMemorylessNodes ? _k.Cpus.CpuToMem(cpu) : _k.Cpus.CpuToNode(cpu);
 
+    private static readonly string[] MigrateCaller = ["do_migrate_range"];
+
     /// <summary>Models do_migrate_range() during offline_pages(): each movable page of the isolated range gets a
     /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
     internal Errno MigrateRange(Zone zone, long start, long end)
@@ -148,7 +187,7 @@ public sealed class PageAlloc
         var mask = _k.NodeStates[NodeState.Memory].Clone();
         mask.Clear(nid);
         if (mask.IsEmpty) mask.Set(nid);
-        var ctx = new AllocContext(0, "kworker/u8:1", 40, ["do_migrate_range"]);
+        var ctx = new AllocContext(0, "kworker/u8:1", 40, MigrateCaller);
         foreach (var b in blocks)
         {
             var target = AllocPages(Gfp.GfpUser | Gfp.Movable | Gfp.RetryMayfail | Gfp.NoWarn, b.Order, nid, mask, ctx);

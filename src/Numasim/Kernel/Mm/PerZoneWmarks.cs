@@ -10,10 +10,23 @@ internal static class PerZoneWmarks
     /// totalram_pages() the flags are cleared and khugepaged is not started.</summary>
     public static void HugepageInit(KernelContext k) => k.ThpEnabled = k.TotalRamPages >= (512L << 20) / Page.Size;
 
+    // Scratch of one recomputation (memory hotplug runs on one thread per machine; the checker's workers each
+    // have their own machine): no allocation per on/offline.
+    [ThreadStatic] private static ZoneReserveInput[]? t_inputs;
+
+    private static Span<ZoneReserveInput> Inputs(IReadOnlyList<Zone> zones, bool withHigh)
+    {
+        if (t_inputs is null || t_inputs.Length < zones.Count) t_inputs = new ZoneReserveInput[Math.Max(16, zones.Count)];
+        var s = t_inputs.AsSpan(0, zones.Count);
+        for (int i = 0; i < zones.Count; i++)
+            s[i] = new ZoneReserveInput((int)zones[i].Type, zones[i].ManagedPages, withHigh ? zones[i].WatermarkHigh : 0);
+        return s;
+    }
+
     /// <summary>Models init_per_zone_wmark_min() followed by khugepaged_min_free_kbytes_update().</summary>
     public static void InitPerZoneWmarkMin(KernelContext k)
     {
-        var zones = k.AllZones().ToList();
+        var zones = k.AllZones();
         k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
         if (k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
@@ -21,9 +34,11 @@ internal static class PerZoneWmarks
 
     /// <summary>Models set_recommended_min_free_kbytes(), mm/khugepaged.c: room for two free pageblocks per
     /// populated zone up to ZONE_NORMAL, plus MIGRATE_PCPTYPES² more, capped at 5% of lowmem.</summary>
-    private static void SetRecommendedMinFreeKbytes(KernelContext k, List<Zone> zones)
+    private static void SetRecommendedMinFreeKbytes(KernelContext k, IReadOnlyList<Zone> zones)
     {
-        int nrZones = zones.Count(z => z.IsPopulated && z.Type <= ZoneType.Normal);
+        int nrZones = 0;
+        for (int i = 0; i < zones.Count; i++)
+            if (zones[i].IsPopulated && zones[i].Type <= ZoneType.Normal) nrZones++;
         long recommended = Page.PageblockNrPages * nrZones * 2 + Page.PageblockNrPages * nrZones * 3 * 3;
         recommended = Math.Min(recommended, NrFreeBufferPages(zones) / 20);
         recommended <<= Page.Shift - 10;
@@ -35,14 +50,19 @@ internal static class PerZoneWmarks
     }
 
     /// <summary>nr_free_buffer_pages() over the zones as they are now (managed pages above the high watermark).</summary>
-    private static long NrFreeBufferPages(List<Zone> zones) =>
-        Watermarks.NrFreeBufferPages(zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages, z.WatermarkHigh)));
+    private static long NrFreeBufferPages(IReadOnlyList<Zone> zones) => Watermarks.NrFreeBufferPages(Inputs(zones, withHigh: true));
+
+    private static long Max(ReadOnlySpan<long> v)
+    {
+        long m = long.MinValue;
+        foreach (var x in v) m = Math.Max(m, x);
+        return m;
+    }
 
     /// <summary>Models setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve() and the pcp high/batch update.</summary>
-    private static void Setup(KernelContext k, List<Zone> zones)
+    private static void Setup(KernelContext k, IReadOnlyList<Zone> zones)
     {
-        var inputs = zones.Select(z => new ZoneReserveInput((int)z.Type, z.ManagedPages)).ToList();
-        var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, inputs, movableLikeHighmem: k.Profile.MovableWatermarksLikeHighmem);
+        var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, Inputs(zones, withHigh: false), movableLikeHighmem: k.Profile.MovableWatermarksLikeHighmem);
         for (int i = 0; i < zones.Count; i++)
         {
             var z = zones[i];
@@ -51,23 +71,28 @@ internal static class PerZoneWmarks
             z.WatermarkHigh = marks[i].High;
             z.WatermarkPromo = marks[i].Promo;
         }
+        Span<long> managed = stackalloc long[ZoneTypes.MaxNrZones];
+        Span<long> reserve = stackalloc long[ZoneTypes.MaxNrZones * ZoneTypes.MaxNrZones];
         foreach (var p in k.AllPgData())
         {
-            var reserve = Watermarks.SetupPerZoneLowmemReserve(p.Zones.Select(z => z.ManagedPages).ToList());
+            for (int i = 0; i < p.Zones.Length; i++) managed[i] = p.Zones[i].ManagedPages;
+            Watermarks.SetupPerZoneLowmemReserve(managed, reserve);
             for (int i = 0; i < p.Zones.Length; i++)
-                Array.Copy(reserve[i], p.Zones[i].LowmemReserve, ZoneTypes.MaxNrZones);
+                p.Zones[i].SetLowmemReserve(reserve.Slice(i * ZoneTypes.MaxNrZones, ZoneTypes.MaxNrZones));
         }
         int online = k.Cpus.Online.Weight();
-        foreach (var z in zones)
+        for (int i = 0; i < zones.Count; i++)
         {
+            var z = zones[i];
             int cpusOnNode = k.Cpus.CpumaskOfNode(z.NodeId).Weight();
             z.Pages.UpdatePcpHighAndBatch(z.WatermarkLow, cpusOnNode, 0, online);
         }
         // calculate_totalreserve_pages(): per zone, its largest lowmem reserve plus its high watermark.
         long total = 0;
-        foreach (var z in zones)
+        for (int i = 0; i < zones.Count; i++)
         {
-            long max = z.LowmemReserve.Max() + z.WatermarkHigh;
+            var z = zones[i];
+            long max = Max(z.LowmemReserve) + z.WatermarkHigh;
             if (max > z.ManagedPages) max = z.ManagedPages;
             total += max;
         }

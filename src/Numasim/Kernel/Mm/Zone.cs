@@ -1,15 +1,42 @@
+using System.Runtime.CompilerServices;
+using Numasim.Snapshots;
+
 namespace Numasim.Kernel.Mm;
+
+/// <summary>lowmem_reserve[MAX_NR_ZONES].</summary>
+[InlineArray(ZoneTypes.MaxNrZones)]
+internal struct LowmemReserves
+{
+    private long _e;
+}
+
+/// <summary>A zone's counters as a record of the compact state (struct zone's fields the model keeps).</summary>
+internal struct ZoneRecord
+{
+    public long ZoneStartPfn, SpannedPages, PresentPages, ManagedPages, PresentEarlyPages;
+    public long WatermarkMin, WatermarkLow, WatermarkHigh, WatermarkPromo;
+    public LowmemReserves LowmemReserve;
+    public NumaStat Numa;
+}
 
 /// <summary>
 /// struct zone, include/linux/mmzone.h: span, present and managed page counts, watermarks and lowmem
-/// reserves; the free pages themselves live in <see cref="ZoneFreePages"/>.
+/// reserves; the free pages themselves live in <see cref="ZonePageAllocator"/>. The object is structure (made once
+/// with its pgdat, shared by every state); its values are a record of the pgdat's zone region.
 /// </summary>
 public sealed class Zone
 {
-    public Zone(PgData pgdat, ZoneType type)
+    private readonly StateArray<ZoneRecord> _recs;
+    private readonly int _i;
+
+    internal Zone(PgData pgdat, ZoneType type)
     {
         PgData = pgdat;
         Type = type;
+        _recs = pgdat.ZoneRecords;
+        _i = (int)type;
+        Id = pgdat.NodeId * ZoneTypes.MaxNrZones + (int)type;
+        Pages = new ZonePageAllocator(0, 0, pgdat.Kernel.State, $"zone {pgdat.NodeId}/{type.Name()}", Id);
     }
 
     public PgData PgData { get; }
@@ -17,40 +44,70 @@ public sealed class Zone
     public int NodeId => PgData.NodeId;
     public string Name => Type.Name();
 
-    public long ZoneStartPfn { get; internal set; }
-    public long SpannedPages { get; internal set; }
-    public long PresentPages { get; internal set; }
-    public long ManagedPages { get; internal set; }
+    /// <summary>node * MAX_NR_ZONES + zone type: how zonelists and the fingerprint name a zone.</summary>
+    public int Id { get; }
+
+    private ref readonly ZoneRecord R => ref _recs[_i];
+    private ref ZoneRecord M => ref _recs.Mut(_i);
+    private StateStore State => PgData.Kernel.State;
+
+    public long ZoneStartPfn { get => R.ZoneStartPfn; internal set => M.ZoneStartPfn = value; }
+    public long SpannedPages { get => R.SpannedPages; internal set => M.SpannedPages = value; }
+
+    public long PresentPages
+    {
+        get => R.PresentPages;
+        internal set
+        {
+            State.Observe(Zobrist.Key(FieldKind.ZonePresent, Id), (ulong)R.PresentPages, (ulong)value);
+            M.PresentPages = value;
+        }
+    }
+
+    public long ManagedPages
+    {
+        get => R.ManagedPages;
+        internal set
+        {
+            State.Observe(Zobrist.Key(FieldKind.ZoneManaged, Id), (ulong)R.ManagedPages, (ulong)value);
+            M.ManagedPages = value;
+        }
+    }
+
     /// <summary>present_early_pages: present pages of early (boot) sections, which the auto-movable online policy
     /// counts as KERNEL_EARLY (6.1 zoneinfo does not print it).</summary>
-    public long PresentEarlyPages { get; internal set; }
+    public long PresentEarlyPages { get => R.PresentEarlyPages; internal set => M.PresentEarlyPages = value; }
 
     public long ZoneEndPfn => ZoneStartPfn + SpannedPages;
 
     /// <summary>_watermark[WMARK_MIN..HIGH] plus watermark_boost.</summary>
-    public long WatermarkMin { get; internal set; }
-    public long WatermarkLow { get; internal set; }
-    public long WatermarkHigh { get; internal set; }
-    public long WatermarkPromo { get; internal set; }
+    public long WatermarkMin { get => R.WatermarkMin; internal set => M.WatermarkMin = value; }
+    public long WatermarkLow { get => R.WatermarkLow; internal set => M.WatermarkLow = value; }
+    public long WatermarkHigh { get => R.WatermarkHigh; internal set => M.WatermarkHigh = value; }
+    public long WatermarkPromo { get => R.WatermarkPromo; internal set => M.WatermarkPromo = value; }
 
     /// <summary>lowmem_reserve[MAX_NR_ZONES]: pages kept back from allocations that could use a higher zone.</summary>
-    public long[] LowmemReserve { get; } = new long[ZoneTypes.MaxNrZones];
+    public ReadOnlySpan<long> LowmemReserve => R.LowmemReserve;
+
+    /// <summary>Sets lowmem_reserve[] (setup_per_zone_lowmem_reserve()).</summary>
+    internal void SetLowmemReserve(ReadOnlySpan<long> reserve)
+    {
+        if (reserve.SequenceEqual(R.LowmemReserve)) return;
+        reserve.CopyTo(M.LowmemReserve);
+    }
 
     /// <summary>The zone's NUMA_HIT/MISS/FOREIGN/LOCAL/OTHER counters (per_cpu_zonestats folded).</summary>
-    public NumaStat Numa { get; } = new();
+    public NumaStat Numa => R.Numa;
+
+    /// <summary>The counters for writing (zone_statistics()).</summary>
+    internal ref NumaStat NumaMut => ref M.Numa;
 
     /// <summary>NR_FREE_PAGES: pages in the buddy free lists.</summary>
     public long FreePages => Pages.FreePages;
 
-    private ZonePageAllocator? _pages;
-
-    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking (made on first use: most zones
-    /// of a big machine are never populated, and an empty allocator still costs kilobytes).</summary>
-    public ZonePageAllocator Pages
-    {
-        get => _pages ??= new(0, 0);
-        private set => _pages = value;
-    }
+    /// <summary>The zone's buddy free areas, pcp lists and allocated-page tracking (its state in the machine's
+    /// compact state; empty regions cost nothing to save).</summary>
+    public ZonePageAllocator Pages { get; }
 
     /// <summary>free_area[order].nr_free: free blocks of that order (what /proc/buddyinfo prints).</summary>
     public long NrFree(int order) => Pages.NrFree(order);
@@ -62,7 +119,7 @@ public sealed class Zone
     {
         if (Pages.ZoneStartPfn != ZoneStartPfn || Pages.SpannedPages != SpannedPages)
         {
-            if (Pages.ManagedPages == 0 && Pages.AllocatedPages == 0) Pages = new ZonePageAllocator(ZoneStartPfn, SpannedPages);
+            if (Pages.ManagedPages == 0 && Pages.AllocatedPages == 0) Pages.Reset(ZoneStartPfn, SpannedPages);
             else Pages.Resize(ZoneStartPfn, SpannedPages);
         }
         if (initPageblocks) Pages.SetPageblockMigratetype(start, end, MigrateType.Movable);

@@ -92,11 +92,9 @@ internal static class Zonelists
         var zones = new List<Zone>(candidates.Nodes.Length + 1);
         foreach (var n in order)
             if (k.NodeDataOf(n) is { } p) AddZonesOfNode(k, p, zones);
-        pgdat.Fallback = new Zonelist(zones);
         var own = new List<Zone>();
         AddZonesOfNode(k, pgdat, own);
-        pgdat.NoFallback = new Zonelist(own);
-        pgdat.FallbackNodeOrder = order;
+        pgdat.SetZonelists(zones, own, order);
         k.Trace.Change($"node {local}'s fallback order: {Trace.TraceList.Brief(order, " ")} (zonelist: {Trace.TraceList.Brief(zones)})");
 
         var sb = new StringBuilder(32 + 6 * order.Count).Append("Fallback order for Node ").Append(local).Append(": ");

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Numa;
 
@@ -9,14 +10,37 @@ namespace Numasim.Kernel.Numa;
 /// </summary>
 public sealed class Bitmap : IEquatable<Bitmap>
 {
-    private readonly ulong[] _words;
+    // Either the bitmap's own words, or a range of words of a machine's compact state (docs/checker.md).
+    private readonly ulong[]? _own;
+    private readonly StateArray<ulong>? _region;
+    private readonly int _off, _nwords;
 
     public Bitmap(int nbits)
     {
         if (nbits < 0) throw new ArgumentOutOfRangeException(nameof(nbits));
         NBits = nbits;
-        _words = new ulong[(nbits + 63) / 64];
+        _nwords = (nbits + 63) / 64;
+        _own = new ulong[_nwords];
     }
+
+    /// <summary>A bitmap kept in words [offset, offset + words(nbits)) of a state region.</summary>
+    public Bitmap(StateArray<ulong> region, int offset, int nbits)
+    {
+        NBits = nbits;
+        _nwords = (nbits + 63) / 64;
+        if (offset < 0 || offset + _nwords > region.Length) throw new ArgumentOutOfRangeException(nameof(offset));
+        _region = region;
+        _off = offset;
+    }
+
+    /// <summary>Words needed for nbits.</summary>
+    public static int WordsFor(int nbits) => (nbits + 63) / 64;
+
+    /// <summary>Told after a bit changed (bit, new value): how a bitmap of the state feeds the fingerprint.</summary>
+    internal Action<int, bool>? Observer { get; set; }
+
+    private ReadOnlySpan<ulong> _words => _own is not null ? _own : _region!.Items.Slice(_off, _nwords);
+    private Span<ulong> MutWords => _own is not null ? _own : _region!.MutItems.Slice(_off, _nwords);
 
     public int NBits { get; }
 
@@ -26,14 +50,23 @@ public sealed class Bitmap : IEquatable<Bitmap>
         set
         {
             if ((uint)bit >= (uint)NBits) throw new ArgumentOutOfRangeException(nameof(bit), $"bit {bit} outside 0..{NBits - 1}");
-            if (value) _words[bit >> 6] |= 1UL << (bit & 63);
-            else _words[bit >> 6] &= ~(1UL << (bit & 63));
+            ulong m = 1UL << (bit & 63);
+            ulong w = _words[bit >> 6];
+            ulong nw = value ? w | m : w & ~m;
+            if (nw == w) return;
+            MutWords[bit >> 6] = nw;
+            Observer?.Invoke(bit, value);
         }
     }
 
     public void Set(int bit) => this[bit] = true;
     public void Clear(int bit) => this[bit] = false;
-    public void ClearAll() => Array.Clear(_words);
+    public void ClearAll()
+    {
+        if (Observer is not null)
+            foreach (var b in Bits().ToList()) this[b] = false;
+        else MutWords.Clear();
+    }
 
     public int Weight()
     {
@@ -42,7 +75,7 @@ public sealed class Bitmap : IEquatable<Bitmap>
         return w;
     }
 
-    public bool IsEmpty => Array.TrueForAll(_words, w => w == 0);
+    public bool IsEmpty => !_words.ContainsAnyExcept(0UL);
 
     /// <summary>The first set bit at or after <paramref name="from"/>, or NBits when none (find_next_bit()).</summary>
     public int NextSet(int from)
@@ -58,7 +91,7 @@ public sealed class Bitmap : IEquatable<Bitmap>
                 int bit = (wi << 6) + BitOperations.TrailingZeroCount(w);
                 return bit < NBits ? bit : NBits;
             }
-            if (++wi >= _words.Length) return NBits;
+            if (++wi >= _nwords) return NBits;
             w = _words[wi];
         }
     }
@@ -75,27 +108,54 @@ public sealed class Bitmap : IEquatable<Bitmap>
 
     public int Last()
     {
-        for (int wi = _words.Length - 1; wi >= 0; wi--)
-            if (_words[wi] != 0) return (wi << 6) + 63 - BitOperations.LeadingZeroCount(_words[wi]);
+        var words = _words;
+        for (int wi = words.Length - 1; wi >= 0; wi--)
+            if (words[wi] != 0) return (wi << 6) + 63 - BitOperations.LeadingZeroCount(words[wi]);
         return NBits;
     }
 
-    public IEnumerable<int> Bits()
+    /// <summary>The set bits, ascending (a struct enumerator: foreach allocates nothing).</summary>
+    public BitEnumerable Bits() => new(this);
+
+    public readonly struct BitEnumerable(Bitmap b) : IEnumerable<int>
     {
-        for (int b = NextSet(0); b < NBits; b = NextSet(b + 1)) yield return b;
+        public BitEnumerator GetEnumerator() => new(b);
+        IEnumerator<int> IEnumerable<int>.GetEnumerator() => GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    public struct BitEnumerator(Bitmap b) : IEnumerator<int>
+    {
+        private int _cur = -1;
+        public readonly int Current => _cur;
+        readonly object System.Collections.IEnumerator.Current => _cur;
+
+        public bool MoveNext()
+        {
+            _cur = b.NextSet(_cur + 1);
+            return _cur < b.NBits;
+        }
+
+        public void Reset() => _cur = -1;
+        public readonly void Dispose() { }
     }
 
     public Bitmap Clone()
     {
         var b = new Bitmap(NBits);
-        Array.Copy(_words, b._words, _words.Length);
+        _words.CopyTo(b._own);
         return b;
     }
 
     public void CopyFrom(Bitmap other)
     {
         if (other.NBits != NBits) throw new ArgumentException("bitmap sizes differ");
-        Array.Copy(other._words, _words, _words.Length);
+        if (Observer is not null)
+        {
+            for (int b = 0; b < NBits; b++) this[b] = other[b];
+            return;
+        }
+        other._words.CopyTo(MutWords);
     }
 
     /// <summary>"%*pbl": ranges such as "0-3,8,10-11"; empty string when no bit is set.</summary>
@@ -165,7 +225,7 @@ public sealed class Bitmap : IEquatable<Bitmap>
         return true;
     }
 
-    public bool Equals(Bitmap? other) => other is not null && other.NBits == NBits && _words.AsSpan().SequenceEqual(other._words);
+    public bool Equals(Bitmap? other) => other is not null && other.NBits == NBits && _words.SequenceEqual(other._words);
     public override bool Equals(object? obj) => Equals(obj as Bitmap);
     public override int GetHashCode()
     {

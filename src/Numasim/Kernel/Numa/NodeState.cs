@@ -1,3 +1,5 @@
+using Numasim.Snapshots;
+
 namespace Numasim.Kernel.Numa;
 
 /// <summary>enum node_states, include/linux/nodemask.h (x86_64: no N_HIGH_MEMORY of its own, it aliases N_NORMAL_MEMORY).</summary>
@@ -16,10 +18,19 @@ public sealed class NodeStates
 {
     private readonly Bitmap[] _masks;
 
-    public NodeStates()
+    /// <summary>node_states[] in one region of the compact state; N_POSSIBLE..N_CPU feed the fingerprint.</summary>
+    public NodeStates(StateStore store)
     {
+        int w = Bitmap.WordsFor(NumaConstants.MaxNumNodes);
+        var words = new StateArray<ulong>(store, "node_states[]", w * 6);
         _masks = new Bitmap[6];
-        for (int i = 0; i < _masks.Length; i++) _masks[i] = new Bitmap(NumaConstants.MaxNumNodes);
+        for (int i = 0; i < _masks.Length; i++)
+        {
+            _masks[i] = new Bitmap(words, i * w, NumaConstants.MaxNumNodes);
+            if (i > (int)NodeState.Cpu) continue;
+            ulong kind = (ulong)i * NumaConstants.MaxNumNodes;
+            _masks[i].Observer = (nid, v) => store.Observe(Zobrist.Key(FieldKind.NodeState, (long)kind + nid), v ? 0UL : 1UL, v ? 1UL : 0UL);
+        }
     }
 
     public Bitmap this[NodeState s] => _masks[(int)s];

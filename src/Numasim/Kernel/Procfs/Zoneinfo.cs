@@ -52,7 +52,7 @@ internal static class Zoneinfo
         sb.Append($"\n        present  {z.PresentPages}");
         sb.Append($"\n        managed  {z.ManagedPages}");
         sb.Append("\n        cma      0");
-        sb.Append("\n        protection: (").Append(string.Join(", ", z.LowmemReserve)).Append(')');
+        sb.Append("\n        protection: (").Append(string.Join(", ", z.LowmemReserve.ToArray())).Append(')');
         if (!z.IsPopulated)
         {
             sb.Append('\n');
@@ -70,8 +70,7 @@ internal static class Zoneinfo
         sb.Append("\n  pagesets");
         foreach (var cpu in k.Cpus.Online.Bits())
         {
-            var pcp = z.Pages.Pcp(cpu);
-            sb.Append($"\n    cpu: {cpu}\n              count: {pcp.Count}\n              high:  {z.Pages.PcpHigh}\n              batch: {z.Pages.PcpBatch}");
+            sb.Append($"\n    cpu: {cpu}\n              count: {z.Pages.PcpCount(cpu)}\n              high:  {z.Pages.PcpHigh}\n              batch: {z.Pages.PcpBatch}");
             sb.Append("\n  vm stats threshold: 0");
         }
         sb.Append("\n  node_unreclaimable:  0");

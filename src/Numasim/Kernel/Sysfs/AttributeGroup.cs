@@ -1,12 +1,9 @@
-using Numasim.Snapshots;
-
 namespace Numasim.Kernel.Sysfs;
 
 /// <summary>
 /// Models struct device_attribute: one file that every device of a kind shows, with show() and store() given
 /// the device (DEVICE_ATTR_RO() and friends are static definitions, not one per device).
 /// </summary>
-[SharedInSnapshots]
 public sealed class DeviceAttribute
 {
     private DeviceAttribute(string name, Func<object?, string>? show, Func<object?, string, Errno>? store, int mode)
@@ -46,7 +43,6 @@ public sealed class DeviceAttribute
 /// kind of device and shared by all of them (and by every snapshot of the machine); the directory holds the
 /// group and its device, and shows the files when they are looked up or listed.
 /// </summary>
-[SharedInSnapshots]
 public sealed class AttributeGroup
 {
     private readonly DeviceAttribute[] _attrs;

@@ -95,8 +95,19 @@ public sealed class SysfsDirectory : SysfsEntry
     private bool _unsorted;
     private int _version;
     private (AttributeGroup Group, object? Device)[] _groups = [];
+    private ISysfsSource[] _sources = [];
 
     public SysfsDirectory(string name) : base(name) { }
+
+    /// <summary>A directory made by a source for this parent (not added to it: it is a view of the state).</summary>
+    internal SysfsDirectory(string name, SysfsDirectory parent) : base(name) => Parent = parent;
+
+    /// <summary>Entries the directory shows from the machine's state (devices, links), beside its own.</summary>
+    public void AddSource(ISysfsSource source)
+    {
+        _sources = [.. _sources, source];
+        _version++;
+    }
 
     public IEnumerable<SysfsEntry> Children => Enumerate();
 
@@ -106,15 +117,23 @@ public sealed class SysfsDirectory : SysfsEntry
         {
             int n = _count;
             foreach (var (g, _) in _groups) n += g.Attributes.Count;
+            if (_sources.Length > 0) n += SourceNames().Count;
             return n;
         }
+    }
+
+    private List<string> SourceNames()
+    {
+        var names = new List<string>();
+        foreach (var s in _sources) s.Names(names);
+        return names;
     }
 
     private IEnumerable<SysfsEntry> Enumerate()
     {
         EnsureSorted();
         int version = _version;
-        if (_groups.Length == 0)
+        if (_groups.Length == 0 && _sources.Length == 0)
         {
             for (int i = 0; i < _count; i++)
             {
@@ -128,6 +147,8 @@ public sealed class SysfsDirectory : SysfsEntry
         for (int i = 0; i < _count; i++) all.Add(_items[i]);
         foreach (var (g, device) in _groups)
             foreach (var a in g.Attributes) all.Add(GroupEntry(a, device));
+        foreach (var name in SourceNames())
+            if (SourceEntry(name) is { } e) all.Add(e);
         all.Sort(ByName);
         foreach (var e in all)
         {
@@ -138,7 +159,18 @@ public sealed class SysfsDirectory : SysfsEntry
 
     private static InvalidOperationException Modified() => new("Collection was modified; enumeration operation may not execute.");
 
-    public SysfsEntry? Child(string name) => OwnEntry(name) ?? GroupFile(name);
+    public SysfsEntry? Child(string name) => OwnEntry(name) ?? GroupFile(name) ?? SourceEntry(name);
+
+    private SysfsEntry? SourceEntry(string name)
+    {
+        foreach (var s in _sources)
+            if (s.Make(this, name) is { } e)
+            {
+                e.Parent = this;
+                return e;
+            }
+        return null;
+    }
 
     /// <summary>An entry added to this directory (not a group file).</summary>
     private SysfsEntry? OwnEntry(string name)

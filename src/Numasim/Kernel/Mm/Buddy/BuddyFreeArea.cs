@@ -1,4 +1,5 @@
 using System.Numerics;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
@@ -20,30 +21,49 @@ internal sealed class BuddyFreeArea
         [], [], [],
     ];
 
-    public readonly FreeLists Lists = new();
+    public readonly FreeLists Lists;
     public readonly PageblockMap Pageblocks;
     public readonly AllocatedPages Allocated;
 
-    public BuddyFreeArea(long zoneStartPfn, long spannedPages)
+    private struct AreaCounts
     {
-        ZoneStartPfn = zoneStartPfn;
-        SpannedPages = spannedPages;
-        Pageblocks = new PageblockMap();
-        Allocated = new AllocatedPages(Pageblocks);
+        public long ZoneStartPfn, SpannedPages, NrFreePages, NrFreeCmaPages, NrIsolatePageblock, NrReservedHighatomic;
     }
 
-    public long ZoneStartPfn { get; set; }
-    public long SpannedPages { get; set; }
+    private readonly StateArray<AreaCounts> _c;
+
+    /// <summary>An empty free area in the given store (observeZone: the zone id the fingerprint sees, or -1).</summary>
+    public BuddyFreeArea(long zoneStartPfn, long spannedPages, StateStore store, string owner, int observeZone = -1)
+    {
+        _c = new StateArray<AreaCounts>(store, owner + " counters", 1);
+        Lists = new FreeLists(store, owner);
+        Pageblocks = new PageblockMap(store, owner);
+        Allocated = new AllocatedPages(Pageblocks, store, owner, observeZone);
+        ZoneStartPfn = zoneStartPfn;
+        SpannedPages = spannedPages;
+    }
+
+    /// <summary>Back to an empty area spanning the range (see ZonePageAllocator.Reset).</summary>
+    public void Reset(long zoneStartPfn, long spannedPages)
+    {
+        _c.Mut(0) = new AreaCounts { ZoneStartPfn = zoneStartPfn, SpannedPages = spannedPages };
+        Lists.Reset();
+        Pageblocks.Reset();
+        Allocated.Reset();
+    }
+
+    public long ZoneStartPfn { get => _c[0].ZoneStartPfn; set => _c.Mut(0).ZoneStartPfn = value; }
+    public long SpannedPages { get => _c[0].SpannedPages; set => _c.Mut(0).SpannedPages = value; }
     public long ZoneEndPfn => ZoneStartPfn + SpannedPages;
 
     /// <summary>zone_page_state(zone, NR_FREE_PAGES).</summary>
-    public long NrFreePages { get; private set; }
+    public long NrFreePages => _c[0].NrFreePages;
     /// <summary>zone_page_state(zone, NR_FREE_CMA_PAGES).</summary>
-    public long NrFreeCmaPages { get; private set; }
+    public long NrFreeCmaPages => _c[0].NrFreeCmaPages;
     /// <summary>zone->nr_isolate_pageblock.</summary>
-    public long NrIsolatePageblock { get; set; }
+    public long NrIsolatePageblock { get => _c[0].NrIsolatePageblock; set => _c.Mut(0).NrIsolatePageblock = value; }
     /// <summary>zone->nr_reserved_highatomic.</summary>
-    public long NrReservedHighatomic { get; set; }
+    public long NrReservedHighatomic { get => _c[0].NrReservedHighatomic; set => _c.Mut(0).NrReservedHighatomic = value; }
 
     /// <summary>Models zone_spans_pfn(), include/linux/mmzone.h.</summary>
     public bool ZoneSpansPfn(long pfn) => pfn >= ZoneStartPfn && pfn < ZoneEndPfn;
@@ -51,15 +71,17 @@ internal sealed class BuddyFreeArea
     /// <summary>Models __mod_zone_freepage_state(), include/linux/vmstat.h.</summary>
     public void ModFreepageState(long nrPages, MigrateType mt)
     {
-        NrFreePages += nrPages;
-        if (mt == MigrateType.Cma) NrFreeCmaPages += nrPages;
+        ref var c = ref _c.Mut(0);
+        c.NrFreePages += nrPages;
+        if (mt == MigrateType.Cma) c.NrFreeCmaPages += nrPages;
     }
 
     /// <summary>Models __mod_zone_page_state() for NR_FREE_PAGES and NR_FREE_CMA_PAGES, include/linux/vmstat.h.</summary>
     public void ModZonePageState(long freeDelta, long cmaDelta)
     {
-        NrFreePages += freeDelta;
-        NrFreeCmaPages += cmaDelta;
+        ref var c = ref _c.Mut(0);
+        c.NrFreePages += freeDelta;
+        c.NrFreeCmaPages += cmaDelta;
     }
 
     /// <summary>Models get_pageblock_migratetype(), include/linux/pageblock-flags.h.</summary>
@@ -123,8 +145,8 @@ internal sealed class BuddyFreeArea
     {
         var overrides = new List<long>();
         if (Pageblocks.ChunkCount > 0)
-            foreach (var (pb, c) in Pageblocks.ChunksInRange(startPfn, endPfn))
-                if (c.Override != PageblockChunk.NoOverride) overrides.Add(pb);
+            foreach (int e in Pageblocks.InRange(startPfn, endPfn))
+                if (Pageblocks.Override(e) != PageblockMap.NoOverride) overrides.Add(Pageblocks.PageblockPfn(e));
         int oi = 0;
         long pfn = startPfn;
         while (pfn < endPfn)
@@ -217,7 +239,10 @@ internal sealed class BuddyFreeArea
                 pfn += n;
                 continue;
             }
-            pfn++;
+            // Tail pages of a free block are neither buddy heads nor allocated: the kernel steps over them one by
+            // one to no effect, the model jumps to the block's end.
+            if (Lists.TryFindContaining(pfn, out long head, out int forder, out _) && head < pfn) pfn = head + (1L << forder);
+            else pfn++;
         }
         return moved;
     }

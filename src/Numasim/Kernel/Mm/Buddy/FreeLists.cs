@@ -1,3 +1,5 @@
+using Numasim.Snapshots;
+
 namespace Numasim.Kernel.Mm;
 
 /// <summary>The free_area[order].free_list[migratetype] lists of one zone with their counts (struct free_area,
@@ -21,22 +23,64 @@ internal sealed class FreeLists
         public MigrateType Mt;
     }
 
-    private Node[] _n = new Node[16];
-    private int _nodesUsed;
-    private int _freeNode = -1;
-    private readonly int[] _head = new int[NLists];
-    private readonly int[] _tail = new int[NLists];
-    private readonly long[] _blocks = new long[NLists];
-    private readonly long[] _nrFree = new long[BuddyConstants.MaxOrder];
-    private readonly Dictionary<long, int> _byPfn = new();
-    /// <summary>Max-order nodes with Count &gt; 1, sorted by Pfn.</summary>
-    private readonly List<int> _runs = new();
-
-    public FreeLists()
+    private struct ListHead
     {
-        Array.Fill(_head, -1);
-        Array.Fill(_tail, -1);
+        public int Head, Tail;
+        public long Blocks;
     }
+
+    // All of it is compact state: the list nodes (_n, its length the nodes used), the free node chain, the
+    // per-list heads, tails and counts, nr_free per order, the pfn index and the sorted runs.
+    private readonly StateArray<Node> _n;
+    private readonly StateArray<int> _freeNode;
+    private readonly StateArray<ListHead> _lists;
+    private readonly StateArray<long> _nrFree;
+    private readonly PfnIndex _byPfn;
+    /// <summary>Max-order nodes with Count &gt; 1, sorted by Pfn.</summary>
+    private readonly StateArray<int> _runs;
+
+    public FreeLists(StateStore store, string owner)
+    {
+        _n = new StateArray<Node>(store, owner + " free-list nodes");
+        _freeNode = new StateArray<int>(store, owner + " free-list spare node", 1);
+        _freeNode.Mut(0) = -1;
+        // Sized when the first block arrives: most zones never hold one, and an empty region costs nothing to save.
+        _lists = new StateArray<ListHead>(store, owner + " free_area lists");
+        _nrFree = new StateArray<long>(store, owner + " free_area nr_free", BuddyConstants.MaxOrder);
+        _byPfn = new PfnIndex(store, owner + " free-list pfn index");
+        _runs = new StateArray<int>(store, owner + " free-list runs");
+    }
+
+    /// <summary>No free block at all (a newly made zone).</summary>
+    public void Reset()
+    {
+        _n.Clear();
+        _freeNode.Mut(0) = -1;
+        _lists.Clear();
+        _nrFree.Fill(0);
+        _byPfn.Clear();
+        _runs.Clear();
+    }
+
+    private ref ListHead Lh(int list)
+    {
+        if (_lists.Length == 0)
+        {
+            _lists.Resize(NLists);
+            _lists.Fill(new ListHead { Head = -1, Tail = -1 });
+        }
+        return ref _lists.Mut(list);
+    }
+
+    private static readonly ListHead NoList = new() { Head = -1, Tail = -1 };
+
+    /// <summary>A list's head, tail and count for reading.</summary>
+    private ref readonly ListHead List(int list)
+    {
+        if (_lists.Length == 0) return ref NoList;
+        return ref _lists[list];
+    }
+    private ref Node N(int i) => ref _n.Mut(i);
 
     private static int L(int order, MigrateType mt) => order * MigrateTypes.Count + (int)mt;
 
@@ -44,10 +88,10 @@ internal sealed class FreeLists
     public long NrFree(int order) => _nrFree[order];
 
     /// <summary>Blocks on free_area[order].free_list[mt] (what /proc/pagetypeinfo counts).</summary>
-    public long NrFree(int order, MigrateType mt) => _blocks[L(order, mt)];
+    public long NrFree(int order, MigrateType mt) => List(L(order, mt)).Blocks;
 
     /// <summary>Models free_area_empty(), mm/internal.h.</summary>
-    public bool IsEmpty(int order, MigrateType mt) => _head[L(order, mt)] < 0;
+    public bool IsEmpty(int order, MigrateType mt) => List(L(order, mt)).Head < 0;
 
     /// <summary>Number of list nodes in use (for memory figures).</summary>
     public int NodeCount => _byPfn.Count;
@@ -57,13 +101,9 @@ internal sealed class FreeLists
     private int NewNode(long pfn, long count, int order, MigrateType mt)
     {
         int i;
-        if (_freeNode >= 0) { i = _freeNode; _freeNode = _n[i].Next; }
-        else
-        {
-            if (_nodesUsed == _n.Length) Array.Resize(ref _n, _n.Length * 2);
-            i = _nodesUsed++;
-        }
-        _n[i] = new Node { Pfn = pfn, Count = count, Order = order, Mt = mt, Prev = -1, Next = -1 };
+        if (_freeNode[0] >= 0) { i = _freeNode[0]; _freeNode.Mut(0) = _n[i].Next; }
+        else i = _n.Add(default);
+        N(i) = new Node { Pfn = pfn, Count = count, Order = order, Mt = mt, Prev = -1, Next = -1 };
         _byPfn.Add(pfn, i);
         if (count > 1) RunInsert(i);
         return i;
@@ -73,14 +113,14 @@ internal sealed class FreeLists
     {
         _byPfn.Remove(_n[i].Pfn);
         if (_n[i].Count > 1) RunRemove(i);
-        _n[i].Next = _freeNode;
-        _n[i].Order = -1;
-        _freeNode = i;
+        N(i).Next = _freeNode[0];
+        N(i).Order = -1;
+        _freeNode.Mut(0) = i;
     }
 
     private int RunSearch(long pfn)
     {
-        int lo = 0, hi = _runs.Count - 1;
+        int lo = 0, hi = _runs.Length - 1;
         while (lo <= hi)
         {
             int mid = (lo + hi) >>> 1;
@@ -109,7 +149,7 @@ internal sealed class FreeLists
     {
         long old = _n[i].Count;
         if (old > 1 && count <= 1) RunRemove(i);
-        _n[i].Count = count;
+        N(i).Count = count;
         if (old <= 1 && count > 1) RunInsert(i);
     }
 
@@ -117,53 +157,53 @@ internal sealed class FreeLists
     {
         // The node keeps its place among runs: a run only moves within space that no other node covers.
         _byPfn.Remove(_n[i].Pfn);
-        _n[i].Pfn = pfn;
+        N(i).Pfn = pfn;
         _byPfn.Add(pfn, i);
     }
 
     private void LinkHead(int i, int list)
     {
-        int h = _head[list];
-        _n[i].Prev = -1;
-        _n[i].Next = h;
-        if (h >= 0) _n[h].Prev = i; else _tail[list] = i;
-        _head[list] = i;
+        int h = List(list).Head;
+        N(i).Prev = -1;
+        N(i).Next = h;
+        if (h >= 0) N(h).Prev = i; else Lh(list).Tail = i;
+        Lh(list).Head = i;
     }
 
     private void LinkTail(int i, int list)
     {
-        int t = _tail[list];
-        _n[i].Next = -1;
-        _n[i].Prev = t;
-        if (t >= 0) _n[t].Next = i; else _head[list] = i;
-        _tail[list] = i;
+        int t = List(list).Tail;
+        N(i).Next = -1;
+        N(i).Prev = t;
+        if (t >= 0) N(t).Next = i; else Lh(list).Head = i;
+        Lh(list).Tail = i;
     }
 
     private void LinkAfter(int i, int after, int list)
     {
         int nx = _n[after].Next;
-        _n[i].Prev = after;
-        _n[i].Next = nx;
-        _n[after].Next = i;
-        if (nx >= 0) _n[nx].Prev = i; else _tail[list] = i;
+        N(i).Prev = after;
+        N(i).Next = nx;
+        N(after).Next = i;
+        if (nx >= 0) N(nx).Prev = i; else Lh(list).Tail = i;
     }
 
     private void Unlink(int i, int list)
     {
         int p = _n[i].Prev, nx = _n[i].Next;
-        if (p >= 0) _n[p].Next = nx; else _head[list] = nx;
-        if (nx >= 0) _n[nx].Prev = p; else _tail[list] = p;
+        if (p >= 0) N(p).Next = nx; else Lh(list).Head = nx;
+        if (nx >= 0) N(nx).Prev = p; else Lh(list).Tail = p;
     }
 
     /// <summary>Models add_to_free_list(): list_add at the head, nr_free++.</summary>
     public void AddHead(long pfn, int order, MigrateType mt)
     {
         int list = L(order, mt);
-        _blocks[list]++;
-        _nrFree[order]++;
+        Lh(list).Blocks++;
+        _nrFree.Mut(order)++;
         if (order == Top)
         {
-            int h = _head[list];
+            int h = List(list).Head;
             if (h >= 0 && _n[h].Pfn == pfn + TopPages)
             {
                 SetPfn(h, pfn);
@@ -183,11 +223,11 @@ internal sealed class FreeLists
     {
         if (count > 1 && order != Top) throw new ArgumentException("runs exist only at MAX_ORDER-1");
         int list = L(order, mt);
-        _blocks[list] += count;
-        _nrFree[order] += count;
+        Lh(list).Blocks += count;
+        _nrFree.Mut(order) += count;
         if (order == Top)
         {
-            int t = _tail[list];
+            int t = List(list).Tail;
             if (t >= 0 && _n[t].Pfn + _n[t].Count * TopPages == pfn)
             {
                 SetCount(t, _n[t].Count + count);
@@ -200,7 +240,7 @@ internal sealed class FreeLists
     /// <summary>Models get_page_from_free_area(): the head block's pfn or -1.</summary>
     public long PeekHead(int order, MigrateType mt)
     {
-        int h = _head[L(order, mt)];
+        int h = List(L(order, mt)).Head;
         return h < 0 ? -1 : _n[h].Pfn;
     }
 
@@ -209,7 +249,7 @@ internal sealed class FreeLists
     {
         if (_byPfn.TryGetValue(pfn, out int i))
             return _n[i].Order == order ? i : -1;
-        if (order != Top || _runs.Count == 0 || (pfn & (TopPages - 1)) != 0) return -1;
+        if (order != Top || _runs.Length == 0 || (pfn & (TopPages - 1)) != 0) return -1;
         int r = RunContaining(pfn);
         return r;
     }
@@ -221,7 +261,7 @@ internal sealed class FreeLists
         pos = ~pos - 1;
         if (pos < 0) return -1;
         int i = _runs[pos];
-        ref var n = ref _n[i];
+        ref readonly var n = ref _n[i];
         if (pfn < n.Pfn + n.Count * TopPages && ((pfn - n.Pfn) & (TopPages - 1)) == 0) return i;
         return -1;
     }
@@ -239,7 +279,7 @@ internal sealed class FreeLists
     public bool TryGetFreeHead(long pfn, out int order, out MigrateType mt)
     {
         if (_byPfn.TryGetValue(pfn, out int i)) { order = _n[i].Order; mt = _n[i].Mt; return true; }
-        if ((pfn & (TopPages - 1)) == 0 && _runs.Count > 0)
+        if ((pfn & (TopPages - 1)) == 0 && _runs.Length > 0)
         {
             int r = RunContaining(pfn);
             if (r >= 0) { order = Top; mt = _n[r].Mt; return true; }
@@ -262,7 +302,7 @@ internal sealed class FreeLists
                 return true;
             }
         }
-        if (_runs.Count > 0)
+        if (_runs.Length > 0)
         {
             int r = RunContaining(pfn & ~(TopPages - 1));
             if (r >= 0) { head = pfn & ~(TopPages - 1); order = Top; mt = _n[r].Mt; return true; }
@@ -279,8 +319,8 @@ internal sealed class FreeLists
         if (i < 0) throw new InvalidOperationException($"BUG: pfn {pfn:x} order {order} is not a free block");
         var mt = _n[i].Mt;
         int list = L(order, mt);
-        _blocks[list]--;
-        _nrFree[order]--;
+        Lh(list).Blocks--;
+        _nrFree.Mut(order)--;
         long count = _n[i].Count;
         if (count == 1)
         {
@@ -318,7 +358,7 @@ internal sealed class FreeLists
     /// <summary>All free blocks of one list in list order (runs expanded), for tests and /proc dumps.</summary>
     public IEnumerable<long> Blocks(int order, MigrateType mt)
     {
-        for (int i = _head[L(order, mt)]; i >= 0; i = _n[i].Next)
+        for (int i = List(L(order, mt)).Head; i >= 0; i = _n[i].Next)
         {
             long c = _n[i].Count, p = _n[i].Pfn;
             for (long k = 0; k < c; k++) yield return p + (k << order);
@@ -328,6 +368,6 @@ internal sealed class FreeLists
     /// <summary>List segments (pfn, count of blocks) of one list, for tests and memory figures.</summary>
     public IEnumerable<(long Pfn, long Count)> Segments(int order, MigrateType mt)
     {
-        for (int i = _head[L(order, mt)]; i >= 0; i = _n[i].Next) yield return (_n[i].Pfn, _n[i].Count);
+        for (int i = List(L(order, mt)).Head; i >= 0; i = _n[i].Next) yield return (_n[i].Pfn, _n[i].Count);
     }
 }

@@ -1,122 +1,169 @@
-using System.Runtime.CompilerServices;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
 /// <summary>Per-pageblock state of one zone that exists only where something differs from "all free, default
 /// migratetype": the pageblock's migratetype when it is not the zone default (the kernel keeps it in the section's
 /// usemap, mm/page_alloc.c set_pfnblock_flags_mask()) and one byte per page for allocated head pages.
-/// A sparse radix keyed by absolute pageblock index: a dictionary of 1 GiB leaves (512 chunk references), each
-/// chunk lazily created. Memory grows with allocations and migratetype changes, never with the zone span.</summary>
+/// Compact state: a table of the pageblocks with something recorded, sorted by pageblock index, and a pool of
+/// 512-byte per-page arrays. Memory grows with allocations and migratetype changes, never with the zone span.
+/// Entries are addressed by position, valid until the next entry is added or dropped.</summary>
 internal sealed class PageblockMap
 {
-    internal const int LeafShift = 9;
-    internal const int LeafSize = 1 << LeafShift;
     private const int PbShift = BuddyConstants.PageblockOrder;
+    internal const int HeadsBytes = (int)BuddyConstants.PageblockNrPages;
+    public const byte NoOverride = 0xFF;
 
-    private readonly Dictionary<long, PageblockChunk?[]> _leaves = new();
-    private long _lastLeafKey = long.MinValue;
-    private PageblockChunk?[]? _lastLeaf;
-    // The chunk found last (never null while _lastPb is valid): alloc/free runs stay in one pageblock for a while.
+    private struct Entry : ISortedRecord
+    {
+        public readonly long SortKey => Pb;
+        public long Pb;
+        public int HeadsSlot; // -1: no per-page array
+        public byte Override;
+    }
+
+    private readonly StateArray<Entry> _entries;
+    private readonly StateArray<byte> _pool;
+    private readonly StateArray<int> _spareSlots;
+    private readonly StateArray<MigrateType> _defaultType;
+    // The entry found last (a cache beside the state: alloc/free runs stay in one pageblock for a while).
     private long _lastPb = long.MinValue;
-    private PageblockChunk? _lastChunk;
+    private int _lastEntry = -1;
+
+    public PageblockMap(StateStore store, string owner)
+    {
+        _entries = new StateArray<Entry>(store, owner + " pageblocks");
+        _pool = new StateArray<byte>(store, owner + " allocated heads");
+        _spareSlots = new StateArray<int>(store, owner + " allocated heads (spare)");
+        _defaultType = new StateArray<MigrateType>(store, owner + " pageblock default migratetype", 1);
+        _defaultType.Mut(0) = MigrateType.Movable;
+        store.OnRestore(Forget);
+    }
 
     /// <summary>Migratetype of every pageblock without an override (memmap_init sets MIGRATE_MOVABLE).</summary>
     public MigrateType DefaultType
     {
-        get => _defaultType;
-        set { _defaultType = value; Tracker?.InvalidateCache(); }
+        get => _defaultType[0];
+        set { _defaultType.Mut(0) = value; Tracker?.InvalidateCache(); }
     }
-    private MigrateType _defaultType = MigrateType.Movable;
 
     /// <summary>The allocation record that caches a chunk; told when a chunk goes away or a migratetype changes.</summary>
     internal AllocatedPages? Tracker;
 
-    /// <summary>Number of chunks currently materialised (for memory figures).</summary>
-    public int ChunkCount { get; private set; }
+    /// <summary>Number of pageblocks with something recorded (for memory figures).</summary>
+    public int ChunkCount => _entries.Length;
 
-    public int LeafCount => _leaves.Count;
+    /// <summary>Bytes of per-page arrays (for memory figures).</summary>
+    public int PoolBytes => _pool.Length;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PageblockChunk?[]? Leaf(long leafKey)
+    /// <summary>Nothing recorded, MIGRATE_MOVABLE by default (a newly made zone).</summary>
+    public void Reset()
     {
-        if (leafKey == _lastLeafKey) return _lastLeaf;
-        return LeafSlow(leafKey);
+        _entries.Clear();
+        _pool.Clear();
+        _spareSlots.Clear();
+        _defaultType.Mut(0) = MigrateType.Movable;
+        Forget();
+        Tracker?.InvalidateCache();
     }
 
-    private PageblockChunk?[]? LeafSlow(long leafKey)
+    private void Forget()
     {
-        if (!_leaves.TryGetValue(leafKey, out var leaf)) return null;
-        _lastLeafKey = leafKey;
-        _lastLeaf = leaf;
-        return leaf;
+        _lastPb = long.MinValue;
+        _lastEntry = -1;
     }
 
-    /// <summary>The chunk of the pageblock holding pfn, or null when nothing is recorded for it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PageblockChunk? Find(long pfn)
+    private int Search(long pb) => _entries.SearchSorted(pb);
+
+    /// <summary>The entry of the pageblock holding pfn, or -1 when nothing is recorded for it.</summary>
+    public int Find(long pfn)
     {
         long pb = pfn >> PbShift;
-        if (pb == _lastPb) return _lastChunk;
-        return FindSlow(pb);
+        if (pb == _lastPb) return _lastEntry;
+        int i = Search(pb);
+        if (i < 0) return -1;
+        _lastPb = pb;
+        _lastEntry = i;
+        return i;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private PageblockChunk? FindSlow(long pb)
-    {
-        var leaf = Leaf(pb >> LeafShift);
-        var c = leaf?[(int)(pb & (LeafSize - 1))];
-        if (c is not null) { _lastPb = pb; _lastChunk = c; }
-        return c;
-    }
-
-    /// <summary>The chunk of the pageblock holding pfn, created when absent.</summary>
-    public PageblockChunk GetOrCreate(long pfn)
+    /// <summary>The entry of the pageblock holding pfn, created when absent.</summary>
+    public int GetOrCreate(long pfn)
     {
         long pb = pfn >> PbShift;
-        long key = pb >> LeafShift;
-        var leaf = Leaf(key);
-        if (leaf is null)
+        int i = Search(pb);
+        if (i < 0)
         {
-            leaf = new PageblockChunk?[LeafSize];
-            _leaves.Add(key, leaf);
-            _lastLeafKey = key;
-            _lastLeaf = leaf;
-        }
-        int slot = (int)(pb & (LeafSize - 1));
-        var c = leaf[slot];
-        if (c is null)
-        {
-            c = new PageblockChunk();
-            leaf[slot] = c;
-            ChunkCount++;
+            i = ~i;
+            _entries.Insert(i, new Entry { Pb = pb, HeadsSlot = -1, Override = NoOverride });
         }
         _lastPb = pb;
-        _lastChunk = c;
-        return c;
+        _lastEntry = i;
+        return i;
     }
 
-    /// <summary>Drops the chunk of pfn's pageblock if it records nothing any more.</summary>
-    public void Trim(long pfn, PageblockChunk c)
+    public byte Override(int e) => _entries[e].Override;
+
+    /// <summary>Start pfn of an entry's pageblock.</summary>
+    public long PageblockPfn(int e) => _entries[e].Pb << PbShift;
+
+    /// <summary>The per-page array slot of an entry, or -1.</summary>
+    public int HeadsSlot(int e) => _entries[e].HeadsSlot;
+
+    /// <summary>The per-page array slot of an entry, made when absent.</summary>
+    public int EnsureHeads(int e)
     {
-        if (c.HoldsAllocations || c.Override != PageblockChunk.NoOverride) return;
-        long pb = pfn >> PbShift;
-        if (pb == _lastPb) { _lastPb = long.MinValue; _lastChunk = null; }
+        int s = _entries[e].HeadsSlot;
+        if (s >= 0) return s;
+        if (_spareSlots.Length > 0)
+        {
+            s = _spareSlots[_spareSlots.Length - 1];
+            _spareSlots.Resize(_spareSlots.Length - 1);
+        }
+        else
+        {
+            s = _pool.Length / HeadsBytes;
+            _pool.Resize(_pool.Length + HeadsBytes);
+        }
+        _entries.Mut(e).HeadsSlot = s;
+        return s;
+    }
+
+    /// <summary>The per-page bytes of a slot: 0 = not an allocated head, else 1 + order + 16 * migratetype.</summary>
+    public ReadOnlySpan<byte> Heads(int slot) => _pool.Items.Slice(slot * HeadsBytes, HeadsBytes);
+
+    /// <summary>The per-page bytes of a slot, for writing.</summary>
+    public Span<byte> MutHeads(int slot) => _pool.MutItems.Slice(slot * HeadsBytes, HeadsBytes);
+
+    /// <summary>Whether any page of the entry's pageblock is an allocated head (a scan: only Compact and Trim ask).</summary>
+    public bool HoldsAllocations(int e) => _entries[e].HeadsSlot is var s and >= 0 && Heads(s).ContainsAnyExcept((byte)0);
+
+    /// <summary>Drops the entry's per-page array (it holds no allocation).</summary>
+    public void ReleaseHeads(int e)
+    {
+        int s = _entries[e].HeadsSlot;
+        if (s < 0) return;
+        MutHeads(s).Clear();
+        _spareSlots.Add(s);
+        _entries.Mut(e).HeadsSlot = -1;
         Tracker?.InvalidateCache();
-        long key = pb >> LeafShift;
-        var leaf = Leaf(key)!;
-        leaf[(int)(pb & (LeafSize - 1))] = null;
-        ChunkCount--;
-        foreach (var x in leaf) if (x is not null) return;
-        _leaves.Remove(key);
-        if (_lastLeafKey == key) { _lastLeafKey = long.MinValue; _lastLeaf = null; }
+    }
+
+    /// <summary>Drops the entry if it records nothing any more.</summary>
+    public void Trim(int e)
+    {
+        if (HoldsAllocations(e) || _entries[e].Override != NoOverride) return;
+        ReleaseHeads(e);
+        _entries.RemoveAt(e);
+        Forget();
+        Tracker?.InvalidateCache();
     }
 
     /// <summary>Models get_pfnblock_migratetype(), mm/page_alloc.c.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public MigrateType GetMigratetype(long pfn)
     {
-        var c = Find(pfn);
-        return c is null || c.Override == PageblockChunk.NoOverride ? DefaultType : (MigrateType)c.Override;
+        int e = Find(pfn);
+        return e < 0 || _entries[e].Override == NoOverride ? DefaultType : (MigrateType)_entries[e].Override;
     }
 
     /// <summary>Models set_pfnblock_flags_mask() for the migratetype bits, mm/page_alloc.c.</summary>
@@ -125,62 +172,24 @@ internal sealed class PageblockMap
         Tracker?.InvalidateCache();
         if (mt == DefaultType)
         {
-            var c = Find(pfn);
-            if (c is null) return;
-            c.Override = PageblockChunk.NoOverride;
-            Trim(pfn, c);
+            int e = Find(pfn);
+            if (e < 0) return;
+            if (_entries[e].Override != NoOverride) _entries.Mut(e).Override = NoOverride;
+            Trim(e);
             return;
         }
-        GetOrCreate(pfn).Override = (byte)mt;
+        int i = GetOrCreate(pfn);
+        if (_entries[i].Override != (byte)mt) _entries.Mut(i).Override = (byte)mt;
     }
 
-    /// <summary>Pageblock start pfns (ascending) in [startPfn, endPfn) that have a chunk.</summary>
-    public IEnumerable<(long PageblockPfn, PageblockChunk Chunk)> ChunksInRange(long startPfn, long endPfn)
+    /// <summary>Entries (ascending) whose pageblock lies in [startPfn, endPfn). Do not add or drop entries while
+    /// enumerating.</summary>
+    public IEnumerable<int> InRange(long startPfn, long endPfn)
     {
         if (endPfn <= startPfn) yield break;
         long firstPb = startPfn >> PbShift, lastPb = (endPfn - 1) >> PbShift;
-        long firstKey = firstPb >> LeafShift, lastKey = lastPb >> LeafShift;
-        IEnumerable<long> keys;
-        if (lastKey - firstKey + 1 > _leaves.Count)
-        {
-            var list = new List<long>();
-            foreach (var k in _leaves.Keys) if (k >= firstKey && k <= lastKey) list.Add(k);
-            list.Sort();
-            keys = list;
-        }
-        else
-        {
-            keys = RangeKeys(firstKey, lastKey);
-        }
-        foreach (long key in keys)
-        {
-            if (!_leaves.TryGetValue(key, out var leaf)) continue;
-            for (int i = 0; i < LeafSize; i++)
-            {
-                long pb = (key << LeafShift) + i;
-                if (pb < firstPb || pb > lastPb) continue;
-                var c = leaf[i];
-                if (c is not null) yield return (pb << PbShift, c);
-            }
-        }
+        int i = Search(firstPb);
+        if (i < 0) i = ~i;
+        for (; i < _entries.Length && _entries[i].Pb <= lastPb; i++) yield return i;
     }
-
-    private static IEnumerable<long> RangeKeys(long a, long b)
-    {
-        for (long k = a; k <= b; k++) yield return k;
-    }
-}
-
-/// <summary>What is recorded for one pageblock: a migratetype override and allocated head pages.</summary>
-internal sealed class PageblockChunk
-{
-    public const byte NoOverride = 0xFF;
-    /// <summary>Pageblock migratetype when it differs from the zone default, else NoOverride.</summary>
-    public byte Override = NoOverride;
-    /// <summary>Per page of the pageblock: 0 = not an allocated head, else 1 + order + 16 * migratetype.</summary>
-    public byte[]? Heads;
-
-    /// <summary>Whether any page of the pageblock is an allocated head (a scan: only Compact and Trim ask, so the
-    /// alloc/free paths keep no per-chunk counter).</summary>
-    public bool HoldsAllocations => Heads is { } h && h.AsSpan().ContainsAnyExcept((byte)0);
 }

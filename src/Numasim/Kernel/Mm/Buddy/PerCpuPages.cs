@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
@@ -15,34 +16,26 @@ public sealed class PerCpuPages
     /// <summary>NR_PCP_LISTS.</summary>
     public const int NrPcpLists = NrLowOrderPcpLists + 2;
 
-    /// <summary>One list: a ring-buffer deque in the segment [Base, Base + Mask + 1) of the CPU's flat buffer.</summary>
-    internal struct PcpList
+    private readonly PcpSet _set;
+    private readonly int _index;
+
+    internal PerCpuPages(PcpSet set, int index)
     {
-        public int Base;
-        public int Mask;
-        public int Head;
-        public int Len;
+        _set = set;
+        _index = index;
     }
 
-    private const int InitialListCapacity = 8;
-
-    /// <summary>All lists of this CPU in one flat buffer of entries; each list owns a power-of-two segment.</summary>
-    private long[] _buf = new long[NrPcpLists * InitialListCapacity];
-    private readonly PcpList[] _lists = new PcpList[NrPcpLists];
+    private ref readonly PcpRecord R => ref _set.Records[_index];
+    private ref PcpRecord M => ref _set.Records.Mut(_index);
 
     /// <summary>pcp->count: pages (not entries) on all lists.</summary>
-    public int Count { get; internal set; }
+    public int Count { get => R.Count; internal set => M.Count = value; }
 
     /// <summary>pcp->free_factor.</summary>
-    public int FreeFactor { get; internal set; }
+    public int FreeFactor { get => R.FreeFactor; internal set => M.FreeFactor = value; }
 
-    public PerCpuPages()
-    {
-        for (int i = 0; i < NrPcpLists; i++) _lists[i] = new PcpList { Base = i * InitialListCapacity, Mask = InitialListCapacity - 1 };
-    }
-
-    /// <summary>Entries the flat buffer holds (for memory figures).</summary>
-    internal int BufferCapacity => _buf.Length;
+    /// <summary>Entries the CPU's buffer holds (for memory figures).</summary>
+    internal int BufferCapacity => R.BufLength;
 
     /// <summary>Models pcp_allowed_order(), mm/page_alloc.c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -60,50 +53,57 @@ public sealed class PerCpuPages
         pindex >= NrLowOrderPcpLists ? BuddyConstants.PageblockOrder : pindex / MigrateTypes.PcpTypes;
 
     /// <summary>Entries on one list.</summary>
-    public int ListLength(int pindex) => _lists[pindex].Len;
+    public int ListLength(int pindex) => R.Lists[pindex].Len;
 
     /// <summary>Pfns on one list, head first.</summary>
     public IEnumerable<long> ListPfns(int pindex)
     {
-        var l = _lists[pindex];
-        for (int i = 0; i < l.Len; i++) yield return _buf[l.Base + ((l.Head + i) & l.Mask)] >> 3;
+        var l = R.Lists[pindex];
+        int start = R.BufStart;
+        var pfns = new long[l.Len];
+        for (int i = 0; i < l.Len; i++) pfns[i] = _set.Buffer[start + l.Base + ((l.Head + i) & l.Mask)] >> 3;
+        return pfns;
     }
 
-    /// <summary>The list of pindex without a bounds check: pindex comes from OrderToPindex of a checked request.</summary>
+    /// <summary>The list of pindex, for writing; pindex comes from OrderToPindex of a checked request.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref PcpList List(int pindex) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lists), pindex);
+    private ref PcpList List(int pindex) => ref M.Lists[pindex];
 
-    /// <summary>Entry slot i of the flat buffer; i is always Base + (x &amp; Mask) of a list, inside the buffer.</summary>
+    /// <summary>Entry i of the CPU's buffer segment; i is always Base + (x &amp; Mask) of a list.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref long Slot(int i) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buf), i);
+    private ref long Slot(int i) => ref _set.Buffer.Mut(R.BufStart + i);
 
-    /// <summary>Doubles the segment of one full list: lays every list out again, each linearised from its head.</summary>
+    /// <summary>Doubles the segment of one full list: lays every list of the CPU out again, each linearised from
+    /// its head.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow(int pindex)
     {
+        ref var r = ref M;
         int total = 0;
-        for (int i = 0; i < NrPcpLists; i++) total += (_lists[i].Mask + 1) << (i == pindex ? 1 : 0);
-        var nb = new long[total];
+        for (int i = 0; i < NrPcpLists; i++) total += (r.Lists[i].Mask + 1) << (i == pindex ? 1 : 0);
+        var rented = System.Buffers.ArrayPool<long>.Shared.Rent(total);
+        var nb = rented.AsSpan(0, total);
         int b = 0;
         for (int i = 0; i < NrPcpLists; i++)
         {
-            ref var l = ref _lists[i];
-            for (int k = 0; k < l.Len; k++) nb[b + k] = _buf[l.Base + ((l.Head + k) & l.Mask)];
+            ref var l = ref r.Lists[i];
+            for (int k = 0; k < l.Len; k++) nb[b + k] = _set.Buffer[r.BufStart + l.Base + ((l.Head + k) & l.Mask)];
             int cap = (l.Mask + 1) << (i == pindex ? 1 : 0);
             l.Base = b;
             l.Mask = cap - 1;
             l.Head = 0;
             b += cap;
         }
-        _buf = nb;
+        _set.ReplaceSegment(_index, nb);
+        System.Buffers.ArrayPool<long>.Shared.Return(rented);
     }
 
     /// <summary>list_add: push at the head.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PushFront(int pindex, long entry)
     {
+        if (List(pindex).Len > List(pindex).Mask) Grow(pindex);
         ref var l = ref List(pindex);
-        if (l.Len > l.Mask) { Grow(pindex); l = ref List(pindex); }
         int h = (l.Head - 1) & l.Mask;
         l.Head = h;
         Slot(l.Base + h) = entry;
@@ -113,8 +113,8 @@ public sealed class PerCpuPages
     /// <summary>list_add_tail.</summary>
     private void PushBack(int pindex, long entry)
     {
+        if (List(pindex).Len > List(pindex).Mask) Grow(pindex);
         ref var l = ref List(pindex);
-        if (l.Len > l.Mask) { Grow(pindex); l = ref List(pindex); }
         Slot(l.Base + ((l.Head + l.Len) & l.Mask)) = entry;
         l.Len++;
     }
@@ -241,11 +241,11 @@ public sealed class PerCpuPages
             while (true)
             {
                 if (++pindex > maxP) pindex = minP;
-                if (_lists[pindex].Len != 0) break;
+                if (R.Lists[pindex].Len != 0) break;
                 if (pindex == maxP) maxP--;
                 if (pindex == minP) minP++;
             }
-            ref var list = ref _lists[pindex];
+            ref var list = ref List(pindex);
             int order = PindexToOrder(pindex);
             int nr = 1 << order;
             do
@@ -270,5 +270,127 @@ public sealed class PerCpuPages
             int toDrain = Math.Min(Count, batch << BuddyConstants.PcpBatchScaleMax);
             FreePcppagesBulk(zone, toDrain, 0);
         }
+    }
+}
+
+/// <summary>One list of a CPU's pcp: a ring-buffer deque in [Base, Base + Mask + 1) of the CPU's buffer segment.</summary>
+internal struct PcpList
+{
+    public int Base;
+    public int Mask;
+    public int Head;
+    public int Len;
+}
+
+[InlineArray(PerCpuPages.NrPcpLists)]
+internal struct PcpLists
+{
+    private PcpList _e;
+}
+
+/// <summary>One CPU's struct per_cpu_pages as a record of the compact state; its entries are the segment
+/// [BufStart, BufStart + BufLength) of the zone's pcp buffer.</summary>
+internal struct PcpRecord
+{
+    public int Cpu;
+    public int Count;
+    public int FreeFactor;
+    public int BufStart;
+    public int BufLength;
+    public PcpLists Lists;
+}
+
+/// <summary>The per-CPU pagesets of one zone (zone->per_cpu_pageset) in the compact state: a record per CPU that has
+/// used the zone, in the order they first did, and one buffer of list entries.</summary>
+internal sealed class PcpSet
+{
+    private const int InitialListCapacity = 8;
+    private readonly List<PerCpuPages> _handles = [];
+    private int _lastCpu = -1, _lastIndex = -1;
+
+    public PcpSet(StateStore store, string owner)
+    {
+        Records = new StateArray<PcpRecord>(store, owner + " pcp");
+        Buffer = new StateArray<long>(store, owner + " pcp lists");
+        store.OnRestore(() => _lastCpu = _lastIndex = -1);
+    }
+
+    public StateArray<PcpRecord> Records { get; }
+    public StateArray<long> Buffer { get; }
+
+    /// <summary>No pcp at all (a newly made zone).</summary>
+    public void Reset()
+    {
+        Records.Clear();
+        Buffer.Clear();
+        _lastCpu = _lastIndex = -1;
+    }
+
+    /// <summary>The pcp of cpu, or null when the CPU never used the zone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public PerCpuPages? Find(int cpu)
+    {
+        if (cpu == _lastCpu) return _handles[_lastIndex];
+        return FindSlow(cpu);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PerCpuPages? FindSlow(int cpu)
+    {
+        var r = Records.Items;
+        for (int i = 0; i < r.Length; i++)
+            if (r[i].Cpu == cpu)
+            {
+                _lastCpu = cpu;
+                _lastIndex = i;
+                return Handle(i);
+            }
+        return null;
+    }
+
+    private PerCpuPages Handle(int i)
+    {
+        while (_handles.Count <= i) _handles.Add(new PerCpuPages(this, _handles.Count));
+        return _handles[i];
+    }
+
+    /// <summary>The pcp of cpu, made on first use.</summary>
+    public PerCpuPages GetOrCreate(int cpu)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(cpu);
+        if (Find(cpu) is { } p) return p;
+        var rec = new PcpRecord { Cpu = cpu, BufStart = Buffer.Length, BufLength = PerCpuPages.NrPcpLists * InitialListCapacity };
+        for (int i = 0; i < PerCpuPages.NrPcpLists; i++) rec.Lists[i] = new PcpList { Base = i * InitialListCapacity, Mask = InitialListCapacity - 1 };
+        Buffer.Resize(Buffer.Length + rec.BufLength);
+        int index = Records.Add(rec);
+        _lastCpu = cpu;
+        _lastIndex = index;
+        return Handle(index);
+    }
+
+    /// <summary>Every pcp, ascending CPU.</summary>
+    public IEnumerable<(int Cpu, PerCpuPages Pcp)> All()
+    {
+        var order = new List<(int Cpu, int Index)>();
+        for (int i = 0; i < Records.Length; i++) order.Add((Records[i].Cpu, i));
+        order.Sort();
+        foreach (var (cpu, i) in order) yield return (cpu, Handle(i));
+    }
+
+    /// <summary>Gives pcp i a new segment (the entries laid out anew by Grow), moving the segments after it.</summary>
+    public void ReplaceSegment(int index, ReadOnlySpan<long> entries)
+    {
+        ref var r = ref Records.Mut(index);
+        int start = r.BufStart, oldLen = r.BufLength, delta = entries.Length - oldLen;
+        int total = Buffer.Length;
+        Buffer.Resize(total + delta);
+        var buf = Buffer.MutItems;
+        // The segments after this one move by delta (an overlapping copy), then the new segment goes in.
+        buf[(start + oldLen)..total].CopyTo(buf[(start + entries.Length)..]);
+        entries.CopyTo(buf[start..]);
+        r.BufLength = entries.Length;
+        var recs = Records.MutItems;
+        for (int i = 0; i < recs.Length; i++)
+            if (i != index && recs[i].BufStart > start) recs[i].BufStart += delta;
     }
 }

@@ -46,6 +46,15 @@ public static class Watermarks
         return sum;
     }
 
+    /// <summary>NrFreeBufferPages over a span (no enumerator).</summary>
+    public static long NrFreeBufferPages(ReadOnlySpan<ZoneReserveInput> zones)
+    {
+        long sum = 0;
+        foreach (var z in zones)
+            if (z.ZoneIndex <= ZoneNormal && z.ManagedPages > z.HighWatermark) sum += z.ManagedPages - z.HighWatermark;
+        return sum;
+    }
+
     /// <summary>Models calculate_min_free_kbytes(), mm/page_alloc.c: sqrt(lowmem_kbytes * 16) clamped to
     /// [128, 262144]; a user value that is at least as large is kept.</summary>
     public static int CalculateMinFreeKbytes(long nrFreeBufferPages, int userMinFreeKbytes = -1, int currentMinFreeKbytes = 1024)
@@ -61,15 +70,23 @@ public static class Watermarks
     /// lowmem_pages and its min watermark is capped like highmem's: managed/1024 clamped to [SWAP_CLUSTER_MAX, 128].
     /// Result i belongs to zones[i].</summary>
     public static ZoneWatermarks[] SetupPerZoneWmarks(int minFreeKbytes, IReadOnlyList<ZoneReserveInput> zones,
+        int watermarkScaleFactor = DefaultWatermarkScaleFactor, bool movableLikeHighmem = false) =>
+        SetupPerZoneWmarks(minFreeKbytes, zones.ToArray().AsSpan(), watermarkScaleFactor, movableLikeHighmem).ToArray();
+
+    [ThreadStatic] private static ZoneWatermarks[]? t_marks;
+
+    /// <summary>SetupPerZoneWmarks over a span; the result is valid until the thread's next call.</summary>
+    public static ReadOnlySpan<ZoneWatermarks> SetupPerZoneWmarks(int minFreeKbytes, ReadOnlySpan<ZoneReserveInput> zones,
         int watermarkScaleFactor = DefaultWatermarkScaleFactor, bool movableLikeHighmem = false)
     {
         const int ZoneMovable = 3, SwapClusterMax = 32;
         long pagesMin = minFreeKbytes >> (BuddyConstants.PageShift - 10);
         long lowmemPages = 0;
-        foreach (var z in zones)
+        foreach (ref readonly var z in zones)
             if (!movableLikeHighmem || z.ZoneIndex != ZoneMovable) lowmemPages += z.ManagedPages;
-        var r = new ZoneWatermarks[zones.Count];
-        for (int i = 0; i < zones.Count; i++)
+        if (t_marks is null || t_marks.Length < zones.Length) t_marks = new ZoneWatermarks[Math.Max(16, zones.Length)];
+        var r = t_marks.AsSpan(0, zones.Length);
+        for (int i = 0; i < zones.Length; i++)
         {
             long managed = zones[i].ManagedPages;
             long tmp = lowmemPages == 0 ? 0 : pagesMin * managed / lowmemPages;
@@ -86,10 +103,20 @@ public static class Watermarks
     /// "protection:" of zone i).</summary>
     public static long[][] SetupPerZoneLowmemReserve(IReadOnlyList<long> managedPerZone, IReadOnlyList<int>? ratio = null)
     {
+        int n0 = managedPerZone.Count;
+        var flat = new long[n0 * n0];
+        SetupPerZoneLowmemReserve(managedPerZone.ToArray(), flat, ratio);
+        var res0 = new long[n0][];
+        for (int i = 0; i < n0; i++) res0[i] = flat.AsSpan(i * n0, n0).ToArray();
+        return res0;
+    }
+
+    /// <summary>SetupPerZoneLowmemReserve into a flat n x n span (row i: lowmem_reserve[] of zone i).</summary>
+    public static void SetupPerZoneLowmemReserve(ReadOnlySpan<long> managedPerZone, Span<long> res, IReadOnlyList<int>? ratio = null)
+    {
         ratio ??= DefaultLowmemReserveRatio;
-        int n = managedPerZone.Count;
-        var res = new long[n][];
-        for (int i = 0; i < n; i++) res[i] = new long[n];
+        int n = managedPerZone.Length;
+        res[..(n * n)].Clear();
         for (int i = 0; i < n - 1; i++)
         {
             int rt = ratio[i];
@@ -98,10 +125,9 @@ public static class Watermarks
             for (int j = i + 1; j < n; j++)
             {
                 managed += managedPerZone[j];
-                res[i][j] = clear ? 0 : managed / rt;
+                res[i * n + j] = clear ? 0 : managed / rt;
             }
         }
-        return res;
     }
 
     /// <summary>Models zone_batchsize(), mm/page_alloc.c (CONFIG_MMU), with zone_set_pageset_high_and_batch()'s

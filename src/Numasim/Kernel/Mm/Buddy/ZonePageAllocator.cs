@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
@@ -10,45 +11,51 @@ public sealed class ZonePageAllocator
 {
     private readonly BuddyFreeArea _area;
     private readonly AllocatedPages _allocated; // _area.Allocated, one load less on the hot paths
-    // Per-CPU pagesets in chunks of 64 CPUs (memory follows the CPUs that used the zone, not the highest CPU id),
-    // and the one used last: alloc/free runs come from one CPU for a while.
-    private const int PcpChunkShift = 6;
-    private PerCpuPages?[]?[] _pcpChunks = [];
-    private int _lastCpu = -1;
-    private PerCpuPages? _lastPcp;
+    // Per-CPU pagesets: a record per CPU that used the zone (memory follows those CPUs, not the highest CPU id).
+    private readonly PcpSet _pcps;
+
+    private struct Settings
+    {
+        public long ManagedPages;
+        public int Batch;  // BOOT_PAGESET_BATCH
+        public int High;   // BOOT_PAGESET_HIGH
+    }
+
+    private readonly StateArray<Settings> _settings;
 
     /// <summary>Every pcp created so far, ascending CPU.</summary>
-    private IEnumerable<(int Cpu, PerCpuPages Pcp)> AllPcps()
-    {
-        for (int c = 0; c < _pcpChunks.Length; c++)
-            if (_pcpChunks[c] is { } chunk)
-                for (int i = 0; i < chunk.Length; i++)
-                    if (chunk[i] is { } p) yield return ((c << PcpChunkShift) + i, p);
-    }
+    private IEnumerable<(int Cpu, PerCpuPages Pcp)> AllPcps() => _pcps.All();
 
-    /// <summary>The pcp of cpu if it exists (inline fast path: the last CPU).</summary>
+    /// <summary>The pcp of cpu if it exists.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PerCpuPages? PcpOrNull(int cpu) => cpu == _lastCpu ? _lastPcp : PcpOrNullSlow(cpu);
+    private PerCpuPages? PcpOrNull(int cpu) => _pcps.Find(cpu);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private PerCpuPages? PcpOrNullSlow(int cpu)
-    {
-        uint c = (uint)cpu >> PcpChunkShift;
-        if (cpu < 0 || c >= (uint)_pcpChunks.Length || _pcpChunks[c] is not { } chunk || chunk[cpu & ((1 << PcpChunkShift) - 1)] is not { } p)
-            return null;
-        _lastCpu = cpu;
-        _lastPcp = p;
-        return p;
-    }
-    private int _batch = 1;  // BOOT_PAGESET_BATCH
-    private int _high;       // BOOT_PAGESET_HIGH
+    private int _batch => _settings[0].Batch;
+    private int _high => _settings[0].High;
 
-    /// <summary>A zone spanning [zoneStartPfn, zoneStartPfn + spannedPages) with nothing free yet.</summary>
-    public ZonePageAllocator(long zoneStartPfn, long spannedPages)
+    /// <summary>A zone spanning [zoneStartPfn, zoneStartPfn + spannedPages) with nothing free yet, on its own (its
+    /// state in a store of its own).</summary>
+    public ZonePageAllocator(long zoneStartPfn, long spannedPages) : this(zoneStartPfn, spannedPages, new StateStore(), "zone", -1) { }
+
+    /// <summary>The allocator of a machine's zone: its state lives in the machine's store; observeZone is the zone id
+    /// whose allocated pages the fingerprint sees.</summary>
+    internal ZonePageAllocator(long zoneStartPfn, long spannedPages, StateStore store, string owner, int observeZone)
     {
         if (zoneStartPfn < 0 || spannedPages < 0) throw new ArgumentOutOfRangeException(nameof(spannedPages));
-        _area = new BuddyFreeArea(zoneStartPfn, spannedPages);
+        _settings = new StateArray<Settings>(store, owner + " pcp settings", 1);
+        _settings.Mut(0) = new Settings { Batch = 1 };
+        _area = new BuddyFreeArea(zoneStartPfn, spannedPages, store, owner, observeZone);
         _allocated = _area.Allocated;
+        _pcps = new PcpSet(store, owner);
+    }
+
+    /// <summary>Back to an empty zone spanning the range, as a newly made allocator would be (nothing managed or
+    /// allocated; free lists, pageblock migratetypes and pcps forgotten).</summary>
+    internal void Reset(long zoneStartPfn, long spannedPages)
+    {
+        _settings.Mut(0) = new Settings { Batch = 1 };
+        _area.Reset(zoneStartPfn, spannedPages);
+        _pcps.Reset();
     }
 
     internal BuddyFreeArea Area => _area;
@@ -65,7 +72,7 @@ public sealed class ZonePageAllocator
     }
 
     /// <summary>zone->managed_pages as far as this allocator knows: pages onlined minus pages offlined.</summary>
-    public long ManagedPages { get; private set; }
+    public long ManagedPages { get => _settings[0].ManagedPages; private set => _settings.Mut(0).ManagedPages = value; }
 
     /// <summary>NR_FREE_PAGES (buddy pages outside isolated pageblocks; pcp pages are not counted).</summary>
     public long FreePages => _area.NrFreePages;
@@ -76,7 +83,7 @@ public sealed class ZonePageAllocator
     /// <summary>Pages sitting on all CPUs' pcp lists of this zone.</summary>
     public long PcpPages
     {
-        get { long n = 0; foreach (var (_, p) in AllPcps()) n += p.Count; return n; }
+        get { long n = 0; foreach (ref readonly var r in _pcps.Records.Items) n += r.Count; return n; }
     }
 
     /// <summary>Pages currently handed out.</summary>
@@ -109,8 +116,9 @@ public sealed class ZonePageAllocator
     /// <summary>Models pageset_update() for all CPUs (__zone_set_pageset_high_and_batch()), mm/page_alloc.c.</summary>
     public void SetPcpHighAndBatch(int high, int batch)
     {
-        _high = high;
-        _batch = batch;
+        ref var st = ref _settings.Mut(0);
+        st.High = high;
+        st.Batch = batch;
     }
 
     /// <summary>Models zone_set_pageset_high_and_batch(), mm/page_alloc.c, from this zone's managed pages and its low
@@ -123,22 +131,10 @@ public sealed class ZonePageAllocator
     }
 
     /// <summary>The pcp of one CPU (created on first use).</summary>
-    public PerCpuPages Pcp(int cpu)
-    {
-        return PcpOrNull(cpu) ?? PcpSlow(cpu);
-    }
+    public PerCpuPages Pcp(int cpu) => _pcps.GetOrCreate(cpu);
 
-    private PerCpuPages PcpSlow(int cpu)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(cpu);
-        int c = cpu >> PcpChunkShift;
-        if (c >= _pcpChunks.Length) Array.Resize(ref _pcpChunks, c + 1);
-        var chunk = _pcpChunks[c] ??= new PerCpuPages?[1 << PcpChunkShift];
-        var p = chunk[cpu & ((1 << PcpChunkShift) - 1)] ??= new PerCpuPages();
-        _lastCpu = cpu;
-        _lastPcp = p;
-        return p;
-    }
+    /// <summary>pcp->count of one CPU without making its pcp (0 when it never used the zone).</summary>
+    public int PcpCount(int cpu) => PcpOrNull(cpu)?.Count ?? 0;
 
     /// <summary>Migratetype of the pageblock holding pfn.</summary>
     public MigrateType PageblockMigratetype(long pfn) => _area.PageblockMigratetype(pfn);
@@ -307,6 +303,9 @@ public sealed class ZonePageAllocator
     /// alloc/free churn does not allocate); memory then follows current, not peak, allocations.</summary>
     public void Compact() => _area.Allocated.Compact(ZoneStartPfn, ZoneEndPfn);
 
+    /// <summary>Whether an allocated block's head lies in [startPfn, endPfn).</summary>
+    public bool AnyAllocatedInRange(long startPfn, long endPfn) => _area.Allocated.AnyInRange(startPfn, endPfn);
+
     /// <summary>Allocated blocks whose head pfn lies in [startPfn, endPfn), ascending, with their migratetype.</summary>
     public IEnumerable<AllocatedBlock> AllocatedInRange(long startPfn, long endPfn) => _area.Allocated.InRange(startPfn, endPfn);
 
@@ -344,16 +343,15 @@ public sealed class ZonePageAllocator
         return false;
     }
 
-    /// <summary>Rough managed-heap bytes this allocator holds (free-list nodes, pageblock chunks, pcp buffers).</summary>
+    /// <summary>Rough managed-heap bytes this allocator holds (free-list nodes, pageblock records, pcp buffers).</summary>
     public long ApproximateBytes
     {
         get
         {
-            long b = _area.Lists.NodeCapacity * 40L + _area.Lists.NodeCount * 24L;
-            b += _area.Pageblocks.ChunkCount * (40L + BuddyConstants.PageblockNrPages) + _area.Pageblocks.LeafCount * 4120L;
-            foreach (var (_, p) in AllPcps()) b += 8L * p.BufferCapacity + 16L * PerCpuPages.NrPcpLists + 80;
-            foreach (var chunk in _pcpChunks) if (chunk is not null) b += 8L * chunk.Length + 24;
-            return b + 8L * _pcpChunks.Length;
+            long b = _area.Lists.NodeCapacity * 32L + _area.Lists.NodeCount * 32L;
+            b += _area.Pageblocks.ChunkCount * 16L + _area.Pageblocks.PoolBytes;
+            foreach (var (_, p) in AllPcps()) b += 8L * p.BufferCapacity + 16L * PerCpuPages.NrPcpLists + 20;
+            return b;
         }
     }
 }
