@@ -52,6 +52,20 @@ public sealed record KernelProfile
     /// config, as recorded from its guest; null where none was recorded (the hotplug files are then not shown).</summary>
     public IReadOnlyList<(int Number, string Name)>? CpuhpStates { get; init; }
 
+    /// <summary>__setup_per_zone_wmarks() treats ZONE_MOVABLE like highmem (v6.4+): out of lowmem_pages, and a min
+    /// watermark of managed/1024 clamped to [32, 128] (an empty Movable zone shows min/low/high 32 on 6.12).</summary>
+    public bool MovableWatermarksLikeHighmem { get; init; }
+
+    /// <summary>drivers/base/cpu.c's cpu/enabled (cpu_enabled_mask, v6.10 and later).</summary>
+    public bool CpuEnabledFile { get; init; }
+
+    /// <summary>nodeN/memory_failure/ statistics (mm/memory-failure.c, CONFIG_MEMORY_FAILURE, v6.4 and later).</summary>
+    public bool NodeMemoryFailureStats { get; init; }
+
+    /// <summary>boot_cpu_hotplug_init() sets the boot CPU's cpuhp target to CPUHP_ONLINE as well as its state (v6.5 and
+    /// later); 6.1 leaves the target at 0, so cpu0/hotplug/target reads 0 (the 6.1 guest shows it).</summary>
+    public bool BootCpuHotplugTargetSet { get; init; }
+
     /// <summary>The facts of the kernel build (image layout, structure sizes, config) that boot accounting uses.</summary>
     public KernelBuild Build { get; init; } = KernelBuild.Debian6_1;
 
@@ -188,7 +202,11 @@ public sealed record KernelProfile
     public static readonly KernelProfile V6_12 = V6_1 with
     {
         Name = "v6.12", Release = "6.12.0-numasim",
-        CpuhpStates = null, // not recorded from 6.12 yet
+        CpuhpStates = Hotplug.CpuhpStateTables.Debian612,
+        CpuEnabledFile = true,
+        MovableWatermarksLikeHighmem = true,
+        NodeMemoryFailureStats = true,
+        BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
         AcpiCpuHotAddRefused = true,
