@@ -86,19 +86,21 @@ internal static class FileStatus
         if (!OperatingSystem.IsLinux()) return Portable(path);
         if (NativeStatx(AtFdCwd, path, follow ? 0 : AtSymlinkNoFollow, StatxType | StatxSize, out var st) != 0)
             return (FileKind.Missing, 0);
-        var kind = (st.Mode & 0xF000) switch
-        {
-            0x8000 => FileKind.Regular,
-            0x4000 => FileKind.Directory,
-            0xA000 => FileKind.SymbolicLink,
-            0x1000 => FileKind.Fifo,
-            0x2000 => FileKind.CharDevice,
-            0x6000 => FileKind.BlockDevice,
-            0xC000 => FileKind.Socket,
-            _ => FileKind.Other,
-        };
-        return (kind, st.Size);
+        return (KindOfMode(st.Mode), st.Size);
     }
+
+    /// <summary>The kind an st_mode's S_IFMT bits name.</summary>
+    public static FileKind KindOfMode(ushort mode) => (mode & 0xF000) switch
+    {
+        0x8000 => FileKind.Regular,
+        0x4000 => FileKind.Directory,
+        0xA000 => FileKind.SymbolicLink,
+        0x1000 => FileKind.Fifo,
+        0x2000 => FileKind.CharDevice,
+        0x6000 => FileKind.BlockDevice,
+        0xC000 => FileKind.Socket,
+        _ => FileKind.Other,
+    };
 
     /// <summary>Where statx is not there: what .NET can tell (no FIFOs or devices).</summary>
     private static (FileKind, ulong) Portable(string path)
