@@ -105,6 +105,12 @@ public sealed class TreeSource : IDisposable
         {
             throw new ImportException($"{path}: not a {(gz ? "gzip" : "bzip2")}-compressed tar archive ({CliLine(e.Message)})");
         }
+        // A GNU sparse entry ('S') makes System.Formats.Tar throw NotSupportedException while reading the header (found
+        // by fuzzing); SafeTarExtractor refuses the entry types it does get to see.
+        catch (NotSupportedException e)
+        {
+            throw new ImportException($"{path}: a tar entry of a kind a sysfs tree never holds ({CliLine(e.Message)}): refused");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ImportException($"{path}: cannot unpack ({CliLine(e.Message)})");

@@ -14,7 +14,10 @@ public class FuzzFindingsTests : IDisposable
 
     /// <summary>A one-entry GNU tar whose atime field is a base-256 number beyond Int64 (System.Formats.Tar threw
     /// OverflowException, an internal error).</summary>
-    private static byte[] GnuTarWithHugeAtime()
+    private static byte[] GnuTarWithHugeAtime() => GnuTar('0', hugeAtime: true);
+
+    /// <summary>A one-entry GNU tar (magic "ustar  ") of entry type <paramref name="type"/>, 4 bytes of data.</summary>
+    private static byte[] GnuTar(char type, bool hugeAtime = false)
     {
         var h = new byte[512];
         void Put(int at, string s) => Encoding.ASCII.GetBytes(s).CopyTo(h, at);
@@ -22,27 +25,45 @@ public class FuzzFindingsTests : IDisposable
         Put(100, "0000644\0");
         Put(108, "0000000\0");
         Put(116, "0000000\0");
-        Put(124, "00000000000\0");
+        Put(124, hugeAtime ? "00000000000\0" : "00000000004\0");
         Put(136, "00000000000\0");
-        h[156] = (byte)'0';
+        h[156] = (byte)type;
         Put(257, "ustar  \0");
-        h[345] = 0x80; // GNU atime, base-256
-        for (int i = 346; i < 357; i++) h[i] = 0xff;
+        if (hugeAtime)
+        {
+            h[345] = 0x80; // GNU atime, base-256
+            for (int i = 346; i < 357; i++) h[i] = 0xff;
+        }
         for (int i = 148; i < 156; i++) h[i] = (byte)' ';
         int sum = h.Sum(b => b);
         Put(148, Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ");
-        return [.. h, .. new byte[1024]];
+        return hugeAtime ? [.. h, .. new byte[1024]] : [.. h, .. "abc\n"u8, .. new byte[508 + 1024]];
+    }
+
+    private string Gzipped(byte[] tar)
+    {
+        var path = Path.Combine(_dir, "m.tar.gz");
+        using var f = File.Create(path);
+        using var z = new GZipStream(f, CompressionLevel.Fastest);
+        z.Write(tar);
+        return path;
     }
 
     [Fact]
     public void A_tar_header_with_an_out_of_range_gnu_timestamp_is_a_corrupt_archive_not_an_internal_error()
     {
-        var path = Path.Combine(_dir, "m.tar.gz");
-        using (var f = File.Create(path))
-        using (var z = new GZipStream(f, CompressionLevel.Fastest))
-            z.Write(GnuTarWithHugeAtime());
-        var e = Assert.Throws<ImportException>(() => SysfsImporter.Import(path));
+        var e = Assert.Throws<ImportException>(() => SysfsImporter.Import(Gzipped(GnuTarWithHugeAtime())));
         Assert.Contains("not a gzip-compressed tar archive", e.Message);
+    }
+
+    /// <summary>AFL++ (import target, 2026-12-07): a GNU sparse entry made System.Formats.Tar throw
+    /// NotSupportedException inside GetNextEntry, before SafeTarExtractor could refuse the entry type.</summary>
+    [Fact]
+    public void A_gnu_sparse_tar_entry_is_refused_not_an_internal_error()
+    {
+        var e = Assert.Throws<ImportException>(() => SysfsImporter.Import(Gzipped(GnuTar('S'))));
+        Assert.Contains("m.tar.gz: a tar entry of a kind a sysfs tree never holds", e.Message);
+        Assert.EndsWith(": refused", e.Message);
     }
 }
 
