@@ -33,6 +33,9 @@ internal abstract class AttributeReader
     /// <summary>A mask file; a set of the caller's own.</summary>
     public SortedSet<int> Mask(string name) => Mask(Read(name), name);
 
+    /// <summary>Masks kept in <see cref="MaskCache"/> at most (a tree read path by path gives each read its own string).</summary>
+    private const int MaxCachedMasks = 1 << 16;
+
     private SortedSet<int> Mask(string text, string name)
     {
         var cache = MaskCache;
@@ -40,7 +43,8 @@ internal abstract class AttributeReader
         lock (cache)
             if (cache.TryGetValue(text, out set)) return new SortedSet<int>(set);
         set = SysfsLists.ParseMask(text, PathOf(name));
-        lock (cache) cache.TryAdd(text, set);
+        lock (cache)
+            if (cache.Count < MaxCachedMasks) cache.TryAdd(text, set);
         return new SortedSet<int>(set);
     }
 

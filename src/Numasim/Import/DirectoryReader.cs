@@ -33,7 +33,8 @@ internal static class DirectoryReader
     private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100;
     private const uint StatxType = 0x1;
 
-    private const int ORdOnly = 0, ODirectory = 0x10000, OCloExec = 0x80000;
+    // O_NONBLOCK: an entry swapped for a FIFO between the listing and the open must not block the reader
+    private const int ORdOnly = 0, ONonBlock = 0x800, OCloExec = 0x80000;
     private const byte DtUnknown = 0, DtReg = 8, DtLnk = 10;
 
     /// <summary>getdents64's system call number, per architecture (x86_64 217, arm64 61); 0 where unknown.</summary>
@@ -43,6 +44,9 @@ internal static class DirectoryReader
         Architecture.Arm64 => 61,
         _ => 0,
     };
+
+    /// <summary>O_DIRECTORY, which differs between the architectures (asm/fcntl.h).</summary>
+    private static readonly int ODirectory = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
 
     /// <summary>Whether this reader works here (Linux on x86_64 or arm64).</summary>
     public static bool Available => OperatingSystem.IsLinux() && SysGetdents64 != 0;
@@ -158,7 +162,7 @@ internal static class DirectoryReader
     private static string? ReadAt(int dfd, string name, int max)
     {
         Span<byte> path = stackalloc byte[NameMax + 1];
-        int fd = OpenAt(dfd, ref Terminated(name, path), ORdOnly | OCloExec);
+        int fd = OpenAt(dfd, ref Terminated(name, path), ORdOnly | ONonBlock | OCloExec);
         if (fd < 0) return null;
         try
         {

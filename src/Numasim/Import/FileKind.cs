@@ -32,7 +32,8 @@ internal static class FileStatus
     [DllImport("libc", EntryPoint = "close")]
     private static extern int NativeClose(int fd);
 
-    private const int ORdOnly = 0, OCloExec = 0x80000, ENoEnt = 2, EIntr = 4;
+    // O_NONBLOCK: a file swapped for a FIFO between the lstat and the open must not block the reader
+    private const int ORdOnly = 0, ONonBlock = 0x800, OCloExec = 0x80000, ENoEnt = 2, EIntr = 4;
 
     /// <summary>Reads a file already known to be regular (its lstat said so) into <paramref name="buf"/>, growing it up to
     /// <paramref name="max"/> + 1 bytes; returns the bytes read, -1 when it vanished, or throws IOException. open/read/close
@@ -41,7 +42,7 @@ internal static class FileStatus
     public static int ReadRegular(string path, ulong size, ref byte[] buf, int max)
     {
         if (!OperatingSystem.IsLinux()) return -2;
-        int fd = NativeOpen(path, ORdOnly | OCloExec);
+        int fd = NativeOpen(path, ORdOnly | ONonBlock | OCloExec);
         if (fd < 0)
         {
             int err = Marshal.GetLastPInvokeError();
