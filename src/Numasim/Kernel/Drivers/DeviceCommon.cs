@@ -41,8 +41,11 @@ internal static class DeviceCommon
     public static void AddUeventAndPower(SysfsDirectory d)
     {
         d.AddGroup(UeventGroup);
-        d.Dir("power").AddGroup(PowerGroup);
+        AddPower(d);
     }
+
+    /// <summary>Models dpm_sysfs_add(): the power/ directory (for a device whose uevent is its own).</summary>
+    public static void AddPower(SysfsDirectory d) => d.Dir("power").AddGroup(PowerGroup);
 
     /// <summary>Models sysfs_streq(): equal, ignoring one trailing newline on either side.</summary>
     public static bool SysfsStreq(string a, string b) => a.TrimEnd('\n') == b.TrimEnd('\n') && CountTrailingNl(a) <= 1 && CountTrailingNl(b) <= 1;

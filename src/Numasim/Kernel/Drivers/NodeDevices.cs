@@ -98,6 +98,10 @@ public sealed class NodeDevices
         DeviceAttribute.Const("nr_hugepages", "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL),
         DeviceAttribute.Const("surplus_hugepages", "0\n"));
 
+    /// <summary>memory_failure_attr_group, mm/memory-failure.c (v6.4+): the node's poisoned-page counters, none yet.</summary>
+    private static readonly AttributeGroup MemoryFailureGroup = new(
+        DeviceAttribute.Const("total", "0\n"), DeviceAttribute.Const("ignored", "0\n"), DeviceAttribute.Const("failed", "0\n"),
+        DeviceAttribute.Const("delayed", "0\n"), DeviceAttribute.Const("recovered", "0\n"));
 
     /// <summary>The nodeN directory as __register_one_node() made it: its groups, and the links the state holds.</summary>
     private SysfsDirectory NodeDir(SysfsDirectory parent, string name, int nid)
@@ -105,11 +109,12 @@ public sealed class NodeDevices
         var d = new SysfsDirectory(name, parent);
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
-        foreach (var size in Mm.HugetlbHstates.DirNames(_k))
+        foreach (var size in Mm.HugetlbHstates.DirectoryNames(_k))
             huge.Dir(size).AddGroup(HugepagesGroup);
         // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
         // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)
         d.Dir("x86");
+        if (_k.Profile.NodeMemoryFailureStats) d.Dir("memory_failure").AddGroup(MemoryFailureGroup);
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
         _hmat?.AddTo(d, nid);

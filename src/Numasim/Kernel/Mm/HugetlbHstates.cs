@@ -1,29 +1,13 @@
-using Numasim.Firmware;
+using Numasim.Kernel.Arch;
 
 namespace Numasim.Kernel.Mm;
 
-/// <summary>The huge page sizes (hstates) of x86 hugetlb: 2 MiB always (HPAGE_SHIFT), 1 GiB when the boot CPU has
-/// X86_FEATURE_GBPAGES ("pdpe1gb"): qemu64 has not, so a guest started with plain <c>-cpu qemu64</c> shows no
-/// hugepages-1048576kB directories.</summary>
+/// <summary>The huge page sizes (struct hstate) the kernel registers at boot on x86_64, as nodeN/hugepages/ names them.</summary>
 internal static class HugetlbHstates
 {
-    /// <summary>Models gigantic_pages_init() (arch/x86/mm/hugetlbpage.c) after hugetlb_init()'s default 2 MiB hstate.</summary>
-    public static IEnumerable<string> DirNames(KernelContext k)
-    {
-        if (BootCpuHasGbPages(k)) yield return "hugepages-1048576kB";
-        yield return "hugepages-2048kB";
-    }
-
-    /// <summary>boot_cpu_has(X86_FEATURE_GBPAGES): the boot CPU's /proc/cpuinfo flags (an imported machine's own, else
-    /// qemu64's with the machine's -cpu features).</summary>
-    public static bool BootCpuHasGbPages(KernelContext k)
-    {
-        if (k.Machine.CpuInfo is { } groups)
-        {
-            var boot = groups.FirstOrDefault(g => g.Cpus.Contains(0)) ?? groups.FirstOrDefault();
-            var flags = boot?.Fields.FirstOrDefault(f => f.Key == "flags").Value ?? "";
-            return flags.Split(' ').Contains("pdpe1gb");
-        }
-        return k.Machine.CpuFeatures.Contains("pdpe1gb");
-    }
+    /// <summary>Models hugetlb_init()'s default hstate (HPAGE_SHIFT, 2 MiB) and gigantic_pages_init()
+    /// (arch/x86/mm/hugetlbpage.c), which adds the PUD-sized hstate only when the boot CPU has X86_FEATURE_GBPAGES
+    /// ("pdpe1gb"; QEMU's qemu64 lacks it), in the directory order sysfs lists them.</summary>
+    public static IReadOnlyList<string> DirectoryNames(KernelContext k) =>
+        X86Capabilities.BootCpuHas(k, "pdpe1gb") ? ["hugepages-1048576kB", "hugepages-2048kB"] : ["hugepages-2048kB"];
 }
