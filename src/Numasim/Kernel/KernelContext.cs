@@ -66,6 +66,9 @@ public sealed class KernelContext
     /// <summary>pxm_to_node_map as acpi_numa_init() filled it (empty without SRAT): pxm_to_node().</summary>
     internal Dictionary<int, int> PxmToNode { get; set; } = [];
 
+    /// <summary>The default hstate's huge page pool (mm/hugetlb.c), wired by KernelSubsystems.</summary>
+    internal Mm.Hugetlb? Hugetlb { get; set; }
+
     public FirmwareTables Firmware { get; }
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }

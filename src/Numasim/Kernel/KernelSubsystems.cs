@@ -23,6 +23,9 @@ internal sealed class KernelSubsystems
         MemoryDevices.Onlining = MemoryHotplug;
         PageAlloc = new PageAlloc(k);
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
+        k.Hugetlb = Hugetlb = new Hugetlb(k, PageAlloc);
+        PageAlloc.SkipInScan = Hugetlb.IsFreeHugePage;
+        MemoryHotplug.DissolveFreeHugePages = Hugetlb.DissolveFreeHugePages;
         FirmwareMemmap = new FirmwareMemmap(k);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
         Kvm = new KvmIntel(k, PageAlloc);
@@ -51,6 +54,7 @@ internal sealed class KernelSubsystems
     public VirtioMemDriver VirtioMem { get; }
     public MemoryTiers MemoryTiers { get; }
     public Numa.AcpiHmat Hmat { get; }
+    public Hugetlb Hugetlb { get; }
 
     /// <summary>memory_tier_init() (subsys_initcall), hmat_init() (6.1 device_initcall, 6.12 subsys_initcall after it,
     /// with the HMAT adistance algorithm) and memory_tier_late_init() (6.12 late_initcall).</summary>
@@ -60,5 +64,6 @@ internal sealed class KernelSubsystems
         Hmat.Init(MemoryHotplug.Notifiers, NodeDevices);
         Hmat.RegisterAdistanceAlgorithm(MemoryTiers);
         MemoryTiers.LateInit();
+        Hugetlb.SysfsInit(); // hugetlb_init() (subsys_initcall) → hugetlb_sysfs_init()
     }
 }

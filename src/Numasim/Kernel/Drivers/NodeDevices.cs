@@ -92,7 +92,7 @@ public sealed class NodeDevices
         DeviceAttribute.Ro<NodeDevice>("distance", n => n.Owner.Distance(n.Nid)),
         DeviceAttribute.Wo<NodeDevice>("compact", (_, _) => Errno.None));
 
-    /// <summary>hstate_attr_group per huge page size, mm/hugetlb.c, with no huge pages reserved.</summary>
+    /// <summary>hstate_attr_group of an hstate the model has no pool for (the 1 GiB one): no huge pages reserved.</summary>
     private static readonly AttributeGroup HugepagesGroup = new(
         DeviceAttribute.Const("free_hugepages", "0\n"),
         DeviceAttribute.Const("nr_hugepages", "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL),
@@ -110,7 +110,8 @@ public sealed class NodeDevices
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
         foreach (var size in Mm.HugetlbHstates.DirectoryNames(_k))
-            huge.Dir(size).AddGroup(HugepagesGroup);
+            if (size == "hugepages-2048kB" && _k.Hugetlb is { } pool) huge.Dir(size).AddGroup(Mm.Hugetlb.NodeAttrs, new Mm.NodeHstate(pool, nid));
+            else huge.Dir(size).AddGroup(HugepagesGroup);
         // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
         // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)
         d.Dir("x86");

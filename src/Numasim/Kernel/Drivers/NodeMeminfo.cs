@@ -47,8 +47,9 @@ internal sealed class NodeMeminfo
         foreach (var label in new[] { "AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages: ", "FilePmdMapped: " })
             Kb(label, 0);
         if (_k.Profile.Build.UnacceptedMemory) Kb("Unaccepted:     ", 0);
-        sb.Append($"Node {nid} HugePages_Total: {0,5}\n");
-        sb.Append($"Node {nid} HugePages_Free:  {0,5}\n");
+        // hugetlb_report_node_meminfo(): the default hstate's per-node counters
+        sb.Append($"Node {nid} HugePages_Total: {_k.Hugetlb?.NrHugePages(nid) ?? 0,5}\n");
+        sb.Append($"Node {nid} HugePages_Free:  {_k.Hugetlb?.FreeHugePages(nid) ?? 0,5}\n");
         sb.Append($"Node {nid} HugePages_Surp:  {0,5}\n");
         return sb.ToString();
     }

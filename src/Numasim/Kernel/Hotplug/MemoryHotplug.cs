@@ -27,6 +27,9 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
     /// <summary>Set by the page allocator: moves the movable pages of an isolated range elsewhere (do_migrate_range()).</summary>
     internal Func<Zone, long, long, Errno>? MigrateRange { get; set; }
 
+    /// <summary>Set by hugetlb: dissolve_free_huge_pages() of an isolated range, after the migration.</summary>
+    internal Func<long, long, Errno>? DissolveFreeHugePages { get; set; }
+
     /// <summary>The memory notifier chain online_pages() and offline_pages() call.</summary>
     public MemoryNotifierChain Notifiers { get; } = new();
 
@@ -121,6 +124,7 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         }
         bool migrated = false; // which check refused: the migration or the isolation test
         if (MigrateRange is not null) err = MigrateRange(zone, start, end);
+        if (err == Errno.None && DissolveFreeHugePages is not null) err = DissolveFreeHugePages(start, end);
         if (err == Errno.None) { migrated = true; err = TestPagesIsolated(pages, start, end, out badPfn); }
         if (err != Errno.None)
         {

@@ -174,12 +174,16 @@ public sealed class PageAlloc
 
     private static readonly string[] MigrateCaller = ["do_migrate_range"];
 
+    /// <summary>Set by hugetlb: head pfns scan_movable_pages() skips (free huge pages are not HPageMigratable).</summary>
+    internal Func<long, bool>? SkipInScan { get; set; }
+
     /// <summary>Models do_migrate_range() during offline_pages(): each movable page of the isolated range gets a
     /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
     internal Errno MigrateRange(Zone zone, long start, long end)
     {
         using var call = _k.Trace.Call("do_migrate_range", "mm/memory_hotplug.c", $"pfn 0x{start:x}-0x{end - 1:x}");
         var blocks = zone.Pages.AllocatedInRange(start, end).ToList();
+        if (SkipInScan is { } skip) blocks.RemoveAll(b => skip(b.Pfn));
         _k.Trace.Decide($"{blocks.Count} allocated block(s) in the range{(blocks.Count == 0 ? ": nothing to migrate" : "")}");
         int pinned = blocks.FindIndex(b => !b.IsMovable);
         if (pinned >= 0) return _k.Trace.Fail(Errno.EBUSY, $"the page at pfn 0x{blocks[pinned].Pfn:x} is not movable");

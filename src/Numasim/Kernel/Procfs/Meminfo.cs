@@ -33,7 +33,8 @@ internal static class Meminfo
         Kb("SUnreclaim", 0);
         foreach (var l in new[] { "KernelStack", "PageTables", "SecPageTables", "NFS_Unstable", "Bounce", "WritebackTmp" })
             Kb(l, 0);
-        Kb("CommitLimit", total / 2);
+        long hugetlb = k.Hugetlb?.TotalPages ?? 0;
+        Kb("CommitLimit", (total - hugetlb) / 2); // vm_commit_limit(): overcommit_ratio 50 of what hugetlb does not hold
         Kb("Committed_AS", 0);
         Val("VmallocTotal", 34359738367);
         Kb("VmallocUsed", 0);
@@ -48,10 +49,12 @@ internal static class Meminfo
             Kb("CmaFree", 0);
         }
         if (k.Profile.Build.UnacceptedMemory) Kb("Unaccepted", 0);
-        foreach (var l in new[] { "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp" })
-            sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{0,8}\n");
+        // hugetlb_report_meminfo(): the default hstate's counters, then every hstate's pages
+        long nr = k.Hugetlb?.NrHugePages() ?? 0, hfree = k.Hugetlb?.FreeHugePages() ?? 0;
+        foreach (var (l, v) in new[] { ("HugePages_Total", nr), ("HugePages_Free", hfree), ("HugePages_Rsvd", 0L), ("HugePages_Surp", 0L) })
+            sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{v,8}\n");
         Val("Hugepagesize", 2048);
-        Val("Hugetlb", 0);
+        Kb("Hugetlb", hugetlb);
         DirectMap.Report(k, Val);
         return sb.ToString();
     }

@@ -1,0 +1,221 @@
+using Numasim.Kernel.Numa;
+using Numasim.Kernel.Sysfs;
+using Numasim.Snapshots;
+
+namespace Numasim.Kernel.Mm;
+
+/// <summary>One huge page of the default (2 MiB) hstate's pool: its head pfn and node. The model has no hugetlbfs
+/// users, so every pool page is on its node's free list (hugepage_freelists[nid]).</summary>
+internal readonly record struct HugePage(long Pfn, int Nid, int ZoneId);
+
+/// <summary>mm/hugetlb.c: the default hstate's (2 MiB, order 9) persistent pool, per node, allocated from and freed
+/// to the buddy allocator. The pool's pages are compact state; every counter (nr_huge_pages, free_huge_pages and
+/// their per-node arrays) is derived from them. Surplus and reserved pages need hugetlbfs users: always 0.</summary>
+internal sealed class Hugetlb
+{
+    public const int Order = 9; // HUGETLB_PAGE_ORDER on x86_64 (PMD_SHIFT - PAGE_SHIFT)
+    public const string Root = "/sys/kernel/mm/hugepages";
+    private static readonly string[] Caller = ["alloc_buddy_huge_page", "alloc_fresh_huge_page", "alloc_pool_huge_page",
+        "set_max_huge_pages", "__nr_hugepages_store_common", "nr_hugepages_store", "kernfs_fop_write_iter", "vfs_write"];
+
+    private readonly KernelContext _k;
+    private readonly PageAlloc _alloc;
+    // The pool in enqueue order: enqueue_huge_page() puts a page at the head of its node's list, dequeue takes the head.
+    private readonly StateArray<HugePage> _pool;
+    // h->next_nid_to_alloc, h->next_nid_to_free (NUMA_NO_NODE until first used), h->max_huge_pages.
+    private readonly StateArray<int> _nextNid;
+    private readonly StateValue<long> _maxHugePages;
+
+    public Hugetlb(KernelContext k, PageAlloc alloc)
+    {
+        _k = k;
+        _alloc = alloc;
+        _pool = new StateArray<HugePage>(k.State, "hugetlb pool pages");
+        _nextNid = new StateArray<int>(k.State, "hugetlb next nid to alloc/free", 2);
+        _nextNid.Fill(NumaConstants.NumaNoNode);
+        _maxHugePages = new StateValue<long>(k.State, "hugetlb max_huge_pages");
+    }
+
+    public int PagesPerHugePage => 1 << Order;
+
+    /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
+    public long NrHugePages(int nid = -1)
+    {
+        long n = 0;
+        foreach (var p in _pool.Items) if (nid < 0 || p.Nid == nid) n++;
+        return n;
+    }
+
+    /// <summary>h->free_huge_pages(_node[nid]): every pool page, as the model has no users.</summary>
+    public long FreeHugePages(int nid = -1) => NrHugePages(nid);
+
+    /// <summary>hugetlb_total_pages(): base pages held by all hstates' pools.</summary>
+    public long TotalPages => NrHugePages() * PagesPerHugePage;
+
+    /// <summary>Models hugetlb_sysfs_init() and hugetlb_register_node()'s files: /sys/kernel/mm/hugepages/hugepages-2048kB/
+    /// (hstate_attrs). nodeN/hugepages/ uses <see cref="NodeAttrs"/>.</summary>
+    public void SysfsInit()
+    {
+        var d = _k.Fs.MakeDirs($"{Root}/hugepages-2048kB");
+        d.Attr("free_hugepages", () => $"{FreeHugePages()}\n", mode: 0b100_100_100);
+        d.Attr("nr_hugepages", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
+        d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
+        d.Attr("nr_overcommit_hugepages", () => "0\n", v => ParseCount(v, out _), 0b110_100_100);
+        d.Attr("resv_hugepages", () => "0\n", mode: 0b100_100_100);
+        d.Attr("surplus_hugepages", () => "0\n", mode: 0b100_100_100);
+    }
+
+    /// <summary>Whether pfn is the head of a pool page (PageHuge() and not HPageMigratable(): scan_movable_pages() skips it).</summary>
+    public bool IsFreeHugePage(long pfn) => IndexOf(pfn) >= 0;
+
+    private int IndexOf(long pfn)
+    {
+        var items = _pool.Items;
+        for (int i = 0; i < items.Length; i++) if (items[i].Pfn == pfn) return i;
+        return -1;
+    }
+
+    /// <summary>kstrtoul(buf, 10, &amp;count): decimal digits and at most one trailing newline.</summary>
+    private static Errno ParseCount(string v, out ulong count)
+    {
+        var s = v.EndsWith('\n') ? v[..^1] : v;
+        if (s.StartsWith('+')) s = s[1..];
+        count = 0;
+        if (s.Length == 0 || !s.All(char.IsAsciiDigit)) return Errno.EINVAL;
+        return ulong.TryParse(s, out count) ? Errno.None : Errno.ERANGE;
+    }
+
+    /// <summary>Models __nr_hugepages_store_common(): NUMA_NO_NODE balances over N_MEMORY, a node's file only that node.</summary>
+    public Errno NrHugepagesStore(string value, int nid)
+    {
+        var err = ParseCount(value, out var count);
+        if (err != Errno.None) return err;
+        using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"count {count}, nid {nid}");
+        var allowed = nid == NumaConstants.NumaNoNode ? _k.NodeStates[NodeState.Memory].Clone() : NodeOnly(nid);
+        return SetMaxHugePages(count, nid, allowed);
+    }
+
+    private Bitmap NodeOnly(int nid)
+    {
+        var m = _k.NodeStates[NodeState.Memory].Clone();
+        m.ClearAll();
+        m.Set(nid);
+        return m;
+    }
+
+    /// <summary>Models set_max_huge_pages(): a node's count becomes a global target; grow with alloc_pool_huge_page()
+    /// until the target or the first failure, shrink with remove_pool_huge_page() down to the target.</summary>
+    private Errno SetMaxHugePages(ulong count, int nid, Bitmap allowed)
+    {
+        if (nid != NumaConstants.NumaNoNode)
+        {
+            ulong old = count;
+            count += (ulong)(NrHugePages() - NrHugePages(nid));
+            if (count < old) count = ulong.MaxValue;
+        }
+        while (count > (ulong)NrHugePages())
+            if (!AllocPoolHugePage(allowed)) break;
+        // min_count = resv + nr - free = 0: the model's pages are all free
+        while (count < (ulong)NrHugePages())
+            if (!RemovePoolHugePage(allowed)) break;
+        _maxHugePages.Mut = NrHugePages();
+        return Errno.None;
+    }
+
+    /// <summary>Models hstate_next_node_to_alloc()/_free() (get_valid_node_allowed() then next_node_allowed()).</summary>
+    private int NextNode(int which, Bitmap allowed)
+    {
+        int nid = _nextNid[which];
+        if (nid == NumaConstants.NumaNoNode || !allowed[nid]) nid = NextAllowed(nid, allowed);
+        _nextNid.Set(which, NextAllowed(nid, allowed));
+        return nid;
+    }
+
+    private static int NextAllowed(int nid, Bitmap allowed)
+    {
+        for (int n = nid + 1; n < allowed.NBits; n++) if (allowed[n]) return n;
+        for (int n = 0; n < allowed.NBits; n++) if (allowed[n]) return n;
+        return NumaConstants.NumaNoNode;
+    }
+
+    /// <summary>Models alloc_pool_huge_page(): for_each_node_mask_to_alloc() tries each allowed node once, from the
+    /// round-robin cursor, with alloc_buddy_huge_page(); the page joins the pool (put_page() → enqueue_huge_page()).</summary>
+    private bool AllocPoolHugePage(Bitmap allowed)
+    {
+        int nodes = allowed.Weight();
+        for (int i = 0; i < nodes; i++)
+        {
+            int node = NextNode(0, allowed);
+            if (node < 0) return false;
+            var page = AllocBuddyHugePage(node, allowed);
+            if (page is null) continue;
+            _pool.Add(new HugePage(page.Pfn, page.Node, page.Zone.Id));
+            _k.Trace.Change($"huge page at pfn 0x{page.Pfn:x} from {page.Zone} joins node {node}'s pool");
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Models alloc_buddy_huge_page(): __alloc_pages(htlb_alloc_mask(h) | __GFP_THISNODE | __GFP_COMP |
+    /// __GFP_NOWARN | __GFP_RETRY_MAYFAIL, order 9, nid, nodes_allowed); 2 MiB pages are movable (GFP_HIGHUSER_MOVABLE).</summary>
+    private AllocatedPage? AllocBuddyHugePage(int nid, Bitmap allowed)
+    {
+        if (_k.NodeDataOf(nid) is null) return null;
+        var gfp = Gfp.GfpHighUserMovable | Gfp.ThisNode | Gfp.Comp | Gfp.NoWarn | Gfp.RetryMayfail;
+        return _alloc.AllocPages(gfp, Order, nid, allowed, new AllocContext(0, "sh", 1, Caller));
+    }
+
+    /// <summary>Models remove_pool_huge_page() + update_and_free_page(): for_each_node_mask_to_free() takes the head
+    /// of the next node's free list (the most recently enqueued page) back to the buddy.</summary>
+    private bool RemovePoolHugePage(Bitmap allowed)
+    {
+        int nodes = allowed.Weight();
+        for (int i = 0; i < nodes; i++)
+        {
+            int node = NextNode(1, allowed);
+            if (node < 0) return false;
+            for (int j = _pool.Length - 1; j >= 0; j--)
+                if (_pool[j].Nid == node)
+                {
+                    FreeToBuddy(j);
+                    return true;
+                }
+        }
+        return false;
+    }
+
+    private void FreeToBuddy(int index)
+    {
+        var p = _pool[index];
+        _pool.RemoveAt(index);
+        _k.ZoneById(p.ZoneId).Pages.Free(p.Pfn, 0);
+        _k.Trace.Change($"huge page at pfn 0x{p.Pfn:x} of node {p.Nid} freed to the buddy allocator");
+    }
+
+    /// <summary>Models dissolve_free_huge_pages(start, end) in offline_pages(): every free huge page of the range leaves
+    /// the pool (dissolve_free_huge_page(): remove_hugetlb_page(), max_huge_pages--) and goes back to the buddy, into
+    /// the isolated pageblocks; -EBUSY when it would take a reserved page (free == resv).</summary>
+    public Errno DissolveFreeHugePages(long start, long end)
+    {
+        using var call = _k.Trace.Call("dissolve_free_huge_pages", "mm/hugetlb.c", $"pfn 0x{start:x}-0x{end - 1:x}");
+        for (int i = 0; i < _pool.Length;)
+        {
+            var p = _pool[i];
+            if (p.Pfn < start || p.Pfn >= end) { i++; continue; }
+            if (FreeHugePages() == 0) return _k.Trace.Fail(Errno.EBUSY, "free_huge_pages - resv_huge_pages == 0");
+            _maxHugePages.Mut--;
+            FreeToBuddy(i);
+        }
+        foreach (var z in _k.AllZones()) if (!z.IsEmpty && z.SpansPfn(start)) z.Pages.DrainPcp();
+        return Errno.None;
+    }
+
+    /// <summary>The nodeN/hugepages/hugepages-2048kB files (hstate_attr_group with kobj_to_node_hstate()).</summary>
+    public static readonly AttributeGroup NodeAttrs = new(
+        DeviceAttribute.Ro<NodeHstate>("free_hugepages", n => $"{n.Pool.FreeHugePages(n.Nid)}\n"),
+        DeviceAttribute.Rw<NodeHstate>("nr_hugepages", n => $"{n.Pool.NrHugePages(n.Nid)}\n", (n, v) => n.Pool.NrHugepagesStore(v, n.Nid)),
+        DeviceAttribute.Ro<NodeHstate>("surplus_hugepages", _ => "0\n"));
+}
+
+/// <summary>A node's view of an hstate (hstate_kobjs of struct node_hstate).</summary>
+internal sealed record NodeHstate(Hugetlb Pool, int Nid);
