@@ -10,6 +10,9 @@ internal sealed class NodeMeminfo
 
     public NodeMeminfo(KernelContext k) => _k = k;
 
+    private static readonly string[] ThpLabels = ["AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages: ", "FilePmdMapped: "];
+    private static readonly string[] ThpLabelsAligned = ["AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages:  ", "FilePmdMapped:  "];
+
     /// <summary>Models si_meminfo_node(): total and free pages of the node's managed zones.</summary>
     public (long Total, long Free) SiMeminfoNode(int nid)
     {
@@ -44,7 +47,7 @@ internal sealed class NodeMeminfo
         Kb("Slab:           ", 0);
         Kb("SReclaimable:   ", 0);
         Kb("SUnreclaim:     ", 0);
-        foreach (var label in new[] { "AnonHugePages:  ", "ShmemHugePages: ", "ShmemPmdMapped: ", "FileHugePages: ", "FilePmdMapped: " })
+        foreach (var label in _k.Profile.NodeMeminfoFileThpAligned ? ThpLabelsAligned : ThpLabels)
             Kb(label, 0);
         if (_k.Profile.Build.UnacceptedMemory) Kb("Unaccepted:     ", 0);
         // hugetlb_report_node_meminfo(): the default hstate's per-node counters

@@ -62,6 +62,10 @@ public sealed record KernelProfile
     /// <summary>nodeN/memory_failure/ statistics (mm/memory-failure.c, CONFIG_MEMORY_FAILURE, v6.4 and later).</summary>
     public bool NodeMemoryFailureStats { get; init; }
 
+    /// <summary>node_read_meminfo()'s FileHugePages:/FilePmdMapped: labels padded to the others' width (6.12.111 shows it
+    /// live, 6.1.176 is one space short).</summary>
+    public bool NodeMeminfoFileThpAligned { get; init; }
+
     /// <summary>boot_cpu_hotplug_init() sets the boot CPU's cpuhp target to CPUHP_ONLINE as well as its state (v6.5 and
     /// later); 6.1 leaves the target at 0, so cpu0/hotplug/target reads 0 (the 6.1 guest shows it).</summary>
     public bool BootCpuHotplugTargetSet { get; init; }
@@ -211,6 +215,7 @@ public sealed record KernelProfile
         CpuEnabledFile = true,
         MovableWatermarksLikeHighmem = true,
         NodeMemoryFailureStats = true,
+        NodeMeminfoFileThpAligned = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
