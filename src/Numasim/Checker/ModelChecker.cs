@@ -225,11 +225,14 @@ public sealed class ModelChecker(CheckOptions options)
     private static long Ticks(long since) =>
         (long)((Stopwatch.GetTimestamp() - since) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency);
 
-    private ulong Fingerprint(CheckDriver d)
+    private ulong Fingerprint(CheckDriver d) => FingerprintOf(d, _o.Fingerprint, _o.Symmetry);
+
+    /// <summary>The fingerprint the checker keys a driver's current state by (shared with the distributed checker).</summary>
+    public static ulong FingerprintOf(CheckDriver d, FingerprintMode mode, bool symmetry)
     {
-        if (_o.Fingerprint == FingerprintMode.Exact) return d.Machine.State.ExactHash();
+        if (mode == FingerprintMode.Exact) return d.Machine.State.ExactHash();
         var fp = d.Machine.State.Fingerprints;
-        return _o.Symmetry ? fp.Symmetric : fp.Plain;
+        return symmetry ? fp.Symmetric : fp.Plain;
     }
 
     /// <summary>The operations from boot to a state.</summary>
@@ -313,9 +316,12 @@ public sealed class ModelChecker(CheckOptions options)
         }
     }
 
-    private (IInvariant Inv, string Msg)? FirstBroken(CheckDriver d)
+    private (IInvariant Inv, string Msg)? FirstBroken(CheckDriver d) => FirstBroken(_inv, d);
+
+    /// <summary>The first of the invariants the driver's state breaks, in order; a check that throws counts as broken.</summary>
+    public static (IInvariant Inv, string Msg)? FirstBroken(IReadOnlyList<IInvariant> invariants, CheckDriver d)
     {
-        foreach (var inv in _inv)
+        foreach (var inv in invariants)
         {
             string? msg;
             try { msg = inv.Check(d); }
@@ -344,9 +350,15 @@ public sealed class ModelChecker(CheckOptions options)
     /// scenario steps and expectations.</summary>
     private Violation MakeViolation(List<CheckOp> path, IInvariant inv, string message)
     {
-        var d = NewDriver(record: true);
-        foreach (var op in path) d.Apply(op);
         Interlocked.Add(ref _replayed, path.Count);
+        return ReplayViolation(NewDriver(record: true), path, inv, message);
+    }
+
+    /// <summary>Replays a violating path from boot on a recording driver (<c>record: true</c>) and makes the
+    /// violation: its scenario steps, expectations, and whether the invariant broke again.</summary>
+    public static Violation ReplayViolation(CheckDriver d, IReadOnlyList<CheckOp> path, IInvariant inv, string message)
+    {
+        foreach (var op in path) d.Apply(op);
         string? again;
         try { again = inv == StateRendering.Invariant ? message : inv.Check(d); } catch (Exception e) { again = e.Message; }
         IReadOnlyList<ScenarioStep> expectations = [];

@@ -1,0 +1,96 @@
+using Numasim.Checker;
+
+namespace Numasim.Cluster;
+
+/// <summary>What every partition needs to explore the same space as the coordinator: the machine (QEMU options or
+/// machine-file text, so that a silo on another machine needs no file of ours), the profile and the search options.</summary>
+[GenerateSerializer, Immutable]
+public sealed class RunSpec
+{
+    [Id(0)] public required string RunId { get; init; }
+    [Id(1)] public string? Qemu { get; init; }
+    [Id(2)] public string? MachineText { get; init; }
+    [Id(3)] public required string Profile { get; init; }
+    [Id(4)] public required string[] Families { get; init; }
+    [Id(5)] public bool Symmetry { get; init; }
+    [Id(6)] public bool PartialOrder { get; init; }
+    [Id(7)] public FingerprintMode Fingerprint { get; init; }
+    [Id(8)] public required int Partitions { get; init; }
+}
+
+/// <summary>
+/// A state on its way to its owner: its fingerprint and its path from boot. Each step is
+/// <c>(index of the operation among the parent's enabled operations) &lt;&lt; 32 | packed operation</c>, so comparing
+/// paths step by step as unsigned numbers is the single-process checker's search-tree order (parent first, then the
+/// operation's rank): the least path of a state is the one the single-process search keeps.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed class Candidate
+{
+    [Id(0)] public ulong Fp { get; init; }
+    [Id(1)] public required ulong[] Path { get; init; }
+    /// <summary>The first invariant the state breaks (null: none), and its message.</summary>
+    [Id(2)] public string? Broken { get; init; }
+    [Id(3)] public string? Message { get; init; }
+}
+
+/// <summary>What a partition did expanding its frontier.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ExpandReport
+{
+    [Id(0)] public long Transitions { get; init; }
+    [Id(1)] public long Skipped { get; init; }
+    [Id(2)] public long Sent { get; init; }
+}
+
+/// <summary>A partition's new level: how many states it kept and its least broken one (null: none).</summary>
+[GenerateSerializer, Immutable]
+public sealed class CommitReport
+{
+    [Id(0)] public long NewStates { get; init; }
+    [Id(1)] public long Visited { get; init; }
+    [Id(2)] public Candidate? LeastBroken { get; init; }
+    [Id(3)] public string Silo { get; init; } = "";
+}
+
+/// <summary>
+/// One hash partition of the search: the fingerprints it owns (visited set), the states of the current level it owns
+/// (frontier) and the candidates of the next level routed to it. Key: "RUNID/PARTITION".
+/// </summary>
+public interface IPartitionGrain : IGrainWithStringKey
+{
+    /// <summary>Boots the machine and returns the root state's fingerprint (the coordinator checks that every
+    /// partition booted the same machine).</summary>
+    Task<ulong> Init(RunSpec spec);
+
+    /// <summary>Takes candidates of the next level (called by the other partitions while they expand).</summary>
+    [AlwaysInterleave]
+    Task Offer(Candidate[] batch);
+
+    /// <summary>Expands every state of the frontier (level <paramref name="level"/>) and sends each successor to its
+    /// owner; returns once every batch was delivered.</summary>
+    Task<ExpandReport> Expand(int level);
+
+    /// <summary>The barrier's second half: the candidates received become the next frontier (those not visited
+    /// before, each with its least path).</summary>
+    Task<CommitReport> Commit(int level);
+}
+
+/// <summary>Path order and partition choice, shared by coordinator and partitions.</summary>
+public static class Paths
+{
+    /// <summary>The owner of a fingerprint: its high 32 bits mod P (the low bits index each partition's visited set,
+    /// which would otherwise see only fingerprints with equal low bits).</summary>
+    public static int Owner(ulong fp, int partitions) => (int)((fp >> 32) % (ulong)partitions);
+
+    public static int Compare(ulong[] a, ulong[] b)
+    {
+        for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+            if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+        return a.Length.CompareTo(b.Length);
+    }
+
+    public static CheckOp Op(ulong step) => CheckOp.Unpack((uint)step);
+
+    public static List<CheckOp> Ops(ulong[] path) => [.. path.Select(Op)];
+}
