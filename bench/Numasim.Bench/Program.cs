@@ -11,7 +11,7 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "--quick") { Quick(); return; }
         if (args.Length > 0 && args[0] == "--memory") { AllocatorMemoryFigures.Run(); return; }
-        if (args.Length > 0 && args[0] == "--import-big") { ImportRoundTrip.Run(); return; }
+        if (args.Length > 0 && args[0] == "--import-big") { ImportRoundTrip.Run(args.Length > 1 ? args[1] : null); return; }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 

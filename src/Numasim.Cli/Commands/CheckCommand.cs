@@ -10,7 +10,8 @@ namespace Numasim.Cli.Commands;
 
 /// <summary>
 /// <c>numasim check (--machine FILE | --qemu "ARGS") [--profile P] [--depth N] [--ops LIST] [--jobs N] [--out FILE]
-/// [--max-states N] [--symmetry] [--por] [--fingerprint observed|exact] [--bitstate BITS] [--render-sample N] [--progress] [--explain] [--report FILE]</c>: breadth-first exploration of hotplug
+/// [--max-states N] [--symmetry] [--por] [--fingerprint observed|exact] [--bitstate BITS] [--render-sample N] [--progress] [--explain] [--report FILE]</c>,
+/// or <c>numasim check --zoo [--depth N] [--jobs N] [--out DIR]</c> (the bug zoo, <see cref="ZooCheck"/>): breadth-first exploration of hotplug
 /// operation sequences; a violated invariant is printed with the shortest sequence and written as a scenario (with
 /// --explain, each of its steps explained). Exit 0 none, 1 violation.
 /// </summary>
@@ -36,6 +37,7 @@ public static class CheckCommand
         var render = new Option<int>("--render-sample") { Description = "one state in N also has /sys and /proc compared with a replay from boot (0: only the counterexample; default 4096)", HelpName = "N", DefaultValueFactory = _ => 4096 };
         var explain = new Option<bool>("--explain") { Description = "explain each step of the counterexample: kernel call path, decisions, errnos, changed files" };
         var report = RunCommand.ReportOption();
+        var zoo = new Option<bool>("--zoo") { Description = "run the bug zoo: each historical bug's profile must be found, its fix clean to the same depth (docs/checker.md)" };
         var command = new Command("check", "explore hotplug operation sequences and check the invariants");
         machine.AddTo(command);
         command.Options.Add(depth);
@@ -51,10 +53,13 @@ public static class CheckCommand
         command.Options.Add(render);
         command.Options.Add(explain);
         command.Options.Add(report);
+        command.Options.Add(zoo);
         command.SetAction(parsed =>
         {
             var stdout = parsed.InvocationConfiguration.Output;
             var stderr = parsed.InvocationConfiguration.Error;
+            if (parsed.GetValue(zoo))
+                return ZooCheck.Run(stdout, parsed.GetResult(depth) is null ? Zoo.MaxDepth : parsed.GetValue(depth), parsed.GetValue(jobs), parsed.GetValue(output));
             var profile = MachineOptions.ResolveProfile(parsed.GetValue(machine.Profile));
             var spec = machine.ResolveSpec(parsed, "check", stderr);
             int d = parsed.GetValue(depth), j = parsed.GetValue(jobs);

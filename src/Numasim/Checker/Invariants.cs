@@ -37,7 +37,7 @@ public static class Invariants
     [
         new NoOops(), new CpuToNodeValid(), new NodeDataNeverFreed(), new NodeOnlineRule(), new NodeStatesMatchZones(),
         new NodeCpuLinks(), new ZonelistsMatchNodes(), new PageConservation(), new FreePagesSum(), new PresentPagesInBlocks(),
-        new NoPageInOfflineMemory(),
+        new NoPageInOfflineMemory(), new ZoneSpansMatchBlocks(), new PgdatMatchesZones(),
     ];
 
     /// <summary>The invariants that read /sys itself: run on the counterexample and on the sampled states whose

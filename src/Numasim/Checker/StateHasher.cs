@@ -6,7 +6,7 @@ namespace Numasim.Checker;
 /// The canonical 64-bit hash of a checker state, computed from the model's state: each possible CPU's presence,
 /// onlineness and cpu_to_node; node_states[]; each memory block's node, state and zone; the DIMMs and CPUs the
 /// checker plugged; kvm_intel loaded; the checker's pages (node, zone); each zone's present, managed and
-/// allocated page counts. With symmetry reduction, DIMMs and hot-added blocks count as a multiset (which slot or
+/// allocated page counts and span; each pgdat's nr_zones. With symmetry reduction, DIMMs and hot-added blocks count as a multiset (which slot or
 /// block number holds them does not matter), and CPUs of one node as a multiset of (present, online).
 /// </summary>
 public static class StateHasher
@@ -62,16 +62,21 @@ public static class StateHasher
         h = Add(h, d.KvmLoaded ? 0x4B564DUL : 0x4E4FUL);
         h = Add(h, Faults.Fingerprint(m));
         foreach (var (key, page) in d.Pages) h = Add(h, (ulong)key << 40 | (ulong)page.Node << 8 | (ulong)page.Zone.Type);
-        // Zone accounting.
+        // Zone accounting, zone spans and nr_zones.
         foreach (var p in k.AllPgData())
+        {
+            h = Add(h, 0x4E5AUL << 32 | (ulong)p.NodeId << 8 | (uint)p.NrZones);
             foreach (var z in p.Zones)
             {
+                if (z.SpannedPages != 0 || z.ZoneStartPfn != 0)
+                    h = Add(h, Mix((ulong)z.Id << 1 | 1) ^ (ulong)z.ZoneStartPfn << 24 ^ (ulong)z.SpannedPages);
                 if (z.PresentPages == 0 && z.ManagedPages == 0 && z.Pages.AllocatedPages == 0) continue;
                 h = Add(h, (ulong)p.NodeId << 8 | (ulong)z.Type);
                 h = Add(h, (ulong)z.PresentPages);
                 h = Add(h, (ulong)z.ManagedPages);
                 h = Add(h, (ulong)z.Pages.AllocatedPages);
             }
+        }
         return Mix(h);
     }
 

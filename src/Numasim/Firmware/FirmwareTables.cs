@@ -71,6 +71,9 @@ public sealed record FirmwareTables
 
     public DeviceMemoryRegion? DeviceMemory { get; init; }
 
+    /// <summary>The HMAT (-machine hmat=on), null when QEMU emits none.</summary>
+    public HmatTable? Hmat { get; init; }
+
     /// <summary>DIMMs plugged before boot, which the kernel finds as ACPI memory devices while it boots.</summary>
     public IReadOnlyList<PluggedDimm> ColdPlugged { get; init; } = [];
 

@@ -13,7 +13,7 @@ public static partial class MachineFile
 {
     private static readonly HashSet<string> RealKeys = ["boot_memory", "firmware_reserved", "dimms", "device_memory_base", "block_states", "memtotal_kb",
         "unremovable_blocks", "firmware_cpu_ids", "cpuinfo", "caches", "vulnerabilities", "cpufreq", "memory_side_caches", "node_access",
-        "generic_initiator_nodes", "hotplug_only_nodes", "cpufreq_boost"];
+        "generic_initiator_nodes", "hotplug_only_nodes", "cpufreq_boost", "hmat", "cpu_features"];
 
     private static readonly string[] CacheKeys = ["index", "cpus", "level", "type", "size", "ways", "line", "sets", "partition", "write_policy", "allocation_policy", "ids", "shared"];
 
@@ -33,6 +33,7 @@ public static partial class MachineFile
 
     private static void WriteReal(StringBuilder sb, MachineSpec spec)
     {
+        WriteHmat(sb, spec);
         var inv = CultureInfo.InvariantCulture;
         if (spec.BootMemory is { } bm)
         {
@@ -289,7 +290,7 @@ public static partial class MachineFile
                     if (spec.NodeIds.Contains(n) || n >= 1 << 10) throw Err(ho.value, $"hotplug_only_nodes: node {n} is in 'nodes' or beyond MAX_NUMNODES (these nodes have no boot memory, CPUs or folder)");
                 spec = spec with { HotplugOnlyNodes = l };
             }
-            return spec;
+            return ReadHmat(spec, f);
         }
 
         private List<CacheSpec> Caches(YamlNode value)

@@ -72,11 +72,7 @@ public static partial class MachineFile
             if (c.ComputeUnitId >= 0) sb.Append(inv, $", compute_unit: {c.ComputeUnitId}");
             sb.Append("}\n");
         }
-        if (spec.Distances is not null)
-        {
-            sb.Append("distances:\n");
-            foreach (var row in spec.Distances) sb.Append("  - [").Append(string.Join(", ", row.Select(d => d.ToString(inv)))).Append("]\n");
-        }
+        if (spec.Distances is not null) WriteDistances(sb, spec.Distances);
         if (spec.MemhpDefaultState is not null) sb.Append("memhp_default_state: ").Append(Quote(spec.MemhpDefaultState)).Append('\n');
         if (spec.CommandLine is not null) sb.Append("cmdline: ").Append(Quote(spec.CommandLine)).Append('\n');
         if (spec.MemoryBlockSizeBytes is ulong mbs) sb.Append("memory_block_size: ").Append(QemuSize.Format(mbs)).Append('\n');
@@ -326,30 +322,6 @@ public static partial class MachineFile
             }
             if (present != smp.Cpus) throw Err(value, $"cpus: {present} CPUs present but smp.cpus is {smp.Cpus}");
             return list;
-        }
-
-        private IReadOnlyList<IReadOnlyList<int>> Distances(YamlNode value, List<NodeSpec> nodes)
-        {
-            var rows = Seq(value, "distances");
-            if (rows.Children.Count != nodes.Count)
-                throw Err(value, $"distances: {rows.Children.Count} rows but the machine has {nodes.Count} nodes");
-            var m = new List<IReadOnlyList<int>>();
-            for (int i = 0; i < rows.Children.Count; i++)
-            {
-                var row = Seq(rows.Children[i], "distances row");
-                if (row.Children.Count != nodes.Count)
-                    throw Err(row, $"distances: row {i} has {row.Children.Count} entries but the machine has {nodes.Count} nodes");
-                var r = new List<int>();
-                for (int j = 0; j < row.Children.Count; j++)
-                {
-                    int d = Int(row.Children[j], "distances", 0);
-                    if (i == j && d != 10) throw Err(row.Children[j], $"distances: Local distance of node {nodes[i].NodeId} should be 10.");
-                    if (i != j && (d < 10 || d > 255)) throw Err(row.Children[j], $"distances: NUMA distance ({d}) between nodes {nodes[i].NodeId} and {nodes[j].NodeId} is invalid, it must be 11..255");
-                    r.Add(d);
-                }
-                m.Add(r);
-            }
-            return m;
         }
 
         private string Scalar(YamlNode node, string field) =>

@@ -86,6 +86,7 @@ public static class PcMachine
             Slit = numa ? SlitByPxm(spec) : null,
             SratGenericInitiators = numa ? spec.GenericInitiatorNodes : [],
             DeviceMemory = devmem,
+            Hmat = numa ? AcpiHmatBuilder.Build(spec) : null,
         };
     }
 

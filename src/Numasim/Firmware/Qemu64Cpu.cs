@@ -22,11 +22,12 @@ public static class Qemu64Cpu
     /// set by QEMU when a package holds more than one logical CPU (cpu_x86_cpuid(): threads per package > 1). cpu MHz
     /// and bogomips come from the host's TSC calibration and vary from host to host (and bogomips from CPU to CPU);
     /// the values are those of the first recording.</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> CpuInfoFields(SmpSpec smp)
+    public static IReadOnlyList<KeyValuePair<string, string>> CpuInfoFields(SmpSpec smp, IReadOnlyList<string>? features = null)
     {
         bool multi = smp.Dies * smp.Cores * smp.Threads > 1;
+        // x86_cap_flags order: pdpe1gb (CPUID 0x80000001 EDX bit 26) comes after nx (bit 20), before lm (bit 29)
         var flags = "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 "
-            + (multi ? "ht " : "") + "syscall nx lm rep_good nopl cpuid extd_apicid pni cx16 hypervisor lahf_lm "
+            + (multi ? "ht " : "") + "syscall nx " + (features?.Contains("pdpe1gb") == true ? "pdpe1gb " : "") + "lm rep_good nopl cpuid extd_apicid pni cx16 hypervisor lahf_lm "
             + (multi ? "cmp_legacy " : "") + "svm 3dnowprefetch vmmcall";
         return
         [

@@ -8,7 +8,7 @@ namespace Numasim.Firmware;
 /// softmmu/vl.c, machine_parse_smp_config(), hw/core/machine-smp.c, and parse_numa_opts() /
 /// numa_complete_configuration(), hw/core/numa.c.
 /// </summary>
-public static class QemuCommandLine
+public static partial class QemuCommandLine
 {
     /// <summary>MAX_NODES of include/sysemu/numa.h.</summary>
     public const int MaxNodes = 128;
@@ -19,7 +19,7 @@ public static class QemuCommandLine
     /// <summary>ACPI_MAX_RAM_SLOTS, include/hw/acpi/pc-hotplug.h.</summary>
     public const int MaxRamSlots = 256;
 
-    private static readonly HashSet<string> IgnoredWithArg = ["-accel", "-cpu", "-kernel", "-initrd", "-display", "-serial", "-qmp", "-monitor"];
+    private static readonly HashSet<string> IgnoredWithArg = ["-accel", "-kernel", "-initrd", "-display", "-serial", "-qmp", "-monitor"];
     private static readonly HashSet<string> IgnoredFlags = ["-no-reboot", "-nographic", "-enable-kvm"];
     private static readonly HashSet<string> BackendIgnoredProps = ["qom-type", "id", "size", "prealloc", "share", "merge", "dump", "policy", "host-nodes", "reserve", "x-use-canonical-path-for-ramblock-id"];
 
@@ -45,7 +45,7 @@ public static class QemuCommandLine
         public string? Option { get; } = option;
     }
 
-    private sealed class Parser
+    private sealed partial class Parser
     {
         private readonly List<string> _warnings = [];
         private string _mArg = "";
@@ -76,7 +76,7 @@ public static class QemuCommandLine
                 var opt = w.StartsWith("--", StringComparison.Ordinal) ? w[1..] : w;
                 if (!opt.StartsWith('-')) throw new QemuParseException(null, $"{w}: unexpected argument (not an option)");
                 if (IgnoredFlags.Contains(opt)) continue;
-                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" or "-device" || IgnoredWithArg.Contains(opt);
+                bool known = opt is "-m" or "-smp" or "-object" or "-numa" or "-append" or "-machine" or "-M" or "-device" or "-cpu" || IgnoredWithArg.Contains(opt);
                 if (!known) throw new QemuParseException(opt, "unknown option");
                 if (i + 1 >= words.Count) throw new QemuParseException(opt, "requires an argument");
                 var arg = words[++i];
@@ -87,6 +87,7 @@ public static class QemuCommandLine
                     case "-object": _objects.Add(arg); break;
                     case "-numa": _numa.Add(arg); break;
                     case "-append": _append = arg; break;
+                    case "-cpu": _cpuFeatures = CpuFeatures(arg); break;   // the last -cpu wins
                     case "-device": _devices.Add(ParseDevice(arg)); break;
                     case "-machine" or "-M": CheckMachine(opt, arg); break;
                 }
@@ -99,6 +100,7 @@ public static class QemuCommandLine
             foreach (var n in _numa) ParseNuma(n, smp, backends);
             var (nodes, distances) = CompleteNuma(ram, maxram, slots);
             var cpuSlots = FinishCpuNuma(smp, nodes.Count);
+            var hmat = CompleteHmat(nodes.Count);
             CheckPcMemory(ram, maxram, slots);
 
             var spec = new MachineSpec
@@ -114,6 +116,8 @@ public static class QemuCommandLine
                 Backends = backends.Select(kv => new MemoryBackendSpec(kv.Key, kv.Value)).ToList(),
                 CommandLine = _append,
                 Devices = _devices,
+                Hmat = hmat,
+                CpuFeatures = _cpuFeatures,
             };
             if (Hypervisor.VirtioMemDevice.CheckColdPlug(spec) is { } bad) throw new QemuParseException("-device " + DeviceArg(bad.Device), bad.Error);
             return ParseResult.Success(spec, _warnings);
@@ -122,10 +126,11 @@ public static class QemuCommandLine
         private static List<KeyValuePair<string, string>> Opts(string opt, string arg, string? implied) =>
             QemuOpts.Parse(arg, implied, out var err) ?? throw new QemuParseException(opt, err!);
 
-        private static void CheckMachine(string opt, string arg)
+        private void CheckMachine(string opt, string arg)
         {
             foreach (var (k, v) in Opts(opt, arg, "type"))
             {
+                if (k == "hmat") { SetHmat(opt, v); continue; }
                 if (k == "type" && v is not ("pc" or "pc-i440fx-7.2"))
                     throw new QemuParseException(opt, $"unsupported machine type '{v}' (numasim models only 'pc', pc-i440fx-7.2)");
                 if (k is not ("type" or "accel" or "usb" or "vmport" or "dump-guest-core" or "mem-merge" or "hpet"))
@@ -271,6 +276,8 @@ public static class QemuCommandLine
                 case "node": ParseNumaNode(name, kv, smp, backends); break;
                 case "cpu": ParseNumaCpu(name, kv, smp); break;
                 case "dist": ParseNumaDist(name, kv); break;
+                case "hmat-lb": ParseHmatLb(name, kv); break;
+                case "hmat-cache": ParseHmatCache(name, kv); break;
                 default: throw new QemuParseException(name, $"Parameter 'type' does not accept value '{type}'");
             }
         }
@@ -285,7 +292,7 @@ public static class QemuCommandLine
         /// <summary>Models parse_numa_node().</summary>
         private void ParseNumaNode(string name, List<KeyValuePair<string, string>> kv, SmpSpec smp, Dictionary<string, ulong> backends)
         {
-            int? nodeid = null;
+            int? nodeid = null, initiator = null;
             string? memdev = null, mem = null;
             var cpus = new List<int>();
             foreach (var (k, v) in kv.Skip(1))
@@ -296,12 +303,14 @@ public static class QemuCommandLine
                     case "memdev": memdev = v; break;
                     case "mem": mem = v; break;
                     case "cpus": cpus.AddRange(ParseCpuRange(name, v)); break;
+                    case "initiator": initiator = Int(name, k, v, ushort.MaxValue); break;
                     default: throw new QemuParseException(name, $"Invalid parameter '{k}'");
                 }
             }
             int nodenr = nodeid ?? _numNodes;
             if (nodenr >= MaxNodes) throw new QemuParseException(name, $"Max number of NUMA nodes reached: {nodenr}");
             if (_present[nodenr]) throw new QemuParseException(name, $"Duplicate NUMA nodeid: {nodenr}");
+            if (!SetNodeInitiator(name, nodenr, initiator)) return;
             foreach (var c in cpus)
             {
                 if (c >= smp.MaxCpus) throw new QemuParseException(name, $"CPU index ({c}) should be smaller than maxcpus ({smp.MaxCpus})");
@@ -376,6 +385,7 @@ public static class QemuCommandLine
                     throw new QemuParseException(name, $"CPU is already assigned to node-id: {assigned}");
                 match = true;
                 _cpuNode[i] = node;
+                MarkCpuNode(name, node);
             }
             if (!match) throw new QemuParseException(name, "no match found");
         }
@@ -463,11 +473,12 @@ public static class QemuCommandLine
             for (int i = 0; i < smp.MaxCpus; i++)
             {
                 if (_cpuNode[i] is not null) continue;
-                if (defaultMapping) { _cpuNode[i] = X86Topology.DefaultNodeIndex(smp, i, nodeCount); continue; }
+                if (defaultMapping) { _cpuNode[i] = X86Topology.DefaultNodeIndex(smp, i, nodeCount); MarkCpuNode(null, _cpuNode[i]!.Value); continue; }
                 var ids = X86Topology.TopoIdsFromIndex(smp, i);
                 var die = smp.Dies > 1 ? $", die-id: {ids.DieId}" : "";
                 unmapped.Add($"CPU {i} [socket-id: {ids.SocketId}{die}, core-id: {ids.CoreId}, thread-id: {ids.ThreadId}]");
                 _cpuNode[i] = 0;   // non mapped cpus used to fall back to node 0
+                MarkCpuNode(null, 0);
             }
             if (unmapped.Count > 0)
             {

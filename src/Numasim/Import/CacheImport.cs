@@ -21,31 +21,32 @@ internal static class CacheImport
         var instances = new Dictionary<Leaf, (List<int> Cpus, List<int?> Ids)>();
         var order = new List<Leaf>();
         bool any = false;
+        var online = cpus.Online.ToList();
         var leafDirs = new List<(int Cpu, int Index, string Dir)>();
-        foreach (var cpu in cpus.Online)
+        int at = 0;
+        foreach (var cache in t.Folders(online.Select(c => $"{DumpTree.Sys}/cpu/cpu{c}/cache").ToList(), [], subfolders: true))
         {
-            var dir = $"{DumpTree.Sys}/cpu/cpu{cpu}/cache";
-            if (!t.IsDir(dir)) continue;
+            int cpu = online[at++];
+            if (!cache.IsFolder) continue;
             any = true;
-            foreach (var (idx, ldir) in t.Numbered(dir, "index")) leafDirs.Add((cpu, idx, ldir));
+            foreach (var (idx, ldir) in cache.Numbered("index")) leafDirs.Add((cpu, idx, ldir));
         }
-        t.Prefetch(leafDirs.SelectMany(l => LeafFiles.Select(n => $"{l.Dir}/{n}")));
-        foreach (var (cpu, idx, ldir) in leafDirs)
+        at = 0;
+        foreach (var d in t.Folders(leafDirs.Select(l => l.Dir).ToList(), LeafFiles))
         {
-            {
-                var shared = t.MaskOrList(ldir, "shared_cpu_map") ?? t.MaskOrList(ldir, "shared_cpu") ?? [cpu];
-                shared.Add(cpu);
-                var size = t.TryRead($"{ldir}/size")?.Trim();
-                ulong? kb = size is null ? null : QemuSize.TryParse(size, 1024, out var bytes) ? bytes / 1024
-                    : throw new ImportException($"{ldir}/size: '{size}' is not a size such as 32K");
-                int? I(string name) => t.TryRead($"{ldir}/{name}") is { } s && s.Trim().Length > 0 ? t.Int($"{ldir}/{name}", 0) : null;
-                string? S(string name) => t.TryRead($"{ldir}/{name}")?.Trim() is { Length: > 0 } s ? s : null;
-                var leaf = new Leaf(idx, I("level"), S("type"), kb, I("ways_of_associativity"), I("coherency_line_size"), I("number_of_sets"),
-                    I("physical_line_partition"), S("write_policy"), S("allocation_policy"), IdList.Format(shared));
-                if (!instances.TryGetValue(leaf, out var inst)) { instances[leaf] = inst = ([], []); order.Add(leaf); }
-                inst.Cpus.Add(cpu);
-                inst.Ids.Add(I("id"));
-            }
+            var (cpu, idx, _) = leafDirs[at++];
+            var shared = d.MaskOrList("shared_cpu_map") ?? d.MaskOrList("shared_cpu") ?? [cpu];
+            shared.Add(cpu);
+            var size = d.TryRead("size")?.Trim();
+            ulong? kb = size is null ? null : QemuSize.TryParse(size, 1024, out var bytes) ? bytes / 1024
+                : throw new ImportException($"{d.Path}/size: '{size}' is not a size such as 32K");
+            int? I(string name) => d.TryRead(name) is { } s && s.AsSpan().Trim().Length > 0 ? d.Int(name, 0) : null;
+            string? S(string name) => d.TryRead(name)?.Trim() is { Length: > 0 } s ? s : null;
+            var leaf = new Leaf(idx, I("level"), S("type"), kb, I("ways_of_associativity"), I("coherency_line_size"), I("number_of_sets"),
+                I("physical_line_partition"), S("write_policy"), S("allocation_policy"), IdList.Format(shared));
+            if (!instances.TryGetValue(leaf, out var inst)) { instances[leaf] = inst = ([], []); order.Add(leaf); }
+            inst.Cpus.Add(cpu);
+            inst.Ids.Add(I("id"));
         }
         if (!any) return null;
         var list = new List<CacheSpec>();

@@ -137,15 +137,23 @@ public sealed class ConfinedTree
         }
     }
 
-    /// <summary>The texts of the regular files <paramref name="names"/> of the folder <paramref name="relDir"/> (null for
-    /// a name that does not exist), read with <see cref="DirectoryReader"/>; names that are not regular files (links,
-    /// FIFOs, devices) are left out, for <see cref="ReadText"/> to follow or refuse. Null where the reader is not
-    /// available or the folder is not one.</summary>
-    internal DirectoryReader.Listing? ReadMany(string relDir, IReadOnlyCollection<string> names)
+    /// <summary>The folder <paramref name="relDir"/> listed, with the texts of its regular files among
+    /// <paramref name="names"/> (<see cref="DirectoryReader"/>); entries the listing does not settle (links, FIFOs,
+    /// devices, files too large) are left for <see cref="ReadText"/> to follow or refuse. <see cref="DirectoryReader.Listing.NoFolder"/>
+    /// when the path is missing or not a folder; null where the reader is not available or the folder cannot be listed.
+    /// With <paramref name="subfolders"/>, its sub-folders are remembered as resolved, so that reading in them needs no
+    /// lstat of the folder itself.</summary>
+    internal DirectoryReader.Listing? ReadFolder(string relDir, IReadOnlyList<string> names, bool subfolders)
     {
         if (!DirectoryReader.Available) return null;
-        var dir = ResolveDir(relDir.Trim('/'));
-        return dir is null ? null : DirectoryReader.ReadMany(dir, names, MaxFileBytes, _byInode);
+        var rel = relDir.Trim('/');
+        var dir = rel.Length == 0 ? _root : ResolveDir(rel);
+        if (dir is null) return DirectoryReader.Listing.NoFolder;
+        var listing = DirectoryReader.ReadFolder(dir, names, MaxFileBytes, _byInode);
+        if (listing is null || !subfolders) return listing;
+        foreach (var (name, kind) in listing.Entries)
+            if (kind == FileKind.Directory) _dirs.TryAdd(rel.Length == 0 ? name : rel + "/" + name, dir == "/" ? "/" + name : dir + "/" + name);
+        return listing;
     }
 
     /// <summary>Texts already read, by (device, inode): a file linked into many places is read once.</summary>
@@ -181,22 +189,17 @@ public sealed class ConfinedTree
         return FileStatus.Lstat(here).Kind == FileKind.SymbolicLink ? new FileInfo(here).LinkTarget : null;
     }
 
-    /// <summary>The names in a directory inside the tree (files, folders and links), sorted; empty when it is missing.
-    /// Its sub-folders that are folders (not links) are remembered as resolved, so that reading in them needs no lstat
-    /// of the folder itself.</summary>
+    /// <summary>The names in a directory inside the tree (files, folders and links), sorted; empty when it is missing.</summary>
     public IReadOnlyList<string> List(string rel)
     {
-        var full = Resolve(rel);
-        if (FileStatus.Lstat(full).Kind != FileKind.Directory) return [];
         List<string> names;
-        if (DirectoryReader.Available && DirectoryReader.ListKinds(full) is { } kinds)
+        if (ReadFolder(rel, [], subfolders: true) is { } listing) names = [.. listing.Entries.Keys];
+        else
         {
-            var r = rel.Trim('/');
-            foreach (var (name, kind) in kinds)
-                if (kind == FileKind.Directory) _dirs.TryAdd(r.Length == 0 ? name : r + "/" + name, full == "/" ? "/" + name : full + "/" + name);
-            names = kinds.Select(k => k.Name).ToList();
+            var full = Resolve(rel);
+            if (FileStatus.Lstat(full).Kind != FileKind.Directory) return [];
+            names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)).ToList();
         }
-        else names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)).ToList();
         names.Sort(StringComparer.Ordinal);
         return names;
     }

@@ -47,13 +47,17 @@ internal static class CpuImport
             if (f.Present.Count == 0) throw new ImportException($"{CpuDir}/present: no CPU is present");
         }
         var node = CpuNodes(t, f, nodes, log);
+        var present = f.Present.ToList();
+        var topology = new Dictionary<int, DumpFolder>(present.Count);
+        foreach (var d in t.Folders(present.Select(c => $"{CpuDir}/cpu{c}/topology").ToList(), Topology.Files))
+            topology[present[topology.Count]] = d;
         foreach (var c in f.Online)
         {
-            if (!t.IsDir($"{CpuDir}/cpu{c}/topology")) continue;
+            if (!topology[c].IsFolder) continue;
             f.HasTopology = true;
-            f.HasDieId |= t.Exists($"{CpuDir}/cpu{c}/topology/die_id");
+            f.HasDieId |= topology[c].Exists("die_id");
         }
-        var ids = Topology.Assign(t, f, info, node, log);
+        var ids = Topology.Assign(topology, f, info, node, log);
         int max = f.Possible.Max;
         // the APIC ids /proc/cpuinfo shows, when every CPU has its own; else the CPU numbers
         bool apicsKnown = f.Present.All(info.ApicIds.ContainsKey) && f.Present.Select(c => info.ApicIds[c]).Distinct().Count() == f.Present.Count;
@@ -70,7 +74,6 @@ internal static class CpuImport
             log.Infer("/proc/cpuinfo's APIC ids repeat or miss some CPUs: APIC id = CPU number");
         if (f.Slots.Count > f.Possible.Count)
             log.Infer($"CPU numbers missing from cpu/possible ({IdList.Format(Enumerable.Range(0, max + 1).Where(c => !f.Possible.Contains(c)))}) are modelled as possible, not present");
-        var present = f.Present.ToList();
         if (present[^1] != present.Count - 1)
         {
             f.FirmwareCpuIds = true;

@@ -16,7 +16,7 @@ internal static class DirectoryReader
     private static extern int Open(byte[] path, int flags);
 
     [DllImport("libc", EntryPoint = "openat", SetLastError = true)]
-    private static extern int OpenAt(int dirfd, byte[] path, int flags);
+    private static extern int OpenAt(int dirfd, ref byte path, int flags);
 
     [DllImport("libc", EntryPoint = "read", SetLastError = true)]
     private static extern nint Read(int fd, ref byte buf, nint count);
@@ -28,12 +28,14 @@ internal static class DirectoryReader
     private static extern nint Getdents64(nint number, int fd, byte[] buf, nint count);
 
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(int dirfd, byte[] path, int flags, uint mask, byte[] buf);
+    private static extern int Statx(int dirfd, ref byte path, int flags, uint mask, byte[] buf);
 
-    private const int AtEmptyPath = 0x1000;
+    private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100;
+    private const uint StatxType = 0x1;
 
-    private const int ORdOnly = 0, ODirectory = 0x10000, OCloExec = 0x80000;
-    private const byte DtReg = 8;
+    // O_NONBLOCK: an entry swapped for a FIFO between the listing and the open must not block the reader
+    private const int ORdOnly = 0, ONonBlock = 0x800, OCloExec = 0x80000;
+    private const byte DtUnknown = 0, DtReg = 8, DtLnk = 10;
 
     /// <summary>getdents64's system call number, per architecture (x86_64 217, arm64 61); 0 where unknown.</summary>
     private static readonly nint SysGetdents64 = RuntimeInformation.OSArchitecture switch
@@ -43,80 +45,97 @@ internal static class DirectoryReader
         _ => 0,
     };
 
+    /// <summary>O_DIRECTORY, which differs between the architectures (asm/fcntl.h).</summary>
+    private static readonly int ODirectory = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
+
     /// <summary>Whether this reader works here (Linux on x86_64 or arm64).</summary>
     public static bool Available => OperatingSystem.IsLinux() && SysGetdents64 != 0;
 
-    private const byte DtLnk = 10;
     private static readonly byte[] Empty = [0];
 
     [ThreadStatic] private static byte[]? t_dents, t_data, t_statx;
 
-    /// <summary>What <see cref="ReadMany"/> found: the texts of the regular files asked for (null for a name that does
-    /// not exist), and the names of the folder's symbolic links.</summary>
-    public sealed record Listing(Dictionary<string, string?> Texts, HashSet<string> Links);
+    /// <summary>What <see cref="ReadFolder"/> found: every entry's kind (from d_type, an lstat where the file system
+    /// gives none), and the text of each of the names asked for (<see cref="Asked"/>) that is a regular file and was
+    /// read (null otherwise). <see cref="IsFolder"/> is false for <see cref="NoFolder"/>: the path is missing or not a
+    /// folder, so nothing lies under it.</summary>
+    public sealed record Listing(Dictionary<string, FileKind> Entries, IReadOnlyList<string> Asked, string?[] Texts, bool IsFolder = true)
+    {
+        public static readonly Listing NoFolder = new([], [], [], false);
 
-    /// <summary>The regular files of <paramref name="dir"/> (a real path) among <paramref name="names"/> and their text
-    /// (at most <paramref name="max"/> bytes each; a longer file is left out, for the caller to refuse), and the folder's
-    /// links. A file whose inode (on the folder's file system) was read before is not read again: an export writes
+        /// <summary>The text read for <paramref name="name"/>, or null when it was not asked for or not read.</summary>
+        public string? Text(string name)
+        {
+            for (int i = 0; i < Asked.Count; i++)
+                if (Asked[i] == name) return Texts[i];
+            return null;
+        }
+    }
+
+    /// <summary>The entries of <paramref name="dir"/> (a real path) and the text of each regular file among
+    /// <paramref name="names"/> (at most <paramref name="max"/> bytes; a longer file is left unread, for the caller to
+    /// refuse). A file whose inode (on the folder's file system) was read before is not read again: an export writes
     /// identical attribute texts once and links them, so a tree of 8,192 CPUs holds a few hundred thousand distinct
     /// files, not two million. Null when the folder cannot be opened or listed.</summary>
-    public static Listing? ReadMany(string dir, IReadOnlyCollection<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode)
+    public static Listing? ReadFolder(string dir, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode)
     {
         int dfd = Open(Z(dir), ORdOnly | ODirectory | OCloExec);
         if (dfd < 0) return null;
         try
         {
-            var entries = List(dfd);
-            if (entries is null) return null;
-            var st = t_statx ??= new byte[256];
-            ulong dev = Statx(dfd, Empty, AtEmptyPath, 0, st) == 0 ? ((ulong)BitConverter.ToUInt32(st, 136) << 32) | BitConverter.ToUInt32(st, 140) : ulong.MaxValue;
-            var result = new Dictionary<string, string?>(names.Count, StringComparer.Ordinal);
-            foreach (var name in names)
+            var inos = names.Count == 0 ? [] : new ulong[names.Count];
+            var kinds = List(dfd, names, inos);
+            if (kinds is null) return null;
+            var texts = names.Count == 0 ? [] : new string?[names.Count];
+            var listing = new Listing(kinds, names, texts);
+            ulong? dev = null;
+            for (int i = 0; i < names.Count; i++)
             {
-                if (!entries.TryGetValue(name, out var e)) { result[name] = null; continue; }
-                if (e.Type != DtReg) continue;
-                if (dev != ulong.MaxValue && byInode.TryGetValue((dev, e.Ino), out var known)) { result[name] = known; continue; }
-                var text = ReadAt(dfd, name, max);
-                if (text is null) continue;
-                result[name] = text;
-                if (dev != ulong.MaxValue) byInode.TryAdd((dev, e.Ino), text);
+                if (kinds.GetValueOrDefault(names[i]) != FileKind.Regular) continue;
+                dev ??= Device(dfd);
+                if (dev != ulong.MaxValue && byInode.TryGetValue((dev.Value, inos[i]), out var known)) { texts[i] = known; continue; }
+                texts[i] = ReadAt(dfd, names[i], max);
+                if (texts[i] is { } text && dev != ulong.MaxValue) byInode.TryAdd((dev.Value, inos[i]), text);
             }
-            var links = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (name, e) in entries) if (e.Type == DtLnk) links.Add(name);
-            return new Listing(result, links);
+            return listing;
         }
         finally { Close(dfd); }
     }
 
-    /// <summary>The entries of <paramref name="dir"/> (a real path) with their kinds from d_type (DT_UNKNOWN: 0), or
-    /// null when it cannot be opened or listed.</summary>
-    public static List<(string Name, FileKind Kind)>? ListKinds(string dir)
+    /// <summary>The device of an open folder's file system (statx's stx_dev_major, stx_dev_minor), or ulong.MaxValue.</summary>
+    private static ulong Device(int dfd)
     {
-        int dfd = Open(Z(dir), ORdOnly | ODirectory | OCloExec);
-        if (dfd < 0) return null;
-        try
-        {
-            var entries = List(dfd);
-            return entries?.Where(e => e.Key is not ("." or "..")).Select(e => (e.Key, KindOf(e.Value.Type))).ToList();
-        }
-        finally { Close(dfd); }
+        var st = t_statx ??= new byte[256];
+        return Statx(dfd, ref Empty[0], AtEmptyPath, 0, st) == 0 ? ((ulong)BitConverter.ToUInt32(st, 136) << 32) | BitConverter.ToUInt32(st, 140) : ulong.MaxValue;
+    }
+
+    /// <summary>lstat of one entry, for file systems whose d_type is DT_UNKNOWN.</summary>
+    private static FileKind KindAt(int dfd, string name)
+    {
+        var st = t_statx ??= new byte[256];
+        Span<byte> path = stackalloc byte[NameMax + 1];
+        if (Statx(dfd, ref Terminated(name, path), AtSymlinkNoFollow, StatxType, st) != 0) return FileKind.Missing;
+        return FileStatus.KindOfMode(BitConverter.ToUInt16(st, 28));
     }
 
     private static FileKind KindOf(byte dt) => dt switch
     {
         1 => FileKind.Fifo, 2 => FileKind.CharDevice, 4 => FileKind.Directory, 6 => FileKind.BlockDevice,
-        DtReg => FileKind.Regular, DtLnk => FileKind.SymbolicLink, 12 => FileKind.Socket, _ => FileKind.Missing,
+        DtReg => FileKind.Regular, DtLnk => FileKind.SymbolicLink, 12 => FileKind.Socket, _ => FileKind.Other,
     };
 
-    private static Dictionary<string, (byte Type, ulong Ino)>? List(int dfd)
+    /// <summary>The folder's entries and their kinds; the inode of each of <paramref name="names"/> into
+    /// <paramref name="inos"/>. Null when it cannot be listed.</summary>
+    private static Dictionary<string, FileKind>? List(int dfd, IReadOnlyList<string> names, ulong[] inos)
     {
         var buf = t_dents ??= new byte[32 << 10];
-        var kinds = new Dictionary<string, (byte, ulong)>(StringComparer.Ordinal);
+        var found = t_found ??= [];
+        found.Clear();
         while (true)
         {
             nint n = Getdents64(SysGetdents64, dfd, buf, buf.Length);
             if (n < 0) return null;
-            if (n == 0) return kinds;
+            if (n == 0) break;
             for (int off = 0; off < n;)
             {
                 ulong ino = BitConverter.ToUInt64(buf, off);
@@ -124,15 +143,26 @@ internal static class DirectoryReader
                 byte type = buf[off + 18];
                 int nameStart = off + 19, end = nameStart;
                 while (end < off + reclen && buf[end] != 0) end++;
-                kinds[Encoding.UTF8.GetString(buf, nameStart, end - nameStart)] = (type, ino);
                 off += reclen;
+                var name = NameTable.Get(buf.AsSpan(nameStart, end - nameStart));
+                if (name is "." or "..") continue;
+                found.Add((name, type == DtUnknown ? KindAt(dfd, name) : KindOf(type)));
+                for (int i = 0; i < names.Count; i++)
+                    if (names[i] == name) inos[i] = ino;
             }
         }
+        var kinds = new Dictionary<string, FileKind>(found.Count, StringComparer.Ordinal);
+        foreach (var (name, kind) in found) kinds[name] = kind;
+        return kinds;
     }
+
+    /// <summary>The entries of the folder being listed, before they go into a dictionary of the right size.</summary>
+    [ThreadStatic] private static List<(string Name, FileKind Kind)>? t_found;
 
     private static string? ReadAt(int dfd, string name, int max)
     {
-        int fd = OpenAt(dfd, Z(name), ORdOnly | OCloExec);
+        Span<byte> path = stackalloc byte[NameMax + 1];
+        int fd = OpenAt(dfd, ref Terminated(name, path), ORdOnly | ONonBlock | OCloExec);
         if (fd < 0) return null;
         try
         {
@@ -156,6 +186,18 @@ internal static class DirectoryReader
             return Encoding.UTF8.GetString(buf, 0, len);
         }
         finally { Close(fd); }
+    }
+
+    /// <summary>NAME_MAX: the longest name getdents64 returns, in bytes.</summary>
+    private const int NameMax = 255;
+
+    /// <summary><paramref name="name"/> (an entry's name, at most <see cref="NameMax"/> bytes) NUL-terminated in
+    /// <paramref name="buf"/>; a reference to its first byte.</summary>
+    private static ref byte Terminated(string name, Span<byte> buf)
+    {
+        int n = Encoding.UTF8.GetBytes(name, buf[..NameMax]);
+        buf[n] = 0;
+        return ref buf[0];
     }
 
     /// <summary>A NUL-terminated UTF-8 path.</summary>

@@ -5,111 +5,80 @@ namespace Numasim.Import;
 
 /// <summary>
 /// The importer's reading of a tree: paths relative to its root (which holds sys/ and, where present, proc/), read
-/// through <see cref="ConfinedTree"/> only; errors name the path inside the tree.
+/// through <see cref="ConfinedTree"/> only; errors name the path inside the tree. The many folders of a big machine
+/// (a cpuN/cache/indexK, a memoryN) are read whole, a few at a time ahead of the importer: <see cref="Folders"/>.
 /// </summary>
-internal sealed partial class DumpTree(string root)
+internal sealed partial class DumpTree(string root) : AttributeReader
 {
     public const string Sys = "sys/devices/system";
 
+    /// <summary>Folders read ahead of the importer by <see cref="Folders"/>, and the threads reading them: the reads are
+    /// system calls (a machine of 8,192 CPUs has a few hundred thousand folders), the rest is cheap.</summary>
+    private const int ReadAhead = 1024, Readers = 2;
+
     private readonly ConfinedTree _t = new(root);
+    /// <summary>The masks parsed so far, the tree's and its folders'.</summary>
+    public Dictionary<string, SortedSet<int>> ParsedMasks { get; } = NewMaskCache();
+
+    protected override Dictionary<string, SortedSet<int>> MaskCache => ParsedMasks;
+
+    protected override string PathOf(string rel) => rel;
 
     public bool IsDir(string rel) => _t.IsDirectory(rel);
 
-    /// <summary>Present and not a folder: a FIFO or device counts, so that reading it refuses it by name.</summary>
-    public bool Exists(string rel) => _t.Kind(rel) is not (FileKind.Missing or FileKind.Directory);
+    public override bool Exists(string rel) => _t.Kind(rel) is not (FileKind.Missing or FileKind.Directory);
 
     public static ImportException Missing(string rel) => new($"{rel}: missing (the model needs it)");
 
-    /// <summary>The file's text. Some dumps pad attribute files with NUL bytes after the text; sysfs never prints them.</summary>
-    public string Read(string rel) => TryRead(rel) ?? throw Missing(rel);
+    /// <summary>The file's text, or null when it is missing. Some dumps pad attribute files with NUL bytes after the
+    /// text; sysfs never prints them.</summary>
+    public override string? TryRead(string rel) => Clean(_t.ReadText(rel));
 
-    /// <summary>The file's text, or null when it is missing.</summary>
-    public string? TryRead(string rel)
+    /// <summary>The text without NUL padding.</summary>
+    public static string? Clean(string? text) => text is null || !text.Contains('\0') ? text : text.Replace("\0", "", StringComparison.Ordinal);
+
+    /// <summary>One folder, listed, with its regular files among <paramref name="names"/> read. A folder that cannot be
+    /// read whole (a link that leaves the tree, no reader on this system) is read path by path, so that its errors come
+    /// out of the importer's own reads, in their order. <paramref name="subfolders"/>, the folder's own sub-folders are read next, and their paths are kept resolved.</summary>
+    public DumpFolder Folder(string rel, IReadOnlyList<string> names, bool subfolders = false)
     {
-        if (_prefetched is not null && _prefetched.TryGetValue(rel, out var p)) return p;
-        return _t.ReadText(rel)?.Replace("\0", "", StringComparison.Ordinal);
+        DirectoryReader.Listing? listing = null;
+        try { listing = _t.ReadFolder(rel, names, subfolders); }
+        catch (ImportException) { }
+        return new DumpFolder(this, rel, listing);
     }
 
-    private System.Collections.Concurrent.ConcurrentDictionary<string, string?>? _prefetched;
-
-    /// <summary>Reads <paramref name="files"/> ahead on two threads (a big machine's tree is half a million files; the
-    /// reads are system calls, the rest is cheap), so that the importer's reads of them find the text at hand. A file
-    /// that cannot be read is left for the importer's own read to report.</summary>
-    public void Prefetch(IEnumerable<string> files)
+    /// <summary>The folders <paramref name="dirs"/>, in their order, each as <see cref="Folder"/> gives it, read
+    /// <see cref="ReadAhead"/> at a time on <see cref="Readers"/> threads.</summary>
+    public IEnumerable<DumpFolder> Folders(IReadOnlyList<string> dirs, IReadOnlyList<string> names, bool subfolders = false)
     {
-        var cache = _prefetched ??= new(StringComparer.Ordinal);
-        var byDir = files.GroupBy(f => f[..f.LastIndexOf('/')]).ToList();
-        Parallel.ForEach(byDir, new ParallelOptions { MaxDegreeOfParallelism = 2 }, g =>
+        var chunk = new DumpFolder[Math.Min(ReadAhead, dirs.Count)];
+        for (int start = 0; start < dirs.Count; start += chunk.Length)
         {
-            try
-            {
-                var names = g.Select(f => f[(g.Key.Length + 1)..]).ToList();
-                if (_t.ReadMany(g.Key, names) is not { } listing) return;
-                foreach (var (name, text) in listing.Texts) cache[$"{g.Key}/{name}"] = text is null || !text.Contains('\0') ? text : text.Replace("\0", "", StringComparison.Ordinal);
-                _links[g.Key] = listing.Links;
-            }
-            catch (ImportException) { }
-        });
-    }
-
-    /// <summary>A cpulist or nodelist file.</summary>
-    public SortedSet<int> List(string rel) => SysfsLists.ParseList(Read(rel), rel);
-
-    /// <summary>A mask file ("%*pb").</summary>
-    public SortedSet<int> Mask(string rel) => SysfsLists.ParseMask(Read(rel), rel);
-
-    /// <summary>A CPU set from NAME (the mask, which real tools read) or else NAME_list; null when neither exists.</summary>
-    public SortedSet<int>? MaskOrList(string dir, string name) =>
-        Exists($"{dir}/{name}") && Read($"{dir}/{name}").Trim().Length > 0 ? Mask($"{dir}/{name}")
-        : Exists($"{dir}/{name}_list") ? List($"{dir}/{name}_list") : null;
-
-    /// <summary>A decimal integer file; <paramref name="fallback"/> when missing.</summary>
-    public int Int(string rel, int fallback)
-    {
-        var text = TryRead(rel);
-        if (text is null) return fallback;
-        var s = text.Trim();
-        return int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
-            ? v : throw new ImportException($"{rel}: '{s}' is not an integer");
-    }
-
-    /// <summary>A decimal integer file, or null when missing or empty.</summary>
-    public long? Long(string rel)
-    {
-        var s = TryRead(rel)?.Trim();
-        if (string.IsNullOrEmpty(s)) return null;
-        return long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
-            ? v : throw new ImportException($"{rel}: '{s}' is not an integer");
+            int n = Math.Min(chunk.Length, dirs.Count - start);
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Readers }, i => chunk[i] = Folder(dirs[start + i], names, subfolders));
+            for (int i = 0; i < n; i++) yield return chunk[i];
+        }
     }
 
     /// <summary>A link's own target text (not followed), or null when <paramref name="rel"/> is not a link.</summary>
-    public string? LinkTarget(string rel)
-    {
-        int slash = rel.LastIndexOf('/');
-        if (slash > 0 && _links.TryGetValue(rel[..slash], out var links) && !links.Contains(rel[(slash + 1)..])) return null;
-        return _t.LinkTarget(rel);
-    }
+    public string? LinkTarget(string rel) => _t.LinkTarget(rel);
 
-    /// <summary>Whether <paramref name="rel"/> is a symbolic link (its folder's listing says so when <see cref="Prefetch"/>
-    /// listed it; else an lstat).</summary>
-    public bool IsLink(string rel)
-    {
-        int slash = rel.LastIndexOf('/');
-        if (slash > 0 && _links.TryGetValue(rel[..slash], out var links)) return links.Contains(rel[(slash + 1)..]);
-        return _t.LinkTarget(rel) is not null;
-    }
-
-    /// <summary>The links of the folders <see cref="Prefetch"/> listed.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _links = new(StringComparer.Ordinal);
+    /// <summary>Whether <paramref name="rel"/> is a symbolic link.</summary>
+    public bool IsLink(string rel) => _t.LinkTarget(rel) is not null;
 
     /// <summary>The names in a folder, sorted (empty when missing).</summary>
     public IReadOnlyList<string> Names(string dir) => _t.List(dir);
 
     /// <summary>Entries name+number under <paramref name="dir"/> (folders or links), in number order.</summary>
-    public List<(int Index, string Path)> Numbered(string dir, string prefix)
+    public List<(int Index, string Path)> Numbered(string dir, string prefix) => Numbered(dir, _t.List(dir), prefix);
+
+    /// <summary>The names of <paramref name="names"/> (entries of <paramref name="dir"/>) that are prefix+number, as
+    /// paths, in number order.</summary>
+    public static List<(int Index, string Path)> Numbered(string dir, IEnumerable<string> names, string prefix)
     {
         var list = new List<(int, string)>();
-        foreach (var name in _t.List(dir))
+        foreach (var name in names)
         {
             if (name.Length <= prefix.Length || !name.StartsWith(prefix, StringComparison.Ordinal)) continue;
             var num = name.AsSpan(prefix.Length);

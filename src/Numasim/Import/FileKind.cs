@@ -32,7 +32,8 @@ internal static class FileStatus
     [DllImport("libc", EntryPoint = "close")]
     private static extern int NativeClose(int fd);
 
-    private const int ORdOnly = 0, OCloExec = 0x80000, ENoEnt = 2, EIntr = 4;
+    // O_NONBLOCK: a file swapped for a FIFO between the lstat and the open must not block the reader
+    private const int ORdOnly = 0, ONonBlock = 0x800, OCloExec = 0x80000, ENoEnt = 2, EIntr = 4;
 
     /// <summary>Reads a file already known to be regular (its lstat said so) into <paramref name="buf"/>, growing it up to
     /// <paramref name="max"/> + 1 bytes; returns the bytes read, -1 when it vanished, or throws IOException. open/read/close
@@ -41,7 +42,7 @@ internal static class FileStatus
     public static int ReadRegular(string path, ulong size, ref byte[] buf, int max)
     {
         if (!OperatingSystem.IsLinux()) return -2;
-        int fd = NativeOpen(path, ORdOnly | OCloExec);
+        int fd = NativeOpen(path, ORdOnly | ONonBlock | OCloExec);
         if (fd < 0)
         {
             int err = Marshal.GetLastPInvokeError();
@@ -86,19 +87,21 @@ internal static class FileStatus
         if (!OperatingSystem.IsLinux()) return Portable(path);
         if (NativeStatx(AtFdCwd, path, follow ? 0 : AtSymlinkNoFollow, StatxType | StatxSize, out var st) != 0)
             return (FileKind.Missing, 0);
-        var kind = (st.Mode & 0xF000) switch
-        {
-            0x8000 => FileKind.Regular,
-            0x4000 => FileKind.Directory,
-            0xA000 => FileKind.SymbolicLink,
-            0x1000 => FileKind.Fifo,
-            0x2000 => FileKind.CharDevice,
-            0x6000 => FileKind.BlockDevice,
-            0xC000 => FileKind.Socket,
-            _ => FileKind.Other,
-        };
-        return (kind, st.Size);
+        return (KindOfMode(st.Mode), st.Size);
     }
+
+    /// <summary>The kind an st_mode's S_IFMT bits name.</summary>
+    public static FileKind KindOfMode(ushort mode) => (mode & 0xF000) switch
+    {
+        0x8000 => FileKind.Regular,
+        0x4000 => FileKind.Directory,
+        0xA000 => FileKind.SymbolicLink,
+        0x1000 => FileKind.Fifo,
+        0x2000 => FileKind.CharDevice,
+        0x6000 => FileKind.BlockDevice,
+        0xC000 => FileKind.Socket,
+        _ => FileKind.Other,
+    };
 
     /// <summary>Where statx is not there: what .NET can tell (no FIFOs or devices).</summary>
     private static (FileKind, ulong) Portable(string path)

@@ -37,10 +37,10 @@ internal static class MemoryImport
 {
     private const string Mem = DumpTree.Sys + "/memory";
 
-    private static readonly string[] BlockFiles = ["phys_index", "state", "removable", "valid_zones"];
     // (the folder's listing also tells which links it has: firmware_node and nodeN are then checked without a system call)
+    private static readonly string[] BlockFiles = ["phys_index", "state", "removable", "valid_zones"];
 
-    public static MemoryFacts? Read(DumpTree t, ImportLog log)
+    public static MemoryFacts? Read(DumpTree t, NodeFacts nodes, ImportLog log)
     {
         if (!t.IsDir(Mem)) return null;
         var f = new MemoryFacts();
@@ -50,11 +50,11 @@ internal static class MemoryImport
             throw new ImportException($"{bsFile}: '{bs}' is not a power-of-two hexadecimal size");
         f.BlockSize = b;
         f.AutoOnline = t.TryRead($"{Mem}/auto_online_blocks")?.Trim();
-        var nodeOfBlock = NodeLinks(t);
+        var nodeOfBlock = NodeLinks(nodes);
         var dirs = t.Numbered(Mem, "memory");
-        t.Prefetch(dirs.SelectMany(d => BlockFiles.Select(n => $"{d.Path}/{n}")));
-        foreach (var (idx, dir) in dirs)
-            f.Blocks.Add(ReadBlock(t, idx, dir, nodeOfBlock));
+        int at = 0;
+        foreach (var d in t.Folders(dirs.Select(x => x.Path).ToList(), BlockFiles))
+            f.Blocks.Add(ReadBlock(d, dirs[at++].Index, nodeOfBlock));
         if (f.Blocks.Count == 0) return null;
         f.RemovablePerBlock = f.Blocks.Any(x => x.Online && x.Removable == false);
         Classify(t, f, log);
@@ -62,43 +62,42 @@ internal static class MemoryImport
     }
 
     /// <summary>node/nodeN/memoryM links: block M on node N (kernels before 4.x had no memoryM/nodeN link).</summary>
-    private static Dictionary<int, int> NodeLinks(DumpTree t)
+    private static Dictionary<int, int> NodeLinks(NodeFacts nodes)
     {
         var map = new Dictionary<int, int>();
-        foreach (var (nid, dir) in t.Numbered(DumpTree.Sys + "/node", "node"))
-            foreach (var (m, _) in t.Numbered(dir, "memory"))
-                if (!map.TryAdd(m, nid) && map[m] != nid)
-                    throw new ImportException($"{dir}/memory{m}: block {m} is linked from node {map[m]} and node {nid}");
+        foreach (var (nid, m) in nodes.MemoryLinks)
+            if (!map.TryAdd(m, nid) && map[m] != nid)
+                throw new ImportException($"{DumpTree.Sys}/node/node{nid}/memory{m}: block {m} is linked from node {map[m]} and node {nid}");
         return map;
     }
 
-    private static DumpBlock ReadBlock(DumpTree t, int idx, string dir, Dictionary<int, int> nodeOfBlock)
+    private static DumpBlock ReadBlock(DumpFolder d, int idx, Dictionary<int, int> nodeOfBlock)
     {
-        var pi = t.TryRead($"{dir}/phys_index")?.Trim();
+        var pi = d.TryRead("phys_index")?.Trim();
         if (pi is not null && (!long.TryParse(pi, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var phys) || phys != idx))
-            throw new ImportException($"{dir}/phys_index: '{pi}' contradicts the block's name memory{idx} (phys_index is the block's number in hexadecimal)");
-        var state = t.Read($"{dir}/state").Trim();
+            throw new ImportException($"{d.Path}/phys_index: '{pi}' contradicts the block's name memory{idx} (phys_index is the block's number in hexadecimal)");
+        var state = d.Read("state").Trim();
         if (state is not ("online" or "offline" or "going-offline"))
-            throw new ImportException($"{dir}/state: unknown state '{state}'");
-        // the node whose nodeN/memoryM link names it, when memoryM links back (one lstat); else its own links (a listing)
+            throw new ImportException($"{d.Path}/state: unknown state '{state}'");
+        // the node whose nodeN/memoryM link names it, when memoryM links back; else its own links
         bool known = nodeOfBlock.TryGetValue(idx, out int node);
-        if (!known || !t.IsLink($"{dir}/node{node}"))
+        if (!known || !d.IsLink($"node{node}"))
         {
-            var links = t.Numbered(dir, "node").Select(x => x.Index).ToList();
+            var links = d.Numbered("node").Select(x => x.Index).ToList();
             if (links.Count > 0 && known)
-                throw new ImportException($"{dir}/node{links[0]}: block {idx} is linked to node {links[0]} but node{node}/memory{idx} says node {node}");
+                throw new ImportException($"{d.Path}/node{links[0]}: block {idx} is linked to node {links[0]} but node{node}/memory{idx} says node {node}");
             if (!known) node = links.Count > 0 ? links[0] : -1;
         }
-        var removable = t.TryRead($"{dir}/removable")?.Trim() switch { "0" => false, "1" => true, _ => (bool?)null };
+        var removable = d.TryRead("removable")?.Trim() switch { "0" => false, "1" => true, _ => (bool?)null };
         // a DIMM's block points at its ACPI memory device (PNP0C80:SS, one per slot)
         int? slot = null;
         string? device = null;
-        if (t.LinkTarget($"{dir}/firmware_node") is { } fw && fw.Split('/')[^1] is var dev && dev.StartsWith("PNP0C80:", StringComparison.Ordinal))
+        if (d.LinkTarget("firmware_node") is { } fw && fw.Split('/')[^1] is var dev && dev.StartsWith("PNP0C80:", StringComparison.Ordinal))
         {
             device = dev;
             if (int.TryParse(dev.AsSpan(8), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var s)) slot = s;
         }
-        return new DumpBlock(idx, state, node, t.TryRead($"{dir}/valid_zones")?.Trim(), removable, slot, device);
+        return new DumpBlock(idx, state, node, d.TryRead("valid_zones")?.Trim(), removable, slot, device);
     }
 
     /// <summary>Boot RAM or hot-added, per block: a block of an ACPI memory device (firmware_node PNP0C80) is a DIMM's;

@@ -16,6 +16,8 @@ internal sealed class NodeFacts
     public IReadOnlyList<IReadOnlyList<int>>? Distances;
     public List<NodeAccessSpec> Access = [];
     public List<MemorySideCacheSpec> SideCaches = [];
+    /// <summary>The nodeN/memoryM links, (N, M), by node then block.</summary>
+    public List<(int Node, int Block)> MemoryLinks = [];
 }
 
 /// <summary>sys/devices/system/node: node ids (sparse kept), states, distances, MemTotal, HMAT access classes and
@@ -23,6 +25,8 @@ internal sealed class NodeFacts
 internal static class NodeImport
 {
     private const string NodeDir = DumpTree.Sys + "/node";
+
+    private static readonly string[] NodeFiles = ["cpumap", "cpulist", "meminfo", "distance"];
 
     public static NodeFacts Read(DumpTree t, ImportLog log)
     {
@@ -32,16 +36,20 @@ internal static class NodeImport
         if (t.Exists($"{NodeDir}/possible")) f.Possible = t.List($"{NodeDir}/possible");
         f.Possible.UnionWith(f.Ids);
         if (t.Exists($"{NodeDir}/has_generic_initiator")) f.GenericInitiators = t.List($"{NodeDir}/has_generic_initiator").Where(f.Ids.Contains).ToList();
-        foreach (var (nid, dir) in dirs)
+        var folders = t.Folders(dirs.Select(d => d.Path).ToList(), NodeFiles).ToList();
+        for (int i = 0; i < dirs.Count; i++)
         {
-            SortedSet<int>? cpus = t.Exists($"{dir}/cpumap") && t.Read($"{dir}/cpumap").Trim().Length > 0 ? t.Mask($"{dir}/cpumap")
-                : t.Exists($"{dir}/cpulist") ? t.List($"{dir}/cpulist") : null;
+            int nid = dirs[i].Index;
+            var d = folders[i];
+            SortedSet<int>? cpus = d.Exists("cpumap") && d.Read("cpumap").Trim().Length > 0 ? d.Mask("cpumap")
+                : d.Exists("cpulist") ? d.List("cpulist") : null;
             if (cpus is not null) f.Cpus[nid] = cpus;
-            if (t.TryRead($"{dir}/meminfo") is { } mi) f.MemTotalKb[nid] = MemTotalKb(mi, $"{dir}/meminfo");
-            ReadAccess(t, nid, dir, f);
-            ReadSideCaches(t, nid, dir, f);
+            if (d.TryRead("meminfo") is { } mi) f.MemTotalKb[nid] = MemTotalKb(mi, $"{d.Path}/meminfo");
+            ReadAccess(t, nid, d, f);
+            ReadSideCaches(t, nid, d, f);
+            foreach (var (m, _) in d.Numbered("memory")) f.MemoryLinks.Add((nid, m));
         }
-        f.Distances = Distances(t, dirs, log);
+        f.Distances = Distances(folders, log);
         return f;
     }
 
@@ -58,23 +66,26 @@ internal static class NodeImport
         throw new ImportException($"{file}: no MemTotal line");
     }
 
-    private static IReadOnlyList<IReadOnlyList<int>>? Distances(DumpTree t, List<(int Index, string Path)> dirs, ImportLog log)
+    private static IReadOnlyList<IReadOnlyList<int>>? Distances(List<DumpFolder> dirs, ImportLog log)
     {
         if (dirs.Count == 0) return null;
-        var withFile = dirs.Where(nd => t.Exists($"{nd.Path}/distance")).ToList();
-        if (withFile.Count == 0)
+        if (!dirs.Any(d => d.Exists("distance")))
         {
             if (dirs.Count > 1) log.Note("no nodeN/distance files: the kernel's defaults (10 local, 20 remote) apply, as every kernel shows some");
             return null;
         }
         var rows = new List<IReadOnlyList<int>>();
-        foreach (var (_, dir) in dirs)
+        foreach (var dir in dirs)
         {
-            var file = $"{dir}/distance";
-            if (!t.Exists(file)) throw DumpTree.Missing(file);
-            var row = new List<int>();
-            foreach (var p in t.Read(file).Split((char[])[' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries))
+            var file = $"{dir.Path}/distance";
+            var row = new List<int>(dirs.Count);
+            var text = dir.Read("distance").AsSpan();
+            foreach (var r in text.SplitAny(" \t\n"))
+            {
+                var p = text[r];
+                if (p.IsEmpty) continue;
                 row.Add(int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var dv) ? dv : throw new ImportException($"{file}: '{p}' is not a distance"));
+            }
             if (row.Count != dirs.Count)
                 throw new ImportException($"{file}: {row.Count} distances but {dirs.Count} nodes (the distance matrix must be square)");
             rows.Add(row);
@@ -91,9 +102,9 @@ internal static class NodeImport
     }
 
     /// <summary>nodeN/accessK/initiators: the initiator links and the four performance files.</summary>
-    private static void ReadAccess(DumpTree t, int nid, string dir, NodeFacts f)
+    private static void ReadAccess(DumpTree t, int nid, DumpFolder dir, NodeFacts f)
     {
-        foreach (var (cls, adir) in t.Numbered(dir, "access"))
+        foreach (var (cls, adir) in dir.Numbered("access"))
         {
             var init = $"{adir}/initiators";
             var initiators = t.Numbered(init, "node").Select(x => x.Index).ToList();
@@ -106,9 +117,10 @@ internal static class NodeImport
         }
     }
 
-    private static void ReadSideCaches(DumpTree t, int nid, string dir, NodeFacts f)
+    private static void ReadSideCaches(DumpTree t, int nid, DumpFolder dir, NodeFacts f)
     {
-        foreach (var (idx, cdir) in t.Numbered($"{dir}/memory_side_cache", "index"))
+        if (!dir.IsDir("memory_side_cache")) return;
+        foreach (var (idx, cdir) in t.Numbered($"{dir.Path}/memory_side_cache", "index"))
         {
             uint U(string name) => (uint)(t.Long($"{cdir}/{name}") ?? 0);
             f.SideCaches.Add(new MemorySideCacheSpec(nid, idx, (ulong)(t.Long($"{cdir}/size") ?? 0), U("line_size"), U("indexing"), U("write_policy")));

@@ -57,7 +57,7 @@ public static class SysfsImporter
         var log = new ImportLog();
         if (!t.IsDir(DumpTree.Sys)) throw DumpTree.Missing(DumpTree.Sys);
         var nodes = NodeImport.Read(t, log);
-        var mem = MemoryImport.Read(t, log);
+        var mem = MemoryImport.Read(t, nodes, log);
         var info = CpuInfoImport.Read(t, log);
         var cpus = CpuImport.Read(t, nodes, info, options.Strict, log);
         var caches = CacheImport.Read(t, cpus, log);

@@ -28,16 +28,17 @@ public static class SysfsLists
     public static SortedSet<int> ParseMask(string text, string file)
     {
         var set = new SortedSet<int>();
-        var words = text.Trim().Split(',');
+        var t = text.AsSpan().Trim();
         int bit = 0;
-        for (int w = words.Length - 1; w >= 0; w--)
+        // from the last (least significant) word; a wide mask is mostly zero words: only the set bits cost anything
+        for (int end = t.Length; end >= 0; bit += 32)
         {
-            var word = words[w];
-            if (word.Length == 0 || !uint.TryParse(word, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint v))
-                throw new ImportException($"{file}: malformed mask '{text.Trim()}' (expected hexadecimal words separated by commas)");
-            // a wide mask is mostly zero words: only the set bits cost anything
+            int comma = t[..end].LastIndexOf(',');
+            var word = t[(comma + 1)..end];
+            if (word.IsEmpty || !uint.TryParse(word, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out uint v))
+                throw new ImportException($"{file}: malformed mask '{t}' (expected hexadecimal words separated by commas)");
             for (uint rest = v; rest != 0; rest &= rest - 1) set.Add(bit + System.Numerics.BitOperations.TrailingZeroCount(rest));
-            bit += 32;
+            end = comma;
         }
         return set;
     }

@@ -12,8 +12,6 @@ internal readonly record struct TopoIds(int Cpu, int Package, int Die, int Clust
 /// </summary>
 internal static class Topology
 {
-    private const string CpuDir = DumpTree.Sys + "/cpu";
-
     private sealed class Raw
     {
         public int Cpu, Package, Die, Cluster, Core;
@@ -21,18 +19,19 @@ internal static class Topology
         public bool HasCluster, HasPkgMask, HasSmtMask;
     }
 
-    private static readonly string[] TopologyFiles = ["core_id", "physical_package_id", "die_id", "cluster_id", "core_siblings", "thread_siblings",
+    /// <summary>The files of cpuN/topology the importer reads.</summary>
+    public static readonly string[] Files = ["core_id", "physical_package_id", "die_id", "cluster_id", "core_siblings", "thread_siblings",
         "die_cpus", "cluster_cpus"];
 
-    public static Dictionary<int, TopoIds> Assign(DumpTree t, CpuFacts f, CpuInfoFacts info, Dictionary<int, int> node, ImportLog log)
+    /// <param name="folders">Each present CPU's cpuN/topology folder.</param>
+    public static Dictionary<int, TopoIds> Assign(IReadOnlyDictionary<int, DumpFolder> folders, CpuFacts f, CpuInfoFacts info, Dictionary<int, int> node, ImportLog log)
     {
         var raws = new List<Raw>();
         var own = new List<int>();
-        t.Prefetch(f.Present.SelectMany(c => TopologyFiles.Select(n => $"{CpuDir}/cpu{c}/topology/{n}")));
         foreach (var c in f.Present)
         {
-            var topo = $"{CpuDir}/cpu{c}/topology";
-            if (t.IsDir(topo) && (t.Exists($"{topo}/core_id") || t.Exists($"{topo}/physical_package_id"))) raws.Add(ReadRaw(t, c, topo));
+            var topo = folders[c];
+            if (topo.IsFolder && (topo.Exists("core_id") || topo.Exists("physical_package_id"))) raws.Add(ReadRaw(topo, c));
             else if (info.Ids.TryGetValue(c, out var ci) && ci.Core is int core)
                 raws.Add(new Raw { Cpu = c, Package = ci.Socket ?? 0, Die = -1, Cluster = -1, Core = core, PkgMask = [c], DieMask = [c], ClusterMask = [c], SmtMask = [c] });
             else own.Add(c);
@@ -91,20 +90,20 @@ internal static class Topology
         foreach (var r in raws.Where(r => !r.HasPkgMask)) r.DieMask = r.PkgMask;
     }
 
-    private static Raw ReadRaw(DumpTree t, int c, string topo)
+    private static Raw ReadRaw(DumpFolder topo, int c)
     {
-        var pkgMask = t.MaskOrList(topo, "core_siblings") ?? t.MaskOrList(topo, "package_cpus");
-        var smtMask = t.MaskOrList(topo, "thread_siblings") ?? t.MaskOrList(topo, "core_cpus");
+        var pkgMask = topo.MaskOrList("core_siblings") ?? topo.MaskOrList("package_cpus");
+        var smtMask = topo.MaskOrList("thread_siblings") ?? topo.MaskOrList("core_cpus");
         var pkg = pkgMask ?? [c];
         var smt = smtMask ?? [c];
-        var cluster = t.MaskOrList(topo, "cluster_cpus");
+        var cluster = topo.MaskOrList("cluster_cpus");
         foreach (var s in (SortedSet<int>[])[pkg, smt]) s.Add(c);
-        int clusterId = t.Int($"{topo}/cluster_id", -1);
+        int clusterId = topo.Int("cluster_id", -1);
         return new Raw
         {
-            Cpu = c, Package = t.Int($"{topo}/physical_package_id", -1), Die = t.Int($"{topo}/die_id", -1),
-            Cluster = clusterId == 0xffff ? -1 : clusterId, Core = t.Int($"{topo}/core_id", -1),
-            PkgMask = pkg, DieMask = t.MaskOrList(topo, "die_cpus") ?? pkg, SmtMask = smt,
+            Cpu = c, Package = topo.Int("physical_package_id", -1), Die = topo.Int("die_id", -1),
+            Cluster = clusterId == 0xffff ? -1 : clusterId, Core = topo.Int("core_id", -1),
+            PkgMask = pkg, DieMask = topo.MaskOrList("die_cpus") ?? pkg, SmtMask = smt,
             ClusterMask = cluster ?? smt, HasCluster = cluster is not null, HasPkgMask = pkgMask is not null, HasSmtMask = smtMask is not null,
         };
     }

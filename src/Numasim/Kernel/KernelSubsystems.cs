@@ -31,6 +31,8 @@ internal sealed class KernelSubsystems
         var kernelAllocations = new KernelAllocations(k, PageAlloc);
         CpuHotplug.KernelAllocations = MemoryHotplug.KernelAllocations = kernelAllocations;
         Procfs = new ProcfsFiles(k);
+        MemoryTiers = new MemoryTiers(k);
+        Hmat = new Numa.AcpiHmat(k);
     }
 
     public KernelContext Kernel { get; }
@@ -47,4 +49,16 @@ internal sealed class KernelSubsystems
     public KvmIntel Kvm { get; }
     public FaultInject.KernelModules Modules { get; }
     public VirtioMemDriver VirtioMem { get; }
+    public MemoryTiers MemoryTiers { get; }
+    public Numa.AcpiHmat Hmat { get; }
+
+    /// <summary>memory_tier_init() (subsys_initcall), hmat_init() (6.1 device_initcall, 6.12 subsys_initcall after it,
+    /// with the HMAT adistance algorithm) and memory_tier_late_init() (6.12 late_initcall).</summary>
+    public void InitMemoryTiersAndHmat()
+    {
+        MemoryTiers.Init(MemoryHotplug.Notifiers);
+        Hmat.Init(MemoryHotplug.Notifiers, NodeDevices);
+        Hmat.RegisterAdistanceAlgorithm(MemoryTiers);
+        MemoryTiers.LateInit();
+    }
 }

@@ -29,7 +29,7 @@ public static partial class KernelRun
     public static bool IsModelOnly(ScenarioStep s) =>
         (s.Kind is "modprobe" or "rmmod" && !GuestModules.RunsLive(s)) || s.Kind is "alloc_pages" or "free_pages" or "fail_page_alloc"
         || (s.Kind == "expect" && (s.Args.ContainsKey("oops") || s.Args.ContainsKey("no_oops") || s.Args.ContainsKey("uevent")
-                                   || s.Args.ContainsKey("page") || s.Args.ContainsKey("vmcs")));
+                                   || s.Args.ContainsKey("page") || s.Args.ContainsKey("vmcs") || s.Args.ContainsKey("demotion")));
 
     /// <summary>glibc's strerror texts (busybox-static is glibc), as busybox sh prints them after a failed redirection.</summary>
     private static readonly Dictionary<string, string> StrError = new()

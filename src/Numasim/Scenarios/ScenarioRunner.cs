@@ -212,6 +212,15 @@ public static class ScenarioRunner
             bool found = m.Uevents.Skip(st.UeventMark).Any(e => $"{e.ActionName} {e.DevPath}".Contains(u, StringComparison.Ordinal));
             return found ? null : $"uevent: none matches '{u}'";
         }
+        if (a.TryGetValue("demotion", out var dnode))
+        {
+            // Where a page of node N demotes to: mm/memory-tiers.c's node_demotion[N] as dump_demotion_targets() words it.
+            if (!int.TryParse(dnode, out int nid) || nid < 0 || nid >= Kernel.Numa.NumaConstants.MaxNumNodes)
+                throw new ScenarioFormatException(sc.File, step.Line, $"expect.demotion: '{dnode}' is not a node id");
+            if (!a.TryGetValue("equals", out var want)) throw new ScenarioFormatException(sc.File, step.Line, "expect.demotion: give equals");
+            var got = m.Subsystems.MemoryTiers.DemotionTargets(nid) ?? "none";
+            return got == want ? null : $"demotion targets of node {nid}:\n    expected: {want}\n    actual:   {got}";
+        }
         if (a.TryGetValue("vmcs", out var vcpu))
         {
             if (!int.TryParse(vcpu, out int cpu) || cpu < 0 || cpu >= m.KvmPages.Count) return $"vmcs: kvm_intel holds no VMCS page for CPU {vcpu}";

@@ -11,7 +11,7 @@ public static class StepFields
     {
         ["write"] = ["path", "value", "errno"],
         ["expect"] = ["path", "exists", "equals", "contains", "matches", "dmesg", "present", "oops", "no_oops", "uevent",
-                      "vmcs", "node", "page", "zone"],
+                      "vmcs", "node", "page", "zone", "demotion"],
         ["modprobe"] = ["module", "cpu", "params", "errno"],
         ["rmmod"] = ["module", "errno"],
         ["alloc_pages"] = ["nid", "cpu", "order", "gfp", "as", "fails", "fn", "comm"],

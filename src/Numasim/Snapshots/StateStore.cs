@@ -286,4 +286,7 @@ public enum FieldKind : ushort
     PluggedCpu, Dimm, KvmLoaded, HeldPage, BootUntouchedNodes,
     /// <summary>The fault injectors (memory-notifier-error-inject's errors, fail_page_alloc's armed knobs).</summary>
     Faults,
+    /// <summary>A zone's span (zone_start_pfn, spanned_pages; index: zone id) and a pgdat's nr_zones (index: node), which
+    /// the zone-span and pgdat invariants read.</summary>
+    ZoneStart, ZoneSpanned, PgdatNrZones,
 }

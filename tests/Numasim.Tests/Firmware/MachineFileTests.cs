@@ -51,6 +51,18 @@ public class MachineFileTests
     }
 
     [Fact]
+    public void Distances_are_written_as_numactl_s_matrix_and_read_in_either_form()
+    {
+        const string nodes = "ram: 2G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 1G}\n";
+        var listed = MachineFile.Parse(nodes + "distances:\n  - [10, 31]\n  - [31, 10]\n", "l.yaml");
+        var text = MachineFile.Write(listed);
+        Assert.Contains("distances: |\n  10 31\n  31 10\n", text, StringComparison.Ordinal);
+        var block = MachineFile.Parse(text, "b.yaml");
+        Assert.Equal([[10, 31], [31, 10]], block.Distances!.Select(r => r.ToArray()).ToArray());
+        Assert.Null(MachineSpecEquality.Difference(listed, block));
+    }
+
+    [Fact]
     public void Round_trip_keeps_offline_cpus_and_sizes_in_bytes()
     {
         var spec = MachineFile.Parse("""
@@ -75,6 +87,9 @@ public class MachineFileTests
     [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 512M}\n", 2, "nodes: total memory for NUMA nodes (0x20000000) should equal RAM size (0x40000000)")]
     [InlineData("ram: 1G\nnodes:\n  - {id: 1, mem: 512M}\n  - {id: 1, mem: 512M}\n", 4, "nodes.id: 1 is not above")]
     [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances:\n  - [10, 21]\n  - [21, 12]\n", 7, "distances: Local distance of node 1 should be 10.")]
+    [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 21\n  21 12\n", 7, "distances: Local distance of node 1 should be 10.")]
+    [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 21\n\n  21\n", 8, "distances: row 1 has 1 entries but the machine has 2 nodes")]
+    [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 x\n  21 10\n", 6, "distances: 'x' is not an integer")]
     [InlineData("ram: 1G\nsmp: {cpus: 2}\ncpus:\n  - {node: 0}\n", 4, "cpus: 1 entries but smp.maxcpus is 2")]
     [InlineData("ram: 1G\nsmp: {cpus: 1}\ncpus:\n  - {node: 3}\n", 4, "cpus.node: node 3 is not in 'nodes'")]
     [InlineData("ram: 1G\nmemhp_default_state: sometimes\n", 2, "memhp_default_state: 'sometimes' is not one of")]

@@ -46,6 +46,29 @@ public sealed class ExactRoundTripTests : IDisposable
     }
 
     [Fact]
+    public void A_many_node_machine_with_a_distance_matrix_comes_back_exactly()
+    {
+        // 64 nodes of 8 CPUs on a ring (bench's --import-big does the 1,024-node machine): more folders than the
+        // importer reads ahead at a time, and a SLIT of 4,096 distances
+        const int nodes = 64;
+        var smp = new SmpSpec(nodes * 8, nodes * 8, nodes, 1, 8, 1);
+        int Hops(int a, int b) => Math.Min(Math.Abs(a - b), nodes - Math.Abs(a - b));
+        var spec = new MachineSpec
+        {
+            Name = "ring", RamBytes = nodes * (1UL << 30), MaxMemBytes = nodes * (1UL << 30), Smp = smp,
+            Nodes = Enumerable.Range(0, nodes).Select(i => new NodeSpec(i, 1UL << 30)).ToList(),
+            CpuSlots = X86Topology.PossibleCpus(smp, i => i / 8),
+            Distances = Enumerable.Range(0, nodes).Select(i => (IReadOnlyList<int>)Enumerable.Range(0, nodes).Select(j => i == j ? 10 : 10 + 2 * Hops(i, j)).ToList()).ToList(),
+        };
+        var m = Machine.Boot(spec);
+        Assert.Equal(Errno.None, m.Write("/sys/devices/system/cpu/cpu77/online", "0"));
+        var back = ImportAgain(m);
+        static bool Free(string p) => p.EndsWith("/meminfo", StringComparison.Ordinal) || p.EndsWith("/numastat", StringComparison.Ordinal) || p.EndsWith("/vmstat", StringComparison.Ordinal);
+        Assert.Empty(TreeDiff.Differences(m.Fs, back.Fs, Roots, ignore: Free));
+        Assert.StartsWith("74 72 70 ", back.Read("/sys/devices/system/node/node32/distance").Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_two_node_smt_machine_with_an_offline_cpu_comes_back_exactly()
     {
         var m = Machine.Boot(QemuCommandLine.Parse("-m 4G -smp 8,sockets=2,cores=2,threads=2 -object memory-backend-ram,id=a,size=2G "

@@ -175,6 +175,34 @@ public sealed class HostileTreeTests(ITestOutputHelper output) : IDisposable
         AssertRefused("cpu/possible: larger than 16 MiB", Path.Combine(_dir, "tree"));
     }
 
+    /// <summary>Files inside the many folders the importer reads whole (a memory block, a cache index): the listing
+    /// reads only regular files, the rest is refused by name as anywhere else.</summary>
+    [Theory]
+    [InlineData("memory/memory1/state", "fifo", "memory/memory1/state: a FIFO, not a file: refused")]
+    [InlineData("memory/memory0/valid_zones", "link", "memory/memory0/valid_zones: a symbolic link leads outside the tree: refused")]
+    [InlineData("cpu/cpu0/cache/index0/size", "huge", "cpu/cpu0/cache/index0/size: larger than 16 MiB")]
+    [InlineData("cpu/cpu0/topology/thread_siblings", "fifo", "cpu/cpu0/topology/thread_siblings: a FIFO, not a file: refused")]
+    public void A_hostile_file_among_a_folder_s_attributes_is_refused(string rel, string kind, string expected)
+    {
+        const string sys = "sys/devices/system";
+        foreach (var (f, text) in (ValueTuple<string, string>[])[("cpu/possible", "0\n"), ("cpu/present", "0\n"), ("cpu/online", "0\n"),
+            ("cpu/cpu0/topology/core_id", "0\n"), ("cpu/cpu0/topology/thread_siblings", "1\n"), ("cpu/cpu0/cache/index0/level", "1\n"),
+            ("cpu/cpu0/cache/index0/size", "32K\n"), ("memory/block_size_bytes", "8000000\n")])
+            WriteTree($"{sys}/{f}", text);
+        for (int b = 0; b < 2; b++)
+            foreach (var (f, text) in (ValueTuple<string, string>[])[("phys_index", $"{b:x8}\n"), ("state", "online\n"), ("valid_zones", "Normal\n")])
+                WriteTree($"{sys}/memory/memory{b}/{f}", text);
+        for (int b = 0; b < 2; b++)
+            File.CreateSymbolicLink(Path.Combine(_dir, "tree", sys, $"memory/memory{b}/node0"), "../../node/node0");
+        WriteTree($"{sys}/node/node0/cpulist", "0\n");
+        var path = Path.Combine(_dir, "tree", sys, rel);
+        File.Delete(path);
+        if (kind == "fifo") using (var p = Process.Start("mkfifo", [path])) p.WaitForExit();
+        else if (kind == "link") File.CreateSymbolicLink(path, "/etc/hostname");
+        else using (var f = File.Create(path)) f.SetLength(1L << 30);
+        AssertRefused(expected, Path.Combine(_dir, "tree"));
+    }
+
     [Fact]
     public void A_character_device_behind_an_inside_link_is_refused()
     {

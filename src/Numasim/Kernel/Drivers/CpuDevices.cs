@@ -101,6 +101,7 @@ public sealed class CpuDevices
         root.Attr("isolated", () => "\n");
         DeviceCommon.AddUeventAndPower(root);
         CpuReports.RegisterVulnerabilities(_k, root);
+        CpuRootFiles.Register(_k, root);
         var registered = _registered = new Bitmap(new StateArray<ulong>(_k.State, "cpu devices", Bitmap.WordsFor(c.NrCpuIds)), 0, c.NrCpuIds);
         root.AddSource(new NumberedSource("cpu", ids => { foreach (var n in registered.Bits()) ids.Add(n); },
             n => n < c.NrCpuIds && registered[(int)n], (p, name, n) => CpuDir(p, name, (int)n)));
@@ -124,7 +125,8 @@ public sealed class CpuDevices
         d.Link("subsystem", "/sys/bus/cpu");
         // QEMU's build_cpus_aml() declares every possible CPU inside \_SB.CPUS, a processor container (ACPI0010)
         d.Link("firmware_node", $"/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0010:00/LNXCPU:{cpu:x2}");
-        DeviceCommon.AddUeventAndPower(d);
+        DeviceCommon.AddPower(d);
+        CpuRootFiles.BindProcessorDriver(_k, d);
         d.GetOrAddDir("power").AddGroup(CpuPmQosGroup); // register_cpu(): dev_pm_qos_expose_latency_limit(dev, 0)
         if (Nodes?.CpuLinkNode(cpu) is >= 0 and var nid) d.Link($"node{nid}", $"{NodeDevices.NodeRoot}/node{nid}");
         if (_k.Cpus.Online[cpu])

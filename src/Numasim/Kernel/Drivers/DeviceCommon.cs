@@ -21,12 +21,31 @@ internal static class DeviceCommon
         DeviceAttribute.Const("runtime_enabled", "disabled\n"),
         DeviceAttribute.Const("runtime_usage", "0\n"));
 
+    /// <summary>pm_attr_group alone: dpm_sysfs_add() merges pm_runtime_attr_group only when the device has runtime PM
+    /// callbacks (pm_runtime_callbacks_present()); a bus-less child device such as nodeN/access0 has five files.</summary>
+    private static readonly AttributeGroup PowerNoRuntimeGroup = new(
+        DeviceAttribute.Const("runtime_status", "unsupported\n"),
+        DeviceAttribute.Const("async", "disabled\n", v => v.Trim() is "enabled" or "disabled" ? Errno.None : Errno.EINVAL),
+        DeviceAttribute.Const("runtime_active_kids", "0\n"),
+        DeviceAttribute.Const("runtime_enabled", "disabled\n"),
+        DeviceAttribute.Const("runtime_usage", "0\n"));
+
+    /// <summary>Models device_add() and dpm_sysfs_add() for a device without runtime PM callbacks.</summary>
+    public static void AddUeventAndPmAttrs(SysfsDirectory d)
+    {
+        d.AddGroup(UeventGroup);
+        d.Dir("power").AddGroup(PowerNoRuntimeGroup);
+    }
+
     /// <summary>Models device_add()'s uevent attribute and dpm_sysfs_add()'s power/ directory.</summary>
     public static void AddUeventAndPower(SysfsDirectory d)
     {
         d.AddGroup(UeventGroup);
-        d.Dir("power").AddGroup(PowerGroup);
+        AddPower(d);
     }
+
+    /// <summary>Models dpm_sysfs_add(): the power/ directory (for a device whose uevent is its own).</summary>
+    public static void AddPower(SysfsDirectory d) => d.Dir("power").AddGroup(PowerGroup);
 
     /// <summary>Models sysfs_streq(): equal, ignoring one trailing newline on either side.</summary>
     public static bool SysfsStreq(string a, string b) => a.TrimEnd('\n') == b.TrimEnd('\n') && CountTrailingNl(a) <= 1 && CountTrailingNl(b) <= 1;

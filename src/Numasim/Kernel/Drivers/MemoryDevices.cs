@@ -52,6 +52,7 @@ public sealed class MemoryDevices
         root.Attr("auto_online_blocks", () => OnlineTypeName(_k.DefaultOnlineType) + "\n", StoreAutoOnline);
         root.Attr("hard_offline_page", null, _ => Errno.EINVAL);
         root.Attr("soft_offline_page", null, _ => Errno.EINVAL);
+        if (_k.Profile.Build.CrashHotplug) root.Const("crash_hotplug", CpuRootFiles.CrashHotplugShow());
         DeviceCommon.AddUeventAndPower(root);
         var blocks = _k.MemoryBlocks;
         root.AddSource(new NumberedSource("memory", BlockIds, id => blocks.Find(id) is not null, (p, name, id) => BlockDir(p, name, blocks.Find(id)!)));

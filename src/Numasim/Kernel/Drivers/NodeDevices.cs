@@ -19,6 +19,12 @@ public sealed class NodeDevices
     private StateArray<int>? _cpuLink;
     private NodeHmat? _hmat;
 
+    /// <summary>drivers/acpi/numa/hmat.c's access classes and caches of a node, added to its view (Numa.AcpiHmat.AddTo).</summary>
+    internal Action<SysfsDirectory, int>? AcpiHmatView { get; set; }
+
+    /// <summary>Called when a node device registers (__register_one_node()), for hmat.c's once-per-device registrations.</summary>
+    internal Action<int>? NodeDeviceRegistered { get; set; }
+
     internal NodeDevices(KernelContext k, NodeMeminfo meminfo)
     {
         _k = k;
@@ -92,6 +98,10 @@ public sealed class NodeDevices
         DeviceAttribute.Const("nr_hugepages", "0\n", v => v.Trim() == "0" ? Errno.None : Errno.EINVAL),
         DeviceAttribute.Const("surplus_hugepages", "0\n"));
 
+    /// <summary>memory_failure_attr_group, mm/memory-failure.c (v6.4+): the node's poisoned-page counters, none yet.</summary>
+    private static readonly AttributeGroup MemoryFailureGroup = new(
+        DeviceAttribute.Const("total", "0\n"), DeviceAttribute.Const("ignored", "0\n"), DeviceAttribute.Const("failed", "0\n"),
+        DeviceAttribute.Const("delayed", "0\n"), DeviceAttribute.Const("recovered", "0\n"));
 
     /// <summary>The nodeN directory as __register_one_node() made it: its groups, and the links the state holds.</summary>
     private SysfsDirectory NodeDir(SysfsDirectory parent, string name, int nid)
@@ -99,14 +109,16 @@ public sealed class NodeDevices
         var d = new SysfsDirectory(name, parent);
         d.AddGroup(NodeGroup, new NodeDevice(this, nid));
         var huge = d.Dir("hugepages");
-        foreach (var size in new[] { "hugepages-1048576kB", "hugepages-2048kB" })
+        foreach (var size in Mm.HugetlbHstates.DirectoryNames(_k))
             huge.Dir(size).AddGroup(HugepagesGroup);
         // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
         // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)
         d.Dir("x86");
+        if (_k.Profile.NodeMemoryFailureStats) d.Dir("memory_failure").AddGroup(MemoryFailureGroup);
         d.Link("subsystem", "/sys/bus/node");
         DeviceCommon.AddUeventAndPower(d);
         _hmat?.AddTo(d, nid);
+        AcpiHmatView?.Invoke(d, nid);
         d.AddSource(new NumberedSource("cpu", ids => { for (int c = 0; c < _cpuLink!.Length; c++) if (_cpuLink[c] == nid) ids.Add(c); },
             c => c < _cpuLink!.Length && _cpuLink[(int)c] == nid, (_, n, _) => new SysfsLink(n, $"{CpuDevices.CpuRoot}/{n}")));
         d.AddSource(new NumberedSource("memory", ids => BlocksLinkedTo(nid, ids),
@@ -144,6 +156,7 @@ public sealed class NodeDevices
         _k.Trace.Decide(presentCpus.Count == 0, $"no present CPU has cpu_to_node() = {nid}: node{nid} links no CPU",
             $"present CPUs with cpu_to_node() = {nid}: {Trace.TraceList.Brief(presentCpus, ",", 16)}: linked under node{nid}");
         _registered.Set(nid);
+        NodeDeviceRegistered?.Invoke(nid);
         _k.Uevents.Emit(UeventAction.Add, $"/devices/system/node/node{nid}", "node");
         foreach (var cpu in presentCpus)
             RegisterCpuUnderNode(cpu, nid);

@@ -53,44 +53,18 @@ internal sealed class NodeHmat
             if (!AtBoot(a.Node)) continue;
             if (a.Node == nid)
             {
-                var initiators = (SysfsDirectory)AccessDir(node, a.Class).Child("initiators")!;
+                var initiators = (SysfsDirectory)NodeHmatView.AccessDir(node, a.Class).Child("initiators")!;
                 foreach (var i in a.Initiators)
-                    if (AtBoot(i)) initiators.Link($"node{i}", $"{NodeDevices.NodeRoot}/node{i}");
+                    if (AtBoot(i)) NodeHmatView.Link(node, a.Class, "initiators", i);
                 void Perf(string name, long? v) { if (v is long x) initiators.Const(name, x.ToString(CultureInfo.InvariantCulture) + "\n"); }
                 Perf("read_bandwidth", a.ReadBandwidth);
                 Perf("read_latency", a.ReadLatency);
                 Perf("write_bandwidth", a.WriteBandwidth);
                 Perf("write_latency", a.WriteLatency);
             }
-            if (a.Initiators.Contains(nid))
-                ((SysfsDirectory)AccessDir(node, a.Class).Child("targets")!).Link($"node{a.Node}", $"{NodeDevices.NodeRoot}/node{a.Node}");
+            if (a.Initiators.Contains(nid)) NodeHmatView.Link(node, a.Class, "targets", a.Node);
         }
         foreach (var c in _m.MemorySideCaches)
-        {
-            if (c.Node != nid) continue;
-            var caches = node.Child("memory_side_cache") as SysfsDirectory ?? Device(node.Dir("memory_side_cache"));
-            var d = Device(caches.Dir("index" + c.Index.ToString(CultureInfo.InvariantCulture)));
-            d.Const("indexing", c.Indexing.ToString(CultureInfo.InvariantCulture) + "\n");
-            d.Const("line_size", c.LineSize.ToString(CultureInfo.InvariantCulture) + "\n");
-            d.Const("size", c.Size.ToString(CultureInfo.InvariantCulture) + "\n");
-            d.Const("write_policy", c.WritePolicy.ToString(CultureInfo.InvariantCulture) + "\n");
-        }
-    }
-
-    /// <summary>Models node_init_node_access(): the accessK device with its initiators/ and targets/ groups.</summary>
-    private static SysfsDirectory AccessDir(SysfsDirectory node, int cls)
-    {
-        var name = "access" + cls.ToString(CultureInfo.InvariantCulture);
-        if (node.Child(name) is SysfsDirectory d) return d;
-        d = Device(node.Dir(name));
-        d.Dir("initiators");
-        d.Dir("targets");
-        return d;
-    }
-
-    private static SysfsDirectory Device(SysfsDirectory d)
-    {
-        DeviceCommon.AddUeventAndPower(d);
-        return d;
+            if (c.Node == nid) NodeHmatView.AddCache(node, new NodeCacheAttrs(c.Index, c.Size, c.LineSize, c.Indexing, c.WritePolicy));
     }
 }

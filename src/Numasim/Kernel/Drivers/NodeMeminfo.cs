@@ -60,10 +60,10 @@ internal sealed class NodeMeminfo
         return $"numa_hit {s.Hit}\nnuma_miss {s.Miss}\nnuma_foreign {s.Foreign}\ninterleave_hit 0\nlocal_node {s.Local}\nother_node {s.Other}\n";
     }
 
-    /// <summary>Models node_read_vmstat() for the counters the model keeps.</summary>
+    /// <summary>Models node_read_vmstat() (NodeVmstat).</summary>
     public string Vmstat(int nid)
     {
         var (_, free) = SiMeminfoNode(nid);
-        return $"nr_free_pages {free}\n";
+        return NodeVmstat.Show(_k, free, _k.NumaStats(nid));
     }
 }

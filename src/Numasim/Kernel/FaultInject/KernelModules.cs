@@ -30,20 +30,27 @@ public sealed class KernelModules
     internal void SysfsInit()
     {
         var sys = _k.Fs.MakeDirs("/sys");
+        Sysfs.SysfsDirectory Debug(Sysfs.SysfsDirectory p2, string n2)
+        {
+            var debug = new Sysfs.SysfsDirectory(n2, p2);
+            debug.AddSource(new Sysfs.ConditionalSource("notifier-error-inject", () => IsLoaded("notifier_error_inject"), (p3, n3) =>
+            {
+                var nei = new Sysfs.SysfsDirectory(n3, p3);
+                nei.AddSource(new Sysfs.ConditionalSource("memory", () => MemoryErrorInject.Loaded, MemoryErrorInject.MemoryDir));
+                return nei;
+            }));
+            return debug;
+        }
+        // /sys/kernel may already hold what other subsystems made (memory tiering's mm/numa): debug/ goes inside it
+        if (sys.Child("kernel") is Sysfs.SysfsDirectory kernelDir)
+        {
+            kernelDir.AddSource(new Sysfs.ConditionalSource("debug", () => _debugMade[0], Debug));
+            return;
+        }
         sys.AddSource(new Sysfs.ConditionalSource("kernel", () => _debugMade[0], (p, n) =>
         {
             var kernel = new Sysfs.SysfsDirectory(n, p);
-            kernel.AddSource(new Sysfs.ConditionalSource("debug", () => true, (p2, n2) =>
-            {
-                var debug = new Sysfs.SysfsDirectory(n2, p2);
-                debug.AddSource(new Sysfs.ConditionalSource("notifier-error-inject", () => IsLoaded("notifier_error_inject"), (p3, n3) =>
-                {
-                    var nei = new Sysfs.SysfsDirectory(n3, p3);
-                    nei.AddSource(new Sysfs.ConditionalSource("memory", () => MemoryErrorInject.Loaded, MemoryErrorInject.MemoryDir));
-                    return nei;
-                }));
-                return debug;
-            }));
+            kernel.AddSource(new Sysfs.ConditionalSource("debug", () => true, Debug));
             return kernel;
         }));
     }

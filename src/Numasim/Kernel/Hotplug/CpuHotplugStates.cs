@@ -67,12 +67,16 @@ public sealed class CpuHotplugStates
         if ((uint)cpu >= (uint)_hasFiles.Length || !_hasFiles[cpu]) return;
         var hp = cpuDir.GetOrAddDir("hotplug");
         hp.Attr("state", () => Line(StateOf(cpu)));
-        hp.Attr("target", () => Line(StateOf(cpu)), v => TargetStore(cpu, v));
+        hp.Attr("target", () => Line(TargetOf(cpu)), v => TargetStore(cpu, v));
         hp.Attr("fail", () => Line(_fail[cpu]), v => FailStore(cpu, v));
     }
 
     /// <summary>A CPU at rest is at CPUHP_ONLINE or CPUHP_OFFLINE (the model runs no state machine in between).</summary>
     private int StateOf(int cpu) => _k.Cpus.Online[cpu] ? Online : Offline;
+
+    /// <summary>Models target_show(): st->target; 6.1's boot_cpu_hotplug_init() sets only the boot CPU's state, so its
+    /// target stays CPUHP_OFFLINE (x86 never takes the boot CPU down in the model).</summary>
+    private int TargetOf(int cpu) => cpu == 0 && !_k.Profile.BootCpuHotplugTargetSet ? Offline : StateOf(cpu);
 
     private static string Line(int v) => v.ToString(CultureInfo.InvariantCulture) + "\n";
 
@@ -80,7 +84,9 @@ public sealed class CpuHotplugStates
     private string StatesShow()
     {
         var sb = new StringBuilder();
-        foreach (var (n, name) in _table) sb.Append(CultureInfo.InvariantCulture, $"{n,3}: {name}\n");
+        bool smp = _k.Cpus.Possible.Weight() > 1;
+        foreach (var (n, name) in _table)
+            if (smp || !Hotplug.CpuhpStateTables.RegisteredOnlyOnSmp(name)) sb.Append(CultureInfo.InvariantCulture, $"{n,3}: {name}\n");
         return sb.ToString();
     }
 

@@ -227,11 +227,24 @@ public sealed partial class MemoryHotplug
         _k.Trace.Change($"memory{blocks[0].Id}-memory{blocks[^1].Id} removed (remove_memory_block_devices())");
         foreach (var mb in blocks)
         {
+            if (!_k.Profile.Fixfeee6b298916) RemoveZoneOnRemove(mb);
             _nodes.UnlinkMemoryBlock(mb);
             _devices.RemoveMemoryBlock(mb);
         }
         _nodeHotplug.TryOfflineNode(nid);
         return Errno.None;
+    }
+
+    /// <summary>Models __remove_pages() → __remove_zone() before feee6b298916: the zone of the range's first page shrinks
+    /// when the memory is removed rather than when it went offline. The memmap of offline memory still names the zone it
+    /// was onlined to: each zone of the node that spans the block shrinks as shrink_zone_span() does.</summary>
+    private void RemoveZoneOnRemove(MemoryBlock mb)
+    {
+        var p = _k.NodeDataOf(mb.Nid);
+        if (p is null) return;
+        foreach (var z in p.Zones)
+            if (!z.IsEmpty && mb.StartPfn < z.ZoneEndPfn && mb.EndPfn > z.ZoneStartPfn) RemovePfnRangeFromZone(z, mb.StartPfn, mb.EndPfn);
+        p.RecomputeSpan();
     }
 
     /// <summary>Models offline_and_remove_memory(): offlines each online block (remembering whether it was MOVABLE);

@@ -62,12 +62,11 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         // node_states_set_node()
         if (arg.StatusChangeNidNormal >= 0) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] += node {nid}");
         if (arg.StatusChangeNid >= 0) _k.Trace.Change($"node_states[N_MEMORY] += node {nid}");
-        if (zone.Type <= ZoneType.Normal) _k.NodeStates.Set(nid, NodeState.NormalMemory);
+        if (zone.Type <= ZoneType.Normal && _k.Profile.Fixd9713679dbd2) _k.NodeStates.Set(nid, NodeState.NormalMemory);
         _k.NodeStates.Set(nid, NodeState.Memory);
         _k.Trace.Decide(wasPopulated, $"{zone.Name} of node {nid} was populated: the zonelists stay", $"{zone.Name} of node {nid} was empty: build_all_zonelists(NULL)");
         if (!wasPopulated) Zonelists.BuildAll(_k, null);
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
-        if (arg.StatusChangeNid >= 0) EstablishDemotionTargets();
         mb.State = MemoryBlockState.Online;
         mb.Zone = zone;
         _k.Trace.Change($"memory{mb.Id}: offline → online in {zone.Name} of node {nid} (present {zone.PresentPages} pages)");
@@ -140,28 +139,18 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         zone.PgData.RecomputeSpan();
         // offline_pages() recomputes watermarks before it rebuilds the zonelists (online_pages() the other way round).
         PerZoneWmarks.InitPerZoneWmarkMin(_k);
-        bool memoryNodesChange = arg.StatusChangeNid >= 0;
         if (_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
         if (!zone.IsPopulated) Zonelists.BuildAll(_k, null);
         if (!_k.Profile.NodeStatesClearedBeforeZonelistRebuild) NodeStatesClearNode(zone.PgData);
-        if (memoryNodesChange) EstablishDemotionTargets();
         Notifiers.Notify(MemoryAction.Offline, arg);
         // remove_pfn_range_from_zone() of the pages and, with them, mhp_deinit_memmap_on_memory() of the memmap
-        RemovePfnRangeFromZone(zone, mb.StartPfn, mb.EndPfn);
+        if (_k.Profile.Fixfeee6b298916) RemovePfnRangeFromZone(zone, mb.StartPfn, mb.EndPfn);
+        else zone.PgData.RecomputeSpan();
         mb.State = MemoryBlockState.Offline;
         mb.Zone = null;
         _k.Trace.Change($"memory{mb.Id}: online → offline; {removed} pages left {zone.Name} of node {zone.NodeId}");
         _k.Uevents.Emit(UeventAction.Offline, $"/devices/system/memory/memory{mb.Id}", "memory");
         return Errno.None;
-    }
-
-    /// <summary>Models establish_demotion_targets(), mm/memory-tiers.c, on a machine whose nodes are all one tier:
-    /// no node has a demotion target.</summary>
-    private void EstablishDemotionTargets()
-    {
-        if (!_k.Profile.PrintsDemotionTargets) return;
-        foreach (var nid in _k.NodeStates[NodeState.Memory].Bits())
-            _k.Log.Printk($"Demotion targets for Node {nid}: null");
     }
 
     /// <summary>Models node_states_check_changes_offline(): the node loses N_MEMORY (N_NORMAL_MEMORY) when the range
@@ -178,13 +167,15 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         return new MemoryNotify(start, nr, nodePresent <= nr ? nid : -1, lastNormal ? nid : -1);
     }
 
-    /// <summary>Models move_pfn_range_to_zone(): the zone's span grows to cover the range (resize_zone_range()).</summary>
-    private static void MovePfnRangeToZone(Zone z, long start, long nr)
+    /// <summary>Models move_pfn_range_to_zone(): the zone's span grows to cover the range (resize_zone_range()); an
+    /// empty zone takes the range's start, unless 712cd386fdc9 is reverted (then the span grows from start_pfn 0).</summary>
+    private void MovePfnRangeToZone(Zone z, long start, long nr)
     {
-        if (z.IsEmpty)
+        // Before 712cd386fdc9 (2012's __add_zone()), only a zone never set up was initialised at the range; one
+        // emptied by a shrink (start_pfn 0) grew from 0.
+        if (z.IsEmpty && (_k.Profile.Fix712cd386fdc9 || !z.PgData.ZoneInitialized(z.Type)))
         {
-            z.ZoneStartPfn = start;
-            z.SpannedPages = nr;
+            z.PgData.InitCurrentlyEmptyZone(z, start, nr);
             return;
         }
         long s = Math.Min(z.ZoneStartPfn, start), e = Math.Max(z.ZoneEndPfn, start + nr);
@@ -229,7 +220,7 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         for (int i = 0; i <= (int)ZoneType.Normal; i++) normal |= p.Zones[i].IsPopulated;
         if (!normal && _k.NodeStates.Has(p.NodeId, NodeState.NormalMemory)) _k.Trace.Change($"node_states[N_NORMAL_MEMORY] -= node {p.NodeId}: no populated kernel zone left");
         if (p.NodePresentPages == 0 && _k.NodeStates.Has(p.NodeId, NodeState.Memory)) _k.Trace.Change($"node_states[N_MEMORY] -= node {p.NodeId}: no present pages left");
-        if (!normal) _k.NodeStates.Clear(p.NodeId, NodeState.NormalMemory);
+        if (!normal && _k.Profile.Fixd9713679dbd2) _k.NodeStates.Clear(p.NodeId, NodeState.NormalMemory);
         if (p.NodePresentPages == 0) _k.NodeStates.Clear(p.NodeId, NodeState.Memory);
     }
 }

@@ -43,6 +43,7 @@ public sealed class NodeHotplug
         using var call = _k.Trace.Call("hotadd_init_pgdat", "mm/memory_hotplug.c", $"node {nid}");
         _k.Trace.Decide(_k.NodeData[nid] is null, $"NODE_DATA({nid}) allocated now", $"NODE_DATA({nid}) kept from before (a pgdat is never freed): its empty zones are reset");
         var pgdat = _k.AllocPgData(nid);
+        pgdat.NrZones = 0;   // free_area_init_core_hotplug(): "Reset the nr_zones, order and highest_zoneidx before reuse"
         foreach (var z in pgdat.Zones)
         {
             if (z.PresentPages != 0) continue;
@@ -60,7 +61,7 @@ public sealed class NodeHotplug
     {
         using var call = _k.Trace.Call("try_offline_node", "mm/memory_hotplug.c", $"node {nid}");
         if (!_k.NodeStates.Has(nid, NodeState.Online)) { _k.Trace.Decide($"node {nid} is not online: nothing to do"); return; }
-        if (_k.AllMemoryBlocks.FirstOrDefault(mb => mb.Nid == nid) is { } left)
+        if ((_k.Profile.Fix2c91f8fc6c99 ? _k.AllMemoryBlocks.FirstOrDefault(mb => mb.Nid == nid) : PresentSectionInNodeSpan(nid)) is { } left)
         {
             _k.Trace.Decide($"node {nid} stays online: memory{left.Id} is still present on it");
             return;
@@ -77,6 +78,16 @@ public sealed class NodeHotplug
         _k.Trace.Change($"node_states[N_ONLINE] -= node {nid} (node_set_offline())");
         _k.NodeStates.Clear(nid, NodeState.Online);
         _nodes.UnregisterOneNode(nid);
+    }
+
+    /// <summary>Models try_offline_node()'s loop before 2c91f8fc6c99 (v3.9..v5.4): the present sections in
+    /// [node_start_pfn, node_end_pfn) whose pfn_to_nid() is the node. The span grows only when memory is onlined,
+    /// so a block that was added but never onlined is not seen.</summary>
+    private MemoryBlock? PresentSectionInNodeSpan(int nid)
+    {
+        var p = _k.NodeDataOf(nid);
+        if (p is null || p.NodeSpannedPages == 0) return null;
+        return _k.AllMemoryBlocks.FirstOrDefault(mb => mb.Nid == nid && mb.StartPfn < p.NodeEndPfn && mb.EndPfn > p.NodeStartPfn);
     }
 
     /// <summary>Models unmap_cpu_on_node() (removed by the seed, 46a3679b8190): numa_clear_node() for every

@@ -63,7 +63,9 @@ internal static class StartKernel
         BootCommandLine.ParseArgs(k);
         ImportedReservations.Reserve(k); // an imported machine's observed figures override the mechanism's
         MemInit(k);
+        s.CpuHotplug.KernelAllocations?.EarlyKmemCacheNodeAlloc(); // mm_init(): kmem_cache_init() after mem_init()
         BootPhases.Mark("mem_init");
+        PerZoneWmarks.HugepageInit(k); // a subsys_initcall: its khugepaged start recomputes what the line below sets
         PerZoneWmarks.InitPerZoneWmarkMin(k);
         BootPhases.Mark("init_per_zone_wmark_min");
 
@@ -90,7 +92,7 @@ internal static class StartKernel
         MemoryDevInit(s);
         BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
-        MemoryTiers.Init(k);
+        s.InitMemoryTiersAndHmat();
         BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);

@@ -108,8 +108,7 @@ internal static class FreeAreaInit
             zs = Math.Max(zs, nodeStart);
             ze = Math.Min(ze, nodeEnd);
             if (zs >= ze) { z.ZoneStartPfn = 0; z.SpannedPages = 0; z.PresentPages = 0; continue; }
-            z.ZoneStartPfn = zs;
-            z.SpannedPages = ze - zs;
+            pgdat.InitCurrentlyEmptyZone(z, zs, ze - zs);
             z.PresentPages = k.Memblock.PresentIn(zs, ze, nid) - ZoneMovable.MirrorAbsent(k, movable, nid, (ZoneType)i, zs, ze);
             z.PresentEarlyPages = z.PresentPages;
             long freesize = z.PresentPages;

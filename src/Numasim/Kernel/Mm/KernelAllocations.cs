@@ -74,6 +74,26 @@ internal sealed class KernelAllocations
 
     private static readonly string[] Caller = ["kmem_cache_alloc_node"];
 
+
+    /// <summary>Models kmem_cache_init()'s early_kmem_cache_node_alloc() (mm/slub.c): for every node in slab_nodes
+    /// (N_NORMAL_MEMORY at boot), the first slab of kmem_cache_node, which holds that node's own struct
+    /// kmem_cache_node, is a page taken on that node by new_slab(kmem_cache_node, GFP_NOWAIT, node): an unmovable
+    /// allocation, so the buddy allocator steals the node's lowest free MAX_ORDER-1 block of its highest zone for
+    /// MIGRATE_UNMOVABLE and the memory block holding it refuses offline (EBUSY, seen on 6.1 for the first block of
+    /// a node with memory, CPU-less or not). Nodes whose memory is hot-added later get theirs from the onlining
+    /// CPU's node (slab_mem_going_online_callback() uses kmem_cache_alloc()).</summary>
+    public void EarlyKmemCacheNodeAlloc()
+    {
+        if (!Enabled) return;
+        var ctx = new AllocContext(0, "swapper/0", 0, ["early_kmem_cache_node_alloc", "new_slab"]);
+        foreach (var nid in _k.NodeStates[NodeState.NormalMemory].Bits().ToList())
+        {
+            var page = _alloc.AllocPages(Gfp.GfpNoWait, 0, nid, null, ctx);
+            if (page is null) continue;
+            _held.Insert(LowerBound(nid + 1), (nid, PageRef.Of(page)));
+        }
+    }
+
     /// <summary>Refills every node with online CPUs.</summary>
     public void RefillAll()
     {

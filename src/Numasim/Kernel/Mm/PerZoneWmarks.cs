@@ -6,6 +6,10 @@ namespace Numasim.Kernel.Mm;
 /// min_free_kbytes, every zone's watermarks, lowmem reserves and pcp sizes after boot and memory hotplug.</summary>
 internal static class PerZoneWmarks
 {
+    /// <summary>Models hugepage_init()'s "disable transparent hugepages on smaller systems": below 512 MiB of
+    /// totalram_pages() the flags are cleared and khugepaged is not started.</summary>
+    public static void HugepageInit(KernelContext k) => k.ThpEnabled = k.TotalRamPages >= (512L << 20) / Page.Size;
+
     // Scratch of one recomputation (memory hotplug runs on one thread per machine; the checker's workers each
     // have their own machine): no allocation per on/offline.
     [ThreadStatic] private static ZoneReserveInput[]? t_inputs;
@@ -25,7 +29,7 @@ internal static class PerZoneWmarks
         var zones = k.AllZones();
         k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
-        if (k.Profile.TransparentHugepage) SetRecommendedMinFreeKbytes(k, zones);
+        if (k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
     }
 
     /// <summary>Models set_recommended_min_free_kbytes(), mm/khugepaged.c: room for two free pageblocks per
@@ -58,7 +62,7 @@ internal static class PerZoneWmarks
     /// <summary>Models setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve() and the pcp high/batch update.</summary>
     private static void Setup(KernelContext k, IReadOnlyList<Zone> zones)
     {
-        var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, Inputs(zones, withHigh: false));
+        var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, Inputs(zones, withHigh: false), movableLikeHighmem: k.Profile.MovableWatermarksLikeHighmem);
         for (int i = 0; i < zones.Count; i++)
         {
             var z = zones[i];

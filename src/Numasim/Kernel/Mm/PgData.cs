@@ -12,6 +12,7 @@ public sealed class PgData
     private struct NodeRecord
     {
         public long NodeStartPfn, NodeSpannedPages, NodePresentPages;
+        public int NrZones, InitializedZones;
     }
 
     private readonly StateArray<NodeRecord> _node;
@@ -40,6 +41,32 @@ public sealed class PgData
     public long NodeSpannedPages { get => _node[0].NodeSpannedPages; internal set => _node.Mut(0).NodeSpannedPages = value; }
     public long NodePresentPages { get => _node[0].NodePresentPages; internal set => _node.Mut(0).NodePresentPages = value; }
     public long NodeEndPfn => NodeStartPfn + NodeSpannedPages;
+
+    /// <summary>pgdat->nr_zones: one more than the highest zone init_currently_empty_zone() set up (reset to 0 by
+    /// free_area_init_core_hotplug() when an offline node comes back).</summary>
+    public int NrZones
+    {
+        get => _node[0].NrZones;
+        internal set
+        {
+            Kernel.State.Observe(Zobrist.Key(FieldKind.PgdatNrZones, NodeId), (ulong)_node[0].NrZones, (ulong)value);
+            _node.Mut(0).NrZones = value;
+        }
+    }
+
+    /// <summary>Zones (a bit per zone type) that init_currently_empty_zone() has set up: zone->initialized.</summary>
+    public bool ZoneInitialized(ZoneType t) => (_node[0].InitializedZones & (1 << (int)t)) != 0;
+
+    /// <summary>Models init_currently_empty_zone(), mm/page_alloc.c (mm/mm_init.c since v6.6): the zone starts at the range and
+    /// is initialised; nr_zones grows to cover it (8f416836c0d5; before it, nr_zones was set to the zone's index + 1).</summary>
+    internal void InitCurrentlyEmptyZone(Zone z, long startPfn, long nrPages)
+    {
+        int want = (int)z.Type + 1;
+        if (want > NrZones || !Kernel.Profile.Fix8f416836c0d5) NrZones = want;
+        _node.Mut(0).InitializedZones |= 1 << (int)z.Type;
+        z.ZoneStartPfn = startPfn;
+        z.SpannedPages = nrPages;
+    }
 
     /// <summary>node_zonelists[ZONELIST_FALLBACK]: every populated zone of every node with memory, in fallback order.</summary>
     public Zonelist Fallback => new(Kernel, _fallback);

@@ -51,8 +51,15 @@ public sealed class Zone
     private ref ZoneRecord M => ref _recs.Mut(_i);
     private StateStore State => PgData.Kernel.State;
 
-    public long ZoneStartPfn { get => R.ZoneStartPfn; internal set => M.ZoneStartPfn = value; }
-    public long SpannedPages { get => R.SpannedPages; internal set => M.SpannedPages = value; }
+    /// <summary>zone_start_pfn and spanned_pages, observed by the fingerprint (the zone-span invariant reads them).</summary>
+    public long ZoneStartPfn { get => R.ZoneStartPfn; internal set => SetSpan(FieldKind.ZoneStart, ref M.ZoneStartPfn, value); }
+    public long SpannedPages { get => R.SpannedPages; internal set => SetSpan(FieldKind.ZoneSpanned, ref M.SpannedPages, value); }
+
+    private void SetSpan(FieldKind kind, ref long field, long value)
+    {
+        State.Observe(Zobrist.Key(kind, Id), (ulong)field, (ulong)value);
+        field = value;
+    }
 
     public long PresentPages
     {

@@ -13,7 +13,7 @@ internal static class Cpuinfo
     public static string Show(KernelContext k)
     {
         var sb = new StringBuilder();
-        var qemu = k.Machine.CpuInfo is null ? Qemu64Cpu.CpuInfoFields(k.Machine.Smp) : null;
+        var qemu = k.Machine.CpuInfo is null ? Qemu64Cpu.CpuInfoFields(k.Machine.Smp, k.Machine.CpuFeatures) : null;
         var byCpu = new Dictionary<int, IReadOnlyList<KeyValuePair<string, string>>>();
         foreach (var g in k.Machine.CpuInfo ?? [])
             foreach (var c in g.Cpus) byCpu.TryAdd(c, g.Fields);

@@ -7,20 +7,6 @@ namespace Numasim.Kernel.Procfs;
 /// <summary>mm/vmstat.c zoneinfo_show(): /proc/zoneinfo for every zone of every online node (v6.1 layout).</summary>
 internal static class Zoneinfo
 {
-    /// <summary>node_stat_item names in v6.1 order (x86_64, CONFIG_SWAP, CONFIG_NUMA_BALANCING).</summary>
-    private static readonly string[] NodeStatNames =
-    [
-        "nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",
-        "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_isolated_anon", "nr_isolated_file", "workingset_nodes",
-        "workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
-        "workingset_restore_anon", "workingset_restore_file", "workingset_nodereclaim", "nr_anon_pages", "nr_mapped",
-        "nr_file_pages", "nr_dirty", "nr_writeback", "nr_writeback_temp", "nr_shmem", "nr_shmem_hugepages",
-        "nr_shmem_pmdmapped", "nr_file_hugepages", "nr_file_pmdmapped", "nr_anon_transparent_hugepages",
-        "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written", "nr_throttled_written",
-        "nr_kernel_misc_reclaimable", "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_kernel_stack",
-        "nr_page_table_pages", "nr_sec_page_table_pages", "nr_swapcached", "pgpromote_success",
-    ];
-
     /// <summary>Models zoneinfo_show_print() over walk_zones_in_node().</summary>
     public static string Show(KernelContext k)
     {
@@ -40,7 +26,7 @@ internal static class Zoneinfo
         if (nodeStats)
         {
             sb.Append("\n  per-node stats");
-            foreach (var name in NodeStatNames)
+            foreach (var name in k.Profile.Build.NodeStatItems) // enum node_stat_item of the build (NodeVmstat)
                 sb.Append($"\n      {name,-12} 0");
         }
         sb.Append($"\n  pages free     {z.FreePages}");

@@ -122,6 +122,25 @@ public sealed record KernelBuild
     /// <summary>The "Memory:" line is printed after the deferred pages are initialised (6.12) rather than at mem_init() (6.1).</summary>
     public bool MemoryLineAfterDeferredInit { get; init; }
 
+    /// <summary>The synthetic x86_capability bits without a cpuinfo name that this build sets on QEMU's qemu64 under TCG
+    /// (word*32+bit of its cpufeatures.h), read from the guest's /sys/devices/system/cpu/modalias (oracle fuzz,
+    /// 2026-12). 6.1: K8 3*32+4 and SYSCALL32 3*32+14 (init_amd() for family 0xf), LFENCE_RDTSC 3*32+18, ALWAYS 3*32+21,
+    /// RSB_VMEXIT 7*32+13 and RSB_CTXSW 7*32+19 (spectre_v2 retpoline), FENCE_SWAPGS_KERNEL 11*32+5 (spectre_v1),
+    /// RETPOLINE 11*32+12. 6.12 moved LFENCE_RDTSC to 20*32+2 and sets 3*32+22.</summary>
+    public IReadOnlyList<int> Qemu64SyntheticCapabilities { get; init; } = [0x64, 0x6E, 0x72, 0x75, 0xED, 0xF3, 0x165, 0x16C];
+
+    /// <summary>CONFIG_CRASH_HOTPLUG (config: =y in 6.12, absent in 6.1): cpu/crash_hotplug and memory/crash_hotplug.</summary>
+    public bool CrashHotplug { get; init; }
+
+    /// <summary>The cpuidle governors registered at boot under TCG (config: CONFIG_CPU_IDLE_GOV_LADDER=y and
+    /// CONFIG_CPU_IDLE_GOV_MENU=y in both builds; 6.12's haltpoll governor registers only with kvm_para_available(),
+    /// TEO is not set), in cpuidle_register_governor() order (the ladder's initcall runs first).</summary>
+    public IReadOnlyList<string> CpuidleGovernors { get; init; } = ["ladder", "menu"];
+
+    /// <summary>enum node_stat_item's vmstat_text names in this build (nodeN/vmstat; the kernel source at the version
+    /// under the build's config).</summary>
+    public IReadOnlyList<string> NodeStatItems { get; init; } = Drivers.NodeVmstat.NodeItemsV6_1;
+
     /// <summary>Debian 6.1.176.</summary>
     public static readonly KernelBuild Debian6_1 = new()
     {
@@ -148,6 +167,9 @@ public sealed record KernelBuild
     {
         KernelReserveBytes = 0x2c00000,
         UnacceptedMemory = true,
+        CrashHotplug = true,
+        NodeStatItems = Drivers.NodeVmstat.NodeItemsV6_12,
+        Qemu64SyntheticCapabilities = [0x64, 0x6E, 0x75, 0x76, 0xED, 0xF3, 0x165, 0x16C, 0x282],
         ImageFrees =
         [
             new("SMP alternatives memory", 0x2728000, 0xa000),

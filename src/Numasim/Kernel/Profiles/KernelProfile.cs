@@ -52,6 +52,20 @@ public sealed record KernelProfile
     /// config, as recorded from its guest; null where none was recorded (the hotplug files are then not shown).</summary>
     public IReadOnlyList<(int Number, string Name)>? CpuhpStates { get; init; }
 
+    /// <summary>__setup_per_zone_wmarks() treats ZONE_MOVABLE like highmem (v6.4+): out of lowmem_pages, and a min
+    /// watermark of managed/1024 clamped to [32, 128] (an empty Movable zone shows min/low/high 32 on 6.12).</summary>
+    public bool MovableWatermarksLikeHighmem { get; init; }
+
+    /// <summary>drivers/base/cpu.c's cpu/enabled (cpu_enabled_mask, v6.10 and later).</summary>
+    public bool CpuEnabledFile { get; init; }
+
+    /// <summary>nodeN/memory_failure/ statistics (mm/memory-failure.c, CONFIG_MEMORY_FAILURE, v6.4 and later).</summary>
+    public bool NodeMemoryFailureStats { get; init; }
+
+    /// <summary>boot_cpu_hotplug_init() sets the boot CPU's cpuhp target to CPUHP_ONLINE as well as its state (v6.5 and
+    /// later); 6.1 leaves the target at 0, so cpu0/hotplug/target reads 0 (the 6.1 guest shows it).</summary>
+    public bool BootCpuHotplugTargetSet { get; init; }
+
     /// <summary>The facts of the kernel build (image layout, structure sizes, config) that boot accounting uses.</summary>
     public KernelBuild Build { get; init; } = KernelBuild.Debian6_1;
 
@@ -85,6 +99,11 @@ public sealed record KernelProfile
     /// <summary>Memory tiering (mm/memory-tiers.c) prints "Demotion targets for Node N: null" for every node with
     /// memory when the set of memory nodes changes (seen on 6.12, not on 6.1).</summary>
     public bool PrintsDemotionTargets { get; init; }
+
+    /// <summary>mm/memory-tiers.c takes a memory node's abstract distance from the adistance algorithms (HMAT's
+    /// hmat_calculate_adistance(), drivers/acpi/numa/hmat.c, since v6.7) and assigns tiers in memory_tier_late_init();
+    /// 6.1 puts every memory node in the default DRAM tier at memory_tier_init().</summary>
+    public bool MemoryTierAdistanceFromHmat { get; init; }
 
     /// <summary>memoryN/removable computes is_mem_section_removable() (a block with reserved, unmovable or hole pages
     /// reads 0). Since 53cdc1cb29e8 (v5.7) every block reads 1.</summary>
@@ -130,6 +149,34 @@ public sealed record KernelProfile
     public string EarlyParamNames { get; init; } = Init.KnownBootParams.EarlyV6_1;
     public string SetupParamNames { get; init; } = Init.KnownBootParams.SetupV6_1;
 
+    // The bug zoo (docs/checker.md "Bug zoo"): fixes of historical bugs, on in every modelled version; a zoo profile
+    // (ZooProfiles) turns one off to show that the checker finds the bug by itself.
+
+    /// <summary>2c91f8fc6c99 "mm/memory_hotplug: fix try_offline_node()" (v5.5 by date): try_offline_node() keeps a node online
+    /// while a memory block has its nid. Before, it looked only for present sections in the node's span, which covers
+    /// onlined memory only (since f1dd2cd13c4b, v4.13), so added but never onlined memory did not keep the node.</summary>
+    public bool Fix2c91f8fc6c99 { get; init; } = true;
+
+    /// <summary>d9713679dbd2 "memory_hotplug: fix possible incorrect node_states[N_NORMAL_MEMORY]" (2012, v3.8 by date): online_pages()
+    /// and offline_pages() set and clear N_NORMAL_MEMORY (node_states_check_changes_online/offline()); before, only
+    /// N_HIGH_MEMORY (= N_MEMORY then) was kept.</summary>
+    public bool Fixd9713679dbd2 { get; init; } = true;
+
+    /// <summary>8f416836c0d5 "mm/page_alloc.c: fix calculation of pgdat->nr_zones" (2018): init_currently_empty_zone()
+    /// raises pgdat->nr_zones to zone_idx + 1 only when that is larger; before, it set it unconditionally, so onlining
+    /// into ZONE_NORMAL after ZONE_MOVABLE left nr_zones below the populated ZONE_MOVABLE.</summary>
+    public bool Fix8f416836c0d5 { get; init; } = true;
+
+    /// <summary>712cd386fdc9 "Update start_pfn in zone and pg_data when spanned_pages == 0" (Tang Chen, v3.8 merge window):
+    /// grow_zone_span()/grow_pgdat_span() (now resize_zone_range()) take the new range's start when the zone spans
+    /// nothing; before, a zone emptied by hot-remove (start 0) kept start_pfn 0 when memory came back.</summary>
+    public bool Fix712cd386fdc9 { get; init; } = true;
+
+    /// <summary>feee6b298916 "mm/memory_hotplug: shrink zones when offlining memory" (v5.5 by date; Fixes: d0dc12e86b31): the zone
+    /// and node spans shrink when memory goes offline (remove_pfn_range_from_zone()); before, only when it was removed
+    /// (__remove_pages() → __remove_zone(), on the zone of the range's first page), so offline memory stayed spanned.</summary>
+    public bool Fixfeee6b298916 { get; init; } = true;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
@@ -160,7 +207,11 @@ public sealed record KernelProfile
     public static readonly KernelProfile V6_12 = V6_1 with
     {
         Name = "v6.12", Release = "6.12.0-numasim",
-        CpuhpStates = null, // not recorded from 6.12 yet
+        CpuhpStates = Hotplug.CpuhpStateTables.Debian612,
+        CpuEnabledFile = true,
+        MovableWatermarksLikeHighmem = true,
+        NodeMemoryFailureStats = true,
+        BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
         AcpiCpuHotAddRefused = true,
@@ -169,6 +220,7 @@ public sealed record KernelProfile
         FallbackSkipsMemorylessLocalNode = true,
         NodeStatesClearedBeforeZonelistRebuild = true,
         PrintsDemotionTargets = true,
+        MemoryTierAdistanceFromHmat = true,
         MemmapOnMemoryForceMode = true,
         MemmapOnMemoryPerBlock = true,
         KernelcoreMirrorNeedsMirrorMemory = true,
@@ -195,6 +247,6 @@ public sealed record KernelProfile
     public static KernelProfile? Find(string name)
     {
         var n = name.StartsWith('v') ? name : "v" + name;
-        return Named.FirstOrDefault(p => p.Name == n);
+        return Named.FirstOrDefault(p => p.Name == n) ?? ZooProfiles.Find(name);
     }
 }

@@ -66,27 +66,31 @@ public static class Watermarks
     }
 
     /// <summary>Models __setup_per_zone_wmarks(), mm/page_alloc.c, over every zone of every node (x86_64 has no
-    /// highmem, so all zones are lowmem). Result i belongs to zones[i].</summary>
+    /// highmem). With <paramref name="movableLikeHighmem"/> (v6.4+), ZONE_MOVABLE (index 3) is left out of
+    /// lowmem_pages and its min watermark is capped like highmem's: managed/1024 clamped to [SWAP_CLUSTER_MAX, 128].
+    /// Result i belongs to zones[i].</summary>
     public static ZoneWatermarks[] SetupPerZoneWmarks(int minFreeKbytes, IReadOnlyList<ZoneReserveInput> zones,
-        int watermarkScaleFactor = DefaultWatermarkScaleFactor) =>
-        SetupPerZoneWmarks(minFreeKbytes, zones.ToArray().AsSpan(), watermarkScaleFactor).ToArray();
+        int watermarkScaleFactor = DefaultWatermarkScaleFactor, bool movableLikeHighmem = false) =>
+        SetupPerZoneWmarks(minFreeKbytes, zones.ToArray().AsSpan(), watermarkScaleFactor, movableLikeHighmem).ToArray();
 
     [ThreadStatic] private static ZoneWatermarks[]? t_marks;
 
     /// <summary>SetupPerZoneWmarks over a span; the result is valid until the thread's next call.</summary>
     public static ReadOnlySpan<ZoneWatermarks> SetupPerZoneWmarks(int minFreeKbytes, ReadOnlySpan<ZoneReserveInput> zones,
-        int watermarkScaleFactor = DefaultWatermarkScaleFactor)
+        int watermarkScaleFactor = DefaultWatermarkScaleFactor, bool movableLikeHighmem = false)
     {
+        const int ZoneMovable = 3, SwapClusterMax = 32;
         long pagesMin = minFreeKbytes >> (BuddyConstants.PageShift - 10);
         long lowmemPages = 0;
-        foreach (ref readonly var z in zones) lowmemPages += z.ManagedPages;
+        foreach (ref readonly var z in zones)
+            if (!movableLikeHighmem || z.ZoneIndex != ZoneMovable) lowmemPages += z.ManagedPages;
         if (t_marks is null || t_marks.Length < zones.Length) t_marks = new ZoneWatermarks[Math.Max(16, zones.Length)];
         var r = t_marks.AsSpan(0, zones.Length);
         for (int i = 0; i < zones.Length; i++)
         {
             long managed = zones[i].ManagedPages;
             long tmp = lowmemPages == 0 ? 0 : pagesMin * managed / lowmemPages;
-            long min = tmp;
+            long min = movableLikeHighmem && zones[i].ZoneIndex == ZoneMovable ? Math.Clamp(managed / 1024, SwapClusterMax, 128) : tmp;
             tmp = Math.Max(tmp >> 2, MultFrac(managed, watermarkScaleFactor, 10000));
             long low = min + tmp, high = low + tmp;
             r[i] = new ZoneWatermarks(min, low, high, high + tmp);
