@@ -23,6 +23,7 @@ public static class ClusterHost
             .UseOrleans(silo =>
             {
                 silo.UseLocalhostClustering(siloPort, gatewayPort, new IPEndPoint(IPAddress.Loopback, primaryPort), ServiceId, ClusterId);
+                silo.AddPlacementDirector<PartitionPlacement, PartitionPlacementDirector>();
                 silo.Configure<SiloMessagingOptions>(o =>
                 {
                     o.ResponseTimeout = TimeSpan.FromHours(12); // a level's expansion is one call; a lost silo fails it sooner (membership)

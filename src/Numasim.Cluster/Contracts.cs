@@ -1,4 +1,5 @@
 using Numasim.Checker;
+using Orleans.Concurrency;
 
 namespace Numasim.Cluster;
 

@@ -9,6 +9,7 @@ namespace Numasim.Cluster;
 /// a partition whose silo dies comes back (if Orleans reactivates it elsewhere) without a spec, and every call then
 /// fails, so a lost partition always stops the run with a message instead of silently dropping states.
 /// </summary>
+[PartitionPlacement]
 public sealed class PartitionGrain : Grain, IPartitionGrain
 {
     private const int BatchSize = 256;

@@ -1,0 +1,66 @@
+using Xunit.Abstractions;
+using Numasim.Checker;
+using Numasim.Cluster;
+using Numasim.Firmware;
+using Numasim.Kernel.Profiles;
+using Numasim.Tests.Cli;
+
+namespace Numasim.Tests.Cluster;
+
+/// <summary>Three silos on loopback in this process, shared by the tests of the class (starting them is the slow part).</summary>
+public sealed class ThreeSiloFixture : IAsyncLifetime
+{
+    public LocalCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Cluster = await LocalCluster.StartAsync(3, cts.Token);
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+public class ClusterCheckTests(ThreeSiloFixture fx, ITestOutputHelper output) : IClassFixture<ThreeSiloFixture>
+{
+    private static MachineSpec Oracle() => QemuCommandLine.Parse(CliHarness.OracleQemu).Spec!;
+
+    private static CheckResult Single(KernelProfile p, int depth, string ops) =>
+        new ModelChecker(new CheckOptions { Spec = Oracle(), Profile = p, Depth = depth, Families = OpFamilies.Parse(ops, out _) }).Run();
+
+    private Task<CheckResult> Clustered(KernelProfile p, int depth, string ops, int partitions = 6) =>
+        new ClusterChecker(fx.Cluster.Client, new ClusterCheckOptions
+        {
+            Spec = Oracle(), Qemu = CliHarness.OracleQemu, Profile = p, Depth = depth, Families = OpFamilies.Parse(ops, out _),
+            Partitions = partitions,
+        }).RunAsync().WaitAsync(TimeSpan.FromSeconds(50));
+
+    [Fact]
+    public async Task Three_silos_count_the_same_distinct_states_per_depth_as_the_single_process_checker()
+    {
+        var one = Single(KernelProfile.V6_1, 3, "cpu,dimm,kvm");
+        var three = await Clustered(KernelProfile.V6_1, 3, "cpu,dimm,kvm");
+        Assert.Null(one.Violation);
+        Assert.Null(three.Violation);
+        Assert.Equal(one.StatesPerDepth, three.StatesPerDepth);
+        Assert.Equal(one.States, three.States);
+        Assert.Equal(one.Transitions, three.Transitions);
+        output.WriteLine($"per depth {string.Join(' ', three.StatesPerDepth)}; single {one.Elapsed.TotalSeconds:F2} s, 3 silos {three.Elapsed.TotalSeconds:F2} s; {three.VisitedMode}");
+        Assert.Equal(3, three.DepthReached);
+        Assert.Contains("on 3 silos", three.VisitedMode);
+    }
+
+    [Fact]
+    public async Task Three_silos_find_the_seed_counterexample_under_v4_19_the_single_process_checker_finds()
+    {
+        var one = Single(KernelProfile.V4_19, 4, "cpu,kvm");
+        var three = await Clustered(KernelProfile.V4_19, 4, "cpu,kvm");
+        var v = Assert.IsType<Violation>(three.Violation);
+        Assert.Equal("no-oops", v.Invariant.Name);
+        Assert.True(v.Reproduced);
+        Assert.Equal(one.Violation!.Path, v.Path);
+        Assert.Equal(one.Violation.Message, v.Message);
+        Assert.Equal(one.StatesPerDepth, three.StatesPerDepth);
+        output.WriteLine($"{string.Join(", ", v.Path)}; per depth {string.Join(' ', three.StatesPerDepth)}; {three.Elapsed.TotalSeconds:F2} s");
+    }
+}
