@@ -23,6 +23,9 @@ public sealed record ClusterCheckOptions
     public long MaxStates { get; init; } = 20_000_000;
     /// <summary>Called after each level: depth, states, elapsed.</summary>
     public Action<CheckProgress>? Progress { get; init; }
+    /// <summary>How often, while a stage runs, the coordinator asks the membership whether every silo is still active
+    /// (a call to a silo that died without being declared dead would otherwise wait for the response timeout).</summary>
+    public TimeSpan LivenessInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>A distributed run that could not finish correctly (a silo lost, a partition that booted another machine).</summary>
@@ -58,6 +61,7 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
             Fingerprint = _o.Fingerprint, Partitions = _o.Partitions,
         };
         var parts = Enumerable.Range(0, _o.Partitions).Select(i => grains.GetGrain<IPartitionGrain>($"{spec.RunId}/{i}")).ToArray();
+        _silosAtStart = await ActiveSilos();
         var roots = await Stage("booting the partitions", 0, parts.Select(g => g.Init(spec)));
         if (roots.Any(f => f != rootFp))
             throw new ClusterRunException("a partition booted a different machine (its root fingerprint differs from the coordinator's): are all silos the same numasim version?");
@@ -92,20 +96,38 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
         return Finish(sw, perDepth, depth, false, bounded, null, transitions, skipped, states, stateBytes, silos.Count);
     }
 
-    /// <summary>Runs one stage on every partition; any failure (a silo lost, a partition reactivated empty, a timeout)
-    /// ends the run with a message saying where.</summary>
-    private static async Task<T[]> Stage<T>(string what, int level, IEnumerable<Task<T>> calls)
+    private int _silosAtStart;
+
+    /// <summary>Runs one stage on every partition; any failure (a silo lost, a partition reactivated empty, a silo
+    /// gone from the membership while the stage runs) ends the run with a message saying where.</summary>
+    private async Task<T[]> Stage<T>(string what, int level, IEnumerable<Task<T>> calls)
     {
         var tasks = calls.ToArray();
-        try { return await Task.WhenAll(tasks); }
+        var all = Task.WhenAll(tasks);
+        while (await Task.WhenAny(all, Task.Delay(_o.LivenessInterval)) != all)
+        {
+            int active;
+            try { active = await ActiveSilos().WaitAsync(TimeSpan.FromSeconds(30)); }
+            catch (Exception e) { throw Lost(what, level, $"the cluster's membership did not answer ({e.GetType().Name}: {FirstLine(e.Message)})", e); }
+            if (active < _silosAtStart)
+                throw Lost(what, level, $"{_silosAtStart - active} of the {_silosAtStart} silos left the cluster", null);
+        }
+        try { return await all; }
         catch (Exception)
         {
             var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.GetBaseException()).FirstOrDefault();
-            throw new ClusterRunException($"cluster run failed while {what} level {level}: " +
-                                          $"{first?.GetType().Name}: {first?.Message.Split('\n')[0]} — no count is reported, since states of " +
-                                          "a lost partition would be missing; restart the run (a silo was probably killed or left the cluster)", first);
+            throw Lost(what, level, $"{first?.GetType().Name}: {FirstLine(first?.Message)}", first);
         }
     }
+
+    private static ClusterRunException Lost(string what, int level, string why, Exception? inner) =>
+        new($"cluster run failed while {what} level {level}: {why}; no count is reported, since the states of a lost " +
+            "partition would be missing: restart the run (a silo was probably killed or left the cluster)", inner);
+
+    private static string FirstLine(string? s) => (s ?? "").Split('\n')[0].Trim();
+
+    private async Task<int> ActiveSilos() =>
+        (await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Count;
 
     private Violation Replay(List<CheckOp> path, IInvariant inv, string message) =>
         ModelChecker.ReplayViolation(new CheckDriver(_o.Spec, _o.Profile, _o.Families ?? OpFamilies.All.ToHashSet(), record: true), path, inv, message);

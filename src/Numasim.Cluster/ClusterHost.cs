@@ -59,11 +59,4 @@ public static class ClusterHost
     }
 
     public static IClusterClient Client(IHost host) => host.Services.GetRequiredService<IClusterClient>();
-
-    /// <summary>Active silos, as the cluster's membership sees them.</summary>
-    public static async Task<int> ActiveSilos(IClusterClient client)
-    {
-        var hosts = await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-        return hosts.Count;
-    }
 }

@@ -11,16 +11,13 @@ namespace Numasim.Cluster;
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
-    private readonly List<IHost> _silos = [];
+    private readonly List<IHost?> _silos = [];
     private IHost? _client;
 
     private LocalCluster() { }
 
     public IClusterClient Client => ClusterHost.Client(_client!);
     public int Silos => _silos.Count;
-
-    /// <summary>The silos' hosts, first the primary (the one holding the membership table).</summary>
-    public IReadOnlyList<IHost> Hosts => _silos;
 
     /// <summary>Starts <paramref name="silos"/> silos on free loopback ports (the first is the primary) and connects a client.</summary>
     public static async Task<LocalCluster> StartAsync(int silos, CancellationToken ct = default)
@@ -46,16 +43,19 @@ public sealed class LocalCluster : IAsyncDisposable
     /// process would; for the fault-tolerance test.</summary>
     public async Task KillSiloAsync(int index)
     {
+        if (_silos[index] is not { } host) return;
+        _silos[index] = null;
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
-        try { await _silos[index].StopAsync(cts.Token); } catch (OperationCanceledException) { }
-        _silos[index].Dispose();
+        try { await host.StopAsync(cts.Token); } catch (Exception e) when (e is OperationCanceledException or OrleansException) { }
+        host.Dispose();
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_client is not null) { await StopQuietly(_client); _client = null; }
-        for (int i = _silos.Count - 1; i >= 0; i--) await StopQuietly(_silos[i]);
+        for (int i = _silos.Count - 1; i >= 0; i--)
+            if (_silos[i] is { } host) await StopQuietly(host);
         _silos.Clear();
     }
 

@@ -64,3 +64,23 @@ public class ClusterCheckTests(ThreeSiloFixture fx, ITestOutputHelper output) : 
         output.WriteLine($"{string.Join(", ", v.Path)}; per depth {string.Join(' ', three.StatesPerDepth)}; {three.Elapsed.TotalSeconds:F2} s");
     }
 }
+
+public class ClusterSiloLossTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_silo_lost_during_a_run_fails_it_with_a_message_and_no_count()
+    {
+        await using var cluster = await LocalCluster.StartAsync(3).WaitAsync(TimeSpan.FromSeconds(60));
+        var checker = new ClusterChecker(cluster.Client, new ClusterCheckOptions
+        {
+            Spec = QemuCommandLine.Parse(CliHarness.OracleQemu).Spec!, Qemu = CliHarness.OracleQemu, Profile = KernelProfile.V6_1,
+            Depth = 5, Families = OpFamilies.Parse("cpu,dimm,kvm", out _), Partitions = 6,
+            // After level 1, the third silo (partitions 2 and 5) goes away without a graceful shutdown.
+            Progress = p => { if (p.Depth == 1) cluster.KillSiloAsync(2).GetAwaiter().GetResult(); },
+        });
+        var e = await Assert.ThrowsAsync<ClusterRunException>(() => checker.RunAsync().WaitAsync(TimeSpan.FromSeconds(50)));
+        output.WriteLine(e.Message);
+        Assert.Contains("level 1", e.Message);
+        Assert.Contains("no count is reported", e.Message);
+    }
+}

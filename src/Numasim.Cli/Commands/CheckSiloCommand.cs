@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Numasim.Cluster;
+
+namespace Numasim.Cli.Commands;
+
+/// <summary>
+/// <c>numasim check-silo --port P --gateway G [--primary PP]</c>: one Orleans silo of a distributed search on
+/// 127.0.0.1 (localhost clustering: the silo on the primary port holds the membership table, so start it first), until
+/// SIGINT or SIGTERM. <c>numasim check --cluster-gateways G1,G2,...</c> then runs a search on the silos.
+/// </summary>
+public static class CheckSiloCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "silo-to-silo TCP port on 127.0.0.1 (default 11111)", HelpName = "P", DefaultValueFactory = _ => 11111 };
+        var gateway = new Option<int>("--gateway") { Description = "client gateway TCP port on 127.0.0.1 (default 30000)", HelpName = "G", DefaultValueFactory = _ => 30000 };
+        var primary = new Option<int?>("--primary") { Description = "the primary silo's --port (default: this silo is the primary)", HelpName = "PP" };
+        var command = new Command("check-silo", "start one silo of a distributed check (Orleans, localhost clustering) and run until stopped");
+        command.Options.Add(port);
+        command.Options.Add(gateway);
+        command.Options.Add(primary);
+        command.SetAction(parsed =>
+        {
+            int p = parsed.GetValue(port), g = parsed.GetValue(gateway), pp = parsed.GetValue(primary) ?? p;
+            foreach (var (name, value) in new[] { ("--port", p), ("--gateway", g), ("--primary", pp) })
+                if (value is < 1 or > 65535) throw new CliException($"check-silo: {name} must be a TCP port (1 to 65535)");
+            if (p == g) throw new CliException("check-silo: --port and --gateway must differ");
+            var stdout = parsed.InvocationConfiguration.Output;
+            using var stop = new CancellationTokenSource();
+            using var signals = new Signals(stop);
+            Microsoft.Extensions.Hosting.IHost silo;
+            try { silo = ClusterHost.StartSiloAsync(p, g, pp, stop.Token).GetAwaiter().GetResult(); }
+            catch (Exception e) when (e is OrleansException or OperationCanceledException or System.Net.Sockets.SocketException or IOException)
+            {
+                throw new CliException($"check-silo: the silo did not start: {CliApp.OneLine(e.Message)}", CliApp.ExitInternal);
+            }
+            using (silo)
+            {
+                stdout.WriteLine($"check-silo: silo on 127.0.0.1:{p}, gateway {g}, primary 127.0.0.1:{pp}{(pp == p ? " (this one)" : "")}; stop with Ctrl+C");
+                stdout.Flush();
+                try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); } catch (OperationCanceledException) { }
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                try { silo.StopAsync(grace.Token).GetAwaiter().GetResult(); } catch (OperationCanceledException) { }
+                stdout.WriteLine("check-silo: stopped");
+            }
+            return CliApp.ExitOk;
+        });
+        return command;
+    }
+
+    /// <summary>SIGINT and SIGTERM stop the silo (gracefully: it leaves the membership).</summary>
+    private sealed class Signals : IDisposable
+    {
+        private readonly PosixSignalRegistration[] _registrations;
+
+        public Signals(CancellationTokenSource stop) =>
+            _registrations = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, c =>
+            {
+                c.Cancel = true;
+                stop.Cancel();
+            }))];
+
+        public void Dispose()
+        {
+            foreach (var r in _registrations) r.Dispose();
+        }
+    }
+}
