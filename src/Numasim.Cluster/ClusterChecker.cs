@@ -21,6 +21,9 @@ public sealed record ClusterCheckOptions
     public int Partitions { get; init; } = 8;
     /// <summary>Stop once this many distinct states are known (checked at the end of each level).</summary>
     public long MaxStates { get; init; } = 20_000_000;
+    /// <summary>One state in N also has its /sys and /proc compared with a replay from boot, as in the single-process
+    /// checker (<see cref="CheckOptions.RenderSample"/>).</summary>
+    public int RenderSample { get; init; } = 4096;
     /// <summary>Called after each level: depth, states, elapsed.</summary>
     public Action<CheckProgress>? Progress { get; init; }
     /// <summary>How often, while a stage runs, the coordinator asks the membership whether every silo is still active
@@ -43,58 +46,81 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
 {
     private readonly ClusterCheckOptions _o = options;
 
+    private readonly Stopwatch _sw = new();
+    private readonly List<long> _perDepth = [1];
+    private readonly HashSet<string> _silos = [];
+    private long _transitions, _skipped, _rendered, _states = 1;
+    private int _stateBytes;
+
+    /// <summary>Runs the search (one run per checker).</summary>
     public async Task<CheckResult> RunAsync()
     {
-        var sw = Stopwatch.StartNew();
+        if (_sw.IsRunning || _perDepth.Count > 1) throw new InvalidOperationException("a ClusterChecker runs once");
+        _sw.Start();
         var families = _o.Families ?? OpFamilies.All.ToHashSet();
         var root = new CheckDriver(_o.Spec, _o.Profile, families);
         ulong rootFp = ModelChecker.FingerprintOf(root, _o.Fingerprint, _o.Symmetry);
-        int stateBytes = root.Save().Length;
-        var perDepth = new List<long> { 1 };
+        _stateBytes = root.Save().Length;
         if (ModelChecker.FirstBroken(Invariants.All, root) is { } rb)
-            return Finish(sw, perDepth, 0, false, false, Replay([], rb.Inv, rb.Msg), 0, 0, 1, stateBytes, 0);
+            return Finish(0, false, false, Replay([], rb.Inv, rb.Msg));
 
         var spec = new RunSpec
         {
             RunId = Guid.NewGuid().ToString("N"), Qemu = _o.Qemu, MachineText = _o.Qemu is null ? MachineFile.Write(_o.Spec) : null,
             Profile = _o.Profile.Name, Families = [.. families.Order()], Symmetry = _o.Symmetry, PartialOrder = _o.PartialOrder,
-            Fingerprint = _o.Fingerprint, Partitions = _o.Partitions,
+            Fingerprint = _o.Fingerprint, Partitions = _o.Partitions, RenderSample = _o.RenderSample,
         };
         var parts = Enumerable.Range(0, _o.Partitions).Select(i => grains.GetGrain<IPartitionGrain>($"{spec.RunId}/{i}")).ToArray();
         _silosAtStart = await ActiveSilos();
-        var roots = await Stage("booting the partitions", 0, parts.Select(g => g.Init(spec)));
-        if (roots.Any(f => f != rootFp))
-            throw new ClusterRunException("a partition booted a different machine (its root fingerprint differs from the coordinator's): are all silos the same numasim version?");
+        try
+        {
+            var roots = await Stage("booting the partitions", 0, parts.Select(g => g.Init(spec)));
+            if (roots.Any(f => f != rootFp))
+                throw new ClusterRunException("a partition booted a different machine (its root fingerprint differs from the " +
+                                              "coordinator's): are all silos the same numasim version?");
+            return await Search(parts);
+        }
+        finally
+        {
+            // Best effort: a silo that is gone has no partition left to release.
+            try { await Task.WhenAll(parts.Select(g => g.Release())).WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (Exception e) when (e is not OutOfMemoryException) { }
+        }
+    }
 
-        long transitions = 0, skipped = 0, states = 1;
+    /// <summary>The levels: expand everywhere, then (the barrier passed) commit everywhere.</summary>
+    private async Task<CheckResult> Search(IPartitionGrain[] parts)
+    {
         int depth;
         bool bounded = false;
-        var silos = new HashSet<string>();
         for (depth = 0; depth < _o.Depth; depth++)
         {
             var expanded = await Stage("expanding", depth, parts.Select(g => g.Expand(depth)));
-            transitions += expanded.Sum(e => e.Transitions);
-            skipped += expanded.Sum(e => e.Skipped);
+            _transitions += expanded.Sum(e => e.Transitions);
+            _skipped += expanded.Sum(e => e.Skipped);
+            _rendered += expanded.Sum(e => e.Rendered);
             var committed = await Stage("committing", depth + 1, parts.Select(g => g.Commit(depth)));
             long fresh = committed.Sum(c => c.NewStates);
-            states = committed.Sum(c => c.Visited);
-            silos.UnionWith(committed.Select(c => c.Silo));
-            if (states != perDepth.Sum() + fresh)
-                throw new ClusterRunException($"level {depth + 1}: the partitions hold {states} states, not the {perDepth.Sum() + fresh} committed: a partition lost its state");
-            perDepth.Add(fresh);
-            _o.Progress?.Invoke(new CheckProgress(states, transitions, depth + 1, fresh, sw.Elapsed));
-            var broken = committed.Select(c => c.LeastBroken).OfType<Candidate>().OrderBy(c => c.Path, Comparer<ulong[]>.Create(Paths.Compare)).FirstOrDefault();
+            _states = committed.Sum(c => c.Visited);
+            _silos.UnionWith(committed.Select(c => c.Silo));
+            if (_states != _perDepth.Sum() + fresh)
+                throw new ClusterRunException($"level {depth + 1}: the partitions hold {_states} states, not the " +
+                                              $"{_perDepth.Sum() + fresh} committed: a partition lost its state");
+            _perDepth.Add(fresh);
+            _o.Progress?.Invoke(new CheckProgress(_states, _transitions, depth + 1, fresh, _sw.Elapsed));
+            var broken = committed.Select(c => c.LeastBroken).OfType<Candidate>()
+                .OrderBy(c => c.Path, Comparer<ulong[]>.Create(Paths.Compare)).FirstOrDefault();
             if (broken is not null)
-            {
-                var inv = Invariants.All.First(i => i.Name == broken.Broken);
-                return Finish(sw, perDepth, depth + 1, false, false, Replay(Paths.Ops(broken.Path), inv, broken.Message!), transitions, skipped,
-                    states, stateBytes, silos.Count);
-            }
-            if (fresh == 0) return Finish(sw, perDepth, depth + 1, true, false, null, transitions, skipped, states, stateBytes, silos.Count);
-            if (states >= _o.MaxStates) { bounded = true; depth++; break; }
+                return Finish(depth + 1, false, false, Replay(Paths.Ops(broken.Path), InvariantNamed(broken.Broken!), broken.Message!));
+            if (fresh == 0) return Finish(depth + 1, true, false, null);
+            if (_states >= _o.MaxStates) { bounded = true; depth++; break; }
         }
-        return Finish(sw, perDepth, depth, false, bounded, null, transitions, skipped, states, stateBytes, silos.Count);
+        return Finish(depth, false, bounded, null);
     }
+
+    /// <summary>An invariant a partition reported by name: the checked ones, the sampled ones, or the rendering audit.</summary>
+    private static IInvariant InvariantNamed(string name) =>
+        Invariants.All.Concat(Invariants.Sampled).Append(StateRendering.Invariant).First(i => i.Name == name);
 
     private int _silosAtStart;
 
@@ -132,13 +158,12 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
     private Violation Replay(List<CheckOp> path, IInvariant inv, string message) =>
         ModelChecker.ReplayViolation(new CheckDriver(_o.Spec, _o.Profile, _o.Families ?? OpFamilies.All.ToHashSet(), record: true), path, inv, message);
 
-    private CheckResult Finish(Stopwatch sw, List<long> perDepth, int depth, bool exhausted, bool bounded, Violation? v,
-        long transitions, long skipped, long states, int stateBytes, int silos) => new()
+    private CheckResult Finish(int depth, bool exhausted, bool bounded, Violation? v) => new()
     {
-        Violation = v, States = states, Transitions = transitions, DepthReached = depth, Exhausted = exhausted, Bounded = bounded,
-        Elapsed = sw.Elapsed, Boots = _o.Partitions + (v is null ? 1 : 2), StatesPerDepth = perDepth, Skipped = skipped,
-        StateBytes = stateBytes, VisitedBytes = 0, TreeBytes = 0,
-        VisitedMode = $"hash compaction, 64-bit fingerprints, {_o.Partitions} partitions on {silos} silos",
-        CollisionProbability = Math.Min(1, (double)states * states / Math.Pow(2, 65)),
+        Violation = v, States = _states, Transitions = _transitions, DepthReached = depth, Exhausted = exhausted, Bounded = bounded,
+        Elapsed = _sw.Elapsed, Boots = _o.Partitions + _rendered + (v is null ? 1 : 2), StatesPerDepth = _perDepth, Skipped = _skipped,
+        Rendered = _rendered, StateBytes = _stateBytes, VisitedBytes = 0, TreeBytes = 0,
+        VisitedMode = $"hash compaction, 64-bit fingerprints, {_o.Partitions} partitions on {_silos.Count} silos",
+        CollisionProbability = Math.Min(1, (double)_states * _states / Math.Pow(2, 65)),
     };
 }

@@ -29,8 +29,10 @@ public static class ClusterHost
                     o.ResponseTimeout = TimeSpan.FromHours(12); // a level's expansion is one call; a lost silo fails it sooner (membership)
                     o.SystemResponseTimeout = TimeSpan.FromMinutes(2);
                 });
-                // A partition holds its states in memory between levels; never collect it for being idle.
-                silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromDays(30));
+                // A partition holds its states in memory between levels: never collect it for being idle during a run (a
+                // partition idles while the others expand). The coordinator releases them at the end; this bounds the
+                // life of those a dead coordinator left behind.
+                silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(12));
                 // On loopback a dead silo is declared dead within seconds rather than the WAN defaults' minute.
                 silo.Configure<ClusterMembershipOptions>(o =>
                 {

@@ -17,6 +17,8 @@ public sealed class RunSpec
     [Id(6)] public bool PartialOrder { get; init; }
     [Id(7)] public FingerprintMode Fingerprint { get; init; }
     [Id(8)] public required int Partitions { get; init; }
+    /// <summary>One state in N also has its rendering compared with a replay from boot (<see cref="ModelChecker.RenderSampled"/>; 0: none).</summary>
+    [Id(9)] public int RenderSample { get; init; }
 }
 
 /// <summary>
@@ -42,6 +44,8 @@ public sealed class ExpandReport
     [Id(0)] public long Transitions { get; init; }
     [Id(1)] public long Skipped { get; init; }
     [Id(2)] public long Sent { get; init; }
+    /// <summary>States whose rendering was compared with a replay from boot.</summary>
+    [Id(3)] public long Rendered { get; init; }
 }
 
 /// <summary>A partition's new level: how many states it kept and its least broken one (null: none).</summary>
@@ -75,6 +79,9 @@ public interface IPartitionGrain : IGrainWithStringKey
     /// <summary>The barrier's second half: the candidates received become the next frontier (those not visited
     /// before, each with its least path).</summary>
     Task<CommitReport> Commit(int level);
+
+    /// <summary>The run is over: drops the partition's states and deactivates it.</summary>
+    Task Release();
 }
 
 /// <summary>Path order and partition choice, shared by coordinator and partitions.</summary>

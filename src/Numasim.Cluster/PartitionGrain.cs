@@ -15,6 +15,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
     private const int BatchSize = 256;
 
     private RunSpec? _spec;
+    private Func<CheckDriver>? _boot;
     private int _me, _level;
     private PathWalker? _walker;
     private IReadOnlyList<IInvariant> _inv = [];
@@ -28,7 +29,10 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         var key = this.GetPrimaryKeyString();
         _me = int.Parse(key[(key.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         var profile = KernelProfile.Find(spec.Profile) ?? throw new ArgumentException($"unknown profile '{spec.Profile}'");
-        var d = new CheckDriver(SpecOf(spec), profile, spec.Families.ToHashSet());
+        var machine = SpecOf(spec);
+        var families = spec.Families.ToHashSet();
+        _boot = () => new CheckDriver(machine, profile, families);
+        var d = _boot();
         _walker = new PathWalker(d);
         _inv = Invariants.All;
         _visited = new VisitedSet();
@@ -89,7 +93,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         int p = spec.Partitions;
         var outbox = new List<Candidate>[p];
         for (int i = 0; i < p; i++) outbox[i] = [];
-        long transitions = 0, skipped = 0, sent = 0;
+        long transitions = 0, skipped = 0, sent = 0, rendered = 0;
         var sends = new List<Task>();
         foreach (var s in _frontier)
         {
@@ -108,8 +112,14 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
                 int owner = Paths.Owner(fp, p);
                 if (fp != self && !(owner == _me && _visited.Contains(fp)))
                 {
+                    ulong[] path = [.. s.Path, (ulong)i << 32 | op.Pack()];
                     var b = ModelChecker.FirstBroken(_inv, d);
-                    var c = new Candidate { Fp = fp, Path = [.. s.Path, (ulong)i << 32 | op.Pack()], Broken = b?.Inv.Name, Message = b?.Msg };
+                    if (b is null && ModelChecker.RenderSampled(fp, spec.RenderSample))
+                    {
+                        rendered++;
+                        b = ModelChecker.RenderAudit(d, _boot!, Paths.Ops(path));
+                    }
+                    var c = new Candidate { Fp = fp, Path = path, Broken = b?.Inv.Name, Message = b?.Msg };
                     if (owner == _me) Keep(c);
                     else
                     {
@@ -124,7 +134,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         for (int o = 0; o < p; o++)
             if (outbox[o].Count > 0) { sends.Add(Send(o, outbox[o])); sent += outbox[o].Count; }
         await Task.WhenAll(sends);
-        return new ExpandReport { Transitions = transitions, Skipped = skipped, Sent = sent };
+        return new ExpandReport { Transitions = transitions, Skipped = skipped, Sent = sent, Rendered = rendered };
     }
 
     private Task Send(int owner, List<Candidate> batch) =>
@@ -145,5 +155,17 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
             NewStates = next.Count, Visited = _visited.Count, LeastBroken = next.FirstOrDefault(c => c.Broken is not null),
             Silo = RuntimeIdentity,
         });
+    }
+
+    public Task Release()
+    {
+        _spec = null;
+        _walker = null;
+        _boot = null;
+        _visited = new VisitedSet();
+        _frontier = [];
+        _pending.Clear();
+        DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 }

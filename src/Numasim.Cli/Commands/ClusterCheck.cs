@@ -11,6 +11,9 @@ namespace Numasim.Cli.Commands;
 /// </summary>
 internal sealed class ClusterCheck
 {
+    /// <summary>The run could not finish on the cluster (a silo lost, no cluster to reach): EX_UNAVAILABLE.</summary>
+    public const int ExitUnavailable = 69;
+
     public Option<int> Silos { get; } = new("--cluster")
     {
         Description = "run the search on N Orleans silos started in this process (loopback), partitions of the visited set as grains",
@@ -57,15 +60,15 @@ internal sealed class ClusterCheck
         var options = new ClusterCheckOptions
         {
             Spec = o.Spec, Qemu = qemu, Profile = o.Profile, Depth = o.Depth, Families = o.Families, Symmetry = o.Symmetry,
-            PartialOrder = o.PartialOrder, Fingerprint = o.Fingerprint, MaxStates = o.MaxStates, Partitions = partitions,
+            PartialOrder = o.PartialOrder, Fingerprint = o.Fingerprint, MaxStates = o.MaxStates, Partitions = partitions, RenderSample = o.RenderSample,
             Progress = o.Progress,
         };
         try { return RunAsync(options, silos, gateways).GetAwaiter().GetResult(); }
-        catch (ClusterRunException e) { throw new CliException("check: " + e.Message, CliApp.ExitInternal); }
+        catch (ClusterRunException e) { throw new CliException("check: " + e.Message, ExitUnavailable); }
         catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException)
         {
             throw new CliException($"check: the cluster could not be {(gateways is null ? "started" : "reached")}: {CliApp.OneLine(e.Message)}",
-                CliApp.ExitInternal);
+                ExitUnavailable);
         }
     }
 

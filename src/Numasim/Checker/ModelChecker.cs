@@ -303,7 +303,7 @@ public sealed class ModelChecker(CheckOptions options)
             if (!_visited.Contains(fp)) // a lookup while the merge may add: a miss only makes a candidate
             {
                 var b = FirstBroken(d);
-                if (b is null && _o.RenderSample > 0 && Zobrist.Mix(fp ^ 0x5A17) % (ulong)_o.RenderSample == 0)
+                if (b is null && RenderSampled(fp, _o.RenderSample))
                     b = RenderAudit(d, node, op);
                 into.Add(new Child(node, op.Pack(), fp, b?.Inv, b?.Msg));
                 Interlocked.Increment(ref _statesApprox);
@@ -331,16 +331,25 @@ public sealed class ModelChecker(CheckOptions options)
         return null;
     }
 
-    /// <summary>The sampled check of the compact state itself: the state's /sys and /proc, rendered from it, are
-    /// byte for byte those of a machine booted and replayed along the state's path.</summary>
+    /// <summary>Whether a state is one of the one in <paramref name="sample"/> (chosen by fingerprint) whose rendering is
+    /// audited (0: none).</summary>
+    public static bool RenderSampled(ulong fp, int sample) => sample > 0 && Zobrist.Mix(fp ^ 0x5A17) % (ulong)sample == 0;
+
     private (IInvariant Inv, string Msg)? RenderAudit(CheckDriver d, int parent, CheckOp op)
     {
         Interlocked.Increment(ref _rendered);
-        foreach (var inv in Invariants.Sampled)
-            if (inv.Check(d) is { } m) return (inv, m);
         var path = _tree.PathTo(parent);
         path.Add(op);
-        var replay = new CheckDriver(_o.Spec, _o.Profile, _families);
+        return RenderAudit(d, () => new CheckDriver(_o.Spec, _o.Profile, _families), path);
+    }
+
+    /// <summary>The sampled check of the compact state itself: the state's /sys and /proc, rendered from it, are
+    /// byte for byte those of a machine booted (by <paramref name="boot"/>) and replayed along the state's path.</summary>
+    public static (IInvariant Inv, string Msg)? RenderAudit(CheckDriver d, Func<CheckDriver> boot, IReadOnlyList<CheckOp> path)
+    {
+        foreach (var inv in Invariants.Sampled)
+            if (inv.Check(d) is { } m) return (inv, m);
+        var replay = boot();
         foreach (var o in path) replay.Apply(o);
         string? msg = StateRendering.FirstDifference(d.Machine, replay.Machine);
         return msg is null ? null : (StateRendering.Invariant, msg);
