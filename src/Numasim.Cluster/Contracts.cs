@@ -46,6 +46,8 @@ public sealed class ExpandReport
     [Id(2)] public long Sent { get; init; }
     /// <summary>States whose rendering was compared with a replay from boot.</summary>
     [Id(3)] public long Rendered { get; init; }
+    /// <summary>Operations applied again to reach the frontier's states from their common prefixes.</summary>
+    [Id(4)] public long Replayed { get; init; }
 }
 
 /// <summary>A partition's new level: how many states it kept and its least broken one (null: none).</summary>

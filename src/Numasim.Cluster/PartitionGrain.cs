@@ -12,10 +12,13 @@ namespace Numasim.Cluster;
 [PartitionPlacement]
 public sealed class PartitionGrain : Grain, IPartitionGrain
 {
-    private const int BatchSize = 256;
+    private const int BatchSize = 1024;
+    /// <summary>Batches in flight before the expansion waits for their delivery (back pressure: the owners keep up).</summary>
+    private const int InFlight = 4;
 
     private RunSpec? _spec;
     private Func<CheckDriver>? _boot;
+    private SeenCache? _seen;
     private int _me, _level;
     private PathWalker? _walker;
     private IReadOnlyList<IInvariant> _inv = [];
@@ -34,6 +37,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         _boot = () => new CheckDriver(machine, profile, families);
         var d = _boot();
         _walker = new PathWalker(d);
+        _seen = new SeenCache();
         _inv = Invariants.All;
         _visited = new VisitedSet();
         _frontier = [];
@@ -90,6 +94,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         var spec = Spec(level);
         var w = _walker!;
         var d = w.D;
+        long replayedBefore = w.Replayed;
         int p = spec.Partitions;
         var outbox = new List<Candidate>[p];
         for (int i = 0; i < p; i++) outbox[i] = [];
@@ -110,7 +115,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
                 transitions++;
                 ulong fp = Fingerprint(d);
                 int owner = Paths.Owner(fp, p);
-                if (fp != self && !(owner == _me && _visited.Contains(fp)))
+                if (fp != self && !(owner == _me && _visited.Contains(fp)) && !_seen!.SeenOrAdd(fp))
                 {
                     ulong[] path = [.. s.Path, (ulong)i << 32 | op.Pack()];
                     var b = ModelChecker.FirstBroken(_inv, d);
@@ -129,12 +134,12 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
                 }
                 if (d.Machine.State.Changed) d.Restore(snap);
             }
-            if (sends.Count > 0) { await Task.WhenAll(sends); sends.Clear(); } // let the owners keep up: at most one batch each in flight
+            if (sends.Count >= InFlight) { await Task.WhenAll(sends); sends.Clear(); }
         }
         for (int o = 0; o < p; o++)
             if (outbox[o].Count > 0) { sends.Add(Send(o, outbox[o])); sent += outbox[o].Count; }
         await Task.WhenAll(sends);
-        return new ExpandReport { Transitions = transitions, Skipped = skipped, Sent = sent, Rendered = rendered };
+        return new ExpandReport { Transitions = transitions, Skipped = skipped, Sent = sent, Rendered = rendered, Replayed = w.Replayed - replayedBefore };
     }
 
     private Task Send(int owner, List<Candidate> batch) =>
@@ -162,6 +167,7 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         _spec = null;
         _walker = null;
         _boot = null;
+        _seen = null;
         _visited = new VisitedSet();
         _frontier = [];
         _pending.Clear();

@@ -22,6 +22,8 @@ internal sealed class PathWalker
     }
 
     public CheckDriver D { get; }
+    /// <summary>Operations applied to reach states (the single-process checker's ReplayedOps).</summary>
+    public long Replayed { get; private set; }
     public StateSnapshot Root => _snaps[0];
 
     /// <summary>The saved state at the end of the path (the driver is left in some state: restore it).</summary>
@@ -36,6 +38,7 @@ internal sealed class PathWalker
         {
             D.Restore(_snaps[^1]);
             D.Apply(Paths.Op(path[i]));
+            Replayed++;
             _ops.Add((uint)path[i]);
             _snaps.Add(D.Machine.State.Save(_spare.Count > 0 ? _spare.Pop() : null));
         }
