@@ -28,7 +28,7 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             var ports = FreePorts(2 * silos);
             for (int i = 0; i < silos; i++)
-                c._silos.Add(await ClusterHost.StartSiloAsync(ports[2 * i], ports[2 * i + 1], ports[0], ct));
+                c._silos.Add(await ClusterHost.StartSiloAsync(ports[2 * i], ports[2 * i + 1], new Membership.Localhost(ports[0]), ct: ct));
             c._client = await ClusterHost.ConnectAsync([.. Enumerable.Range(0, silos).Select(i => ports[2 * i + 1])], ct);
             return c;
         }

@@ -5,8 +5,8 @@ using Numasim.Cluster;
 namespace Numasim.Cli.Commands;
 
 /// <summary>
-/// <c>numasim check --cluster N</c> (N silos in this process) or <c>numasim check --cluster-gateways PORTS</c> (silos
-/// started with <c>numasim check-silo</c>): the same search on Microsoft Orleans, partitions of the visited set and
+/// <c>numasim check --cluster N</c> (N silos in this process), <c>--cluster-gateways PORTS</c> (silos started with
+/// <c>numasim check-silo</c> on this machine) or <c>--cluster-redis CONN</c> (silos on several machines): the same search on Microsoft Orleans, partitions of the visited set and
 /// frontier as grains (docs/checker.md, "Cluster").
 /// </summary>
 internal sealed class ClusterCheck
@@ -24,9 +24,14 @@ internal sealed class ClusterCheck
         Description = "run the search on running silos (numasim check-silo): their gateway ports on 127.0.0.1, comma-separated",
         HelpName = "PORTS",
     };
+    public Option<string?> Redis { get; } = new("--cluster-redis")
+    {
+        Description = "run the search on the silos (numasim check-silo --redis) whose membership is in this Redis server, e.g. host:6379",
+        HelpName = "CONN",
+    };
     public Option<int> Partitions { get; } = new("--partitions")
     {
-        Description = "hash partitions of the visited set with --cluster (default 4 per silo)",
+        Description = "hash partitions of the visited set (default 4 per silo; 16 with --cluster-redis)",
         HelpName = "N",
     };
 
@@ -34,16 +39,19 @@ internal sealed class ClusterCheck
     {
         command.Options.Add(Silos);
         command.Options.Add(Gateways);
+        command.Options.Add(Redis);
         command.Options.Add(Partitions);
     }
 
-    public bool Requested(ParseResult parsed) => parsed.GetResult(Silos) is not null || parsed.GetValue(Gateways) is not null;
+    public bool Requested(ParseResult parsed) => Ways(parsed) > 0;
+
+    private int Ways(ParseResult parsed) =>
+        (parsed.GetResult(Silos) is null ? 0 : 1) + (parsed.GetValue(Gateways) is null ? 0 : 1) + (parsed.GetValue(Redis) is null ? 0 : 1);
 
     /// <summary>Checks the options that the distributed search does not have (it is exact and level-synchronous).</summary>
     public void Validate(ParseResult parsed, int bitstate)
     {
-        if (parsed.GetResult(Silos) is not null && parsed.GetValue(Gateways) is not null)
-            throw new CliException("check: give one of --cluster N or --cluster-gateways PORTS");
+        if (Ways(parsed) > 1) throw new CliException("check: give one of --cluster N, --cluster-gateways PORTS or --cluster-redis CONN");
         if (parsed.GetResult(Silos) is not null && parsed.GetValue(Silos) is < 1 or > 64)
             throw new CliException("check: --cluster takes 1 to 64 silos");
         if (parsed.GetResult(Partitions) is not null && parsed.GetValue(Partitions) is < 1 or > 4096)
@@ -55,31 +63,32 @@ internal sealed class ClusterCheck
     public CheckResult Run(ParseResult parsed, CheckOptions o, string? qemu)
     {
         int[]? gateways = parsed.GetValue(Gateways) is { } g ? ParsePorts(g) : null;
+        var redis = parsed.GetValue(Redis) is { } r ? new Membership.Redis(r) : null;
         int silos = gateways?.Length ?? parsed.GetValue(Silos);
-        int partitions = parsed.GetResult(Partitions) is not null ? parsed.GetValue(Partitions) : 4 * silos;
+        int partitions = parsed.GetResult(Partitions) is not null ? parsed.GetValue(Partitions) : redis is null ? 4 * silos : 16;
         var options = new ClusterCheckOptions
         {
             Spec = o.Spec, Qemu = qemu, Profile = o.Profile, Depth = o.Depth, Families = o.Families, Symmetry = o.Symmetry,
             PartialOrder = o.PartialOrder, Fingerprint = o.Fingerprint, MaxStates = o.MaxStates, Partitions = partitions, RenderSample = o.RenderSample,
             Progress = o.Progress,
         };
-        try { return RunAsync(options, silos, gateways).GetAwaiter().GetResult(); }
+        try { return RunAsync(options, silos, gateways, redis).GetAwaiter().GetResult(); }
         catch (ClusterRunException e) { throw new CliException("check: " + e.Message, ExitUnavailable); }
         catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException)
         {
-            throw new CliException($"check: the cluster could not be {(gateways is null ? "started" : "reached")}: {CliApp.OneLine(e.Message)}",
+            throw new CliException($"check: the cluster could not be {(gateways is null && redis is null ? "started" : "reached")}: {CliApp.OneLine(e.Message)}",
                 ExitUnavailable);
         }
     }
 
-    private static async Task<CheckResult> RunAsync(ClusterCheckOptions options, int silos, int[]? gateways)
+    private static async Task<CheckResult> RunAsync(ClusterCheckOptions options, int silos, int[]? gateways, Membership.Redis? redis)
     {
-        if (gateways is null)
+        if (gateways is null && redis is null)
         {
             await using var local = await LocalCluster.StartAsync(silos);
             return await new ClusterChecker(local.Client, options).RunAsync();
         }
-        using var client = await ClusterHost.ConnectAsync(gateways);
+        using var client = redis is null ? await ClusterHost.ConnectAsync(gateways!) : await ClusterHost.ConnectAsync(redis);
         try { return await new ClusterChecker(ClusterHost.Client(client), options).RunAsync(); }
         finally { await client.StopAsync(); }
     }

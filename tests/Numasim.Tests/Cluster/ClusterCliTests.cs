@@ -27,11 +27,23 @@ public class ClusterCliTests
         Assert.Contains(message, r.Err);
     }
 
-    [Fact]
-    public void Check_silo_refuses_a_port_out_of_range()
+    [Theory]
+    [InlineData("--port must be a TCP port", "--port", "70000")]
+    [InlineData("--address goes with --redis", "--address", "10.0.0.1")]
+    [InlineData("give one of --primary (localhost clustering) or --redis", "--redis", "127.0.0.1:1", "--primary", "11111")]
+    [InlineData("'nowhere' is not an IP address", "--redis", "127.0.0.1:1", "--address", "nowhere")]
+    public void Check_silo_refuses_bad_options_before_starting(string message, params string[] args)
     {
-        var r = CliHarness.Run("check-silo", "--port", "70000");
+        var r = CliHarness.Run(["check-silo", .. args]);
         Assert.Equal(2, r.Exit);
-        Assert.Contains("--port must be a TCP port", r.Err);
+        Assert.Contains(message, r.Err);
+    }
+
+    [Fact]
+    public void Check_refuses_two_ways_to_reach_a_cluster()
+    {
+        var r = CliHarness.Run("check", "--qemu", CliHarness.OracleQemu, "--cluster", "2", "--cluster-redis", "127.0.0.1:1");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("give one of --cluster N, --cluster-gateways PORTS or --cluster-redis CONN", r.Err);
     }
 }
