@@ -49,7 +49,7 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
     private readonly Stopwatch _sw = new();
     private readonly List<long> _perDepth = [1];
     private readonly HashSet<string> _silos = [];
-    private long _transitions, _skipped, _rendered, _replayed, _states = 1;
+    private long _transitions, _skipped, _rendered, _replayed, _sent, _states = 1;
     private int _stateBytes;
 
     /// <summary>Runs the search (one run per checker).</summary>
@@ -100,6 +100,7 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
             _skipped += expanded.Sum(e => e.Skipped);
             _rendered += expanded.Sum(e => e.Rendered);
             _replayed += expanded.Sum(e => e.Replayed);
+            _sent += expanded.Sum(e => e.Sent);
             var committed = await Stage("committing", depth + 1, parts.Select(g => g.Commit(depth)));
             long fresh = committed.Sum(c => c.NewStates);
             _states = committed.Sum(c => c.Visited);
@@ -164,7 +165,8 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
         Violation = v, States = _states, Transitions = _transitions, DepthReached = depth, Exhausted = exhausted, Bounded = bounded,
         Elapsed = _sw.Elapsed, Boots = _o.Partitions + _rendered + (v is null ? 1 : 2), StatesPerDepth = _perDepth, Skipped = _skipped,
         Rendered = _rendered, ReplayedOps = _replayed, StateBytes = _stateBytes, VisitedBytes = 0, TreeBytes = 0,
-        VisitedMode = $"hash compaction, 64-bit fingerprints, {_o.Partitions} partitions on {_silos.Count} silos",
+        VisitedMode = $"hash compaction, 64-bit fingerprints, {_o.Partitions} partitions on {_silos.Count} silos, " +
+                      $"{_sent} candidates sent between partitions, {_replayed} operations replayed",
         CollisionProbability = Math.Min(1, (double)_states * _states / Math.Pow(2, 65)),
     };
 }
