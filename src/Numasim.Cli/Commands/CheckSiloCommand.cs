@@ -37,9 +37,10 @@ public static class CheckSiloCommand
             using var signals = new Signals(stop);
             Microsoft.Extensions.Hosting.IHost silo;
             try { silo = ClusterHost.StartSiloAsync(p, g, membership, advertise, stop.Token).GetAwaiter().GetResult(); }
-            catch (Exception e) when (e is OrleansException or OperationCanceledException or System.Net.Sockets.SocketException or IOException)
+            catch (Exception e) when (e is OrleansException or OperationCanceledException or System.Net.Sockets.SocketException or IOException
+                                           or StackExchange.Redis.RedisException)
             {
-                throw new CliException($"check-silo: the silo did not start: {CliApp.OneLine(e.Message)}", CliApp.ExitInternal);
+                throw new CliException($"check-silo: the silo did not start: {CliApp.OneLine(e.Message)}", ClusterCheck.ExitUnavailable);
             }
             using (silo)
             {

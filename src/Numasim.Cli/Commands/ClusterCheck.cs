@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Numasim.Checker;
+using Microsoft.Extensions.Hosting;
 using Numasim.Cluster;
 
 namespace Numasim.Cli.Commands;
@@ -13,6 +14,8 @@ internal sealed class ClusterCheck
 {
     /// <summary>The run could not finish on the cluster (a silo lost, no cluster to reach): EX_UNAVAILABLE.</summary>
     public const int ExitUnavailable = 69;
+
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
     public Option<int> Silos { get; } = new("--cluster")
     {
@@ -74,7 +77,8 @@ internal sealed class ClusterCheck
         };
         try { return RunAsync(options, silos, gateways, redis).GetAwaiter().GetResult(); }
         catch (ClusterRunException e) { throw new CliException("check: " + e.Message, ExitUnavailable); }
-        catch (Exception e) when (e is OrleansException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException or System.Net.Sockets.SocketException
+                                       or StackExchange.Redis.RedisException)
         {
             throw new CliException($"check: the cluster could not be {(gateways is null && redis is null ? "started" : "reached")}: {CliApp.OneLine(e.Message)}",
                 ExitUnavailable);
@@ -88,7 +92,14 @@ internal sealed class ClusterCheck
             await using var local = await LocalCluster.StartAsync(silos);
             return await new ClusterChecker(local.Client, options).RunAsync();
         }
-        using var client = redis is null ? await ClusterHost.ConnectAsync(gateways!) : await ClusterHost.ConnectAsync(redis);
+        // Orleans' client keeps retrying an unreachable gateway for minutes; a user waits half a minute.
+        IHost client;
+        using (var connecting = new CancellationTokenSource(ConnectTimeout))
+        {
+            try { client = redis is null ? await ClusterHost.ConnectAsync(gateways!, connecting.Token) : await ClusterHost.ConnectAsync(redis, connecting.Token); }
+            catch (OperationCanceledException) { throw new TimeoutException($"no gateway answered within {ConnectTimeout.TotalSeconds:F0} s"); }
+        }
+        using var _ = client;
         try { return await new ClusterChecker(ClusterHost.Client(client), options).RunAsync(); }
         finally { await client.StopAsync(); }
     }
