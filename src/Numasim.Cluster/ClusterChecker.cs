@@ -24,15 +24,24 @@ public sealed record ClusterCheckOptions
     /// <summary>One state in N also has its /sys and /proc compared with a replay from boot, as in the single-process
     /// checker (<see cref="CheckOptions.RenderSample"/>).</summary>
     public int RenderSample { get; init; } = 4096;
-    /// <summary>Called after each level: depth, states, elapsed.</summary>
+    /// <summary>Called after each level with the level expanded (0: boot's successors), states, elapsed.</summary>
     public Action<CheckProgress>? Progress { get; init; }
     /// <summary>How often, while a stage runs, the coordinator asks the membership whether every silo is still active
     /// (a call to a silo that died without being declared dead would otherwise wait for the response timeout).</summary>
     public TimeSpan LivenessInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Silo losses to survive: the coordinator keeps a checkpoint of each level (<see cref="LevelCheckpoint"/>)
+    /// and resumes the lost level on the silos left. 0: a lost silo ends the run.</summary>
+    public int Resumes { get; init; }
+    /// <summary>Told when a level is resumed after a loss.</summary>
+    public Action<string>? Notice { get; init; }
 }
 
 /// <summary>A distributed run that could not finish correctly (a silo lost, a partition that booted another machine).</summary>
-public sealed class ClusterRunException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ClusterRunException(string message, Exception? inner = null, string? cause = null) : Exception(message, inner)
+{
+    /// <summary>What went wrong, without the advice of the message.</summary>
+    public string Cause { get; } = cause ?? message;
+}
 
 /// <summary>
 /// The coordinator of a distributed breadth-first search on Orleans. Level by level: every partition expands its
@@ -47,6 +56,11 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
     private readonly ClusterCheckOptions _o = options;
 
     private readonly Stopwatch _sw = new();
+    private Func<string, RunSpec>? _run;
+    private IPartitionGrain[] _parts = [];
+    private LevelCheckpoint? _checkpoint;
+    private int _resumesLeft;
+    private ulong _rootFp;
     private readonly List<long> _perDepth = [1];
     private readonly HashSet<string> _silos = [];
     private long _transitions, _skipped, _rendered, _replayed, _sent, _states = 1;
@@ -64,52 +78,85 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
         if (ModelChecker.FirstBroken(Invariants.All, root) is { } rb)
             return Finish(0, false, false, Replay([], rb.Inv, rb.Msg));
 
-        var spec = new RunSpec
+        _run = id => new RunSpec
         {
-            RunId = Guid.NewGuid().ToString("N"), Qemu = _o.Qemu, MachineText = _o.Qemu is null ? MachineFile.Write(_o.Spec) : null,
+            RunId = id, Qemu = _o.Qemu, MachineText = _o.Qemu is null ? MachineFile.Write(_o.Spec) : null,
             Profile = _o.Profile.Name, Families = [.. families.Order()], Symmetry = _o.Symmetry, PartialOrder = _o.PartialOrder,
             Fingerprint = _o.Fingerprint, Partitions = _o.Partitions, RenderSample = _o.RenderSample,
         };
-        var parts = Enumerable.Range(0, _o.Partitions).Select(i => grains.GetGrain<IPartitionGrain>($"{spec.RunId}/{i}")).ToArray();
-        _silosAtStart = await ActiveSilos();
+        _rootFp = rootFp;
+        _checkpoint = _o.Resumes > 0 ? new LevelCheckpoint(rootFp) : null;
+        _resumesLeft = _o.Resumes;
         try
         {
-            var roots = await Stage("booting the partitions", 0, parts.Select(g => g.Init(spec)));
-            if (roots.Any(f => f != rootFp))
-                throw new ClusterRunException("a partition booted a different machine (its root fingerprint differs from the " +
-                                              "coordinator's): are all silos the same numasim version?");
-            return await Search(parts);
+            await Start(0);
+            return await Search();
         }
-        finally
-        {
-            // Best effort: a silo that is gone has no partition left to release.
-            try { await Task.WhenAll(parts.Select(g => g.Release())).WaitAsync(TimeSpan.FromSeconds(10)); }
-            catch (Exception e) when (e is not OutOfMemoryException) { }
-        }
+        finally { await ReleaseQuietly(); }
     }
 
-    /// <summary>The levels: expand everywhere, then (the barrier passed) commit everywhere.</summary>
-    private async Task<CheckResult> Search(IPartitionGrain[] parts)
+    /// <summary>Boots a fresh set of partitions (a new run id) and, past level 0, loads the checkpoint into them.</summary>
+    private async Task Start(int level)
+    {
+        var spec = _run!(Guid.NewGuid().ToString("N"));
+        _parts = [.. Enumerable.Range(0, _o.Partitions).Select(i => grains.GetGrain<IPartitionGrain>($"{spec.RunId}/{i}"))];
+        _silosAtStart = await ActiveSilos();
+        var roots = await Stage("booting the partitions", level, _parts.Select(g => g.Init(spec)));
+        if (roots.Any(f => f != _rootFp))
+            throw new ClusterRunException("a partition booted a different machine (its root fingerprint differs from the " +
+                                          "coordinator's): are all silos the same numasim version?");
+        if (level == 0) return;
+        await Stage("loading the checkpoint of", level, _parts.Select(async (g, i) =>
+        {
+            bool first = true;
+            foreach (var (visited, frontier) in _checkpoint!.For(i, _o.Partitions))
+            {
+                await g.Load(level, visited, frontier, first, last: false);
+                first = false;
+            }
+            await g.Load(level, [], [], first, last: true);
+            return i;
+        }));
+    }
+
+    /// <summary>Best effort: a silo that is gone has no partition left to release.</summary>
+    private async Task ReleaseQuietly()
+    {
+        try { await Task.WhenAll(_parts.Select(g => g.Release())).WaitAsync(TimeSpan.FromSeconds(10)); }
+        catch (Exception e) when (e is not OutOfMemoryException) { }
+    }
+
+    /// <summary>The levels; a level that lost a silo is run again from its checkpoint while resumes are left.</summary>
+    private async Task<CheckResult> Search()
     {
         int depth;
         bool bounded = false;
         for (depth = 0; depth < _o.Depth; depth++)
         {
-            var expanded = await Stage("expanding", depth, parts.Select(g => g.Expand(depth)));
+            (ExpandReport[] Expanded, CommitReport[] Committed) level;
+            try { level = await Level(depth); }
+            catch (ClusterRunException e) when (_checkpoint is not null && _resumesLeft > 0)
+            {
+                _resumesLeft--;
+                _o.Notice?.Invoke($"{e.Cause}; resuming level {depth} from its checkpoint on the silos left");
+                await ReleaseQuietly();
+                await SettleMembership();
+                await Start(depth);
+                depth--;
+                continue;
+            }
+            var (expanded, committed) = level;
             _transitions += expanded.Sum(e => e.Transitions);
             _skipped += expanded.Sum(e => e.Skipped);
             _rendered += expanded.Sum(e => e.Rendered);
             _replayed += expanded.Sum(e => e.Replayed);
             _sent += expanded.Sum(e => e.Sent);
-            var committed = await Stage("committing", depth + 1, parts.Select(g => g.Commit(depth)));
             long fresh = committed.Sum(c => c.NewStates);
             _states = committed.Sum(c => c.Visited);
             _silos.UnionWith(committed.Select(c => c.Silo));
-            if (_states != _perDepth.Sum() + fresh)
-                throw new ClusterRunException($"level {depth + 1}: the partitions hold {_states} states, not the " +
-                                              $"{_perDepth.Sum() + fresh} committed: a partition lost its state");
             _perDepth.Add(fresh);
-            _o.Progress?.Invoke(new CheckProgress(_states, _transitions, depth + 1, fresh, _sw.Elapsed));
+            // Depth: the level just expanded (the single-process checker's sample names the level it is expanding).
+            _o.Progress?.Invoke(new CheckProgress(_states, _transitions, depth, fresh, _sw.Elapsed));
             var broken = committed.Select(c => c.LeastBroken).OfType<Candidate>()
                 .OrderBy(c => c.Path, Comparer<ulong[]>.Create(Paths.Compare)).FirstOrDefault();
             if (broken is not null)
@@ -118,6 +165,39 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
             if (_states >= _o.MaxStates) { bounded = true; depth++; break; }
         }
         return Finish(depth, false, bounded, null);
+    }
+
+    /// <summary>One level: expand everywhere, then (the barrier passed) commit everywhere, then (with resumes) take the
+    /// level's checkpoint. Nothing is counted until the whole level is done.</summary>
+    private async Task<(ExpandReport[], CommitReport[])> Level(int depth)
+    {
+        var expanded = await Stage("expanding", depth, _parts.Select(g => g.Expand(depth)));
+        var committed = await Stage("committing", depth + 1, _parts.Select(g => g.Commit(depth)));
+        long fresh = committed.Sum(c => c.NewStates), states = committed.Sum(c => c.Visited);
+        if (states != _perDepth.Sum() + fresh)
+            throw new ClusterRunException($"level {depth + 1}: the partitions hold {states} states, not the " +
+                                          $"{_perDepth.Sum() + fresh} committed: a partition lost its state");
+        if (_checkpoint is not null)
+            _checkpoint.Add(await Stage("checkpointing", depth + 1, _parts.Select(async g =>
+            {
+                var all = new List<Candidate>();
+                for (Candidate[] chunk; (chunk = await g.Frontier(depth, all.Count, LevelCheckpoint.Chunk)).Length > 0;) all.AddRange(chunk);
+                return all.ToArray();
+            })));
+        return (expanded, committed);
+    }
+
+    /// <summary>After a loss: until the membership shows fewer silos than the run had (a silo that stopped answering is
+    /// declared dead after a few missed probes), at most half a minute.</summary>
+    private async Task SettleMembership()
+    {
+        var until = Stopwatch.StartNew();
+        while (until.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            try { if (await ActiveSilos().WaitAsync(TimeSpan.FromSeconds(10)) < _silosAtStart) return; }
+            catch (Exception e) when (e is TimeoutException or OrleansException) { }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
     }
 
     /// <summary>An invariant a partition reported by name: the checked ones, the sampled ones, or the rendering audit.</summary>
@@ -150,7 +230,8 @@ public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions opt
 
     private static ClusterRunException Lost(string what, int level, string why, Exception? inner) =>
         new($"cluster run failed while {what} level {level}: {why}; no count is reported, since the states of a lost " +
-            "partition would be missing: restart the run (a silo was probably killed or left the cluster)", inner);
+            "partition would be missing: restart the run (a silo was probably killed or left the cluster)", inner,
+            $"cluster run lost a silo while {what} level {level}: {why}");
 
     private static string FirstLine(string? s) => (s ?? "").Split('\n')[0].Trim();
 

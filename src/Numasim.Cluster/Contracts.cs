@@ -82,6 +82,15 @@ public interface IPartitionGrain : IGrainWithStringKey
     /// before, each with its least path).</summary>
     Task<CommitReport> Commit(int level);
 
+    /// <summary>A slice of the frontier just committed (level <paramref name="level"/> + 1), for the coordinator's
+    /// checkpoint of the level.</summary>
+    Task<Candidate[]> Frontier(int level, int offset, int count);
+
+    /// <summary>Resuming a run from a checkpoint of level <paramref name="level"/> (after <see cref="Init"/>): the
+    /// partition's part of the visited set and of the level's states, in chunks; the first chunk replaces what Init
+    /// set up, the last sorts the frontier into path order.</summary>
+    Task Load(int level, ulong[] visited, Candidate[] frontier, bool first, bool last);
+
     /// <summary>The run is over: drops the partition's states and deactivates it.</summary>
     Task Release();
 }

@@ -162,6 +162,28 @@ public sealed class PartitionGrain : Grain, IPartitionGrain
         });
     }
 
+    public Task<Candidate[]> Frontier(int level, int offset, int count)
+    {
+        Spec(level + 1);
+        return Task.FromResult(_frontier.Skip(offset).Take(count).ToArray());
+    }
+
+    public Task Load(int level, ulong[] visited, Candidate[] frontier, bool first, bool last)
+    {
+        if (_spec is null) Spec(level);
+        if (first)
+        {
+            _visited = new VisitedSet();
+            _frontier = [];
+            _pending.Clear();
+        }
+        foreach (var fp in visited) _visited.Add(fp);
+        _frontier.AddRange(frontier);
+        if (last) _frontier.Sort((a, b) => Paths.Compare(a.Path, b.Path));
+        _level = level;
+        return Task.CompletedTask;
+    }
+
     public Task Release()
     {
         _spec = null;

@@ -11,7 +11,7 @@ namespace Numasim.Cli.Commands;
 /// <summary>
 /// <c>numasim check (--machine FILE | --qemu "ARGS") [--profile P] [--depth N] [--ops LIST] [--jobs N] [--out FILE]
 /// [--max-states N] [--symmetry] [--por] [--fingerprint observed|exact] [--bitstate BITS] [--render-sample N] [--progress] [--explain] [--report FILE]
-/// [--cluster N | --cluster-gateways PORTS] [--partitions N]</c>,
+/// [--cluster N | --cluster-gateways PORTS | --cluster-redis CONN] [--partitions N] [--resume N]</c>,
 /// or <c>numasim check --zoo [--depth N] [--jobs N] [--out DIR]</c> (the bug zoo, <see cref="ZooCheck"/>): breadth-first exploration of hotplug
 /// operation sequences; a violated invariant is printed with the shortest sequence and written as a scenario (with
 /// --explain, each of its steps explained). Exit 0 none, 1 violation.
@@ -99,7 +99,7 @@ public static class CheckCommand
                         if (lines) lock (errLock) stderr.WriteLine("numasim: check: " + text);
                     },
                 };
-                var r = cluster.Requested(parsed) ? cluster.Run(parsed, options, parsed.GetValue(machine.Qemu)) : new ModelChecker(options).Run();
+                var r = cluster.Requested(parsed) ? cluster.Run(parsed, options, parsed.GetValue(machine.Qemu), stderr) : new ModelChecker(options).Run();
                 bar("check", r.DepthReached, d, $"check: {r.States} states, depth {r.DepthReached}/{d}{(r.Violation is null ? "" : ", violation")}");
                 lock (errLock) { }
                 return r;

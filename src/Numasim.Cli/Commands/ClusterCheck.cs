@@ -32,6 +32,11 @@ internal sealed class ClusterCheck
         Description = "run the search on the silos (numasim check-silo --redis) whose membership is in this Redis server, e.g. host:6379",
         HelpName = "CONN",
     };
+    public Option<int> Resume { get; } = new("--resume")
+    {
+        Description = "survive N silo losses: keep a checkpoint of each level (8 bytes a state) and run a lost level again on the silos left (default 0: a loss ends the run)",
+        HelpName = "N",
+    };
     public Option<int> Partitions { get; } = new("--partitions")
     {
         Description = "hash partitions of the visited set (default 4 per silo; 16 with --cluster-redis)",
@@ -44,6 +49,7 @@ internal sealed class ClusterCheck
         command.Options.Add(Gateways);
         command.Options.Add(Redis);
         command.Options.Add(Partitions);
+        command.Options.Add(Resume);
     }
 
     public bool Requested(ParseResult parsed) => Ways(parsed) > 0;
@@ -59,11 +65,12 @@ internal sealed class ClusterCheck
             throw new CliException("check: --cluster takes 1 to 64 silos");
         if (parsed.GetResult(Partitions) is not null && parsed.GetValue(Partitions) is < 1 or > 4096)
             throw new CliException("check: --partitions takes 1 to 4096");
+        if (parsed.GetValue(Resume) is < 0 or > 1000) throw new CliException("check: --resume takes 0 to 1000");
         if (bitstate != 0) throw new CliException("check: --bitstate is not available with --cluster (the partitions keep exact fingerprint sets)");
     }
 
     /// <summary>Starts or joins the cluster, runs the search, and stops what it started.</summary>
-    public CheckResult Run(ParseResult parsed, CheckOptions o, string? qemu)
+    public CheckResult Run(ParseResult parsed, CheckOptions o, string? qemu, TextWriter stderr)
     {
         int[]? gateways = parsed.GetValue(Gateways) is { } g ? ParsePorts(g) : null;
         var redis = parsed.GetValue(Redis) is { } r ? new Membership.Redis(r) : null;
@@ -73,7 +80,8 @@ internal sealed class ClusterCheck
         {
             Spec = o.Spec, Qemu = qemu, Profile = o.Profile, Depth = o.Depth, Families = o.Families, Symmetry = o.Symmetry,
             PartialOrder = o.PartialOrder, Fingerprint = o.Fingerprint, MaxStates = o.MaxStates, Partitions = partitions, RenderSample = o.RenderSample,
-            Progress = o.Progress,
+            Progress = o.Progress, Resumes = parsed.GetValue(Resume),
+            Notice = m => { lock (stderr) stderr.WriteLine("numasim: check: " + m); },
         };
         try { return RunAsync(options, silos, gateways, redis).GetAwaiter().GetResult(); }
         catch (ClusterRunException e) { throw new CliException("check: " + e.Message, ExitUnavailable); }

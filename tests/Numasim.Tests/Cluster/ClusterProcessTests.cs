@@ -27,7 +27,7 @@ public class ClusterProcessTests
     }
 
     [Fact]
-    public async Task Three_silo_processes_find_the_seed_counterexample_and_a_killed_one_stops_the_run_with_a_message()
+    public async Task Three_silo_processes_find_the_seed_counterexample_and_one_killed_during_a_run_stops_it_with_a_message()
     {
         var ports = LocalCluster.FreePorts(6);
         var silos = new List<Process>();
@@ -49,16 +49,23 @@ public class ClusterProcessTests
             var single = new ModelChecker(new CheckOptions { Spec = spec, Profile = KernelProfile.V4_19, Depth = 4, Families = OpFamilies.Parse("cpu,kvm", out _) }).Run();
             for (int i = 0; i < single.Violation!.Path.Count; i++) Assert.Contains($"  {i + 1}. {single.Violation.Path[i]}\n", seed.Out);
 
-            // A deeper run; a little after level 5, the third silo is killed (SIGKILL: no goodbye to the membership).
+            // Another run: once level 2 is done, the third silo is killed (SIGKILL: no goodbye to the membership).
             using var client = await ClusterHost.ConnectAsync([ports[1], ports[3], ports[5]]);
-            Task? kill = null;
+            bool killed = false;
             var checker = new ClusterChecker(ClusterHost.Client(client), new ClusterCheckOptions
             {
-                Spec = spec, Qemu = CliHarness.OracleQemu, Profile = KernelProfile.V6_1, Depth = 8, Partitions = 6,
-                Progress = p => { if (p.Depth == 5) kill ??= Task.Delay(200).ContinueWith(_ => silos[2].Kill()); },
+                Spec = spec, Qemu = CliHarness.OracleQemu, Profile = KernelProfile.V6_1, Depth = 6, Partitions = 6,
+                Progress = p =>
+                {
+                    if (p.Depth != 2) return;
+                    silos[2].Kill();
+                    silos[2].WaitForExit();
+                    killed = true;
+                },
             });
             var e = await Assert.ThrowsAsync<ClusterRunException>(() => checker.RunAsync().WaitAsync(TimeSpan.FromSeconds(50)));
-            Assert.NotNull(kill);
+            Assert.True(killed);
+            Assert.Contains("level 3", e.Message);
             Assert.Contains("no count is reported", e.Message);
             await client.StopAsync();
         }
