@@ -49,7 +49,9 @@ public sealed class ClusterRunException(string message, Exception? inner = null,
 /// every partition commits the candidates it received — those never visited, each with its least path in
 /// search-tree order — as the next frontier. The counts per depth are therefore the single-process checker's, and of
 /// a level's broken states the one with the least path is chosen, which is the state the single-process search
-/// merges first: the same shortest counterexample for any number of silos or partitions.
+/// merges first: the same shortest counterexample for any number of silos or partitions. A lost silo ends the run with
+/// a message, or (with <see cref="ClusterCheckOptions.Resumes"/>) the level runs again on the silos left from the
+/// coordinator's checkpoint of it; no count of an interrupted level is ever reported.
 /// </summary>
 public sealed class ClusterChecker(IGrainFactory grains, ClusterCheckOptions options)
 {
