@@ -29,6 +29,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(CheckSiloCommand.Create());
         root.Subcommands.Add(SoakCommand.Create());
         root.Subcommands.Add(ShellCommand.Create());
         root.Subcommands.Add(CompletionCommand.Create());

@@ -10,7 +10,8 @@ namespace Numasim.Cli.Commands;
 
 /// <summary>
 /// <c>numasim check (--machine FILE | --qemu "ARGS") [--profile P] [--depth N] [--ops LIST] [--jobs N] [--out FILE]
-/// [--max-states N] [--symmetry] [--por] [--fingerprint observed|exact] [--bitstate BITS] [--render-sample N] [--progress] [--explain] [--report FILE]</c>,
+/// [--max-states N] [--symmetry] [--por] [--fingerprint observed|exact] [--bitstate BITS] [--render-sample N] [--progress] [--explain] [--report FILE]
+/// [--cluster N | --cluster-gateways PORTS | --cluster-redis CONN] [--partitions N] [--resume N]</c>,
 /// or <c>numasim check --zoo [--depth N] [--jobs N] [--out DIR]</c> (the bug zoo, <see cref="ZooCheck"/>): breadth-first exploration of hotplug
 /// operation sequences; a violated invariant is printed with the shortest sequence and written as a scenario (with
 /// --explain, each of its steps explained). Exit 0 none, 1 violation.
@@ -37,6 +38,7 @@ public static class CheckCommand
         var render = new Option<int>("--render-sample") { Description = "one state in N also has /sys and /proc compared with a replay from boot (0: only the counterexample; default 4096)", HelpName = "N", DefaultValueFactory = _ => 4096 };
         var explain = new Option<bool>("--explain") { Description = "explain each step of the counterexample: kernel call path, decisions, errnos, changed files" };
         var report = RunCommand.ReportOption();
+        var cluster = new ClusterCheck();
         var zoo = new Option<bool>("--zoo") { Description = "run the bug zoo: each historical bug's profile must be found, its fix clean to the same depth (docs/checker.md)" };
         var command = new Command("check", "explore hotplug operation sequences and check the invariants");
         machine.AddTo(command);
@@ -54,6 +56,7 @@ public static class CheckCommand
         command.Options.Add(explain);
         command.Options.Add(report);
         command.Options.Add(zoo);
+        cluster.AddTo(command);
         command.SetAction(parsed =>
         {
             var stdout = parsed.InvocationConfiguration.Output;
@@ -77,6 +80,7 @@ public static class CheckCommand
             if (bits != 0 && bits is < 10 or > 40) throw new CliException("check: --bitstate takes 10 to 40 (log2 of the bits)");
             if (parsed.GetValue(render) < 0) throw new CliException("check: --render-sample must be 0 or more");
             var families = OpFamilies.Parse(parsed.GetValue(ops), out var opsError) ?? throw new CliException("check: --ops: " + opsError);
+            if (cluster.Requested(parsed)) cluster.Validate(parsed, bits);
             var reportFile = parsed.GetValue(report);
             if (reportFile is not null) ReportFile.Check(reportFile);
             var result = CliProgress.Run(stderr, bar =>
@@ -95,7 +99,7 @@ public static class CheckCommand
                         if (lines) lock (errLock) stderr.WriteLine("numasim: check: " + text);
                     },
                 };
-                var r = new ModelChecker(options).Run();
+                var r = cluster.Requested(parsed) ? cluster.Run(parsed, options, parsed.GetValue(machine.Qemu), stderr) : new ModelChecker(options).Run();
                 bar("check", r.DepthReached, d, $"check: {r.States} states, depth {r.DepthReached}/{d}{(r.Violation is null ? "" : ", violation")}");
                 lock (errLock) { }
                 return r;

@@ -284,14 +284,15 @@ public sealed class PresentPagesInBlocks : IInvariant
     }
 }
 
-/// <summary>zonelists-match-nodes: each online node's fallback zonelist holds exactly the managed zones of the N_MEMORY
+/// <summary>zonelists-match-nodes: each online node's fallback zonelist holds exactly the zones build_zonerefs_node() takes
+/// (populated; managed in the profiles before e553f62f10d9) of the N_MEMORY
 /// nodes (and its own), each once, node by node with the local node first, zones highest first, nodes in
 /// non-decreasing distance (within the 2 units find_next_best_node()'s penalties may reorder); the no-fallback list
-/// holds exactly the node's own managed zones (build_zonelists(): a zonelist references only populated zones).</summary>
+/// holds exactly the node's own such zones.</summary>
 public sealed class ZonelistsMatchNodes : IInvariant
 {
     public string Name => "zonelists-match-nodes";
-    public string Description => "every online node's zonelists hold exactly the managed zones of N_MEMORY nodes, in the kernel's order";
+    public string Description => "every online node's zonelists hold exactly the populated (managed, before v5.18) zones of N_MEMORY nodes, in the kernel's order";
 
     public string? Check(CheckDriver d)
     {
@@ -311,14 +312,14 @@ public sealed class ZonelistsMatchNodes : IInvariant
                 var z = zl[i];
                 if (z.Id >= nz) return $"node {nid}'s zonelist holds {z}, beyond nr_node_ids";
                 if (seen[z.Id]++ > 0) return $"node {nid}'s zonelist holds {z} twice";
-                if (!z.IsManaged) return $"node {nid}'s zonelist holds {z} (unmanaged)";
+                if (!z.InZonelists(k.Profile)) return $"node {nid}'s zonelist holds {z} (not populated, or unmanaged where the profile takes managed zones)";
                 if (z.NodeId != nid && !k.NodeStates.Has(z.NodeId, NodeState.Memory)) return $"node {nid}'s zonelist holds {z} of a node without N_MEMORY";
             }
             foreach (var q in k.AllPgData())
             {
                 if (q.NodeId != nid && !k.NodeStates.Has(q.NodeId, NodeState.Memory)) continue;
                 foreach (var z in q.Zones)
-                    if (z.IsManaged && seen[z.Id] == 0) return $"node {nid}'s zonelist misses {z}";
+                    if (z.InZonelists(k.Profile) && seen[z.Id] == 0) return $"node {nid}'s zonelist misses {z}";
             }
             // Order: node by node, local first, zones descending, distance non-decreasing.
             nodeSeen.Clear();
@@ -339,15 +340,15 @@ public sealed class ZonelistsMatchNodes : IInvariant
                 prevNode = z.NodeId;
             }
             bool ownManaged = false;
-            foreach (var z in p.Zones) ownManaged |= z.IsManaged;
+            foreach (var z in p.Zones) ownManaged |= z.InZonelists(k.Profile);
             if (ownManaged && first != nid) return $"node {nid}'s zonelist starts with node {first}";
             var own = p.NoFallback;
             int j = 0;
             for (int t = ZoneTypes.MaxNrZones - 1; t >= 0; t--)
             {
-                if (!p.Zones[t].IsManaged) continue;
+                if (!p.Zones[t].InZonelists(k.Profile)) continue;
                 if (j >= own.Count || own[j] != p.Zones[t])
-                    return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}], its managed zones [{string.Join(", ", p.Zones.Where(z => z.IsManaged).OrderByDescending(z => z.Type))}]";
+                    return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}], its zones [{string.Join(", ", p.Zones.Where(z => z.InZonelists(k.Profile)).OrderByDescending(z => z.Type))}]";
                 j++;
             }
             if (j != own.Count) return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}]: more than its managed zones";

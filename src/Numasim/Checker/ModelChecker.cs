@@ -225,11 +225,14 @@ public sealed class ModelChecker(CheckOptions options)
     private static long Ticks(long since) =>
         (long)((Stopwatch.GetTimestamp() - since) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency);
 
-    private ulong Fingerprint(CheckDriver d)
+    private ulong Fingerprint(CheckDriver d) => FingerprintOf(d, _o.Fingerprint, _o.Symmetry);
+
+    /// <summary>The fingerprint the checker keys a driver's current state by (shared with the distributed checker).</summary>
+    public static ulong FingerprintOf(CheckDriver d, FingerprintMode mode, bool symmetry)
     {
-        if (_o.Fingerprint == FingerprintMode.Exact) return d.Machine.State.ExactHash();
+        if (mode == FingerprintMode.Exact) return d.Machine.State.ExactHash();
         var fp = d.Machine.State.Fingerprints;
-        return _o.Symmetry ? fp.Symmetric : fp.Plain;
+        return symmetry ? fp.Symmetric : fp.Plain;
     }
 
     /// <summary>The operations from boot to a state.</summary>
@@ -300,7 +303,7 @@ public sealed class ModelChecker(CheckOptions options)
             if (!_visited.Contains(fp)) // a lookup while the merge may add: a miss only makes a candidate
             {
                 var b = FirstBroken(d);
-                if (b is null && _o.RenderSample > 0 && Zobrist.Mix(fp ^ 0x5A17) % (ulong)_o.RenderSample == 0)
+                if (b is null && RenderSampled(fp, _o.RenderSample))
                     b = RenderAudit(d, node, op);
                 into.Add(new Child(node, op.Pack(), fp, b?.Inv, b?.Msg));
                 Interlocked.Increment(ref _statesApprox);
@@ -313,9 +316,12 @@ public sealed class ModelChecker(CheckOptions options)
         }
     }
 
-    private (IInvariant Inv, string Msg)? FirstBroken(CheckDriver d)
+    private (IInvariant Inv, string Msg)? FirstBroken(CheckDriver d) => FirstBroken(_inv, d);
+
+    /// <summary>The first of the invariants the driver's state breaks, in order; a check that throws counts as broken.</summary>
+    public static (IInvariant Inv, string Msg)? FirstBroken(IReadOnlyList<IInvariant> invariants, CheckDriver d)
     {
-        foreach (var inv in _inv)
+        foreach (var inv in invariants)
         {
             string? msg;
             try { msg = inv.Check(d); }
@@ -325,16 +331,25 @@ public sealed class ModelChecker(CheckOptions options)
         return null;
     }
 
-    /// <summary>The sampled check of the compact state itself: the state's /sys and /proc, rendered from it, are
-    /// byte for byte those of a machine booted and replayed along the state's path.</summary>
+    /// <summary>Whether a state is one of the one in <paramref name="sample"/> (chosen by fingerprint) whose rendering is
+    /// audited (0: none).</summary>
+    public static bool RenderSampled(ulong fp, int sample) => sample > 0 && Zobrist.Mix(fp ^ 0x5A17) % (ulong)sample == 0;
+
     private (IInvariant Inv, string Msg)? RenderAudit(CheckDriver d, int parent, CheckOp op)
     {
         Interlocked.Increment(ref _rendered);
-        foreach (var inv in Invariants.Sampled)
-            if (inv.Check(d) is { } m) return (inv, m);
         var path = _tree.PathTo(parent);
         path.Add(op);
-        var replay = new CheckDriver(_o.Spec, _o.Profile, _families);
+        return RenderAudit(d, () => new CheckDriver(_o.Spec, _o.Profile, _families), path);
+    }
+
+    /// <summary>The sampled check of the compact state itself: the state's /sys and /proc, rendered from it, are
+    /// byte for byte those of a machine booted (by <paramref name="boot"/>) and replayed along the state's path.</summary>
+    public static (IInvariant Inv, string Msg)? RenderAudit(CheckDriver d, Func<CheckDriver> boot, IReadOnlyList<CheckOp> path)
+    {
+        foreach (var inv in Invariants.Sampled)
+            if (inv.Check(d) is { } m) return (inv, m);
+        var replay = boot();
         foreach (var o in path) replay.Apply(o);
         string? msg = StateRendering.FirstDifference(d.Machine, replay.Machine);
         return msg is null ? null : (StateRendering.Invariant, msg);
@@ -344,9 +359,15 @@ public sealed class ModelChecker(CheckOptions options)
     /// scenario steps and expectations.</summary>
     private Violation MakeViolation(List<CheckOp> path, IInvariant inv, string message)
     {
-        var d = NewDriver(record: true);
-        foreach (var op in path) d.Apply(op);
         Interlocked.Add(ref _replayed, path.Count);
+        return ReplayViolation(NewDriver(record: true), path, inv, message);
+    }
+
+    /// <summary>Replays a violating path from boot on a recording driver (<c>record: true</c>) and makes the
+    /// violation: its scenario steps, expectations, and whether the invariant broke again.</summary>
+    public static Violation ReplayViolation(CheckDriver d, IReadOnlyList<CheckOp> path, IInvariant inv, string message)
+    {
+        foreach (var op in path) d.Apply(op);
         string? again;
         try { again = inv == StateRendering.Invariant ? message : inv.Check(d); } catch (Exception e) { again = e.Message; }
         IReadOnlyList<ScenarioStep> expectations = [];

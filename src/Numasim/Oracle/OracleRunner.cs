@@ -15,6 +15,9 @@ public sealed record ScenarioComparison(string File, string Name, IReadOnlyList<
     /// <summary>The boot reservations per (caller, node), model against the guest's memblock=debug log.</summary>
     public IReadOnlyList<ReservationGroup> Reservations { get; init; } = [];
 
+    /// <summary>Why the first QEMU died before the guest's shell, when the boot was made a second time.</summary>
+    public string? BootRetried { get; init; }
+
     public bool Equal => Differences.Count == 0 && GuestError is null && Reservations.All(r => r.Equal);
 }
 
@@ -104,11 +107,12 @@ public static partial class OracleRunner
                 new KernelScenarioRun([], TimeSpan.Zero, TimeSpan.Zero, "not run", new Dictionary<string, string>(), null, null));
         }
         KernelScenarioRun kr;
+        string? bootRetried = null;
         try
         {
             var modules = GuestModules.For(kernel, sc);
             var (machineArgs, append) = MachineArgs(sc.MachineQemu!);
-            using var g = QemuGuest.Boot(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append);
+            using var g = QemuGuest.BootRetrying(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append, out bootRetried);
             kr = KernelRun.Run(sc, profile, g, dump, modules,
                 (done, total) => progress?.Invoke("steps", done, total, $"{Path.GetFileName(sc.File)}: step {done}/{total}"));
         }
@@ -136,7 +140,7 @@ public static partial class OracleRunner
         }
         if (recordDir is not null) Record(sc, profile, kr, recordDir);
         return (new ScenarioComparison(sc.File, sc.Name, diffs, compared, filesCompared, filesEqual, skipped, kr.Boot, kr.Total, kr.GuestError)
-        { Reservations = ReservationCompare.Compare(model.Machine.Kernel, kr.BootLog) }, model, kr);
+        { Reservations = ReservationCompare.Compare(model.Machine.Kernel, kr.BootLog), BootRetried = bootRetried }, model, kr);
     }
 
     [GeneratedRegex(@"got (E[A-Z0-9]+|success)")]
@@ -205,6 +209,7 @@ public static partial class OracleRunner
         o.WriteLine($"   boot {c.Boot.TotalSeconds:0.0} s, scenario {c.Total.TotalSeconds:0.0} s; {c.StepsCompared} steps compared, {c.Skipped} skipped on the kernel, "
                     + $"{c.FilesEqual}/{c.FilesCompared} files equal; {(c.Equal ? "EQUAL" : $"{c.Differences.Count} difference(s)")}");
         if (c.GuestError is not null) o.WriteLine($"   guest failure: {c.GuestError}");
+        if (c.BootRetried is not null) o.WriteLine($"   booted twice: the first QEMU died before the shell ({c.BootRetried})");
         if (c.Reservations.Count > 0)
             o.WriteLine($"   boot reservations (caller, node; memblock=debug): {c.Reservations.Count(r => r.Equal)}/{c.Reservations.Count} equal");
         foreach (var r in c.Reservations.Where(r => !r.Equal))

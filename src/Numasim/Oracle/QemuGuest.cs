@@ -81,6 +81,18 @@ public sealed partial class QemuGuest : IDisposable
     public static QemuGuest Boot(OracleKernel kernel, string initrd, IReadOnlyList<string> machineArgs, string? machineAppend = null) =>
         new(kernel, initrd, machineArgs, Numasim.Kernel.DefaultCommandLine.For(machineAppend));
 
+    /// <summary>Boots as <see cref="Boot"/>, once more when the first QEMU dies before the guest's shell (QEMU 7.2 under
+    /// TCG now and then closes its serial socket at start, printing nothing): nothing of the scenario ran yet, so a
+    /// second boot observes the same. The first failure is returned in <paramref name="firstFailure"/> to be shown.</summary>
+    public static QemuGuest BootRetrying(OracleKernel kernel, string initrd, IReadOnlyList<string> machineArgs, string? machineAppend,
+        out string? firstFailure)
+    {
+        firstFailure = null;
+        try { return Boot(kernel, initrd, machineArgs, machineAppend); }
+        catch (GuestException e) { firstFailure = e.Message; }
+        return Boot(kernel, initrd, machineArgs, machineAppend);
+    }
+
     private Socket Connect(string path)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -86,7 +86,7 @@ public class ToolAndCompletionTests
                 Assert.True(r.Exit == 0, r.Err);
                 return r.Out;
             }
-            Assert.Equal("check\n", Complete("numasim ch"));
+            Assert.Equal("check\ncheck-silo\n", Complete("numasim ch"));
             Assert.Equal("shell\n", Complete("numasim sh"));
             Assert.Equal("--profile\n", Complete("numasim run --prof"));
             Assert.Equal("v4.19\nv4.20\n", Complete("numasim boot --profile v4"));

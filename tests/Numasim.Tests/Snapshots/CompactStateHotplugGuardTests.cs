@@ -55,28 +55,9 @@ public class CompactStateHotplugGuardTests
                 m.Qmp.QomSet(new Dictionary<string, string> { ["path"] = "/machine/peripheral/vm0", ["property"] = "requested-size", ["value"] = size });
                 return $"qom-set requested-size {size}";
             }
-            case 1:
-            {
-                string id = $"d{dimms++}";
-                m.Qmp.ObjectAdd(new Dictionary<string, string> { ["qom-type"] = "memory-backend-ram", ["id"] = "b" + id, ["size"] = (rnd.Next(2) == 0 ? 128UL << 20 : 256UL << 20).ToString() });
-                m.Qmp.DeviceAdd(new Dictionary<string, string> { ["driver"] = "pc-dimm", ["id"] = id, ["memdev"] = "b" + id, ["node"] = "1" });
-                return $"device_add {id}";
-            }
-            case 2:
-            {
-                string id = $"d{rnd.Next(Math.Max(dimms, 1))}";
-                m.Qmp.DeviceDel(new Dictionary<string, string> { ["id"] = id });
-                return $"device_del {id}";
-            }
-            case 3:
-            {
-                var blocks = m.Kernel.AllMemoryBlocks.Where(b => b.Hotplugged).Select(b => b.Id).ToList();
-                if (blocks.Count == 0) return "no block";
-                long block = blocks[rnd.Next(blocks.Count)];
-                string state = rnd.Next(3) switch { 0 => "offline", 1 => "online_movable", _ => "online" };
-                m.Write($"/sys/devices/system/memory/memory{block}/state", state);
-                return $"memory{block} {state}";
-            }
+            case 1: return GuardWalk.DeviceAddDimm(m, ref dimms, rnd.Next(2) == 0 ? 128UL << 20 : 256UL << 20, "1");
+            case 2: return GuardWalk.DeviceDelDimm(m, rnd, dimms);
+            case 3: return GuardWalk.WriteBlockState(m, rnd, ["offline", "online_movable", "online"]);
             default:
             {
                 var (name, value) = rnd.Next(3) switch

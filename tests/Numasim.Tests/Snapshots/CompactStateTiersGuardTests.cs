@@ -28,28 +28,9 @@ public class CompactStateTiersGuardTests
     {
         switch (rnd.Next(4))
         {
-            case 0:
-            {
-                string id = $"d{dimms++}";
-                m.Qmp.ObjectAdd(new Dictionary<string, string> { ["qom-type"] = "memory-backend-ram", ["id"] = "b" + id, ["size"] = "268435456" });
-                m.Qmp.DeviceAdd(new Dictionary<string, string> { ["driver"] = "pc-dimm", ["id"] = id, ["memdev"] = "b" + id, ["node"] = rnd.Next(2) == 0 ? "2" : "1" });
-                return $"device_add {id}";
-            }
-            case 1:
-            {
-                string id = $"d{rnd.Next(Math.Max(dimms, 1))}";
-                m.Qmp.DeviceDel(new Dictionary<string, string> { ["id"] = id });
-                return $"device_del {id}";
-            }
-            case 2:
-            {
-                var blocks = m.Kernel.AllMemoryBlocks.Where(b => b.Hotplugged).Select(b => b.Id).ToList();
-                if (blocks.Count == 0) return "no block";
-                long block = blocks[rnd.Next(blocks.Count)];
-                string state = rnd.Next(2) == 0 ? "offline" : "online_movable";
-                m.Write($"/sys/devices/system/memory/memory{block}/state", state);
-                return $"memory{block} {state}";
-            }
+            case 0: return GuardWalk.DeviceAddDimm(m, ref dimms, 256UL << 20, rnd.Next(2) == 0 ? "2" : "1");
+            case 1: return GuardWalk.DeviceDelDimm(m, rnd, dimms);
+            case 2: return GuardWalk.WriteBlockState(m, rnd, ["offline", "online_movable"]);
             default:
             {
                 string v = rnd.Next(2) == 0 ? "1" : "n";

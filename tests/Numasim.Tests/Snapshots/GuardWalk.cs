@@ -25,6 +25,34 @@ public static class GuardWalk
         Assert.Equal(a.State.ExactHash(), b.State.ExactHash());
     }
 
+    /// <summary>A step: a memory backend and a pc-dimm of <paramref name="bytes"/> on <paramref name="node"/>.</summary>
+    public static string DeviceAddDimm(Machine m, ref int dimms, ulong bytes, string node)
+    {
+        string id = $"d{dimms++}";
+        m.Qmp.ObjectAdd(new Dictionary<string, string> { ["qom-type"] = "memory-backend-ram", ["id"] = "b" + id, ["size"] = bytes.ToString() });
+        m.Qmp.DeviceAdd(new Dictionary<string, string> { ["driver"] = "pc-dimm", ["id"] = id, ["memdev"] = "b" + id, ["node"] = node });
+        return $"device_add {id}";
+    }
+
+    /// <summary>A step: device_del of one of the DIMM ids made so far (or of one never made).</summary>
+    public static string DeviceDelDimm(Machine m, Random rnd, int dimms)
+    {
+        string id = $"d{rnd.Next(Math.Max(dimms, 1))}";
+        m.Qmp.DeviceDel(new Dictionary<string, string> { ["id"] = id });
+        return $"device_del {id}";
+    }
+
+    /// <summary>A step: one of the states written to a random hot-plugged block.</summary>
+    public static string WriteBlockState(Machine m, Random rnd, string[] states)
+    {
+        var blocks = m.Kernel.AllMemoryBlocks.Where(b => b.Hotplugged).Select(b => b.Id).ToList();
+        if (blocks.Count == 0) return "no block";
+        long block = blocks[rnd.Next(blocks.Count)];
+        string state = states[rnd.Next(states.Length)];
+        m.Write($"/sys/devices/system/memory/memory{block}/state", state);
+        return $"memory{block} {state}";
+    }
+
     public static void Run(Machine a, Machine b, int seed, int rounds, GuardStep step, Action<Machine, Machine, string> same)
     {
         int dimmsA = 0, dimmsB = 0;

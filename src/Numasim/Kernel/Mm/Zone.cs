@@ -139,6 +139,9 @@ public sealed class Zone
     /// <summary>Models managed_zone(): the buddy allocator manages pages here.</summary>
     public bool IsManaged => ManagedPages > 0;
 
+    /// <summary>The test build_zonerefs_node() makes of a zone: populated_zone(), managed_zone() before e553f62f10d9.</summary>
+    public bool InZonelists(Profiles.KernelProfile p) => p.ZonerefsOfPopulatedZones ? IsPopulated : IsManaged;
+
     /// <summary>Models zone_spans_pfn().</summary>
     public bool SpansPfn(long pfn) => pfn >= ZoneStartPfn && pfn < ZoneEndPfn;
 

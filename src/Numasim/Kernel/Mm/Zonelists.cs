@@ -128,13 +128,14 @@ internal static class Zonelists
         private (long Val, int Node)[]? _keys;
     }
 
-    /// <summary>Models build_zonerefs_node(): managed zones of a node, highest zone first; tracks policy_zone.</summary>
+    /// <summary>Models build_zonerefs_node(): the populated zones of a node (managed ones before e553f62f10d9), highest
+    /// zone first; tracks policy_zone.</summary>
     private static void AddZonesOfNode(KernelContext k, PgData p, List<Zone> zones)
     {
         for (int i = ZoneTypes.MaxNrZones - 1; i >= 0; i--)
         {
             var z = p.Zones[i];
-            if (!z.IsManaged) continue;
+            if (!z.InZonelists(k.Profile)) continue;
             zones.Add(z);
             // check_highest_zone()
             if (z.Type > k.PolicyZone && z.Type != ZoneType.Movable && z.Type <= ZoneType.Normal) k.PolicyZone = z.Type;

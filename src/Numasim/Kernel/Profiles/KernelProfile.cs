@@ -181,6 +181,11 @@ public sealed record KernelProfile
     /// (__remove_pages() → __remove_zone(), on the zone of the range's first page), so offline memory stayed spanned.</summary>
     public bool Fixfeee6b298916 { get; init; } = true;
 
+    /// <summary>e553f62f10d9 "mm, page_alloc: fix build_zonerefs_node()" (v5.18; Fixes: 6aa303defb74, v4.16): zonelists
+    /// reference every populated zone (populated_zone()); before, only zones with managed pages (managed_zone()), so a
+    /// populated zone whose pages the buddy allocator does not manage (all fake-offline or ballooned) had no zoneref.</summary>
+    public bool ZonerefsOfPopulatedZones { get; init; } = true;
+
     public static readonly KernelProfile V4_19 = new()
     {
         Name = "v4.19", Release = "4.19.0-numasim",
@@ -191,6 +196,7 @@ public sealed record KernelProfile
         HoleBlocksShowNoZone = true,
         TopologyHasDieClusterFiles = false,
         MemoryTiers = false,
+        ZonerefsOfPopulatedZones = false,
     };
 
     public static readonly KernelProfile V4_20 = V4_19 with

@@ -83,6 +83,9 @@ public sealed class PerCpuPages
         for (int i = 0; i < NrPcpLists; i++) total += (r.Lists[i].Mask + 1) << (i == pindex ? 1 : 0);
         var rented = System.Buffers.ArrayPool<long>.Shared.Rent(total);
         var nb = rented.AsSpan(0, total);
+        // a rented array holds whatever its last user left: the free slots must not carry it into the state (the
+        // exact fingerprint hashes them, and they would differ with the process's history, e.g. with --jobs)
+        nb.Clear();
         int b = 0;
         for (int i = 0; i < NrPcpLists; i++)
         {
