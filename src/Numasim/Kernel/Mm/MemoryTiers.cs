@@ -276,7 +276,7 @@ internal sealed class MemoryTiers(KernelContext k)
     private Errno HotplugCallback(MemoryAction action, MemoryNotify arg)
     {
         if (arg.StatusChangeNid < 0) return Errno.None;
-        if (action == MemoryAction.Offline && HasMemoryType(arg.StatusChangeNid) || action == MemoryAction.Offline && !k.Profile.MemoryTierAdistanceFromHmat)
+        if (action == MemoryAction.Offline && (HasMemoryType(arg.StatusChangeNid) || !k.Profile.MemoryTierAdistanceFromHmat))
             EstablishDemotionTargets();
         if (action == MemoryAction.Online)
         {
