@@ -23,8 +23,18 @@ public static class PcMachine
     /// <summary>HOLE_640K_START / HOLE_640K_END, hw/i386/acpi-build.c.</summary>
     public const ulong Hole640KStart = 640 * QemuSize.KiB, Hole640KEnd = QemuSize.MiB;
 
-    /// <summary>What SeaBIOS reserves at the top of low RAM for its tables (the oracle's node 0 ends at 0x3ffdffff for 1 GiB).</summary>
+    /// <summary>What SeaBIOS's high zone at the top of low RAM keeps for QEMU's ACPI tables (the oracle's node 0 ends at
+    /// 0x3ffdffff for 1 GiB): the tables blob, padded to ACPI_BUILD_TABLE_SIZE (hw/i386/acpi-build.c).</summary>
     public const ulong SeaBiosHighTableReserve = 0x20000;
+
+    /// <summary>The reserved top of low RAM: the ACPI tables and, when it is too long for the F-segment, the SMBIOS
+    /// table (<see cref="QemuSmbios"/>).</summary>
+    public static ulong SeaBiosHighReserve(MachineSpec spec)
+    {
+        var (_, above) = SplitRam(spec.RamBytes);
+        int smbios = QemuSmbios.TableLength(spec.Smp.Sockets, spec.RamBytes, above > 0 ? 2 : 1);
+        return SeaBiosHighTableReserve + QemuSmbios.HighZoneBytes(smbios);
+    }
 
     /// <summary>AMD_HT_START and the end of AMD's HyperTransport range (hw/i386/pc.c).</summary>
     public const ulong AmdHtStart = 0xfd00000000, AmdHtEnd = 0x10000000000;
@@ -79,7 +89,7 @@ public static class PcMachine
         }
         return new FirmwareTables
         {
-            E820 = spec.BootMemory is { } ram ? BuildE820(ram, spec.FirmwareReserved) : BuildE820(below, above),
+            E820 = spec.BootMemory is { } ram ? BuildE820(ram, spec.FirmwareReserved) : BuildE820(below, above, SeaBiosHighReserve(spec)),
             Cpus = cpus,
             SratCpus = sratCpus,
             SratMemory = sratMem,
@@ -91,7 +101,7 @@ public static class PcMachine
     }
 
     /// <summary>The BIOS memory map Linux prints as BIOS-e820 lines (QEMU's fw_cfg e820 table as SeaBIOS extends it).</summary>
-    public static List<E820Entry> BuildE820(ulong below4G, ulong above4G)
+    public static List<E820Entry> BuildE820(ulong below4G, ulong above4G, ulong highReserve = SeaBiosHighTableReserve)
     {
         var e = new List<E820Entry>();
         void Add(ulong start, ulong end, E820Type t) { if (end > start) e.Add(new E820Entry(start, end - start, t)); }
@@ -100,7 +110,7 @@ public static class PcMachine
         Add(0xf0000, 0x100000, E820Type.Reserved);    // BIOS
         if (below4G > Hole640KEnd)
         {
-            ulong top = below4G > Hole640KEnd + SeaBiosHighTableReserve ? below4G - SeaBiosHighTableReserve : below4G;
+            ulong top = below4G > Hole640KEnd + highReserve ? below4G - highReserve : below4G;
             Add(Hole640KEnd, top, E820Type.Ram);
             Add(top, below4G, E820Type.Reserved);
         }

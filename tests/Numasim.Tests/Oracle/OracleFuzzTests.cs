@@ -32,7 +32,7 @@ public class OracleFuzzTests
     {
         var gen = new FuzzGenerator(20261207, P(profile), cpuHotplug);
         var kernel = cpuHotplug ? K61 : K612;
-        bool sawMemoryless = false, sawCpuless = false, sawDimm = false, sawCpuAdd = false, sawHole = false;
+        bool sawMemoryless = false, sawCpuless = false, sawDimm = false, sawCpuAdd = false, sawHole = false, sawEightNodes = false, sawSmt = false, sawCores = false;
         for (int i = 0; i < 25; i++)
         {
             var c = gen.Case(i);
@@ -43,13 +43,17 @@ public class OracleFuzzTests
             Assert.True(r.Passed, string.Join("\n", r.Steps.Where(s => !s.Passed).Select(s => s.Message)));
             var q = c.Scenario.MachineQemu!;
             sawMemoryless |= System.Text.RegularExpressions.Regex.IsMatch(q, @"-numa node,nodeid=\d+( |$)");
-            sawCpuless |= Enumerable.Range(0, 4).Any(n => q.Contains($"nodeid={n}", StringComparison.Ordinal) && !q.Contains($"node-id={n},", StringComparison.Ordinal));
+            sawCpuless |= Enumerable.Range(0, 8).Any(n => q.Contains($"nodeid={n}", StringComparison.Ordinal) && !q.Contains($"node-id={n},", StringComparison.Ordinal));
             sawDimm |= c.Text.Contains("pc-dimm", StringComparison.Ordinal);
+            sawEightNodes |= q.Contains("nodeid=7", StringComparison.Ordinal);
+            sawSmt |= q.Contains("threads=2", StringComparison.Ordinal);
+            sawCores |= q.Contains("cores=2", StringComparison.Ordinal);
             sawCpuAdd |= c.Text.Contains("qemu64-x86_64-cpu", StringComparison.Ordinal);
             sawHole |= r.Machine.Fs.Read("/proc/meminfo").Text.Split('\n')[0] is var l && long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) > 3L << 20;
             if (!cpuHotplug) Assert.DoesNotContain("qemu64-x86_64-cpu", c.Text, StringComparison.Ordinal);
         }
-        Assert.True(sawMemoryless && sawCpuless && sawDimm && sawHole, $"memoryless {sawMemoryless}, CPU-less {sawCpuless}, DIMM {sawDimm}, PCI hole {sawHole}");
+        Assert.True(sawMemoryless && sawCpuless && sawDimm && sawHole && sawEightNodes && sawSmt && sawCores,
+            $"memoryless {sawMemoryless}, CPU-less {sawCpuless}, DIMM {sawDimm}, PCI hole {sawHole}, 8 nodes {sawEightNodes}, 2 threads {sawSmt}, 2 cores {sawCores}");
         Assert.Equal(cpuHotplug, sawCpuAdd);
     }
 

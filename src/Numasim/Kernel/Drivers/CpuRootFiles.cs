@@ -15,8 +15,9 @@ internal static class CpuRootFiles
     public static void Register(KernelContext k, SysfsDirectory root)
     {
         if (X86Capabilities.Modalias(k) is { } modalias) root.Const("modalias", modalias);
-        // print_cpus_nohz_full(): "%*pbl" of tick_nohz_full_mask, a NULL cpumask_var_t without nohz_full= (CONFIG_NO_HZ_FULL=y in both configs)
-        root.Const("nohz_full", "(null)\n");
+        // print_cpus_nohz_full(): "%*pbl" of tick_nohz_full_mask, a NULL cpumask_var_t without nohz_full= (CONFIG_NO_HZ_FULL=y
+        // in both configs): vsprintf's error_string() prints "(null)" padded to the field width, nr_cpu_ids
+        root.Const("nohz_full", "(null)".PadLeft(k.Cpus.NrCpuIds) + "\n");
         if (k.Profile.Build.CrashHotplug) root.Const("crash_hotplug", CrashHotplugShow());
         if (k.Profile.CpuEnabledFile) root.Attr("enabled", () => SysfsFormat.List(k.Cpus.Present)); // set_cpu_enabled() in register_cpu()
         var smt = root.Dir("smt");

@@ -52,6 +52,9 @@ public sealed class BootParams
     /// <summary>maxcpus= (nosmp: 0): setup_max_cpus, the CPUs smp_init() brings up.</summary>
     public int SetupMaxCpus { get; internal set; } = NrCpus;
 
+    /// <summary>noreplace-smp: alternative_instructions() never patches the kernel for one CPU.</summary>
+    public bool NoReplaceSmp { get; internal set; }
+
     /// <summary>memhp_default_state=: the online type it named; null when absent or not an online type.</summary>
     public OnlineType? MemhpDefaultState { get; internal set; }
 

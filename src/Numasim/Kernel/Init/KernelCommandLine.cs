@@ -195,6 +195,9 @@ public static class KernelCommandLine
             case "maxcpus":        // maxcpus(), kernel/smp.c: get_option() leaves the value alone when no number
                 if (CmdlineParsing.GetOption(val, out int max) != 0) bp.SetupMaxCpus = max;
                 return true;
+            case "noreplace-smp":  // setup_noreplace_smp(), arch/x86/kernel/alternative.c
+                bp.NoReplaceSmp = true;
+                return true;
             case "nosmp":          // nosmp()
                 bp.SetupMaxCpus = 0;
                 return true;

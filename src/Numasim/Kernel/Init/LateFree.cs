@@ -69,9 +69,19 @@ internal static class LateFree
         for (int i = 0; i < frees.Count; i++)
         {
             if (i == 1) SwiotlbAndInitrd(k);
+            if (frees[i].SmpLocks && !FreesSmpLocks(k)) continue;
             Free(k, frees[i].What, k.KernelPhysAddr + frees[i].Offset, frees[i].Size);
         }
         if (frees.Count < 2) SwiotlbAndInitrd(k);
+    }
+
+    /// <summary>Models alternative_instructions()'s choice, arch/x86/kernel/alternative.c: with one present CPU (or
+    /// maxcpus=0/1) and no noreplace-smp it patches the kernel for UP and keeps __smp_locks to patch it back when a CPU
+    /// comes; it frees them otherwise, or when no other CPU is possible.</summary>
+    private static bool FreesSmpLocks(KernelContext k)
+    {
+        bool uniprocPatched = !k.Boot.NoReplaceSmp && (k.Cpus.Present.Weight() == 1 || k.Boot.SetupMaxCpus <= 1);
+        return !uniprocPatched || k.Cpus.Possible.Weight() == 1;
     }
 
     /// <summary>swiotlb_print_info() from the late swiotlb init, then populate_rootfs() frees the initrd.</summary>

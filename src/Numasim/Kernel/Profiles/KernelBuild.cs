@@ -2,7 +2,9 @@ namespace Numasim.Kernel.Profiles;
 
 /// <summary>A part of the kernel image freed after boot (free_init_pages(), free_kernel_image_pages()): its offset
 /// from _text and its size in bytes, with the message the kernel prints for it.</summary>
-public readonly record struct ImageFreeArea(string What, ulong Offset, ulong Size);
+/// <summary>A part of the kernel image freed after boot; <paramref name="SmpLocks"/>: __smp_locks, which
+/// alternative_instructions() keeps when it patched the kernel for one CPU with more to come.</summary>
+public readonly record struct ImageFreeArea(string What, ulong Offset, ulong Size, bool SmpLocks = false);
 
 /// <summary>
 /// Facts of one kernel build that boot accounting depends on: sizes of structures, the kernel image layout and
@@ -147,7 +149,7 @@ public sealed record KernelBuild
         KernelReserveBytes = 0x3400000,
         ImageFrees =
         [
-            new("SMP alternatives memory", 0x2303000, 0x9000),
+            new("SMP alternatives memory", 0x2303000, 0x9000, SmpLocks: true),
             new("unused decrypted memory", 0x3203000, 0x1fd000),
             new("unused kernel image (initmem) memory", 0x2042000, 0x2c1000),
             new("unused kernel image (text/rodata gap) memory", 0xe02000, 0x1fe000),
@@ -172,7 +174,7 @@ public sealed record KernelBuild
         Qemu64SyntheticCapabilities = [0x64, 0x6E, 0x75, 0x76, 0xED, 0xF3, 0x165, 0x16C, 0x282],
         ImageFrees =
         [
-            new("SMP alternatives memory", 0x2728000, 0xa000),
+            new("SMP alternatives memory", 0x2728000, 0xa000, SmpLocks: true),
             new("unused decrypted memory", 0x2a05000, 0x1fb000),
             new("unused kernel image (initmem) memory", 0x2300000, 0x428000),
             new("unused kernel image (rodata/data gap) memory", 0x1b72000, 0x8e000),

@@ -57,7 +57,7 @@ public sealed class FuzzGenerator(int seed, KernelProfile profile, bool cpuHotpl
     private sealed class GenState(FuzzMachine m)
     {
         public readonly FuzzMachine M = m;
-        public readonly List<int> AddedSockets = [];
+        public readonly List<int> AddedCpus = [];
         public readonly List<(string Id, int Node, List<int> Blocks)> Dimms = [];
         public int DimmSeq;
         public bool CpuEjected, DimmEjectFailed;
@@ -74,12 +74,14 @@ public sealed class FuzzGenerator(int seed, KernelProfile profile, bool cpuHotpl
         string State(int b) => fs.Read($"/sys/devices/system/memory/memory{b}/state").Text.Trim();
 
         var choices = new List<Action>();
-        int freeSocket = Enumerable.Range(m.BootCpus, m.MaxCpus - m.BootCpus).Where(s => !st.AddedSockets.Contains(s)).DefaultIfEmpty(-1).First();
-        if (cpuHotplug && freeSocket >= 0 && !st.CpuEjected)
+        // CPU slots not present at boot are hot-added lowest first, one thread at a time (device_add names each)
+        int freeSlot = Enumerable.Range(m.BootCpus, m.MaxCpus - m.BootCpus).Where(i => !st.AddedCpus.Contains(i)).DefaultIfEmpty(-1).First();
+        if (cpuHotplug && freeSlot >= 0 && !st.CpuEjected)
             choices.Add(() =>
             {
-                st.AddedSockets.Add(freeSocket);
-                steps.Add($"device_add: {{driver: {CpuDriver}, id: cpu{freeSocket}, socket-id: \"{freeSocket}\", core-id: \"0\", thread-id: \"0\"}}");
+                st.AddedCpus.Add(freeSlot);
+                var slot = m.Slot(freeSlot);
+                steps.Add($"device_add: {{driver: {CpuDriver}, id: cpu{freeSlot}, socket-id: \"{slot.Socket}\", core-id: \"{slot.Core}\", thread-id: \"{slot.Thread}\"}}");
             });
         var toggle = present.Where(c => c != 0).ToList();
         if (toggle.Count > 0)
@@ -89,13 +91,13 @@ public sealed class FuzzGenerator(int seed, KernelProfile profile, bool cpuHotpl
                 Write(steps, name, m, file, $"/sys/devices/system/cpu/cpu{c}/online", online.Contains(c) ? "0" : "1");
             });
         // only a hot-added CPU is ejected, and an online one is offlined first (as a user would)
-        if (cpuHotplug && st.AddedSockets.Count > 0 && !st.CpuEjected && present.Count > m.BootCpus)
+        if (cpuHotplug && st.AddedCpus.Count > 0 && !st.CpuEjected && present.Count > m.BootCpus)
             choices.Add(() =>
             {
-                int socket = st.AddedSockets[^1];
+                int added = st.AddedCpus[^1];
                 int cpu = present.Max();
                 if (online.Contains(cpu)) Write(steps, name, m, file, $"/sys/devices/system/cpu/cpu{cpu}/online", "0");
-                steps.Add($"device_del: {{id: cpu{socket}}}");
+                steps.Add($"device_del: {{id: cpu{added}}}");
                 st.CpuEjected = true;
             });
         if (st.Dimms.Count < m.Slots && !st.DimmEjectFailed && !st.CpuEjected)
