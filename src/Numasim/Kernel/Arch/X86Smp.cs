@@ -17,7 +17,7 @@ internal static class X86Smp
         // which QEMU 7.2 never does ("CPU topo: Allowing 2 present CPUs plus 0 hotplug CPUs")
         int disabled = k.Profile.MadtDisabledCpusNeedOnlineCapable ? 0 : madt.Count - present;
         int possible = CpuLimits.PrefillPossibleMap(k, ref present, ref disabled);
-        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k.Machine, apic));
+        k.Cpus = new CpuTopology(Math.Max(possible, 1), k.NrNodeIds, k.State, apic => IdentityOfApic(k.Machine, apic, k.Profile.AmdTopologyFromLeaf0xB));
         int cpu = 0, presentSet = 0;
         for (int i = 0; i < madt.Count; i++)
         {
@@ -25,7 +25,7 @@ internal static class X86Smp
             if (k.Machine.FirmwareCpuIds) cpu = i;
             if (!c.Enabled || cpu >= possible || presentSet >= present) continue;
             k.Cpus.Present.Set(cpu);
-            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c));
+            k.Cpus.SetIdentity(cpu, CpuIdentityOf(k.Machine, c, k.Profile.AmdTopologyFromLeaf0xB));
             cpu++;
             presentSet++;
         }
@@ -34,26 +34,30 @@ internal static class X86Smp
 
     /// <summary>The identity a CPU of that APIC id gets from its slot (as at boot or hot-add; no slot: ids 0); also
     /// what a restored state's hot-added CPU is resolved to.</summary>
-    public static CpuIdentity IdentityOfApic(Firmware.MachineSpec m, uint apic)
+    public static CpuIdentity IdentityOfApic(Firmware.MachineSpec m, uint apic, bool leaf0xB)
     {
         var slot = m.CpuSlots.FirstOrDefault(s => s.ApicId == apic);
         return CpuIdentityOf(m, slot is null ? new Firmware.MadtCpu(apic, true, 0, 0, 0, 0)
-            : new Firmware.MadtCpu(apic, true, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId, slot.ClusterId, slot.ComputeUnitId));
+            : new Firmware.MadtCpu(apic, true, slot.SocketId, slot.DieId, slot.CoreId, slot.ThreadId, slot.ClusterId, slot.ComputeUnitId), leaf0xB);
     }
 
-    /// <summary>Models the topology detect_extended_topology()/amd_get_topology() derive from CPUID. With a vCPU that
-    /// reports no SMT (qemu64: AMD family 15 without HT or topoext) every logical CPU is a core: core_id is the APIC
-    /// id within the package (x86_coreid_bits from CPUID 0x80000008 cover QEMU's thread, core and die fields) and
-    /// the die is 0. Otherwise the firmware's ids stand.</summary>
-    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, Firmware.MadtCpu c)
+    /// <summary>Models the topology detect_extended_topology()/amd_get_topology() (6.1) and parse_topology_amd() (6.12)
+    /// derive from CPUID. With a vCPU that reports no SMT (qemu64: AMD family 15 without HT or topoext) every logical
+    /// CPU is a core: core_id is the APIC id within the package (x86_coreid_bits from CPUID 0x80000008 cover QEMU's
+    /// thread, core and die fields). <paramref name="leaf0xB"/>: QEMU's leaf 0xB gives the SMT shift (its thread
+    /// field), so core_id is the package-relative APIC id above it and threads of a core are siblings. The die is the
+    /// package either way (no die level). A machine whose CPUID reports SMT (imported) keeps the firmware's ids.</summary>
+    public static CpuIdentity CpuIdentityOf(Firmware.MachineSpec m, Firmware.MadtCpu c, bool leaf0xB)
     {
         uint apicId = c.ApicId;
         int package = c.SocketId;
         if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, c.DieId, c.CoreId, c.ThreadId, c.ClusterId, c.ComputeUnitId);
         static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
+        int smtShift = leaf0xB ? Bits(m.Smp.Threads) : 0;
         int pkgShift = Bits(m.Smp.Threads) + Bits(m.Smp.Cores) + Bits(m.Smp.Dies);
+        uint inPackage = apicId & ((1u << pkgShift) - 1);
         // Without extended topology the die id is the package id (die_cpus_list spans the package; seen on 6.1).
-        return new CpuIdentity(apicId, package, package, (int)(apicId & ((1u << pkgShift) - 1)), 0);
+        return new CpuIdentity(apicId, package, package, (int)(inPackage >> smtShift), (int)(inPackage & ((1u << smtShift) - 1)));
     }
 
     /// <summary>Models calculate_max_logical_packages() from native_smp_cpus_done(): the possible CPUs over the boot

@@ -58,7 +58,7 @@ public sealed class AcpiHotplug
         }
         _k.Trace.Decide(_k.Machine.FirmwareCpuIds && slot is not null, $"acpi_map_cpu(): CPU {cpu}, the slot's firmware CPU number, takes APIC 0x{apicId:x}",
             $"acpi_map_cpu(): CPU {cpu}, the lowest possible CPU that is not present, takes APIC 0x{apicId:x}");
-        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.IdentityOfApic(_k.Machine, apicId));
+        _k.Cpus.SetIdentity(cpu, Arch.X86Smp.IdentityOfApic(_k.Machine, apicId, _k.Profile.AmdTopologyFromLeaf0xB));
         _k.Cpus.Present.Set(cpu);
         if (nid != NumaConstants.NumaNoNode)
         {

@@ -16,6 +16,12 @@ internal sealed class CacheInfo
     private readonly KernelContext _k;
     private readonly Dictionary<int, List<CacheSpec>>? _imported;
 
+    /// <summary>Per CPU, the CPUs of its package (bit: APIC id within the package) its L3 shared_cpu_map holds, where
+    /// the map outlives offline (<see cref="Profiles.KernelProfile.CacheinfoRemoveComparesIds"/>); null otherwise
+    /// (the map is then the online siblings).</summary>
+    private Snapshots.StateArray<ulong>? _l3Map;
+    private int _packageShift;
+
     public CacheInfo(KernelContext k)
     {
         _k = k;
@@ -28,6 +34,40 @@ internal sealed class CacheInfo
                 l.Add(c);
             }
         foreach (var l in _imported.Values) l.Sort((a, b) => a.Index.CompareTo(b.Index));
+    }
+
+    /// <summary>Sets up the L3 maps' state once the CPUs are enumerated (cpu_dev_init()). A package of more than 64 APIC
+    /// ids keeps the stateless rule (online siblings).</summary>
+    public void Init()
+    {
+        var smp = _k.Machine.Smp;
+        _packageShift = Bits(smp.Threads) + Bits(smp.Cores) + Bits(smp.Dies);
+        if (_imported is null && _k.Profile.CacheinfoRemoveComparesIds && _packageShift <= 6)
+            _l3Map = new Snapshots.StateArray<ulong>(_k.State, "cacheinfo L3 shared_cpu_map (package-relative APIC ids)", _k.Cpus.NrCpuIds);
+    }
+
+    private static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
+
+    private ulong PackageBit(CpuIdentity id) => 1UL << (int)(id.ApicId & ((1u << _packageShift) - 1));
+
+    /// <summary>Models __cache_amd_cpumap_setup() for index 3, arch/x86/kernel/cpu/cacheinfo.c, from
+    /// cacheinfo_cpu_online(): every CPU of the new one's cpu_llc_shared_mask gets the online ones in its map. Only
+    /// cache_shared_cpu_map_remove() clears bits, and not here (the leaves' ids differ).</summary>
+    public void CpuOnline(int cpu)
+    {
+        if (_l3Map is null || _k.Cpus.Identity(cpu) is not { } me) return;
+        ulong llc = 0;
+        foreach (var o in LlcShared(cpu, me)) llc |= PackageBit(_k.Cpus.Identity(o)!);
+        foreach (var o in LlcShared(cpu, me)) _l3Map.Set(o, _l3Map[o] | llc);
+    }
+
+    /// <summary>cpu_llc_shared_mask(): the online CPUs of the same last-level cache (cpu_llc_id is the die id on family
+    /// 15) and node (match_llc()'s topology_sane()).</summary>
+    private IEnumerable<int> LlcShared(int cpu, CpuIdentity me)
+    {
+        foreach (var o in _k.Cpus.Online.Bits())
+            if (_k.Cpus.Identity(o) is { } id && id.DieId == me.DieId && id.PackageId == me.PackageId && _k.Cpus.CpuToNode(o) == _k.Cpus.CpuToNode(cpu))
+                yield return o;
     }
 
     /// <summary>The leaf one indexK directory shows, for one CPU.</summary>
@@ -71,8 +111,11 @@ internal sealed class CacheInfo
         }
         else if (leaf.Index == 3 && _k.Cpus.Identity(cpu) is { } me)
         {
-            foreach (var o in _k.Cpus.Online.Bits())
-                if (_k.Cpus.Identity(o) is { } id && id.DieId == me.DieId && _k.Cpus.CpuToNode(o) == _k.Cpus.CpuToNode(cpu)) m.Set(o);
+            if (_l3Map is null)
+                foreach (var o in LlcShared(cpu, me)) m.Set(o);
+            else
+                foreach (var o in _k.Cpus.Possible.Bits())
+                    if (_k.Cpus.Identity(o) is { } id && id.PackageId == me.PackageId && (_l3Map[cpu] & PackageBit(id)) != 0) m.Set(o);
         }
         m.Set(cpu);
         return m;

@@ -83,9 +83,13 @@ public sealed class CpuDevices
     /// <summary>Set by the CPU hotplug code: cpuN/online stores go to device_online()/device_offline().</summary>
     internal Func<int, bool, Errno>? OnlineHandler { get; set; }
 
+    /// <summary>Models cacheinfo_cpu_online()'s shared_cpu_map setup for a CPU that came online.</summary>
+    public void CacheOnline(int cpu) => _caches.CpuOnline(cpu);
+
     /// <summary>Models cpu_dev_init(): the subsystem's own files.</summary>
     public void CpuDevInit()
     {
+        _caches.Init();
         var root = _k.Fs.MakeDirs(CpuRoot);
         var c = _k.Cpus;
         root.Attr("possible", () => SysfsFormat.List(c.Possible));

@@ -92,6 +92,7 @@ public sealed class CpuHotplug
         if (nid >= 0) _k.NodeStates.Set(nid, NodeState.Cpu);
         // topology_add_dev(): cpuN/topology/ shows while the CPU is online (a view of cpu_online_mask).
         KernelAllocations?.Refill(nid);
+        if (_k.Booted) _devices.CacheOnline(cpu); // CPUHP_AP_BASE_CACHEINFO_ONLINE (at boot: cacheinfo_sysfs_init())
         if (_k.Booted) _k.Uevents.Emit(UeventAction.Online, $"/devices/system/cpu/cpu{cpu}", "cpu");
     }
 

@@ -41,6 +41,18 @@ public sealed record KernelProfile
     /// online-capable flag (QEMU 7.2 sets none): possible CPUs are the present ones (seen: nr_cpu_ids 2 on the oracle machine).</summary>
     public bool MadtDisabledCpusNeedOnlineCapable { get; init; }
 
+    /// <summary>The topology parser of an AMD vCPU without TOPOEXT reads CPUID leaf 0xB (parse_topology_amd() calls
+    /// cpu_parse_topology_ext() first, arch/x86/kernel/cpu/topology_amd.c), so QEMU's thread level makes SMT
+    /// siblings. Seen on 6.12.111 with qemu64 and threads=2 (siblings 0-1, smt/control on); 6.1.176 takes every
+    /// thread as a core (amd_get_topology() needs TOPOEXT; CPUID 0x80000008 gives only the package width).</summary>
+    public bool AmdTopologyFromLeaf0xB { get; init; }
+
+    /// <summary>cache_shared_cpu_map_remove() takes a CPU out of a sibling's shared_cpu_map only when
+    /// cache_leaves_are_shared() finds the two leaves' cache ids equal (drivers/base/cacheinfo.c of 6.1.176 and
+    /// 6.12.111; 4.19 clears every sibling). qemu64's L3 ids are the APIC ids, so an offline CPU stays in the L3 maps of
+    /// the CPUs it was online with (seen on 6.12.111: cpu5 of a 4-thread package shows 4-7 with cpu4 offline).</summary>
+    public bool CacheinfoRemoveComparesIds { get; init; }
+
     /// <summary>free_area_init_core() estimates a zone's managed pages as its present pages (6.12) rather than present
     /// less the memmap and the DMA reserve (6.1): boot's "Built N zonelists ... Total pages:" shows it (262014 on 6.12).</summary>
     public bool ManagedEstimateIsPresentPages { get; init; }
@@ -212,6 +224,7 @@ public sealed record KernelProfile
         AllocPagesIsNodemaskFree = true,
         CpuhpStates = Hotplug.CpuhpStateTables.Debian61,
         MemoryHotplugModuleParams = true,
+        CacheinfoRemoveComparesIds = true,
     };
 
     public static readonly KernelProfile V6_12 = V6_1 with
@@ -227,6 +240,7 @@ public sealed record KernelProfile
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
         AcpiCpuHotAddRefused = true,
         MadtDisabledCpusNeedOnlineCapable = true,
+        AmdTopologyFromLeaf0xB = true,
         ManagedEstimateIsPresentPages = true,
         FallbackSkipsMemorylessLocalNode = true,
         NodeStatesClearedBeforeZonelistRebuild = true,
