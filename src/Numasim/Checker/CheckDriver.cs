@@ -58,6 +58,9 @@ public sealed class CheckDriver
     /// <summary>Physical page ranges of DIMMs that were ejected.</summary>
     public IReadOnlyList<(long Start, long End)> RemovedRanges => _st.Removed.Items.ToArray();
 
+    /// <summary><see cref="RemovedRanges"/> without a copy (read it before the next operation).</summary>
+    internal ReadOnlySpan<(long Start, long End)> RemovedRangeSpan => _st.Removed.Items;
+
     /// <summary>Plugged DIMMs: index -> node.</summary>
     public IReadOnlyDictionary<int, int> Dimms => _st.DimmMap();
 

@@ -242,22 +242,12 @@ public sealed class FreePagesSum : IInvariant
     public string? Check(CheckDriver d)
     {
         if (d.Machine.Oops is not null) return null;
-        foreach (var z in d.Machine.Kernel.AllZones())
+        foreach (var z in d.Machine.Kernel.ZoneSpan)
         {
             var a = z.Pages;
             if (a.ManagedPages == 0 && a.FreePages == 0) continue;
-            long sum = 0;
-            for (int order = 0; order < BuddyConstants.MaxOrder; order++)
-            {
-                long blocks = 0;
-                for (int mt = 0; mt < MigrateTypes.Count; mt++)
-                {
-                    long n = a.NrFree(order, (MigrateType)mt);
-                    blocks += n;
-                    if ((MigrateType)mt != MigrateType.Isolate) sum += n << order;
-                }
-                if (blocks != a.NrFree(order)) return $"{z}: free_area[{order}].nr_free = {a.NrFree(order)}, its lists hold {blocks} blocks";
-            }
+            long sum = a.ListedPages(out int order, out long blocks);
+            if (order >= 0) return $"{z}: free_area[{order}].nr_free = {a.NrFree(order)}, its lists hold {blocks} blocks";
             if (sum != a.FreePages) return $"{z}: NR_FREE_PAGES = {a.FreePages}, the free lists hold {sum} pages";
         }
         return null;
@@ -279,7 +269,7 @@ public sealed class PresentPagesInBlocks : IInvariant
         var t = k.MemoryBlocks;
         for (int i = 0; i < t.Count; i++)
             if (t.RecordAt(i).State == MemoryBlockState.Online) blocks += t.RecordAt(i).PresentPages;
-        foreach (var z in k.AllZones()) zones += z.PresentPages;
+        foreach (var z in k.ZoneSpan) zones += z.PresentPages;
         return blocks == zones ? null : $"online memory blocks hold {blocks} present pages, the zones {zones}";
     }
 }
@@ -315,7 +305,7 @@ public sealed class ZonelistsMatchNodes : IInvariant
                 if (!z.InZonelists(k.Profile)) return $"node {nid}'s zonelist holds {z} (not populated, or unmanaged where the profile takes managed zones)";
                 if (z.NodeId != nid && !k.NodeStates.Has(z.NodeId, NodeState.Memory)) return $"node {nid}'s zonelist holds {z} of a node without N_MEMORY";
             }
-            foreach (var q in k.AllPgData())
+            foreach (var q in k.PgDataSpan)
             {
                 if (q.NodeId != nid && !k.NodeStates.Has(q.NodeId, NodeState.Memory)) continue;
                 foreach (var z in q.Zones)
@@ -367,7 +357,7 @@ public sealed class PageConservation : IInvariant
     public string? Check(CheckDriver d)
     {
         if (d.Machine.Oops is not null) return null;
-        foreach (var z in d.Machine.Kernel.AllZones())
+        foreach (var z in d.Machine.Kernel.ZoneSpan)
         {
             var a = z.Pages;
             if (a.ManagedPages != z.ManagedPages)
@@ -399,7 +389,7 @@ public sealed class NoPageInOfflineMemory : IInvariant
             if (r.State == MemoryBlockState.Offline && Allocated(d, start, start + k.PagesPerBlock) is { } s)
                 return $"memory{r.Id} is offline but {s}";
         }
-        foreach (var (start, end) in d.RemovedRanges)
+        foreach (var (start, end) in d.RemovedRangeSpan)
             if (Allocated(d, start, end) is { } s)
                 return $"removed range [0x{start:x}, 0x{end:x}) {s}";
         return null;
@@ -407,7 +397,7 @@ public sealed class NoPageInOfflineMemory : IInvariant
 
     private static string? Allocated(CheckDriver d, long start, long end)
     {
-        foreach (var z in d.Machine.Kernel.AllZones())
+        foreach (var z in d.Machine.Kernel.ZoneSpan)
         {
             var a = z.Pages;
             if (a.AllocatedBlocks == 0) continue;

@@ -321,8 +321,9 @@ public sealed class ModelChecker(CheckOptions options)
     /// <summary>The first of the invariants the driver's state breaks, in order; a check that throws counts as broken.</summary>
     public static (IInvariant Inv, string Msg)? FirstBroken(IReadOnlyList<IInvariant> invariants, CheckDriver d)
     {
-        foreach (var inv in invariants)
+        for (int i = 0; i < invariants.Count; i++)
         {
+            var inv = invariants[i];
             string? msg;
             try { msg = inv.Check(d); }
             catch (Exception e) { msg = $"the check threw {e.GetType().Name}: {e.Message}"; }

@@ -29,7 +29,7 @@ public sealed class ZoneSpansMatchBlocks : IInvariant
             if (start + ppb <= z.ZoneStartPfn || start >= z.ZoneEndPfn)
                 return $"memory{r.Id} (pfn 0x{start:x}) is online in {z}, which spans [0x{z.ZoneStartPfn:x}, 0x{z.ZoneEndPfn:x})";
         }
-        foreach (var z in k.AllZones())
+        foreach (var z in k.ZoneSpan)
         {
             if (z.SpannedPages == 0) continue;
             if (Outside(k, z, z.ZoneStartPfn) is { } s) return $"{z} starts at pfn 0x{z.ZoneStartPfn:x}, {s}";
@@ -62,7 +62,7 @@ public sealed class PgdatMatchesZones : IInvariant
     {
         var k = d.Machine.Kernel;
         if (d.Machine.Oops is not null) return null;
-        foreach (var p in k.AllPgData())
+        foreach (var p in k.PgDataSpan)
         {
             if (!k.NodeStates.Has(p.NodeId, NodeState.Online)) continue;
             long present = 0;

@@ -65,10 +65,12 @@ public static class QmpProperty
     /// <summary>The first argument a command does not take, as QEMU words the refusal; null when all are known.</summary>
     public static string? Unknown(IReadOnlyDictionary<string, string> args, IReadOnlySet<string> known, string? driver)
     {
-        foreach (var k in args.Keys.Order(StringComparer.Ordinal))
-            if (!known.Contains(k))
-                return driver is null ? $"Parameter '{k}' is unexpected" : $"Property '{driver}.{k}' not found";
-        return null;
+        // The first unknown one in ordinal order (what QEMU names); sorted only when there is one.
+        string? first = null;
+        foreach (var k in args.Keys)
+            if (!known.Contains(k) && (first is null || string.CompareOrdinal(k, first) < 0)) first = k;
+        if (first is null) return null;
+        return driver is null ? $"Parameter '{first}' is unexpected" : $"Property '{driver}.{first}' not found";
     }
 
     /// <summary>Models qemu_strtoi64() with base 0 over the whole string: an optional sign, then decimal, 0x hex or

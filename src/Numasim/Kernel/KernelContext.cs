@@ -145,6 +145,11 @@ public sealed class KernelContext
     /// <summary>All zones of all allocated nodes, node by node, low zone first (for_each_zone()).</summary>
     public IReadOnlyList<Zone> AllZones() => _zones;
 
+    /// <summary><see cref="AllPgData"/> and <see cref="AllZones"/> as spans, for the loops run after every operation
+    /// (no enumerator, no interface call per element).</summary>
+    public ReadOnlySpan<PgData> PgDataSpan => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pgdats);
+    public ReadOnlySpan<Zone> ZoneSpan => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_zones);
+
     /// <summary>Memory block size in bytes (memory_block_size_bytes()).</summary>
     public ulong MemoryBlockSize { get; internal set; } = 128UL << 20;
     public long PagesPerBlock => (long)(MemoryBlockSize >> Page.Shift);
@@ -156,7 +161,15 @@ public sealed class KernelContext
     public IEnumerable<MemoryBlock> AllMemoryBlocks => MemoryBlocks.All();
 
     /// <summary>Total pages of zone-managed memory (totalram_pages()).</summary>
-    public long TotalRamPages => AllZones().Sum(z => z.ManagedPages);
+    public long TotalRamPages
+    {
+        get
+        {
+            long n = 0;
+            foreach (var z in ZoneSpan) n += z.ManagedPages;
+            return n;
+        }
+    }
 
     /// <summary>max_pfn: end of boot RAM in pages.</summary>
     public long MaxPfn { get; internal set; }

@@ -161,6 +161,8 @@ public sealed class StateStore
 /// profile.</summary>
 public sealed class StateSnapshot
 {
+    // _data may be longer than the state (a reused snapshot keeps its array when a smaller state is saved into it):
+    // the state is its first _offsets[^1] bytes.
     private byte[] _data;
     private int[] _offsets;
 
@@ -194,8 +196,10 @@ public sealed class StateSnapshot
     {
         int size = HeaderBytes(regions.Count);
         foreach (var r in regions) size += r.ByteLength;
-        bool inPlace = reuse is not null && reuse._data.Length == size && reuse._offsets.Length == regions.Count + 1;
-        var data = inPlace ? reuse!._data : GC.AllocateUninitializedArray<byte>(size);
+        // A snapshot no longer needed keeps its arrays when the state fits (states on one path differ by a few list
+        // nodes, so nearly every save fits into the spare of an earlier one): a save then allocates nothing.
+        bool inPlace = reuse is not null && reuse._data.Length >= size && reuse._offsets.Length == regions.Count + 1;
+        var data = inPlace ? reuse!._data : GC.AllocateUninitializedArray<byte>(size + size / 8);
         var offsets = inPlace ? reuse!._offsets : new int[regions.Count + 1];
         BinaryPrimitives.WriteInt32LittleEndian(data, regions.Count);
         int off = HeaderBytes(regions.Count);
@@ -222,7 +226,7 @@ public sealed class StateSnapshot
     internal int RegionCount => _offsets.Length - 1;
 
     /// <summary>Bytes of the saved state.</summary>
-    public int Length => _data.Length;
+    public int Length => _offsets[^1];
 
     /// <summary>The fingerprints the state carried when saved.</summary>
     public Fingerprints Fingerprints => System.Runtime.InteropServices.MemoryMarshal.Read<Fingerprints>(RegionBytes(0));
@@ -237,15 +241,15 @@ public sealed class StateSnapshot
     }
 
     /// <summary>The state as bytes (a copy).</summary>
-    public byte[] ToBytes() => (byte[])_data.Clone();
+    public byte[] ToBytes() => AsSpan().ToArray();
 
-    public ReadOnlySpan<byte> AsSpan() => _data;
+    public ReadOnlySpan<byte> AsSpan() => _data.AsSpan(0, Length);
 
     /// <summary>A state from bytes made by <see cref="ToBytes"/>.</summary>
     public static StateSnapshot FromBytes(ReadOnlySpan<byte> bytes) => new(bytes.ToArray());
 
     /// <summary>Whether two saved states are byte for byte the same.</summary>
-    public bool SameAs(StateSnapshot other) => _data.AsSpan().SequenceEqual(other._data);
+    public bool SameAs(StateSnapshot other) => AsSpan().SequenceEqual(other.AsSpan());
 }
 
 /// <summary>Zobrist-style terms: a field's (key, value) pair mixed to 64 random-looking bits, so a fingerprint is

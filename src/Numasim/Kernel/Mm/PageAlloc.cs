@@ -163,7 +163,7 @@ public sealed class PageAlloc
     /// <summary>The zone holding an allocated head pfn (page_zone()).</summary>
     public Zone? ZoneOfAllocated(long pfn)
     {
-        foreach (var z in _k.AllZones())
+        foreach (var z in _k.ZoneSpan)
             if (!z.IsEmpty && z.SpansPfn(pfn) && z.Pages.IsAllocatedHead(pfn)) return z;
         return null;
     }

@@ -14,11 +14,11 @@ internal static class PerZoneWmarks
     // have their own machine): no allocation per on/offline.
     [ThreadStatic] private static ZoneReserveInput[]? t_inputs;
 
-    private static Span<ZoneReserveInput> Inputs(IReadOnlyList<Zone> zones, bool withHigh)
+    private static Span<ZoneReserveInput> Inputs(ReadOnlySpan<Zone> zones, bool withHigh)
     {
-        if (t_inputs is null || t_inputs.Length < zones.Count) t_inputs = new ZoneReserveInput[Math.Max(16, zones.Count)];
-        var s = t_inputs.AsSpan(0, zones.Count);
-        for (int i = 0; i < zones.Count; i++)
+        if (t_inputs is null || t_inputs.Length < zones.Length) t_inputs = new ZoneReserveInput[Math.Max(16, zones.Length)];
+        var s = t_inputs.AsSpan(0, zones.Length);
+        for (int i = 0; i < zones.Length; i++)
             s[i] = new ZoneReserveInput((int)zones[i].Type, zones[i].ManagedPages, withHigh ? zones[i].WatermarkHigh : 0);
         return s;
     }
@@ -26,7 +26,7 @@ internal static class PerZoneWmarks
     /// <summary>Models init_per_zone_wmark_min() followed by khugepaged_min_free_kbytes_update().</summary>
     public static void InitPerZoneWmarkMin(KernelContext k)
     {
-        var zones = k.AllZones();
+        var zones = k.ZoneSpan;
         k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
         if (k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
@@ -34,23 +34,26 @@ internal static class PerZoneWmarks
 
     /// <summary>Models set_recommended_min_free_kbytes(), mm/khugepaged.c: room for two free pageblocks per
     /// populated zone up to ZONE_NORMAL, plus MIGRATE_PCPTYPES² more, capped at 5% of lowmem.</summary>
-    private static void SetRecommendedMinFreeKbytes(KernelContext k, IReadOnlyList<Zone> zones)
+    private static void SetRecommendedMinFreeKbytes(KernelContext k, ReadOnlySpan<Zone> zones)
     {
         int nrZones = 0;
-        for (int i = 0; i < zones.Count; i++)
+        for (int i = 0; i < zones.Length; i++)
             if (zones[i].IsPopulated && zones[i].Type <= ZoneType.Normal) nrZones++;
         long recommended = Page.PageblockNrPages * nrZones * 2 + Page.PageblockNrPages * nrZones * 3 * 3;
         recommended = Math.Min(recommended, NrFreeBufferPages(zones) / 20);
         recommended <<= Page.Shift - 10;
+        // The kernel calls setup_per_zone_wmarks() either way; Setup is a function of min_free_kbytes, the zones'
+        // managed pages and the CPUs, and it overwrites everything it writes, so run again on the inputs the first
+        // call just used it would write the same values: only a raised min_free_kbytes needs it.
         if (recommended > k.MinFreeKbytes)
         {
             k.MinFreeKbytes = (int)recommended;
+            Setup(k, zones);
         }
-        Setup(k, zones);
     }
 
     /// <summary>nr_free_buffer_pages() over the zones as they are now (managed pages above the high watermark).</summary>
-    private static long NrFreeBufferPages(IReadOnlyList<Zone> zones) => Watermarks.NrFreeBufferPages(Inputs(zones, withHigh: true));
+    private static long NrFreeBufferPages(ReadOnlySpan<Zone> zones) => Watermarks.NrFreeBufferPages(Inputs(zones, withHigh: true));
 
     private static long Max(ReadOnlySpan<long> v)
     {
@@ -60,10 +63,10 @@ internal static class PerZoneWmarks
     }
 
     /// <summary>Models setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve() and the pcp high/batch update.</summary>
-    private static void Setup(KernelContext k, IReadOnlyList<Zone> zones)
+    private static void Setup(KernelContext k, ReadOnlySpan<Zone> zones)
     {
         var marks = Watermarks.SetupPerZoneWmarks(k.MinFreeKbytes, Inputs(zones, withHigh: false), movableLikeHighmem: k.Profile.MovableWatermarksLikeHighmem);
-        for (int i = 0; i < zones.Count; i++)
+        for (int i = 0; i < zones.Length; i++)
         {
             var z = zones[i];
             z.WatermarkMin = marks[i].Min;
@@ -73,7 +76,7 @@ internal static class PerZoneWmarks
         }
         Span<long> managed = stackalloc long[ZoneTypes.MaxNrZones];
         Span<long> reserve = stackalloc long[ZoneTypes.MaxNrZones * ZoneTypes.MaxNrZones];
-        foreach (var p in k.AllPgData())
+        foreach (var p in k.PgDataSpan)
         {
             for (int i = 0; i < p.Zones.Length; i++) managed[i] = p.Zones[i].ManagedPages;
             Watermarks.SetupPerZoneLowmemReserve(managed, reserve);
@@ -81,7 +84,7 @@ internal static class PerZoneWmarks
                 p.Zones[i].SetLowmemReserve(reserve.Slice(i * ZoneTypes.MaxNrZones, ZoneTypes.MaxNrZones));
         }
         int online = k.Cpus.Online.Weight();
-        for (int i = 0; i < zones.Count; i++)
+        for (int i = 0; i < zones.Length; i++)
         {
             var z = zones[i];
             int cpusOnNode = k.Cpus.CpumaskOfNode(z.NodeId).Weight();
@@ -89,7 +92,7 @@ internal static class PerZoneWmarks
         }
         // calculate_totalreserve_pages(): per zone, its largest lowmem reserve plus its high watermark.
         long total = 0;
-        for (int i = 0; i < zones.Count; i++)
+        for (int i = 0; i < zones.Length; i++)
         {
             var z = zones[i];
             long max = Max(z.LowmemReserve) + z.WatermarkHigh;

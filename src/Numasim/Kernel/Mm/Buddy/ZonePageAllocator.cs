@@ -101,6 +101,10 @@ public sealed class ZonePageAllocator
     /// <summary>Blocks on free_area[order].free_list[mt]: what /proc/pagetypeinfo prints.</summary>
     public long NrFree(int order, MigrateType mt) => _area.Lists.NrFree(order, mt);
 
+    /// <summary>The free lists' pages outside MIGRATE_ISOLATE and the first order whose nr_free disagrees with its lists
+    /// (<see cref="FreeLists.ListedPages"/>).</summary>
+    internal long ListedPages(out int mismatch, out long blocks) => _area.Lists.ListedPages(out mismatch, out blocks);
+
     /// <summary>Free blocks of one list in list order (head first).</summary>
     public IEnumerable<long> FreeBlocks(int order, MigrateType mt) => _area.Lists.Blocks(order, mt);
 
