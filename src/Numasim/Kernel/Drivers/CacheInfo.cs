@@ -106,8 +106,11 @@ internal sealed class CacheInfo
         var m = new Bitmap(_k.Cpus.NrCpuIds);
         if (_imported is not null)
         {
+            // an offline CPU leaves the map only when cache_leaves_are_shared() finds the ids equal (a CPU the dump lists
+            // while offline, whose id it cannot show, was kept by its kernel)
+            bool compareIds = _k.Profile.CacheinfoRemoveComparesIds;
             foreach (var c in leaf.Shared ?? leaf.Cpus)
-                if (c < _k.Cpus.NrCpuIds && _k.Cpus.Online[c]) m.Set(c);
+                if (c < _k.Cpus.NrCpuIds && (_k.Cpus.Online[c] || (compareIds && !(leaf.IdOf(c) is int a && leaf.IdOf(cpu) is int b && a == b)))) m.Set(c);
         }
         else if (leaf.Index == 3 && _k.Cpus.Identity(cpu) is { } me)
         {
