@@ -189,9 +189,8 @@ internal sealed class BuddyFreeArea
     {
         for (int o = order; o < MaxOrder; o++)
         {
-            long pfn = Lists.PeekHead(o, mt);
+            long pfn = Lists.RemoveHead(o, mt);
             if (pfn < 0) continue;
-            Lists.Remove(pfn, o);
             Expand(pfn, order, o, mt);
             return pfn;
         }

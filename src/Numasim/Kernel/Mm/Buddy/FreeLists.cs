@@ -191,49 +191,54 @@ internal sealed class FreeLists
         _byPfn.Add(pfn, i);
     }
 
-    private void LinkHead(int i, int list)
+    // The list head is passed by reference: it lives in _lists, which none of the node, index or run regions'
+    // writes can move.
+    private void LinkHead(int i, ref ListHead lh)
     {
-        int h = List(list).Head;
-        N(i).Prev = -1;
-        N(i).Next = h;
-        if (h >= 0) N(h).Prev = i; else Lh(list).Tail = i;
-        Lh(list).Head = i;
+        int h = lh.Head;
+        ref var n = ref N(i);
+        n.Prev = -1;
+        n.Next = h;
+        if (h >= 0) N(h).Prev = i; else lh.Tail = i;
+        lh.Head = i;
     }
 
-    private void LinkTail(int i, int list)
+    private void LinkTail(int i, ref ListHead lh)
     {
-        int t = List(list).Tail;
-        N(i).Next = -1;
-        N(i).Prev = t;
-        if (t >= 0) N(t).Next = i; else Lh(list).Head = i;
-        Lh(list).Tail = i;
+        int t = lh.Tail;
+        ref var n = ref N(i);
+        n.Next = -1;
+        n.Prev = t;
+        if (t >= 0) N(t).Next = i; else lh.Head = i;
+        lh.Tail = i;
     }
 
-    private void LinkAfter(int i, int after, int list)
+    private void LinkAfter(int i, int after, ref ListHead lh)
     {
         int nx = _n[after].Next;
-        N(i).Prev = after;
-        N(i).Next = nx;
+        ref var n = ref N(i);
+        n.Prev = after;
+        n.Next = nx;
         N(after).Next = i;
-        if (nx >= 0) N(nx).Prev = i; else Lh(list).Tail = i;
+        if (nx >= 0) N(nx).Prev = i; else lh.Tail = i;
     }
 
-    private void Unlink(int i, int list)
+    private void Unlink(int i, ref ListHead lh)
     {
         int p = _n[i].Prev, nx = _n[i].Next;
-        if (p >= 0) N(p).Next = nx; else Lh(list).Head = nx;
-        if (nx >= 0) N(nx).Prev = p; else Lh(list).Tail = p;
+        if (p >= 0) N(p).Next = nx; else lh.Head = nx;
+        if (nx >= 0) N(nx).Prev = p; else lh.Tail = p;
     }
 
     /// <summary>Models add_to_free_list(): list_add at the head, nr_free++.</summary>
     public void AddHead(long pfn, int order, MigrateType mt)
     {
-        int list = L(order, mt);
-        Lh(list).Blocks++;
+        ref var lh = ref Lh(L(order, mt));
+        lh.Blocks++;
         _nrFree.Mut(order)++;
         if (order == Top)
         {
-            int h = List(list).Head;
+            int h = lh.Head;
             if (h >= 0 && _n[h].Pfn == pfn + TopPages)
             {
                 SetPfn(h, pfn);
@@ -241,7 +246,7 @@ internal sealed class FreeLists
                 return;
             }
         }
-        LinkHead(NewNode(pfn, 1, order, mt), list);
+        LinkHead(NewNode(pfn, 1, order, mt), ref lh);
     }
 
     /// <summary>Models add_to_free_list_tail(): list_add_tail, nr_free++.</summary>
@@ -252,19 +257,19 @@ internal sealed class FreeLists
     public void AddTailRun(long pfn, long count, int order, MigrateType mt)
     {
         if (count > 1 && order != Top) throw new ArgumentException("runs exist only at MAX_ORDER-1");
-        int list = L(order, mt);
-        Lh(list).Blocks += count;
+        ref var lh = ref Lh(L(order, mt));
+        lh.Blocks += count;
         _nrFree.Mut(order) += count;
         if (order == Top)
         {
-            int t = List(list).Tail;
+            int t = lh.Tail;
             if (t >= 0 && _n[t].Pfn + _n[t].Count * TopPages == pfn)
             {
                 SetCount(t, _n[t].Count + count);
                 return;
             }
         }
-        LinkTail(NewNode(pfn, count, order, mt), list);
+        LinkTail(NewNode(pfn, count, order, mt), ref lh);
     }
 
     /// <summary>Models get_page_from_free_area(): the head block's pfn or -1.</summary>
@@ -347,14 +352,20 @@ internal sealed class FreeLists
     {
         int i = FindNode(pfn, order);
         if (i < 0) throw new InvalidOperationException($"BUG: pfn {pfn:x} order {order} is not a free block");
+        return RemoveFrom(i, pfn, order);
+    }
+
+    /// <summary>Removes the block with head pfn from node i, which holds it (Remove after the lookup).</summary>
+    private MigrateType RemoveFrom(int i, long pfn, int order)
+    {
         var mt = _n[i].Mt;
-        int list = L(order, mt);
-        Lh(list).Blocks--;
+        ref var lh = ref Lh(L(order, mt));
+        lh.Blocks--;
         _nrFree.Mut(order)--;
         long count = _n[i].Count;
         if (count == 1)
         {
-            Unlink(i, list);
+            Unlink(i, ref lh);
             ReleaseNode(i);
             return mt;
         }
@@ -365,7 +376,7 @@ internal sealed class FreeLists
         {
             SetCount(i, k);
             int j = NewNode(pfn + TopPages, count - k - 1, order, mt);
-            LinkAfter(j, i, list);
+            LinkAfter(j, i, ref lh);
         }
         return mt;
     }
@@ -373,8 +384,11 @@ internal sealed class FreeLists
     /// <summary>Removes and returns the head block of a list, or -1 when empty.</summary>
     public long RemoveHead(int order, MigrateType mt)
     {
-        long pfn = PeekHead(order, mt);
-        if (pfn >= 0) Remove(pfn, order);
+        // The head node holds the head block (for a run, its first block): what Remove(PeekHead()) finds by pfn.
+        int h = List(L(order, mt)).Head;
+        if (h < 0) return -1;
+        long pfn = _n[h].Pfn;
+        RemoveFrom(h, pfn, order);
         return pfn;
     }
 

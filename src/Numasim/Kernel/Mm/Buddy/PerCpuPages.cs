@@ -83,15 +83,17 @@ public sealed class PerCpuPages
         for (int i = 0; i < NrPcpLists; i++) total += (r.Lists[i].Mask + 1) << (i == pindex ? 1 : 0);
         var rented = System.Buffers.ArrayPool<long>.Shared.Rent(total);
         var nb = rented.AsSpan(0, total);
-        // a rented array holds whatever its last user left: the free slots must not carry it into the state (the
-        // exact fingerprint hashes them, and they would differ with the process's history, e.g. with --jobs)
-        nb.Clear();
+        var old = _set.Buffer.Items;
         int b = 0;
         for (int i = 0; i < NrPcpLists; i++)
         {
             ref var l = ref r.Lists[i];
-            for (int k = 0; k < l.Len; k++) nb[b + k] = _set.Buffer[r.BufStart + l.Base + ((l.Head + k) & l.Mask)];
+            int seg = r.BufStart + l.Base;
+            for (int k = 0; k < l.Len; k++) nb[b + k] = old[seg + ((l.Head + k) & l.Mask)];
             int cap = (l.Mask + 1) << (i == pindex ? 1 : 0);
+            // a rented array holds whatever its last user left: the free slots must not carry it into the state (the
+            // exact fingerprint hashes them, and they would differ with the process's history, e.g. with --jobs)
+            nb[(b + l.Len)..(b + cap)].Clear();
             l.Base = b;
             l.Mask = cap - 1;
             l.Head = 0;
@@ -116,9 +118,11 @@ public sealed class PerCpuPages
     /// <summary>list_add_tail.</summary>
     private void PushBack(int pindex, long entry)
     {
-        if (List(pindex).Len > List(pindex).Mask) Grow(pindex);
-        ref var l = ref List(pindex);
-        Slot(l.Base + ((l.Head + l.Len) & l.Mask)) = entry;
+        // (Grow rewrites the record in place: the records region is not resized, so the references stay valid.)
+        ref var r = ref M;
+        ref var l = ref r.Lists[pindex];
+        if (l.Len > l.Mask) Grow(pindex);
+        _set.Buffer.Mut(r.BufStart + l.Base + ((l.Head + l.Len) & l.Mask)) = entry;
         l.Len++;
     }
 
