@@ -13,6 +13,10 @@ public static class X86Topology
     public static int ApicIdBitWidthForCount(int count) =>
         count <= 1 ? 0 : 32 - BitOperations.LeadingZeroCount((uint)(count - 1));
 
+    /// <summary>The APIC id bits below the socket id (thread, core and die fields). Models apicid_pkg_offset().</summary>
+    public static int ApicIdPkgOffset(SmpSpec smp) =>
+        ApicIdBitWidthForCount(smp.Threads) + ApicIdBitWidthForCount(smp.Cores) + ApicIdBitWidthForCount(smp.Dies);
+
     /// <summary>Topology ids of CPU index <paramref name="index"/>. Models x86_topo_ids_from_idx().</summary>
     public static X86TopoIds TopoIdsFromIndex(SmpSpec smp, int index) => new(
         index / (smp.Dies * smp.Cores * smp.Threads),
@@ -25,8 +29,7 @@ public static class X86Topology
     {
         int smtWidth = ApicIdBitWidthForCount(smp.Threads);
         int coreWidth = ApicIdBitWidthForCount(smp.Cores);
-        int dieWidth = ApicIdBitWidthForCount(smp.Dies);
-        return ((uint)ids.SocketId << (smtWidth + coreWidth + dieWidth))
+        return ((uint)ids.SocketId << ApicIdPkgOffset(smp))
              | ((uint)ids.DieId << (smtWidth + coreWidth))
              | ((uint)ids.CoreId << smtWidth)
              | (uint)ids.ThreadId;

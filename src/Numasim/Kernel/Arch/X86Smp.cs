@@ -52,9 +52,8 @@ internal static class X86Smp
         uint apicId = c.ApicId;
         int package = c.SocketId;
         if (m.CpuidReportsSmt) return new CpuIdentity(apicId, package, c.DieId, c.CoreId, c.ThreadId, c.ClusterId, c.ComputeUnitId);
-        static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
-        int smtShift = leaf0xB ? Bits(m.Smp.Threads) : 0;
-        int pkgShift = Bits(m.Smp.Threads) + Bits(m.Smp.Cores) + Bits(m.Smp.Dies);
+        int smtShift = leaf0xB ? Firmware.X86Topology.ApicIdBitWidthForCount(m.Smp.Threads) : 0;
+        int pkgShift = Firmware.X86Topology.ApicIdPkgOffset(m.Smp);
         uint inPackage = apicId & ((1u << pkgShift) - 1);
         // Without extended topology the die id is the package id (die_cpus_list spans the package; seen on 6.1).
         return new CpuIdentity(apicId, package, package, (int)(inPackage >> smtShift), (int)(inPackage & ((1u << smtShift) - 1)));

@@ -40,13 +40,10 @@ internal sealed class CacheInfo
     /// ids keeps the stateless rule (online siblings).</summary>
     public void Init()
     {
-        var smp = _k.Machine.Smp;
-        _packageShift = Bits(smp.Threads) + Bits(smp.Cores) + Bits(smp.Dies);
+        _packageShift = X86Topology.ApicIdPkgOffset(_k.Machine.Smp);
         if (_imported is null && _k.Profile.CacheinfoRemoveComparesIds && _packageShift <= 6)
             _l3Map = new Snapshots.StateArray<ulong>(_k.State, "cacheinfo L3 shared_cpu_map (package-relative APIC ids)", _k.Cpus.NrCpuIds);
     }
-
-    private static int Bits(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
 
     private ulong PackageBit(CpuIdentity id) => 1UL << (int)(id.ApicId & ((1u << _packageShift) - 1));
 
