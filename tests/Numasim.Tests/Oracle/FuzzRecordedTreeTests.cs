@@ -78,8 +78,18 @@ public class FuzzRecordedTreeTests
     [Fact]
     public void Whole_tree_differs_only_in_crash_notes_addresses()
     {
-        foreach (var (k, i, seed) in new[] { ("6.1", 0, 20261208), ("6.12", 0, 20261208), ("6.12", 1, 20261208), ("6.12", 8, 20261208), ("6.1", 1, 20261210) })
+        foreach (var (k, i, seed) in new[] { ("6.1", 0, 20261208), ("6.12", 0, 20261208), ("6.12", 1, 20261208), ("6.12", 8, 20261208), ("6.1", 1, 20261210), ("6.12", 7, 20261211) })
             AssertEqual(Compare(k, i, seed).Where(f => !f.Path.EndsWith("/crash_notes", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void On_6_12_threads_of_a_core_are_smt_siblings_and_an_offline_cpu_stays_in_the_l3_maps()
+    {
+        // seed 20261211 case 7: -smp 8,sockets=2,cores=2,threads=2 with cpu4 offlined: 6.12 reads QEMU's leaf 0xB
+        // (siblings 0-1, smt/control on), and cpu5-7's L3 maps keep cpu4 (4-7)
+        var files = Compare("6.12", 7, 20261211).Where(f => Under(f, "/topology/", "/cpu/smt/", "/cache/index3/shared_cpu")).ToList();
+        Assert.Contains(files, f => f.Path.EndsWith("/cpu5/cache/index3/shared_cpu_list", StringComparison.Ordinal) && f.Kernel == "4-7");
+        AssertEqual(files);
     }
 
     [Fact]
