@@ -64,6 +64,6 @@ internal sealed class KernelSubsystems
         Hmat.Init(MemoryHotplug.Notifiers, NodeDevices);
         Hmat.RegisterAdistanceAlgorithm(MemoryTiers);
         MemoryTiers.LateInit();
-        Hugetlb.SysfsInit(); // hugetlb_init() (subsys_initcall) → hugetlb_sysfs_init()
+        Hugetlb.Init(); // hugetlb_init() (subsys_initcall): boot pool, report_hugepages(), sysfs and sysctl files
     }
 }

@@ -3,8 +3,9 @@ using Numasim.Tests.Mm;
 namespace Numasim.Tests.Snapshots;
 
 /// <summary>
-/// The compact-state guard for the hugetlb pool: the pool's pages, the round-robin cursors and max_huge_pages. Random
-/// walks of node and global nr_hugepages writes and block offline/online; after each step the state is restored into a
+/// The compact-state guard for the hugetlb pool: the pool's pages, the round-robin cursors, max_huge_pages and
+/// nr_overcommit_huge_pages. Random walks of node, global and /proc/sys/vm nr_hugepages writes, nr_overcommit_hugepages
+/// writes and block offline/online; after each step the state is restored into a
 /// machine that was elsewhere and both must render and go on alike.
 /// </summary>
 public class CompactStateHugetlbGuardTests
@@ -12,12 +13,12 @@ public class CompactStateHugetlbGuardTests
     private static string Internals(Machine m)
     {
         var h = m.Subsystems.Hugetlb;
-        return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} pages {h.TotalPages}";
+        return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
     }
 
     private static string Step(Machine m, Random rnd, ref int unused)
     {
-        switch (rnd.Next(3))
+        switch (rnd.Next(5))
         {
             case 0:
             {
@@ -30,6 +31,18 @@ public class CompactStateHugetlbGuardTests
                 string v = rnd.Next(0, 60).ToString();
                 m.Write("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", v);
                 return $"nr_hugepages {v}";
+            }
+            case 2:
+            {
+                string v = rnd.Next(0, 60).ToString();
+                m.Write("/proc/sys/vm/nr_hugepages", v);
+                return $"vm.nr_hugepages {v}";
+            }
+            case 3:
+            {
+                string v = rnd.Next(0, 1000).ToString();
+                m.Write(rnd.Next(2) == 0 ? "/proc/sys/vm/nr_overcommit_hugepages" : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages", v);
+                return $"nr_overcommit_hugepages {v}";
             }
             default:
             {

@@ -129,6 +129,7 @@ public static class KernelCommandLine
                 var t = MemoryDevices.OnlineTypeFromString(line[s.Length..]);
                 if (t is not null) bp.MemhpDefaultState = t;
             }
+            else if (s is "hugepages=" or "hugepagesz=" or "default_hugepagesz=") HugetlbOption(bp, s, line[s.Length..]);
             else NoteUnmodelled(bp, s.TrimEnd('='));
             return true;
         }
@@ -235,6 +236,14 @@ public static class KernelCommandLine
         }
         pages = (long)(CmdlineParsing.Memparse(p, out _) >> Mm.Page.Shift);
         return true;
+    }
+
+    /// <summary>Keeps a hugetlb option for its handler (Mm.HugetlbCmdline, run with the kernel's state). A 1 GiB size
+    /// is the gigantic hstate, whose boot pool (memblock, gather_bootmem_prealloc()) and default role the model lacks.</summary>
+    private static void HugetlbOption(BootParams bp, string setup, string value)
+    {
+        bp.Hugetlb.Words.Add((setup, value));
+        if (setup != "hugepages=" && CmdlineParsing.Memparse(value, out _) == 1UL << 30) NoteUnmodelled(bp, setup + "1G");
     }
 
     private static void NoteUnmodelled(BootParams bp, string name)

@@ -78,6 +78,11 @@ public sealed record KernelProfile
     /// live, 6.1.176 is one space short).</summary>
     public bool NodeMeminfoFileThpAligned { get; init; }
 
+    /// <summary>hugetlb_pages_alloc_boot() (v6.9 and later, mm/hugetlb.c): the boot-time pool of a non-gigantic hstate is
+    /// split by padata_do_multithreaded() into chunks, each allocated round-robin from first_online_node with its own
+    /// cursor (h->next_nid_to_alloc untouched); 6.1 loops alloc_pool_huge_page() over the hstate's cursor.</summary>
+    public bool HugetlbBootAllocInChunks { get; init; }
+
     /// <summary>boot_cpu_hotplug_init() sets the boot CPU's cpuhp target to CPUHP_ONLINE as well as its state (v6.5 and
     /// later); 6.1 leaves the target at 0, so cpu0/hotplug/target reads 0 (the 6.1 guest shows it).</summary>
     public bool BootCpuHotplugTargetSet { get; init; }
@@ -237,6 +242,7 @@ public sealed record KernelProfile
         MovableWatermarksLikeHighmem = true,
         NodeMemoryFailureStats = true,
         NodeMeminfoFileThpAligned = true,
+        HugetlbBootAllocInChunks = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
