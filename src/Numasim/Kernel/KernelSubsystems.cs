@@ -24,8 +24,9 @@ internal sealed class KernelSubsystems
         PageAlloc = new PageAlloc(k);
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
         k.Hugetlb = Hugetlb = new Hugetlb(k, PageAlloc);
-        PageAlloc.SkipInScan = Hugetlb.IsFreeHugePage;
+        PageAlloc.SkipInScan = Hugetlb.SkipInScan;
         MemoryHotplug.DissolveFreeHugePages = Hugetlb.DissolveFreeHugePages;
+        MemoryHotplug.IsolationBlockedByHugePage = Hugetlb.Gigantic.Straddles;
         FirmwareMemmap = new FirmwareMemmap(k);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
         Kvm = new KvmIntel(k, PageAlloc);

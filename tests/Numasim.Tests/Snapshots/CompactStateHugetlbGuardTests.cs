@@ -63,4 +63,47 @@ public class CompactStateHugetlbGuardTests
         var b = HugetlbPoolTests.BootWithMovableNode1(profile);
         GuardWalk.Run(a, b, seed, 10, Step, (x, y, when) => GuardWalk.Same(x, y, when, Internals));
     }
+
+    private static string GiganticInternals(Machine m)
+    {
+        var g = m.Subsystems.Hugetlb.Gigantic;
+        return $"1G nr {g.NrHugePages()} node1 {g.NrHugePages(1)} total {m.Subsystems.Hugetlb.TotalPages}";
+    }
+
+    private static string GiganticStep(Machine m, Random rnd, ref int unused)
+    {
+        const string dir = "hugepages/hugepages-1048576kB/nr_hugepages";
+        switch (rnd.Next(3))
+        {
+            case 0:
+            {
+                string v = rnd.Next(0, 3).ToString();
+                m.Write($"/sys/devices/system/node/node1/{dir}", v);
+                return $"node1 1G nr_hugepages {v}";
+            }
+            case 1:
+            {
+                string v = rnd.Next(0, 3).ToString();
+                m.Write($"/sys/kernel/mm/{dir}", v);
+                return $"1G nr_hugepages {v}";
+            }
+            default:
+            {
+                long block = 32 + rnd.Next(8);
+                string state = rnd.Next(2) == 0 ? "offline" : "online_kernel";
+                m.Write($"/sys/devices/system/memory/memory{block}/state", state);
+                return $"memory{block} {state}";
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("v6.1", 3)]
+    [InlineData("v6.12", 4)]
+    public void A_1g_pool_restored_from_its_value_renders_and_evolves_as_the_original(string profile, int seed)
+    {
+        var a = HugetlbGiganticTests.BootWithDimm("online_kernel", profile);
+        var b = HugetlbGiganticTests.BootWithDimm("online_kernel", profile);
+        GuardWalk.Run(a, b, seed, 10, GiganticStep, (x, y, when) => GuardWalk.Same(x, y, when, GiganticInternals));
+    }
 }

@@ -37,9 +37,13 @@ internal sealed partial class Hugetlb
         _nextNid.Fill(NumaConstants.NumaNoNode);
         _maxHugePages = new StateValue<long>(k.State, "hugetlb max_huge_pages");
         _nrOvercommit = new StateValue<long>(k.State, "hugetlb nr_overcommit_huge_pages");
+        Gigantic = new HugetlbGigantic(k, alloc);
     }
 
     public int PagesPerHugePage => 1 << Order;
+
+    /// <summary>The 1 GiB hstate (hugepages-1048576kB), when the CPU has pdpe1gb.</summary>
+    public HugetlbGigantic Gigantic { get; }
 
     /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
     public long NrHugePages(int nid = -1)
@@ -53,7 +57,7 @@ internal sealed partial class Hugetlb
     public long FreeHugePages(int nid = -1) => NrHugePages(nid);
 
     /// <summary>hugetlb_total_pages(): base pages held by all hstates' pools.</summary>
-    public long TotalPages => NrHugePages() * PagesPerHugePage;
+    public long TotalPages => NrHugePages() * PagesPerHugePage + Gigantic.TotalPages;
 
     /// <summary>Models hugetlb_sysfs_init() and hugetlb_register_node()'s files: /sys/kernel/mm/hugepages/hugepages-2048kB/
     /// (hstate_attrs). nodeN/hugepages/ uses <see cref="NodeAttrs"/>.</summary>
@@ -85,6 +89,9 @@ internal sealed partial class Hugetlb
         return err;
     }
 
+    /// <summary>Whether scan_movable_pages() skips pfn: the head of a free 2 MiB pool page or inside a 1 GiB one.</summary>
+    public bool SkipInScan(long pfn) => IsFreeHugePage(pfn) || Gigantic.Contains(pfn);
+
     /// <summary>Whether pfn is the head of a pool page (PageHuge() and not HPageMigratable(): scan_movable_pages() skips it).</summary>
     public bool IsFreeHugePage(long pfn) => IndexOf(pfn) >= 0;
 
@@ -96,7 +103,7 @@ internal sealed partial class Hugetlb
     }
 
     /// <summary>kstrtoul(buf, 10, &amp;count): decimal digits and at most one trailing newline.</summary>
-    private static Errno ParseCount(string v, out ulong count)
+    internal static Errno ParseCount(string v, out ulong count)
     {
         var s = v.EndsWith('\n') ? v[..^1] : v;
         if (s.StartsWith('+')) s = s[1..];
@@ -158,7 +165,7 @@ internal sealed partial class Hugetlb
     }
 
     /// <summary>hstate_next_node_to_alloc(int *next_node, ...) on any cursor (6.12 passes a local one at boot).</summary>
-    private static int NextNode(ref int cursor, Bitmap allowed)
+    internal static int NextNode(ref int cursor, Bitmap allowed)
     {
         int nid = cursor;
         if (nid == NumaConstants.NumaNoNode || !allowed[nid]) nid = NextAllowed(nid, allowed);
@@ -248,6 +255,7 @@ internal sealed partial class Hugetlb
     public Errno DissolveFreeHugePages(long start, long end)
     {
         using var call = _k.Trace.Call("dissolve_free_huge_pages", "mm/hugetlb.c", $"pfn 0x{start:x}-0x{end - 1:x}");
+        Gigantic.Dissolve(start, end);
         for (int i = 0; i < _pool.Length;)
         {
             var p = _pool[i];

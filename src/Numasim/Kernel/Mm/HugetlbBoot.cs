@@ -37,12 +37,13 @@ internal sealed partial class Hugetlb
         HstateAllocPages(c.Hstates[c.IndexOf(Order)]);
         foreach (var h in c.Hstates) // report_hugepages()
         {
-            long free = h.Order == Order ? FreeHugePages() : 0;
+            long free = h.Order == Order ? FreeHugePages() : h.Order == HugetlbGigantic.Order ? Gigantic.NrHugePages() : 0;
             long vmemmap = Math.Max(0, (1L << h.Order) * Page.StructPageSize - Page.Size); // hugetlb_vmemmap_optimizable_size()
             _k.Log.Printk($"HugeTLB: registered {SizeString(h.SizeBytes)} page size, pre-allocated {free} pages");
             _k.Log.Printk($"HugeTLB: {vmemmap / 1024} KiB vmemmap can be freed for a {SizeString(h.SizeBytes)} page");
         }
         SysfsInit();
+        Gigantic.SysfsInit();
         HugetlbSysctl.Register(_k, this); // 6.1: kernel/sysctl.c's vm_table (registered earlier, same files)
     }
 

@@ -83,6 +83,11 @@ public sealed record KernelProfile
     /// cursor (h->next_nid_to_alloc untouched); 6.1 loops alloc_pool_huge_page() over the hstate's cursor.</summary>
     public bool HugetlbBootAllocInChunks { get; init; }
 
+    /// <summary>isolate_single_pageblock(), mm/page_isolation.c: 6.12 steps over a huge page crossing the isolated
+    /// range's ends; 6.1 tries to migrate it, which a free gigantic page refuses (isolate_or_dissolve_huge_page()), so
+    /// offline of a memory block holding part of a 1 GiB page is EBUSY on 6.1 and dissolves the page on 6.12 (both live).</summary>
+    public bool IsolationSkipsHugePages { get; init; }
+
     /// <summary>boot_cpu_hotplug_init() sets the boot CPU's cpuhp target to CPUHP_ONLINE as well as its state (v6.5 and
     /// later); 6.1 leaves the target at 0, so cpu0/hotplug/target reads 0 (the 6.1 guest shows it).</summary>
     public bool BootCpuHotplugTargetSet { get; init; }
@@ -243,6 +248,7 @@ public sealed record KernelProfile
         NodeMemoryFailureStats = true,
         NodeMeminfoFileThpAligned = true,
         HugetlbBootAllocInChunks = true,
+        IsolationSkipsHugePages = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).
