@@ -86,6 +86,7 @@ internal static class StartKernel
         if (k.Profile.Build.MemoryLineAfterDeferredInit) LateFree.MemInitPrintInfo(k);
 
         BootPhases.Mark("smp_init");
+        s.Cpuset.InitSmp(); // kernel_init_freeable(): cpuset_init_smp() after smp_init()
 
         // driver_init(): cpu_dev_init(), memory_dev_init(), node_dev_init(); topology_init() registers CPUs.
         s.CpuDevices.CpuDevInit();
