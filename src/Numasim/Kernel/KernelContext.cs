@@ -114,6 +114,12 @@ public sealed class KernelContext
     /// <summary>The first percpu chunk: pages per unit and units (Percpu in /proc/meminfo counts their product).</summary>
     public (long UnitPages, int Units) PercpuFirstChunk { get; internal set; }
 
+    /// <summary>The physical address of each possible CPU's percpu unit (pcpu_embed_first_chunk(); 0: none).</summary>
+    internal ulong[] PercpuUnitPhys { get; set; } = [];
+
+    /// <summary>crash_notes' offset in the first chunk's dynamic area (crash_notes_memory_init()); null: not modelled.</summary>
+    internal int? CrashNotesOffset { get; set; }
+
     /// <summary>node_data[]: a pgdat once allocated is never freed.</summary>
     internal readonly PgData?[] NodeData = new PgData?[NumaConstants.MaxNumNodes];
 

@@ -36,7 +36,7 @@ public sealed class CpuDevices
 
     /// <summary>cpu_root_attrs' per-CPU files, drivers/base/cpu.c (crash_notes with kexec).</summary>
     private static readonly AttributeGroup CpuGroup = new(
-        DeviceAttribute.Const("crash_notes", "0\n"),
+        DeviceAttribute.Ro<CpuDevice>("crash_notes", c => $"{Mm.CrashNotes.PhysOf(c.Owner._k, c.Cpu):x}\n"),
         DeviceAttribute.Ro<CpuDevice>("crash_notes_size", c => SysfsFormat.Line(c.Owner._k.Profile.Build.CrashNotesBytes)));
 
     /// <summary>pm_qos_resume_latency_us, drivers/base/power/sysfs.c (the resume latency limit register_cpu() exposes).</summary>

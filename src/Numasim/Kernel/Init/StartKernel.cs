@@ -84,6 +84,7 @@ internal static class StartKernel
             X86Smp.CalculateMaxLogicalPackages(k);
         }
         if (k.Profile.Build.MemoryLineAfterDeferredInit) LateFree.MemInitPrintInfo(k);
+        k.CrashNotesOffset = CrashNotes.Place(k); // sched_init_smp(), then the subsys_initcall crash_notes_memory_init()
 
         BootPhases.Mark("smp_init");
         s.Cpuset.InitSmp(); // kernel_init_freeable(): cpuset_init_smp() after smp_init()

@@ -49,6 +49,7 @@ internal static class PercpuFirstChunk
         ulong ai = r.Alloc("pcpu_build_alloc_info", "percpu allocation info (freed)", aiSize, (ulong)Page.Size);
         ulong areas = r.Alloc("pcpu_embed_first_chunk", "percpu group areas (freed)", PageAlign(8 * (ulong)groups.Count), 64);
         var bases = new List<ulong>();
+        var unitPhys = new ulong[k.Cpus.NrCpuIds];
         foreach (var g in groups)
         {
             int nid = k.Cpus.CpuToNode(g[0]);
@@ -68,8 +69,10 @@ internal static class PercpuFirstChunk
                 if (u >= groups[gi].Count) { k.Memblock.PhysFree(p, unitSize); continue; }
                 if (unitSize > sizeSum) k.Memblock.PhysFree(p + sizeSum, unitSize - sizeSum);
                 r.Record("pcpu_fc_alloc", $"percpu unit of CPU {groups[gi][u]} (node {nid} group)", p, sizeSum);
+                unitPhys[groups[gi][u]] = p;
             }
         }
+        k.PercpuUnitPhys = unitPhys;
         k.Log.Printk($"percpu: Embedded {sizeSum >> Page.Shift} pages/cpu s{st} r{res} d{dyn} u{unitSize}");
         SetupFirstChunk(k, groups.Count, unitSize, st, res, dyn);
         r.Free(ai, aiSize);

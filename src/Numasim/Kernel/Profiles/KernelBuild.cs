@@ -143,6 +143,37 @@ public sealed record KernelBuild
     /// under the build's config).</summary>
     public IReadOnlyList<string> NodeStatItems { get; init; } = Drivers.NodeVmstat.NodeItemsV6_1;
 
+    /// <summary>The percpu allocations from early_irq_init() to crash_notes_memory_init() in boot order
+    /// (<see cref="PercpuBootOrder"/>); null where no boot of the build was traced (crash_notes then reads 0).</summary>
+    public IReadOnlyList<PercpuBootStep>? PercpuBootAllocations { get; init; }
+
+    /// <summary>The byte ranges of the first chunk's dynamic area in use when the percpu tracepoints start (trace_init()):
+    /// what setup_per_cpu_areas() to early_trace_init() took (kmem_cache_init()'s caches, workqueue_init_early(), the
+    /// tracer's buffers), before any machine-dependent allocation. Read from the traced boots' first
+    /// percpu_alloc_percpu events (the first free offsets and the hole early_irq_init() fills), the same on every
+    /// traced machine.</summary>
+    public IReadOnlyList<(int Start, int End)> PercpuEarlyUse { get; init; } = [];
+
+    /// <summary>sizeof and __alignof__ of struct per_cpu_zonestat (mm/page_alloc.c setup_zone_pageset(); the traced
+    /// percpu_alloc_percpu event's size and align): 11 or 12 s8 zone counters and the threshold, then
+    /// NR_VM_NUMA_EVENT_ITEMS unsigned longs (CONFIG_NUMA).</summary>
+    public (int Size, int Align) PerCpuZonestat { get; init; } = (64, 8);
+
+    /// <summary>sizeof and alignment of struct per_cpu_pages (____cacheline_aligned_in_smp; NR_PCP_LISTS list heads;
+    /// traced as for <see cref="PerCpuZonestat"/>).</summary>
+    public (int Size, int Align) PerCpuPages { get; init; } = (256, 64);
+
+    /// <summary>sizeof and __alignof__ of struct per_cpu_nodestat (NR_VM_NODE_STAT_ITEMS s8 counters and the threshold;
+    /// traced as for <see cref="PerCpuZonestat"/>).</summary>
+    public required (int Size, int Align) PerCpuNodestat { get; init; }
+
+    /// <summary>sizeof and __alignof__ of struct lruvec_stats_percpu (mm/memcontrol.c alloc_mem_cgroup_per_node_info(),
+    /// CONFIG_MEMCG=y; traced as for <see cref="PerCpuZonestat"/>).</summary>
+    public required (int Size, int Align) LruvecStatsPercpu { get; init; }
+
+    /// <summary>sizeof and alignment of call_single_data_t (kernel/smp.c smpcfd_prepare_cpu(); aligned to its size).</summary>
+    public (int Size, int Align) CallSingleData { get; init; } = (32, 32);
+
     /// <summary>Debian 6.1.176.</summary>
     public static readonly KernelBuild Debian6_1 = new()
     {
@@ -162,6 +193,10 @@ public sealed record KernelBuild
         Percpu = (217088, 8192, 28672),
         PcpuChunkBytes = 136,
         BootCpumasks = 4,
+        PercpuBootAllocations = PercpuBootOrder.Debian6_1,
+        PercpuEarlyUse = [(0, 2208), (2304, 4352)],
+        PerCpuNodestat = (44, 4),
+        LruvecStatsPercpu = (688, 8),
     };
 
     /// <summary>Debian 6.12.111.</summary>
@@ -184,6 +219,10 @@ public sealed record KernelBuild
         Percpu = (233472, 8192, 28672),
         PcpuChunkBytes = 192,
         BootCpumasks = 1,
+        PercpuBootAllocations = PercpuBootOrder.Debian6_12,
+        PercpuEarlyUse = [(0, 2416)],
+        PerCpuNodestat = (48, 4),
+        LruvecStatsPercpu = (496, 8),
         MemoryLineAfterDeferredInit = true,
     };
 }

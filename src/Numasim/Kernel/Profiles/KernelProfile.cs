@@ -214,6 +214,8 @@ public sealed record KernelProfile
         MemoryTiers = false,
         ZonerefsOfPopulatedZones = false,
         MpolPreferredMany = false,
+        // no v4.x boot was traced: crash_notes keeps reading 0 there
+        Build = KernelBuild.Debian6_1 with { PercpuBootAllocations = null },
     };
 
     public static readonly KernelProfile V4_20 = V4_19 with
