@@ -21,6 +21,8 @@ public class CompactStateMempolicyGuardTests
 
     private static readonly NumactlPolicy[] Policies = [NumactlPolicy.Membind, NumactlPolicy.Interleave, NumactlPolicy.Preferred, NumactlPolicy.Localalloc];
 
+    private static readonly string[] BlockStates = ["offline", "online_movable"];
+
     private static string Step(Machine m, Random rnd, ref int unused)
     {
         string file = rnd.Next(2) == 0 ? "/tmp/a" : "/tmp/b";
@@ -39,12 +41,7 @@ public class CompactStateMempolicyGuardTests
             case 3:
                 return "rm " + m.RemoveFile(file);
             default:
-            {
-                long block = 32 + rnd.Next(4);
-                string state = rnd.Next(2) == 0 ? "offline" : "online_movable";
-                m.Write($"/sys/devices/system/memory/memory{block}/state", state);
-                return $"memory{block} {state}";
-            }
+                return GuardWalk.WriteBlockState(m, rnd, BlockStates);
         }
     }
 
