@@ -27,10 +27,10 @@ internal static class Numactl
     private const string Comm = "dd";
 
     /// <summary>Runs numactl (and dd) as the guest would.</summary>
-    public static NumactlOutcome Run(KernelContext k, Shmem shmem, PageAlloc alloc, NumactlRun r)
+    public static NumactlOutcome Run(KernelContext k, Shmem shmem, NumactlRun r)
     {
         if (!ParseNodes(k, r, out var nodes)) return new("invalid nodes");
-        return r.File is not null ? SharedFile(k, shmem, r, nodes) : TaskPolicy(k, shmem, alloc, r, nodes);
+        return r.File is not null ? SharedFile(k, shmem, r, nodes) : TaskPolicy(k, shmem, r, nodes);
     }
 
     /// <summary>libnuma's numa_parse_nodestring(): "all" is the task's Mems_allowed; a node outside it is "out of
@@ -84,7 +84,7 @@ internal static class Numactl
     }
 
     /// <summary>numactl's policy for a process: set_mempolicy() then exec dd.</summary>
-    private static NumactlOutcome TaskPolicy(KernelContext k, Shmem shmem, PageAlloc alloc, NumactlRun r, Bitmap nodes)
+    private static NumactlOutcome TaskPolicy(KernelContext k, Shmem shmem, NumactlRun r, Bitmap nodes)
     {
         var (pol, err) = TaskMempolicy(k, r, nodes);
         if (err != Errno.None) return new(err.ToString());
