@@ -61,7 +61,7 @@ internal sealed class Cpuset
     {
         if (action is not (MemoryAction.Online or MemoryAction.Offline)) return Errno.None;
         var newMems = _k.NodeStates[NodeState.Memory];
-        if (_effectiveMems.Value.ToBitmap().Equals(Widen(newMems))) return Errno.None;
+        if (_effectiveMems.Value.SameAs(newMems)) return Errno.None;
         using var call = _k.Trace.Call("cpuset_hotplug_workfn", "kernel/cgroup/cpuset.c", $"N_MEMORY now {newMems.ToListString()}");
         _effectiveMems.Mut = NodemaskWords.Of(newMems);
         var wide = Widen(newMems);

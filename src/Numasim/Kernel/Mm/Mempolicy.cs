@@ -23,6 +23,17 @@ public struct NodemaskWords
         return w;
     }
 
+    /// <summary>Whether the mask holds exactly the bits of <paramref name="b"/> (no allocation: the memory notifier's test).</summary>
+    public readonly bool SameAs(Bitmap b)
+    {
+        int weight = 0;
+        for (int i = 0; i < NumaConstants.MaxNumNodes / 64; i++) weight += System.Numerics.BitOperations.PopCount(this[i]);
+        if (weight != b.Weight()) return false;
+        foreach (var n in b.Bits())
+            if (n >= NumaConstants.MaxNumNodes || (this[n >> 6] & (1UL << (n & 63))) == 0) return false;
+        return true;
+    }
+
     public readonly Bitmap ToBitmap()
     {
         var b = new Bitmap(NumaConstants.MaxNumNodes);
