@@ -86,6 +86,20 @@ public sealed class Machine
     public Errno Modprobe(string module, int cpu = 0, string parameters = "") =>
         Guard(() => _s.Modules.Modprobe(module, parameters, cpu), Errno.EFAULT);
 
+    /// <summary>numactl (with busybox dd) run in the guest: a memory policy for a task or a tmpfs file, then its
+    /// allocations (Userspace/Numactl.cs).</summary>
+    public Userspace.NumactlOutcome Numactl(Userspace.NumactlRun run) =>
+        Guard(() => Userspace.Numactl.Run(_s.Kernel, _s.Shmem, run), new Userspace.NumactlOutcome("oops"));
+
+    /// <summary>A long-lived task: started under numactl's policy (no <c>Of</c>), or running dd in it.</summary>
+    public Userspace.NumactlOutcome Task(string name, Userspace.NumactlRun run) =>
+        Guard(() => run.Of is null && run.File is null
+            ? Userspace.Numactl.StartTask(_s.Kernel, _s.Cpuset, name, run)
+            : Userspace.Numactl.RunInTask(_s.Cpuset, _s.Shmem, name, run), new Userspace.NumactlOutcome("oops"));
+
+    /// <summary>rm of a tmpfs file: false when it does not exist.</summary>
+    public bool RemoveFile(string path, int cpu = 0) => _s.Shmem.Unlink(path, cpu);
+
     /// <summary>rmmod MODULE.</summary>
     public Errno Rmmod(string module) => Guard(() => _s.Modules.Rmmod(module), Errno.EFAULT);
 

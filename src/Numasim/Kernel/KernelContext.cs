@@ -69,6 +69,9 @@ public sealed class KernelContext
     /// <summary>The default hstate's huge page pool (mm/hugetlb.c), wired by KernelSubsystems.</summary>
     internal Mm.Hugetlb? Hugetlb { get; set; }
 
+    /// <summary>The rootfs's tmpfs files (their page cache counts in Shmem and FilePages).</summary>
+    internal Mm.Shmem? Shmem { get; set; }
+
     public FirmwareTables Firmware { get; }
     public MachineSpec Machine { get; }
     public KernelProfile Profile { get; }
@@ -269,10 +272,11 @@ public sealed class NumaDistance
 /// <summary>NUMA event counters (enum numa_stat_item) of a zone, in pages.</summary>
 public struct NumaStat
 {
-    public long Hit, Miss, Foreign, Local, Other;
+    public long Hit, Miss, Foreign, Local, Other, InterleaveHit;
 
     public void Add(NumaStat o)
     {
+        InterleaveHit += o.InterleaveHit;
         Hit += o.Hit;
         Miss += o.Miss;
         Foreign += o.Foreign;

@@ -27,6 +27,8 @@ internal sealed class KernelSubsystems
         PageAlloc.SkipInScan = Hugetlb.SkipInScan;
         MemoryHotplug.DissolveFreeHugePages = Hugetlb.DissolveFreeHugePages;
         MemoryHotplug.IsolationBlockedByHugePage = Hugetlb.Gigantic.Straddles;
+        k.Shmem = Shmem = new Shmem(k, PageAlloc);
+        Cpuset = new Cpuset(k, MemoryHotplug.Notifiers);
         FirmwareMemmap = new FirmwareMemmap(k);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
         Kvm = new KvmIntel(k, PageAlloc);
@@ -56,6 +58,8 @@ internal sealed class KernelSubsystems
     public MemoryTiers MemoryTiers { get; }
     public Numa.AcpiHmat Hmat { get; }
     public Hugetlb Hugetlb { get; }
+    public Shmem Shmem { get; }
+    public Cpuset Cpuset { get; }
 
     /// <summary>memory_tier_init() (subsys_initcall), hmat_init() (6.1 device_initcall, 6.12 subsys_initcall after it,
     /// with the HMAT adistance algorithm) and memory_tier_late_init() (6.12 late_initcall).</summary>

@@ -68,6 +68,7 @@ public static partial class KernelRun
         var sw = Stopwatch.StartNew();
         var obs = new List<StepObservation>();
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var snapshots = new Dictionary<string, string>(StringComparer.Ordinal);
         int dmesgMark = 0;
         List<string>? dmesgCache = null;
         string? error = null;
@@ -98,7 +99,10 @@ public static partial class KernelRun
                     "write" => Write(step, g),
                     "device_add" or "device_del" or "object-add" or "object-del" or "qom-set" => Qmp(step, g),
                     "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
-                    "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files),
+                    "numactl" or "dd" or "task" => GuestTool(sc, step, g),
+                    "rm" => Remove(step, g),
+                    "snapshot" => Snapshot(step, g, snapshots),
+                    "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files, snapshots),
                     "expect" when step.Args.TryGetValue("dmesg", out var d) => ExpectDmesg(step, d, Dmesg().Skip(dmesgMark)),
                     _ => new(StepStatus.Failed, "unsupported", $"the oracle cannot run '{ScenarioRunner.Describe(step)}'"),
                 });
@@ -210,7 +214,8 @@ public static partial class KernelRun
 
     private static int OstStatus(JsonObject e) => e["data"]?["info"]?["status"]?.GetValue<int>() ?? -1;
 
-    private static StepObservation ExpectPath(ScenarioStep step, string path, QemuGuest g, IDictionary<string, string> files)
+    private static StepObservation ExpectPath(ScenarioStep step, string path, QemuGuest g, IDictionary<string, string> files,
+        IReadOnlyDictionary<string, string> snapshots)
     {
         var a = step.Args;
         if (a.TryGetValue("exists", out var ex))
@@ -229,6 +234,11 @@ public static partial class KernelRun
         }
         if (text.EndsWith('\n')) text = text[..^1];
         files[path] = text;
+        if (a.TryGetValue("delta", out var delta))
+        {
+            var d = GuestToolSteps.Delta(snapshots.GetValueOrDefault(path) ?? "", text);
+            return new(d == delta ? StepStatus.Passed : StepStatus.Failed, d, d);
+        }
         if (a.TryGetValue("equals", out var eq)) return new(text == eq ? StepStatus.Passed : StepStatus.Failed, text, text);
         bool holds = a.TryGetValue("contains", out var c) ? text.Contains(c, StringComparison.Ordinal)
             : a.TryGetValue("matches", out var re) && Regex.IsMatch(text, re);

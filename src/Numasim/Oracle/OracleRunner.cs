@@ -96,7 +96,10 @@ public static partial class OracleRunner
         KernelProfile profile, string initrd, string? recordDir, bool dump, Action<string, int, int, string>? progress = null)
     {
         ScenarioResult model;
-        // the model boots what the guest boots: the same initrd (its size places the early allocations)
+        // the model boots what the guest boots: the same initrd (its size places the early allocations), which grows
+        // with the programs the steps run in the guest
+        var programs = GuestPrograms.For(sc);
+        if (!programs.IsEmpty) initrd = Toolchain.Initramfs(null, programs);
         ulong initrdBytes = (ulong)new FileInfo(initrd).Length;
         try { model = ScenarioRunner.Run(sc, profile, spec => spec with { InitrdBytes = initrdBytes }); }
         catch (Exception e) when (e is not ScenarioFormatException)
@@ -112,7 +115,8 @@ public static partial class OracleRunner
         {
             var modules = GuestModules.For(kernel, sc);
             var (machineArgs, append) = MachineArgs(sc.MachineQemu!);
-            using var g = QemuGuest.BootRetrying(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules), machineArgs, append, out bootRetried);
+            using var g = QemuGuest.BootRetrying(kernel, modules.IsEmpty ? initrd : Toolchain.Initramfs(modules, programs.IsEmpty ? null : programs),
+                machineArgs, append, out bootRetried);
             kr = KernelRun.Run(sc, profile, g, dump, modules,
                 (done, total) => progress?.Invoke("steps", done, total, $"{Path.GetFileName(sc.File)}: step {done}/{total}"));
         }
@@ -172,7 +176,7 @@ public static partial class OracleRunner
                     var errno = Regex.Match(r.Message, @"cannot read \((E[A-Z0-9]+)") is { Success: true } e ? e.Groups[1].Value : "EUNKNOWN";
                     return new(st, "cannot read: " + errno, r.Message);
                 }
-                if (a.TryGetValue("equals", out var eq))
+                if (a.TryGetValue("equals", out var eq) || a.TryGetValue("delta", out eq))
                 {
                     if (r.Passed) return new(st, eq, eq);
                     int at = r.Message.IndexOf("\n    actual:   ", StringComparison.Ordinal);
@@ -181,6 +185,16 @@ public static partial class OracleRunner
                 }
                 return new(st, r.Passed ? "holds" : "fails", r.Passed ? "holds" : r.Message);
             }
+            case "numactl" or "dd" or "task":
+            {
+                var want = a.GetValueOrDefault("outcome") ?? (!a.ContainsKey("of") ? "ok" : $"{a.GetValueOrDefault("count")} pages");
+                if (r.Passed) return new(st, want, want);
+                int at = r.Message.LastIndexOf(", got ", StringComparison.Ordinal);
+                var got = at >= 0 ? r.Message[(at + 6)..] : r.Message;
+                return new(st, got, r.Message);
+            }
+            case "snapshot" or "rm":
+                return new(st, r.Passed ? "done" : "fails", r.Message);
             default:
                 return new(st, r.Passed ? "holds" : "fails", r.Message);
         }

@@ -154,12 +154,12 @@ public static class Toolchain
 
         """;
 
-    /// <summary>The busybox initramfs, built once per (init script, busybox) and cached.</summary>
-    public static string Initramfs(GuestModules? modules = null)
+    /// <summary>The busybox initramfs, built once per (init script, busybox, modules, programs) and cached.</summary>
+    public static string Initramfs(GuestModules? modules = null, GuestPrograms? programs = null)
     {
         var busybox = IsStaticElf("/bin/busybox") ? "/bin/busybox" : "/usr/bin/busybox";
         var info = new FileInfo(busybox);
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(InitScript + info.Length + info.LastWriteTimeUtc.Ticks + modules?.Key)))[..16].ToLowerInvariant();
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(InitScript + info.Length + info.LastWriteTimeUtc.Ticks + modules?.Key + programs?.Key)))[..16].ToLowerInvariant();
         var dir = CacheDir;
         Directory.CreateDirectory(dir);
         var target = Path.Combine(dir, $"initramfs-{key}.cpio.gz");
@@ -170,6 +170,7 @@ public static class Toolchain
         File.Copy(busybox, Path.Combine(root, "bin", "busybox"));
         File.WriteAllText(Path.Combine(root, "init"), InitScript.Replace("\r\n", "\n"));
         modules?.CopyInto(root);
+        programs?.CopyInto(root);
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(Path.Combine(root, "init"), (UnixFileMode)0b111_101_101);

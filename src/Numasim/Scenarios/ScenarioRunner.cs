@@ -161,6 +161,7 @@ public static class ScenarioRunner
                 return null;
             }
             case "expect": return Expect(sc, step, st);
+            case "numactl" or "dd" or "rm" or "snapshot" or "task": return GuestToolSteps.Execute(sc, step, st);
             default: throw new ScenarioFormatException(sc.File, step.Line, $"unknown step '{step.Kind}'");
         }
     }
@@ -179,6 +180,13 @@ public static class ScenarioRunner
             }
             if (!r.Ok) return $"{path}: cannot read ({Show(r.Error)})";
             var text = r.Text.EndsWith('\n') ? r.Text[..^1] : r.Text;
+            if (a.TryGetValue("delta", out var delta))
+            {
+                if (!st.Snapshots.TryGetValue(path, out var before))
+                    throw new ScenarioFormatException(sc.File, step.Line, $"expect.delta: no snapshot of {path} before this step");
+                var diff = GuestToolSteps.Delta(before, r.Text);
+                return diff == delta ? null : $"{path} since its snapshot:\n    expected: {delta}\n    actual:   {diff}";
+            }
             if (a.TryGetValue("equals", out var eq))
                 return text == eq ? null : $"{path}:\n    expected: {eq}\n    actual:   {text}";
             if (a.TryGetValue("contains", out var c))

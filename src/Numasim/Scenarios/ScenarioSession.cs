@@ -111,6 +111,9 @@ internal sealed class RunState
 
     public Machine M { get; }
     public Dictionary<string, AllocatedPage> Pages { get; } = [];
+
+    /// <summary>Files read by snapshot steps, by path: the base of expect's delta.</summary>
+    public Dictionary<string, string> Snapshots { get; } = [];
     public int LogMark { get; private set; }
     public int UeventMark { get; private set; }
     public bool LastStepOopsed { get; set; }

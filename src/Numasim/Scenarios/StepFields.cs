@@ -11,13 +11,18 @@ public static class StepFields
     {
         ["write"] = ["path", "value", "errno"],
         ["expect"] = ["path", "exists", "equals", "contains", "matches", "dmesg", "present", "oops", "no_oops", "uevent",
-                      "vmcs", "node", "page", "zone", "demotion"],
+                      "vmcs", "node", "page", "zone", "demotion", "delta"],
         ["modprobe"] = ["module", "cpu", "params", "errno"],
         ["rmmod"] = ["module", "errno"],
         ["alloc_pages"] = ["nid", "cpu", "order", "gfp", "as", "fails", "fn", "comm"],
         ["free_pages"] = ["page", "cpu"],
         ["qom-set"] = ["path", "property", "value", "error"],
         ["fail_page_alloc"] = [.. Kernel.FaultInject.FailPageAlloc.Knobs],
+        ["numactl"] = GuestToolSteps.NumactlFields,
+        ["dd"] = GuestToolSteps.DdFields,
+        ["rm"] = [],
+        ["task"] = GuestToolSteps.TaskFields,
+        ["snapshot"] = ["path"],
     };
 
     private static readonly HashSet<string> Qmp = ["device_add", "device_del", "object-add", "object-del"];

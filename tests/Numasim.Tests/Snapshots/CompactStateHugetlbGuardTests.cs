@@ -16,6 +16,8 @@ public class CompactStateHugetlbGuardTests
         return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
     }
 
+    private static readonly string[] BlockStates = ["offline", "online_movable"];
+
     private static string Step(Machine m, Random rnd, ref int unused)
     {
         switch (rnd.Next(5))
@@ -45,12 +47,7 @@ public class CompactStateHugetlbGuardTests
                 return $"nr_overcommit_hugepages {v}";
             }
             default:
-            {
-                long block = 32 + rnd.Next(4);
-                string state = rnd.Next(2) == 0 ? "offline" : "online_movable";
-                m.Write($"/sys/devices/system/memory/memory{block}/state", state);
-                return $"memory{block} {state}";
-            }
+                return GuardWalk.WriteBlockState(m, rnd, BlockStates);
         }
     }
 

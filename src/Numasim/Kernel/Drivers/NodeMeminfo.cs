@@ -36,12 +36,14 @@ internal sealed class NodeMeminfo
         Kb("MemTotal:       ", total);
         Kb("MemFree:        ", free);
         Kb("MemUsed:        ", total - free);
+        // NR_FILE_PAGES and NR_SHMEM: the tmpfs page cache the model holds; the LRU lists are not modelled
+        long shmem = _k.Shmem?.PagesOnNode(nid) ?? 0;
         foreach (var label in new[] { "SwapCached:     ", "Active:         ", "Inactive:       ", "Active(anon):   ",
                      "Inactive(anon): ", "Active(file):   ", "Inactive(file): ", "Unevictable:    ", "Mlocked:        ",
                      "Dirty:          ", "Writeback:      ", "FilePages:      ", "Mapped:         ", "AnonPages:      ",
                      "Shmem:          ", "KernelStack:    ", "PageTables:     ", "SecPageTables:  ", "NFS_Unstable:   ",
                      "Bounce:         ", "WritebackTmp:   " })
-            Kb(label, 0);
+            Kb(label, label is "FilePages:      " or "Shmem:          " ? shmem : 0);
         // Kernel pages the model holds are not itemised; they count in MemUsed only (see Meminfo).
         Kb("KReclaimable:   ", 0);
         Kb("Slab:           ", 0);
@@ -61,7 +63,7 @@ internal sealed class NodeMeminfo
     public string Numastat(int nid)
     {
         var s = _k.NumaStats(nid);
-        return $"numa_hit {s.Hit}\nnuma_miss {s.Miss}\nnuma_foreign {s.Foreign}\ninterleave_hit 0\nlocal_node {s.Local}\nother_node {s.Other}\n";
+        return $"numa_hit {s.Hit}\nnuma_miss {s.Miss}\nnuma_foreign {s.Foreign}\ninterleave_hit {s.InterleaveHit}\nlocal_node {s.Local}\nother_node {s.Other}\n";
     }
 
     /// <summary>Models node_read_vmstat() (NodeVmstat).</summary>

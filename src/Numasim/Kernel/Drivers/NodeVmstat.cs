@@ -48,7 +48,7 @@ internal static class NodeVmstat
         sb.Append("numa_hit ").Append(numa.Hit).Append('\n');
         sb.Append("numa_miss ").Append(numa.Miss).Append('\n');
         sb.Append("numa_foreign ").Append(numa.Foreign).Append('\n');
-        sb.Append("numa_interleave 0\n");
+        sb.Append("numa_interleave ").Append(numa.InterleaveHit).Append('\n');
         sb.Append("numa_local ").Append(numa.Local).Append('\n');
         sb.Append("numa_other ").Append(numa.Other).Append('\n');
         foreach (var name in k.Profile.Build.NodeStatItems) sb.Append(name).Append(" 0\n");

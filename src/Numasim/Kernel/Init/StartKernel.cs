@@ -87,6 +87,7 @@ internal static class StartKernel
         k.CrashNotesOffset = CrashNotes.Place(k); // sched_init_smp(), then the subsys_initcall crash_notes_memory_init()
 
         BootPhases.Mark("smp_init");
+        s.Cpuset.InitSmp(); // kernel_init_freeable(): cpuset_init_smp() after smp_init()
 
         // driver_init(): cpu_dev_init(), memory_dev_init(), node_dev_init(); topology_init() registers CPUs.
         s.CpuDevices.CpuDevInit();

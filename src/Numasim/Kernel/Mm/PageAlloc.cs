@@ -107,8 +107,8 @@ public sealed class PageAlloc
                        AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
         _k.Trace.Decide(page is null, $"no eligible zone is above its watermark: the allocation fails", $"pfn 0x{page?.Pfn:x} from {page?.Zone}");
         if (page is null && (gfp & Gfp.NoWarn) == 0)
-            _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null),cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
-        if (page is not null) ZoneStatistics(FirstEligible(zonelist, highest), page.Zone, ctx.Cpu, order);
+            _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask={(nodemask is null ? "(null)" : nodemask.ToListString())},cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
+        if (page is not null) ZoneStatistics(FirstEligible(zonelist, highest, nodemask), page.Zone, ctx.Cpu, order);
         return page;
     }
 
@@ -129,10 +129,12 @@ public sealed class PageAlloc
         return null;
     }
 
-    private static Zone? FirstEligible(Zonelist zonelist, ZoneType highest)
+    /// <summary>Models first_zones_zonelist(): ac->preferred_zoneref, the first zone allowed by the highest zone index
+    /// and the nodemask (zone_statistics() counts a hit or a miss against it).</summary>
+    private static Zone? FirstEligible(Zonelist zonelist, ZoneType highest, Bitmap? nodemask)
     {
         for (int i = 0; i < zonelist.Count; i++)
-            if (zonelist[i].Type <= highest) return zonelist[i];
+            if (zonelist[i].Type <= highest && (nodemask is null || nodemask[zonelist[i].NodeId])) return zonelist[i];
         return null;
     }
 

@@ -49,7 +49,7 @@ internal static class Zoneinfo
             ("nr_free_pages", z.FreePages), ("nr_zone_inactive_anon", 0), ("nr_zone_active_anon", 0),
             ("nr_zone_inactive_file", 0), ("nr_zone_active_file", 0), ("nr_zone_unevictable", 0),
             ("nr_zone_write_pending", 0), ("nr_mlock", 0), ("nr_bounce", 0), ("nr_zspages", 0), ("nr_free_cma", 0),
-            ("numa_hit", z.Numa.Hit), ("numa_miss", z.Numa.Miss), ("numa_foreign", z.Numa.Foreign), ("numa_interleave", 0),
+            ("numa_hit", z.Numa.Hit), ("numa_miss", z.Numa.Miss), ("numa_foreign", z.Numa.Foreign), ("numa_interleave", z.Numa.InterleaveHit),
             ("numa_local", z.Numa.Local), ("numa_other", z.Numa.Other),
         ];
         foreach (var (name, v) in zoneStats) sb.Append($"\n      {name,-12} {v}");

@@ -88,6 +88,10 @@ public sealed record KernelProfile
     /// offline of a memory block holding part of a 1 GiB page is EBUSY on 6.1 and dissolves the page on 6.12 (both live).</summary>
     public bool IsolationSkipsHugePages { get; init; }
 
+    /// <summary>MPOL_PREFERRED_MANY exists (b27abaccf8e8, v5.15): before it mode 5 is MPOL_MAX, EINVAL in
+    /// sanitize_mpol_flags().</summary>
+    public bool MpolPreferredMany { get; init; } = true;
+
     /// <summary>boot_cpu_hotplug_init() sets the boot CPU's cpuhp target to CPUHP_ONLINE as well as its state (v6.5 and
     /// later); 6.1 leaves the target at 0, so cpu0/hotplug/target reads 0 (the 6.1 guest shows it).</summary>
     public bool BootCpuHotplugTargetSet { get; init; }
@@ -219,6 +223,7 @@ public sealed record KernelProfile
         TopologyHasDieClusterFiles = false,
         MemoryTiers = false,
         ZonerefsOfPopulatedZones = false,
+        MpolPreferredMany = false,
         // no v4.x boot was traced: crash_notes keeps reading 0 there
         Build = KernelBuild.Debian6_1 with { PercpuBootAllocations = null },
     };
