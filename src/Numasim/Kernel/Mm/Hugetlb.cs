@@ -46,12 +46,7 @@ internal sealed partial class Hugetlb
     public HugetlbGigantic Gigantic { get; }
 
     /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
-    public long NrHugePages(int nid = -1)
-    {
-        long n = 0;
-        foreach (var p in _pool.Items) if (nid < 0 || p.Nid == nid) n++;
-        return n;
-    }
+    public long NrHugePages(int nid = -1) => HstatePool.Count(_pool, nid);
 
     /// <summary>h->free_huge_pages(_node[nid]): every pool page, as the model has no users.</summary>
     public long FreeHugePages(int nid = -1) => NrHugePages(nid);
@@ -140,12 +135,7 @@ internal sealed partial class Hugetlb
     /// until the target or the first failure, shrink with remove_pool_huge_page() down to the target.</summary>
     private Errno SetMaxHugePages(ulong count, int nid, Bitmap allowed)
     {
-        if (nid != NumaConstants.NumaNoNode)
-        {
-            ulong old = count;
-            count += (ulong)(NrHugePages() - NrHugePages(nid));
-            if (count < old) count = ulong.MaxValue;
-        }
+        count = HstatePool.GlobalTarget(_pool, count, nid);
         while (count > (ulong)NrHugePages())
             if (!AllocPoolHugePage(allowed)) break;
         // min_count = resv + nr - free = 0: the model's pages are all free
@@ -191,17 +181,8 @@ internal sealed partial class Hugetlb
     }
 
     /// <summary>alloc_pool_huge_page() with the round-robin cursor given (6.12's alloc_pool_huge_folio(..., next_node)).</summary>
-    private bool AllocPoolHugePage(Bitmap allowed, ref int cursor, AllocContext ctx)
-    {
-        int nodes = allowed.Weight();
-        for (int i = 0; i < nodes; i++)
-        {
-            int node = NextNode(ref cursor, allowed);
-            if (node < 0) return false;
-            if (AllocFreshHugePage(node, allowed, ctx)) return true;
-        }
-        return false;
-    }
+    private bool AllocPoolHugePage(Bitmap allowed, ref int cursor, AllocContext ctx) =>
+        HstatePool.AllocRoundRobin(ref cursor, allowed, node => AllocFreshHugePage(node, allowed, ctx));
 
     /// <summary>Models alloc_fresh_huge_page() + free_huge_page(): a page from node nid's buddy joins the pool.</summary>
     private bool AllocFreshHugePage(int node, Bitmap allowed, AllocContext ctx)
@@ -224,22 +205,7 @@ internal sealed partial class Hugetlb
 
     /// <summary>Models remove_pool_huge_page() + update_and_free_page(): for_each_node_mask_to_free() takes the head
     /// of the next node's free list (the most recently enqueued page) back to the buddy.</summary>
-    private bool RemovePoolHugePage(Bitmap allowed)
-    {
-        int nodes = allowed.Weight();
-        for (int i = 0; i < nodes; i++)
-        {
-            int node = NextNode(1, allowed);
-            if (node < 0) return false;
-            for (int j = _pool.Length - 1; j >= 0; j--)
-                if (_pool[j].Nid == node)
-                {
-                    FreeToBuddy(j);
-                    return true;
-                }
-        }
-        return false;
-    }
+    private bool RemovePoolHugePage(Bitmap allowed) => HstatePool.RemoveRoundRobin(_pool, _nextNid, allowed, FreeToBuddy);
 
     private void FreeToBuddy(int index)
     {

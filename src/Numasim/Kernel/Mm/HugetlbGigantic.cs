@@ -35,12 +35,7 @@ internal sealed class HugetlbGigantic
     public bool Registered => Arch.X86Capabilities.BootCpuHas(_k, "pdpe1gb");
 
     /// <summary>h->nr_huge_pages(_node[nid]); every page is free (no hugetlbfs users).</summary>
-    public long NrHugePages(int nid = -1)
-    {
-        long n = 0;
-        foreach (var p in _pool.Items) if (nid < 0 || p.Nid == nid) n++;
-        return n;
-    }
+    public long NrHugePages(int nid = -1) => HstatePool.Count(_pool, nid);
 
     public long TotalPages => NrHugePages() * NrPages;
 
@@ -78,10 +73,8 @@ internal sealed class HugetlbGigantic
         {
             allowed.ClearAll();
             allowed.Set(nid);
-            ulong old = count;
-            count += (ulong)(NrHugePages() - NrHugePages(nid));
-            if (count < old) count = ulong.MaxValue;
         }
+        count = HstatePool.GlobalTarget(_pool, count, nid);
         while (count > (ulong)NrHugePages())
             if (!AllocPoolHugePage(allowed)) break;
         while (count < (ulong)NrHugePages())
@@ -90,23 +83,19 @@ internal sealed class HugetlbGigantic
         return Errno.None;
     }
 
+    /// <summary>Models alloc_pool_huge_page() → alloc_fresh_huge_page() → alloc_gigantic_page() on the alloc cursor.</summary>
     private bool AllocPoolHugePage(Bitmap allowed)
     {
-        int nodes = allowed.Weight();
-        for (int i = 0; i < nodes; i++)
+        int cursor = _nextNid[0];
+        bool ok = HstatePool.AllocRoundRobin(ref cursor, allowed, node =>
         {
-            int cursor = _nextNid[0];
-            int node = Hugetlb.NextNode(ref cursor, allowed);
-            _nextNid.Set(0, cursor);
-            if (node < 0) return false;
-            if (AllocContigPages(node, allowed) is { } page)
-            {
-                _pool.Add(page);
-                _k.Trace.Change($"1 GiB page at pfn 0x{page.Pfn:x} joins node {node}'s pool");
-                return true;
-            }
-        }
-        return false;
+            if (AllocContigPages(node, allowed) is not { } page) return false;
+            _pool.Add(page);
+            _k.Trace.Change($"1 GiB page at pfn 0x{page.Pfn:x} joins node {node}'s pool");
+            return true;
+        });
+        _nextNid.Set(0, cursor);
+        return ok;
     }
 
     /// <summary>Models alloc_contig_pages(nr_pages, GFP_HIGHUSER | __GFP_THISNODE, nid, nodemask): node nid's zones up
@@ -156,24 +145,7 @@ internal sealed class HugetlbGigantic
     }
 
     /// <summary>Models remove_pool_huge_page() + update_and_free_page() → free_gigantic_page() → free_contig_range().</summary>
-    private bool RemovePoolHugePage(Bitmap allowed)
-    {
-        int nodes = allowed.Weight();
-        for (int i = 0; i < nodes; i++)
-        {
-            int cursor = _nextNid[1];
-            int node = Hugetlb.NextNode(ref cursor, allowed);
-            _nextNid.Set(1, cursor);
-            if (node < 0) return false;
-            for (int j = _pool.Length - 1; j >= 0; j--)
-                if (_pool[j].Nid == node)
-                {
-                    Free(j);
-                    return true;
-                }
-        }
-        return false;
-    }
+    private bool RemovePoolHugePage(Bitmap allowed) => HstatePool.RemoveRoundRobin(_pool, _nextNid, allowed, Free);
 
     private void Free(int index)
     {
