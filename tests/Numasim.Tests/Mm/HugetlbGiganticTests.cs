@@ -73,4 +73,15 @@ public class HugetlbGiganticTests
         var plain = Machine.Boot(QemuCommandLine.Parse(Qemu.Replace(",+pdpe1gb", "")).GetSpecOrThrow(), KernelProfile.V6_1);
         Assert.NotEqual(Errno.None, plain.Read(Global + "nr_hugepages").Error);
     }
+
+    [Fact]
+    public void A_1g_boot_count_or_default_is_named_as_not_modelled_only_where_the_cpu_has_pdpe1gb()
+    {
+        var gb = Machine.Boot(QemuCommandLine.Parse(Qemu + " -append 'hugepagesz=1G hugepages=2 default_hugepagesz=1G'").GetSpecOrThrow(), KernelProfile.V6_1);
+        var w = string.Join("\n", gb.BootWarnings);
+        Assert.Contains("'hugepages (1 GiB pages at boot)'", w);
+        Assert.Contains("'default_hugepagesz (a 1 GiB default hstate)'", w);
+        var plain = Machine.Boot(QemuCommandLine.Parse(Qemu.Replace(",+pdpe1gb", "") + " -append 'hugepagesz=1G hugepages=2'").GetSpecOrThrow(), KernelProfile.V6_1);
+        Assert.DoesNotContain("hugepages", string.Join("\n", plain.BootWarnings));
+    }
 }

@@ -238,13 +238,9 @@ public static class KernelCommandLine
         return true;
     }
 
-    /// <summary>Keeps a hugetlb option for its handler (Mm.HugetlbCmdline, run with the kernel's state). A 1 GiB size
-    /// is the gigantic hstate, whose boot pool (memblock, gather_bootmem_prealloc()) and default role the model lacks.</summary>
-    private static void HugetlbOption(BootParams bp, string setup, string value)
-    {
-        bp.Hugetlb.Words.Add((setup, value));
-        if (setup != "hugepages=" && CmdlineParsing.Memparse(value, out _) == 1UL << 30) NoteUnmodelled(bp, setup + "1G");
-    }
+    /// <summary>Keeps a hugetlb option for its handler (Mm.HugetlbCmdline, run with the kernel's state; it names what
+    /// the model lacks: a 1 GiB boot pool, a 1 GiB default hstate).</summary>
+    private static void HugetlbOption(BootParams bp, string setup, string value) => bp.Hugetlb.Words.Add((setup, value));
 
     private static void NoteUnmodelled(BootParams bp, string name)
     {

@@ -104,7 +104,8 @@ internal sealed class HugetlbCmdline
                 break;
             }
         }
-        // The kernel allocates a gigantic hstate's pages here, from memblock (not modelled: KernelCommandLine warns).
+        // The kernel allocates a gigantic hstate's pages here, from memblock: not modelled, so named as such.
+        if (mhp >= 0 && Hstates[mhp].IsGigantic && Hstates[mhp].MaxHugePages != 0) NoteUnmodelled(k, "hugepages (1 GiB pages at boot)");
         _lastMhp = mhp;
     }
 
@@ -179,6 +180,7 @@ internal sealed class HugetlbCmdline
             return;
         }
         int order = Log2(size) - Page.Shift;
+        if (order >= BuddyConstants.MaxOrder) NoteUnmodelled(k, "default_hugepagesz (a 1 GiB default hstate)");
         AddHstate(order);
         _parsedValidHugepagesz = true;
         ParsedDefaultHugepagesz = true;
@@ -196,6 +198,11 @@ internal sealed class HugetlbCmdline
         var h = Hstates[DefaultHstateIdx];
         h.MaxHugePages = DefaultHstateMaxHugePages;
         foreach (int n in k.NodeStates[NodeState.Online].Bits()) h.MaxHugePagesNode[n] = DefaultHugepagesInNode[n];
+    }
+
+    private static void NoteUnmodelled(KernelContext k, string what)
+    {
+        if (!k.Boot.Unmodelled.Contains(what)) k.Boot.Unmodelled.Add(what);
     }
 
     private static int Log2(ulong v) => 63 - System.Numerics.BitOperations.LeadingZeroCount(v);
