@@ -32,9 +32,10 @@ internal sealed partial class Hugetlb
                 c.TakeDefaultCounter(_k);
             }
         }
-        // hugetlb_init_hstates(): only the 2 MiB hstate is modelled as a pool; a gigantic one got (in the kernel)
-        // its pages from memblock while the command line was parsed.
+        // hugetlb_init_hstates() allocates the non-gigantic hstate; a gigantic one got its pages from memblock while
+        // the command line was parsed.
         HstateAllocPages(c.Hstates[c.IndexOf(Order)]);
+        Gigantic.GatherBootmemPrealloc();
         foreach (var h in c.Hstates) // report_hugepages()
         {
             long free = h.Order == Order ? FreeHugePages() : h.Order == HugetlbGigantic.Order ? Gigantic.NrHugePages() : 0;

@@ -104,8 +104,8 @@ internal sealed class HugetlbCmdline
                 break;
             }
         }
-        // The kernel allocates a gigantic hstate's pages here, from memblock: not modelled, so named as such.
-        if (mhp >= 0 && Hstates[mhp].IsGigantic && Hstates[mhp].MaxHugePages != 0) NoteUnmodelled(k, "hugepages (1 GiB pages at boot)");
+        // hugetlb_hstate_alloc_pages() of a gigantic hstate runs here, while memblock still is the allocator.
+        if (mhp >= 0 && Hstates[mhp].IsGigantic && k.Hugetlb is { } hugetlb) hugetlb.Gigantic.BootAllocPages(Hstates[mhp], printk);
         _lastMhp = mhp;
     }
 

@@ -7,8 +7,8 @@ namespace Numasim.Kernel.Mm;
 /// <summary>mm/hugetlb.c's gigantic hstate on x86_64 (1 GiB, order 18, only with X86_FEATURE_GBPAGES): its persistent
 /// pool grown at run time by alloc_gigantic_page() → alloc_contig_pages() (a 1 GiB aligned range wholly in one zone
 /// at or below ZONE_NORMAL: gigantic pages are not movable, so htlb_alloc_mask() is GFP_HIGHUSER) and shrunk by
-/// free_gigantic_page() → free_contig_range(). The boot-time pool (hugepagesz=1G hugepages=N, from memblock) and
-/// demotion to 2 MiB pages are not modelled.</summary>
+/// free_gigantic_page() → free_contig_range(); at boot (hugepagesz=1G hugepages=N) from memblock while the command
+/// line is parsed, put in the pool by gather_bootmem_prealloc(). Demotion to 2 MiB pages is not modelled.</summary>
 internal sealed class HugetlbGigantic
 {
     public const int Order = 30 - Page.Shift;
@@ -29,6 +29,72 @@ internal sealed class HugetlbGigantic
         _nextNid = new StateArray<int>(k.State, "hugetlb 1G next nid to alloc/free", 2);
         _nextNid.Fill(NumaConstants.NumaNoNode);
         _maxHugePages = new StateValue<long>(k.State, "hugetlb 1G max_huge_pages");
+    }
+
+    // huge_boot_pages: the memblock addresses __alloc_bootmem_huge_page() got, most recent first (list_add()).
+    private readonly List<ulong> _bootPages = [];
+
+    /// <summary>Models hugetlb_hstate_alloc_pages() for the gigantic hstate (called from hugepages_setup()): the
+    /// node-specific counts (hugetlb_hstate_alloc_pages_onenode()) or max_huge_pages balanced, each page with
+    /// alloc_bootmem_huge_page(); a shortfall is reported and the counts cut.</summary>
+    public void BootAllocPages(BootHstate h, Action<string> printk)
+    {
+        if (h.MaxHugePages == 0) return;
+        string size = Hugetlb.SizeString(h.SizeBytes);
+        bool nodeSpecific = false;
+        foreach (int nid in _k.NodeStates[NodeState.Online].Bits())
+        {
+            uint want = h.MaxHugePagesNode[nid], i = 0;
+            if (want == 0) continue;
+            nodeSpecific = true;
+            while (i < want && AllocBootmemHugePage(nid)) i++;
+            if (i == want) continue;
+            printk($"HugeTLB: allocating {want} of page size {size} failed node{nid}.  Only allocated {i} hugepages.");
+            h.MaxHugePages -= want - i;
+            h.MaxHugePagesNode[nid] = i;
+        }
+        if (nodeSpecific) return;
+        ulong n = 0;
+        while (n < h.MaxHugePages && AllocBootmemHugePage(NumaConstants.NumaNoNode)) n++;
+        if (n == h.MaxHugePages) return;
+        printk($"HugeTLB: allocating {h.MaxHugePages} of page size {size} failed.  Only allocated {n} hugepages.");
+        h.MaxHugePages = n;
+    }
+
+    /// <summary>Models __alloc_bootmem_huge_page(): memblock_alloc_try_nid_raw(1 GiB, 1 GiB, 0,
+    /// MEMBLOCK_ALLOC_ACCESSIBLE, nid) for the node given, or for the next node of N_MEMORY on the hstate's cursor (a
+    /// failure there ends it: the loop returns 0 at once). Not exact_nid: a full node falls back to any node.</summary>
+    private bool AllocBootmemHugePage(int nid)
+    {
+        if (nid == NumaConstants.NumaNoNode)
+        {
+            int cursor = _nextNid[0];
+            nid = Hugetlb.NextNode(ref cursor, _k.NodeStates[NodeState.Memory]);
+            _nextNid.Set(0, cursor);
+            if (nid < 0) return false;
+        }
+        ulong addr = _k.BootReservations.Alloc("__alloc_bootmem_huge_page", "gigantic huge page", 1UL << 30, 1UL << 30, nid);
+        if (addr == 0) return false;
+        _bootPages.Insert(0, addr);
+        return true;
+    }
+
+    /// <summary>Models gather_bootmem_prealloc() (hugetlb_init()): each boot page joins its node's pool and its pages
+    /// become managed again (adjust_managed_page_count()), so MemTotal counts them.</summary>
+    public void GatherBootmemPrealloc()
+    {
+        foreach (ulong addr in _bootPages)
+        {
+            long pfn = (long)(addr >> Page.Shift);
+            int nid = _k.Memblock.NidOf(addr);
+            if (_k.NodeDataOf(nid) is not { } pgdat || pgdat.Zones.FirstOrDefault(z => !z.IsEmpty && z.SpansPfn(pfn)) is not { } zone) continue;
+            zone.ManagedPages += NrPages;
+            zone.Pages.AdoptAllocated(pfn, NrPages);
+            _pool.Add(new HugePage(pfn, nid, zone.Id));
+            _k.Trace.Change($"boot-time 1 GiB page at pfn 0x{pfn:x} joins node {nid}'s pool");
+        }
+        _bootPages.Clear();
+        _maxHugePages.Mut = NrHugePages();
     }
 
     /// <summary>Whether the hstate exists (gigantic_pages_init(): boot_cpu_has(X86_FEATURE_GBPAGES)).</summary>

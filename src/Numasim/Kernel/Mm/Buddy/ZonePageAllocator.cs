@@ -312,6 +312,15 @@ public sealed class ZonePageAllocator
         for (long pfn = startPfn; pfn < endPfn; pfn += 1L << order) _allocated.Add(pfn, order, MigrateType.Movable);
     }
 
+    /// <summary>Pages the buddy never had (memblock-reserved at memblock_free_all()) become managed, allocated pages
+    /// (blocks of MAX_ORDER-1): gather_bootmem_prealloc()'s adjust_managed_page_count() for a boot-time gigantic page.</summary>
+    public void AdoptAllocated(long startPfn, long count)
+    {
+        const int order = BuddyConstants.MaxOrder - 1;
+        for (long pfn = startPfn; pfn < startPfn + count; pfn += 1L << order) _allocated.Add(pfn, order, MigrateType.Movable);
+        ManagedPages += count;
+    }
+
     /// <summary>Releases per-page tracking of pageblocks that hold no allocation any more (kept otherwise so that
     /// alloc/free churn does not allocate); memory then follows current, not peak, allocations.</summary>
     public void Compact() => _area.Allocated.Compact(ZoneStartPfn, ZoneEndPfn);
