@@ -24,8 +24,9 @@ internal sealed class KernelSubsystems
         PageAlloc = new PageAlloc(k);
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
         k.Hugetlb = Hugetlb = new Hugetlb(k, PageAlloc);
-        PageAlloc.SkipInScan = Hugetlb.IsFreeHugePage;
+        PageAlloc.SkipInScan = Hugetlb.SkipInScan;
         MemoryHotplug.DissolveFreeHugePages = Hugetlb.DissolveFreeHugePages;
+        MemoryHotplug.IsolationBlockedByHugePage = Hugetlb.Gigantic.Straddles;
         k.Shmem = Shmem = new Shmem(k, PageAlloc);
         Cpuset = new Cpuset(k, MemoryHotplug.Notifiers);
         FirmwareMemmap = new FirmwareMemmap(k);
@@ -68,6 +69,6 @@ internal sealed class KernelSubsystems
         Hmat.Init(MemoryHotplug.Notifiers, NodeDevices);
         Hmat.RegisterAdistanceAlgorithm(MemoryTiers);
         MemoryTiers.LateInit();
-        Hugetlb.SysfsInit(); // hugetlb_init() (subsys_initcall) → hugetlb_sysfs_init()
+        Hugetlb.Init(); // hugetlb_init() (subsys_initcall): boot pool, report_hugepages(), sysfs and sysctl files
     }
 }

@@ -63,9 +63,10 @@ public class KernelCommandLineTests
     [Fact]
     public void Known_options_the_model_lacks_are_warned_about_by_name_and_console_options_are_not()
     {
-        var m = Boot("console=ttyS0 quiet hugepages=4 cma=64M memblock=debug nokaslr panic=10");
+        var m = Boot("console=ttyS0 quiet hugepages=4 hugetlb_cma=64M cma=64M memblock=debug nokaslr panic=10");
         var w = string.Join('\n', m.BootWarnings);
-        Assert.Contains("'hugepages'", w);
+        Assert.Contains("'hugetlb_cma'", w);
+        Assert.DoesNotContain("'hugepages'", w); // modelled (Mm/HugetlbCmdline)
         Assert.Contains("'cma'", w);
         Assert.DoesNotContain("memblock", w);   // its calls are the model's reservation items
         Assert.DoesNotContain("panic", w);

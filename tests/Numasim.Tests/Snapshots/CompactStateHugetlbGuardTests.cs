@@ -3,8 +3,9 @@ using Numasim.Tests.Mm;
 namespace Numasim.Tests.Snapshots;
 
 /// <summary>
-/// The compact-state guard for the hugetlb pool: the pool's pages, the round-robin cursors and max_huge_pages. Random
-/// walks of node and global nr_hugepages writes and block offline/online; after each step the state is restored into a
+/// The compact-state guard for the hugetlb pool: the pool's pages, the round-robin cursors, max_huge_pages and
+/// nr_overcommit_huge_pages. Random walks of node, global and /proc/sys/vm nr_hugepages writes, nr_overcommit_hugepages
+/// writes and block offline/online; after each step the state is restored into a
 /// machine that was elsewhere and both must render and go on alike.
 /// </summary>
 public class CompactStateHugetlbGuardTests
@@ -12,14 +13,14 @@ public class CompactStateHugetlbGuardTests
     private static string Internals(Machine m)
     {
         var h = m.Subsystems.Hugetlb;
-        return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} pages {h.TotalPages}";
+        return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
     }
 
     private static readonly string[] BlockStates = ["offline", "online_movable"];
 
     private static string Step(Machine m, Random rnd, ref int unused)
     {
-        switch (rnd.Next(3))
+        switch (rnd.Next(5))
         {
             case 0:
             {
@@ -32,6 +33,18 @@ public class CompactStateHugetlbGuardTests
                 string v = rnd.Next(0, 60).ToString();
                 m.Write("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", v);
                 return $"nr_hugepages {v}";
+            }
+            case 2:
+            {
+                string v = rnd.Next(0, 60).ToString();
+                m.Write("/proc/sys/vm/nr_hugepages", v);
+                return $"vm.nr_hugepages {v}";
+            }
+            case 3:
+            {
+                string v = rnd.Next(0, 1000).ToString();
+                m.Write(rnd.Next(2) == 0 ? "/proc/sys/vm/nr_overcommit_hugepages" : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages", v);
+                return $"nr_overcommit_hugepages {v}";
             }
             default:
                 return GuardWalk.WriteBlockState(m, rnd, BlockStates);
@@ -46,5 +59,48 @@ public class CompactStateHugetlbGuardTests
         var a = HugetlbPoolTests.BootWithMovableNode1(profile);
         var b = HugetlbPoolTests.BootWithMovableNode1(profile);
         GuardWalk.Run(a, b, seed, 10, Step, (x, y, when) => GuardWalk.Same(x, y, when, Internals));
+    }
+
+    private static string GiganticInternals(Machine m)
+    {
+        var g = m.Subsystems.Hugetlb.Gigantic;
+        return $"1G nr {g.NrHugePages()} node1 {g.NrHugePages(1)} total {m.Subsystems.Hugetlb.TotalPages}";
+    }
+
+    private static string GiganticStep(Machine m, Random rnd, ref int unused)
+    {
+        const string dir = "hugepages/hugepages-1048576kB/nr_hugepages";
+        switch (rnd.Next(3))
+        {
+            case 0:
+            {
+                string v = rnd.Next(0, 3).ToString();
+                m.Write($"/sys/devices/system/node/node1/{dir}", v);
+                return $"node1 1G nr_hugepages {v}";
+            }
+            case 1:
+            {
+                string v = rnd.Next(0, 3).ToString();
+                m.Write($"/sys/kernel/mm/{dir}", v);
+                return $"1G nr_hugepages {v}";
+            }
+            default:
+            {
+                long block = 32 + rnd.Next(8);
+                string state = rnd.Next(2) == 0 ? "offline" : "online_kernel";
+                m.Write($"/sys/devices/system/memory/memory{block}/state", state);
+                return $"memory{block} {state}";
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("v6.1", 3)]
+    [InlineData("v6.12", 4)]
+    public void A_1g_pool_restored_from_its_value_renders_and_evolves_as_the_original(string profile, int seed)
+    {
+        var a = HugetlbGiganticTests.BootWithDimm("online_kernel", profile);
+        var b = HugetlbGiganticTests.BootWithDimm("online_kernel", profile);
+        GuardWalk.Run(a, b, seed, 10, GiganticStep, (x, y, when) => GuardWalk.Same(x, y, when, GiganticInternals));
     }
 }

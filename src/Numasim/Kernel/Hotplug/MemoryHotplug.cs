@@ -30,6 +30,10 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
     /// <summary>Set by hugetlb: dissolve_free_huge_pages() of an isolated range, after the migration.</summary>
     internal Func<long, long, Errno>? DissolveFreeHugePages { get; set; }
 
+    /// <summary>Set by hugetlb: whether a huge page straddles the range's ends, so that start_isolate_page_range()'s
+    /// isolate_single_pageblock() must migrate it and cannot (a gigantic page: isolate_or_dissolve_huge_page() -ENOMEM).</summary>
+    internal Func<long, long, bool>? IsolationBlockedByHugePage { get; set; }
+
     /// <summary>The memory notifier chain online_pages() and offline_pages() call.</summary>
     public MemoryNotifierChain Notifiers { get; } = new();
 
@@ -104,6 +108,12 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
         mb.State = MemoryBlockState.GoingOffline;
         // offline_pages(): the range is isolated first ("failure to isolate range"), then MEM_GOING_OFFLINE is sent
         // ("notifier failure"), then the movable pages are migrated.
+        if (IsolationBlockedByHugePage?.Invoke(start, end) == true)
+        {
+            mb.State = MemoryBlockState.Online;
+            if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
+            return _k.Trace.Fail(Errno.EBUSY, $"start_isolate_page_range(): a gigantic huge page straddles memory{mb.Id} (isolate_single_pageblock())");
+        }
         var err = pages.Isolate(start, end, out long badPfn, checkUnmovable: true, zoneIsMovable: zone.Type == ZoneType.Movable);
         if (err != Errno.None)
         {

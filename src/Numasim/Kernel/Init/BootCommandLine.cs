@@ -50,8 +50,11 @@ internal static class BootCommandLine
 
     /// <summary>Models start_kernel()'s "Kernel command line:", parse_args("Booting kernel") and
     /// print_unknown_bootoptions(), init/main.c.</summary>
-    public static void ParseArgs(KernelContext k) =>
+    public static void ParseArgs(KernelContext k)
+    {
         KernelCommandLine.ParseArgs(k.Boot, k.Profile, k.MhpParams, k.Log.Printk, () => MemmapPages(k));
+        k.Boot.Hugetlb.Setup(k, k.Log.Printk); // the hugetlb __setup() handlers (the model prints their lines after parse_args()'s)
+    }
 
     /// <summary>memory_block_memmap_on_memory_pages() (v6.12) and what "force" adds to it: the struct pages of one
     /// memory block, rounded up to whole pageblocks.</summary>

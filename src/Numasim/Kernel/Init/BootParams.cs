@@ -58,6 +58,9 @@ public sealed class BootParams
     /// <summary>memhp_default_state=: the online type it named; null when absent or not an online type.</summary>
     public OnlineType? MemhpDefaultState { get; internal set; }
 
+    /// <summary>hugepages=, hugepagesz=, default_hugepagesz= and what their handlers leave for hugetlb_init().</summary>
+    internal Mm.HugetlbCmdline Hugetlb { get; } = new();
+
     /// <summary>Lines parse_early_param() prints during setup_arch() ("Malformed early option 'mem'").</summary>
     public List<string> EarlyLog { get; } = [];
 

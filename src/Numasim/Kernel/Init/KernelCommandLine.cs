@@ -129,6 +129,7 @@ public static class KernelCommandLine
                 var t = MemoryDevices.OnlineTypeFromString(line[s.Length..]);
                 if (t is not null) bp.MemhpDefaultState = t;
             }
+            else if (s is "hugepages=" or "hugepagesz=" or "default_hugepagesz=") HugetlbOption(bp, s, line[s.Length..]);
             else NoteUnmodelled(bp, s.TrimEnd('='));
             return true;
         }
@@ -236,6 +237,10 @@ public static class KernelCommandLine
         pages = (long)(CmdlineParsing.Memparse(p, out _) >> Mm.Page.Shift);
         return true;
     }
+
+    /// <summary>Keeps a hugetlb option for its handler (Mm.HugetlbCmdline, run with the kernel's state; it names what
+    /// the model lacks: a 1 GiB boot pool, a 1 GiB default hstate).</summary>
+    private static void HugetlbOption(BootParams bp, string setup, string value) => bp.Hugetlb.Words.Add((setup, value));
 
     private static void NoteUnmodelled(BootParams bp, string name)
     {

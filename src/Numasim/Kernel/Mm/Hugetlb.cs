@@ -11,12 +11,12 @@ internal readonly record struct HugePage(long Pfn, int Nid, int ZoneId);
 /// <summary>mm/hugetlb.c: the default hstate's (2 MiB, order 9) persistent pool, per node, allocated from and freed
 /// to the buddy allocator. The pool's pages are compact state; every counter (nr_huge_pages, free_huge_pages and
 /// their per-node arrays) is derived from them. Surplus and reserved pages need hugetlbfs users: always 0.</summary>
-internal sealed class Hugetlb
+internal sealed partial class Hugetlb
 {
     public const int Order = 9; // HUGETLB_PAGE_ORDER on x86_64 (PMD_SHIFT - PAGE_SHIFT)
     public const string Root = "/sys/kernel/mm/hugepages";
-    private static readonly string[] Caller = ["alloc_buddy_huge_page", "alloc_fresh_huge_page", "alloc_pool_huge_page",
-        "set_max_huge_pages", "__nr_hugepages_store_common", "nr_hugepages_store", "kernfs_fop_write_iter", "vfs_write"];
+    private static readonly AllocContext RuntimeCaller = new(0, "sh", 1, ["alloc_buddy_huge_page", "alloc_fresh_huge_page",
+        "alloc_pool_huge_page", "set_max_huge_pages", "__nr_hugepages_store_common", "nr_hugepages_store", "kernfs_fop_write_iter", "vfs_write"]);
 
     private readonly KernelContext _k;
     private readonly PageAlloc _alloc;
@@ -25,6 +25,8 @@ internal sealed class Hugetlb
     // h->next_nid_to_alloc, h->next_nid_to_free (NUMA_NO_NODE until first used), h->max_huge_pages.
     private readonly StateArray<int> _nextNid;
     private readonly StateValue<long> _maxHugePages;
+    // h->nr_overcommit_huge_pages: stored and shown; surplus pages need hugetlbfs users (not modelled), so it limits nothing.
+    private readonly StateValue<long> _nrOvercommit;
 
     public Hugetlb(KernelContext k, PageAlloc alloc)
     {
@@ -34,23 +36,23 @@ internal sealed class Hugetlb
         _nextNid = new StateArray<int>(k.State, "hugetlb next nid to alloc/free", 2);
         _nextNid.Fill(NumaConstants.NumaNoNode);
         _maxHugePages = new StateValue<long>(k.State, "hugetlb max_huge_pages");
+        _nrOvercommit = new StateValue<long>(k.State, "hugetlb nr_overcommit_huge_pages");
+        Gigantic = new HugetlbGigantic(k, alloc);
     }
 
     public int PagesPerHugePage => 1 << Order;
 
+    /// <summary>The 1 GiB hstate (hugepages-1048576kB), when the CPU has pdpe1gb.</summary>
+    public HugetlbGigantic Gigantic { get; }
+
     /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
-    public long NrHugePages(int nid = -1)
-    {
-        long n = 0;
-        foreach (var p in _pool.Items) if (nid < 0 || p.Nid == nid) n++;
-        return n;
-    }
+    public long NrHugePages(int nid = -1) => HstatePool.Count(_pool, nid);
 
     /// <summary>h->free_huge_pages(_node[nid]): every pool page, as the model has no users.</summary>
     public long FreeHugePages(int nid = -1) => NrHugePages(nid);
 
     /// <summary>hugetlb_total_pages(): base pages held by all hstates' pools.</summary>
-    public long TotalPages => NrHugePages() * PagesPerHugePage;
+    public long TotalPages => NrHugePages() * PagesPerHugePage + Gigantic.TotalPages;
 
     /// <summary>Models hugetlb_sysfs_init() and hugetlb_register_node()'s files: /sys/kernel/mm/hugepages/hugepages-2048kB/
     /// (hstate_attrs). nodeN/hugepages/ uses <see cref="NodeAttrs"/>.</summary>
@@ -60,10 +62,30 @@ internal sealed class Hugetlb
         d.Attr("free_hugepages", () => $"{FreeHugePages()}\n", mode: 0b100_100_100);
         d.Attr("nr_hugepages", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
         d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
-        d.Attr("nr_overcommit_hugepages", () => "0\n", v => ParseCount(v, out _), 0b110_100_100);
+        d.Attr("nr_overcommit_hugepages", () => $"{(ulong)_nrOvercommit.Value}\n", NrOvercommitStore, 0b110_100_100);
         d.Attr("resv_hugepages", () => "0\n", mode: 0b100_100_100);
         d.Attr("surplus_hugepages", () => "0\n", mode: 0b100_100_100);
     }
+
+    /// <summary>h->max_huge_pages: what /proc/sys/vm/nr_hugepages shows (the sysfs file shows nr_huge_pages).</summary>
+    public long MaxHugePages => _maxHugePages.Value;
+
+    /// <summary>h->nr_overcommit_huge_pages.</summary>
+    public ulong NrOvercommitHugePages => (ulong)_nrOvercommit.Value;
+
+    public void SetNrOvercommitHugePages(ulong count) => _nrOvercommit.Mut = (long)count;
+
+    /// <summary>Models nr_overcommit_hugepages_store(): kstrtoul(buf, 10) (the default hstate is never gigantic in
+    /// the model, so its -EINVAL for a gigantic hstate is not reached).</summary>
+    private Errno NrOvercommitStore(string v)
+    {
+        var err = ParseCount(v, out var count);
+        if (err == Errno.None) SetNrOvercommitHugePages(count);
+        return err;
+    }
+
+    /// <summary>Whether scan_movable_pages() skips pfn: the head of a free 2 MiB pool page or inside a 1 GiB one.</summary>
+    public bool SkipInScan(long pfn) => IsFreeHugePage(pfn) || Gigantic.Contains(pfn);
 
     /// <summary>Whether pfn is the head of a pool page (PageHuge() and not HPageMigratable(): scan_movable_pages() skips it).</summary>
     public bool IsFreeHugePage(long pfn) => IndexOf(pfn) >= 0;
@@ -76,7 +98,7 @@ internal sealed class Hugetlb
     }
 
     /// <summary>kstrtoul(buf, 10, &amp;count): decimal digits and at most one trailing newline.</summary>
-    private static Errno ParseCount(string v, out ulong count)
+    internal static Errno ParseCount(string v, out ulong count)
     {
         var s = v.EndsWith('\n') ? v[..^1] : v;
         if (s.StartsWith('+')) s = s[1..];
@@ -85,11 +107,17 @@ internal sealed class Hugetlb
         return ulong.TryParse(s, out count) ? Errno.None : Errno.ERANGE;
     }
 
-    /// <summary>Models __nr_hugepages_store_common(): NUMA_NO_NODE balances over N_MEMORY, a node's file only that node.</summary>
+    /// <summary>Models nr_hugepages_store(): kstrtoul() then __nr_hugepages_store_common().</summary>
     public Errno NrHugepagesStore(string value, int nid)
     {
         var err = ParseCount(value, out var count);
-        if (err != Errno.None) return err;
+        return err != Errno.None ? err : NrHugepagesStoreCommon(count, nid);
+    }
+
+    /// <summary>Models __nr_hugepages_store_common(): NUMA_NO_NODE balances over N_MEMORY, a node's file only that node.
+    /// (obey_mempolicy: the writer's policy is the default one in the model, so init_nodemask_of_mempolicy() gives no mask.)</summary>
+    public Errno NrHugepagesStoreCommon(ulong count, int nid)
+    {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"count {count}, nid {nid}");
         var allowed = nid == NumaConstants.NumaNoNode ? _k.NodeStates[NodeState.Memory].Clone() : NodeOnly(nid);
         return SetMaxHugePages(count, nid, allowed);
@@ -107,12 +135,7 @@ internal sealed class Hugetlb
     /// until the target or the first failure, shrink with remove_pool_huge_page() down to the target.</summary>
     private Errno SetMaxHugePages(ulong count, int nid, Bitmap allowed)
     {
-        if (nid != NumaConstants.NumaNoNode)
-        {
-            ulong old = count;
-            count += (ulong)(NrHugePages() - NrHugePages(nid));
-            if (count < old) count = ulong.MaxValue;
-        }
+        count = HstatePool.GlobalTarget(_pool, count, nid);
         while (count > (ulong)NrHugePages())
             if (!AllocPoolHugePage(allowed)) break;
         // min_count = resv + nr - free = 0: the model's pages are all free
@@ -125,9 +148,18 @@ internal sealed class Hugetlb
     /// <summary>Models hstate_next_node_to_alloc()/_free() (get_valid_node_allowed() then next_node_allowed()).</summary>
     private int NextNode(int which, Bitmap allowed)
     {
-        int nid = _nextNid[which];
+        int cursor = _nextNid[which];
+        int nid = NextNode(ref cursor, allowed);
+        _nextNid.Set(which, cursor);
+        return nid;
+    }
+
+    /// <summary>hstate_next_node_to_alloc(int *next_node, ...) on any cursor (6.12 passes a local one at boot).</summary>
+    internal static int NextNode(ref int cursor, Bitmap allowed)
+    {
+        int nid = cursor;
         if (nid == NumaConstants.NumaNoNode || !allowed[nid]) nid = NextAllowed(nid, allowed);
-        _nextNid.Set(which, NextAllowed(nid, allowed));
+        cursor = NextAllowed(nid, allowed);
         return nid;
     }
 
@@ -140,49 +172,40 @@ internal sealed class Hugetlb
 
     /// <summary>Models alloc_pool_huge_page(): for_each_node_mask_to_alloc() tries each allowed node once, from the
     /// round-robin cursor, with alloc_buddy_huge_page(); the page joins the pool (put_page() → enqueue_huge_page()).</summary>
-    private bool AllocPoolHugePage(Bitmap allowed)
+    private bool AllocPoolHugePage(Bitmap allowed, AllocContext? ctx = null)
     {
-        int nodes = allowed.Weight();
-        for (int i = 0; i < nodes; i++)
-        {
-            int node = NextNode(0, allowed);
-            if (node < 0) return false;
-            var page = AllocBuddyHugePage(node, allowed);
-            if (page is null) continue;
-            _pool.Add(new HugePage(page.Pfn, page.Node, page.Zone.Id));
-            _k.Trace.Change($"huge page at pfn 0x{page.Pfn:x} from {page.Zone} joins node {node}'s pool");
-            return true;
-        }
-        return false;
+        int cursor = _nextNid[0];
+        bool ok = AllocPoolHugePage(allowed, ref cursor, ctx ?? RuntimeCaller);
+        _nextNid.Set(0, cursor);
+        return ok;
+    }
+
+    /// <summary>alloc_pool_huge_page() with the round-robin cursor given (6.12's alloc_pool_huge_folio(..., next_node)).</summary>
+    private bool AllocPoolHugePage(Bitmap allowed, ref int cursor, AllocContext ctx) =>
+        HstatePool.AllocRoundRobin(ref cursor, allowed, node => AllocFreshHugePage(node, allowed, ctx));
+
+    /// <summary>Models alloc_fresh_huge_page() + free_huge_page(): a page from node nid's buddy joins the pool.</summary>
+    private bool AllocFreshHugePage(int node, Bitmap allowed, AllocContext ctx)
+    {
+        var page = AllocBuddyHugePage(node, allowed, ctx);
+        if (page is null) return false;
+        _pool.Add(new HugePage(page.Pfn, page.Node, page.Zone.Id));
+        _k.Trace.Change($"huge page at pfn 0x{page.Pfn:x} from {page.Zone} joins node {node}'s pool");
+        return true;
     }
 
     /// <summary>Models alloc_buddy_huge_page(): __alloc_pages(htlb_alloc_mask(h) | __GFP_THISNODE | __GFP_COMP |
     /// __GFP_NOWARN | __GFP_RETRY_MAYFAIL, order 9, nid, nodes_allowed); 2 MiB pages are movable (GFP_HIGHUSER_MOVABLE).</summary>
-    private AllocatedPage? AllocBuddyHugePage(int nid, Bitmap allowed)
+    private AllocatedPage? AllocBuddyHugePage(int nid, Bitmap allowed, AllocContext ctx)
     {
         if (_k.NodeDataOf(nid) is null) return null;
         var gfp = Gfp.GfpHighUserMovable | Gfp.ThisNode | Gfp.Comp | Gfp.NoWarn | Gfp.RetryMayfail;
-        return _alloc.AllocPages(gfp, Order, nid, allowed, new AllocContext(0, "sh", 1, Caller));
+        return _alloc.AllocPages(gfp, Order, nid, allowed, ctx);
     }
 
     /// <summary>Models remove_pool_huge_page() + update_and_free_page(): for_each_node_mask_to_free() takes the head
     /// of the next node's free list (the most recently enqueued page) back to the buddy.</summary>
-    private bool RemovePoolHugePage(Bitmap allowed)
-    {
-        int nodes = allowed.Weight();
-        for (int i = 0; i < nodes; i++)
-        {
-            int node = NextNode(1, allowed);
-            if (node < 0) return false;
-            for (int j = _pool.Length - 1; j >= 0; j--)
-                if (_pool[j].Nid == node)
-                {
-                    FreeToBuddy(j);
-                    return true;
-                }
-        }
-        return false;
-    }
+    private bool RemovePoolHugePage(Bitmap allowed) => HstatePool.RemoveRoundRobin(_pool, _nextNid, allowed, FreeToBuddy);
 
     private void FreeToBuddy(int index)
     {
@@ -198,6 +221,7 @@ internal sealed class Hugetlb
     public Errno DissolveFreeHugePages(long start, long end)
     {
         using var call = _k.Trace.Call("dissolve_free_huge_pages", "mm/hugetlb.c", $"pfn 0x{start:x}-0x{end - 1:x}");
+        Gigantic.Dissolve(start, end);
         for (int i = 0; i < _pool.Length;)
         {
             var p = _pool[i];

@@ -78,6 +78,16 @@ public sealed record KernelProfile
     /// live, 6.1.176 is one space short).</summary>
     public bool NodeMeminfoFileThpAligned { get; init; }
 
+    /// <summary>hugetlb_pages_alloc_boot() (v6.9 and later, mm/hugetlb.c): the boot-time pool of a non-gigantic hstate is
+    /// split by padata_do_multithreaded() into chunks, each allocated round-robin from first_online_node with its own
+    /// cursor (h->next_nid_to_alloc untouched); 6.1 loops alloc_pool_huge_page() over the hstate's cursor.</summary>
+    public bool HugetlbBootAllocInChunks { get; init; }
+
+    /// <summary>isolate_single_pageblock(), mm/page_isolation.c: 6.12 steps over a huge page crossing the isolated
+    /// range's ends; 6.1 tries to migrate it, which a free gigantic page refuses (isolate_or_dissolve_huge_page()), so
+    /// offline of a memory block holding part of a 1 GiB page is EBUSY on 6.1 and dissolves the page on 6.12 (both live).</summary>
+    public bool IsolationSkipsHugePages { get; init; }
+
     /// <summary>MPOL_PREFERRED_MANY exists (b27abaccf8e8, v5.15): before it mode 5 is MPOL_MAX, EINVAL in
     /// sanitize_mpol_flags().</summary>
     public bool MpolPreferredMany { get; init; } = true;
@@ -242,6 +252,8 @@ public sealed record KernelProfile
         MovableWatermarksLikeHighmem = true,
         NodeMemoryFailureStats = true,
         NodeMeminfoFileThpAligned = true,
+        HugetlbBootAllocInChunks = true,
+        IsolationSkipsHugePages = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
         // their hot-add: "ACPI: Unable to map lapic to logical cpu number" (seen in the 6.12 transcript).

@@ -303,6 +303,24 @@ public sealed class ZonePageAllocator
         return n;
     }
 
+    /// <summary>The end of alloc_contig_range(), mm/page_alloc.c: the free pages of an isolated range leave the buddy as
+    /// allocated pages (blocks of MAX_ORDER-1; the managed count stays), for free_contig_range() to give back.</summary>
+    public void TakeIsolatedAsAllocated(long startPfn, long endPfn)
+    {
+        _area.OfflineIsolatedPages(startPfn, endPfn);
+        const int order = BuddyConstants.MaxOrder - 1;
+        for (long pfn = startPfn; pfn < endPfn; pfn += 1L << order) _allocated.Add(pfn, order, MigrateType.Movable);
+    }
+
+    /// <summary>Pages the buddy never had (memblock-reserved at memblock_free_all()) become managed, allocated pages
+    /// (blocks of MAX_ORDER-1): gather_bootmem_prealloc()'s adjust_managed_page_count() for a boot-time gigantic page.</summary>
+    public void AdoptAllocated(long startPfn, long count)
+    {
+        const int order = BuddyConstants.MaxOrder - 1;
+        for (long pfn = startPfn; pfn < startPfn + count; pfn += 1L << order) _allocated.Add(pfn, order, MigrateType.Movable);
+        ManagedPages += count;
+    }
+
     /// <summary>Releases per-page tracking of pageblocks that hold no allocation any more (kept otherwise so that
     /// alloc/free churn does not allocate); memory then follows current, not peak, allocations.</summary>
     public void Compact() => _area.Allocated.Compact(ZoneStartPfn, ZoneEndPfn);

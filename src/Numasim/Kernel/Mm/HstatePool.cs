@@ -1,0 +1,62 @@
+using Numasim.Kernel.Numa;
+using Numasim.Snapshots;
+
+namespace Numasim.Kernel.Mm;
+
+/// <summary>What mm/hugetlb.c does the same way for every hstate's pool (a compact list of free pages in enqueue order,
+/// and the next_nid_to_alloc / next_nid_to_free cursors): counting, set_max_huge_pages()'s node target,
+/// for_each_node_mask_to_alloc() and remove_pool_huge_page().</summary>
+internal static class HstatePool
+{
+    /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
+    public static long Count(StateArray<HugePage> pool, int nid = -1)
+    {
+        long n = 0;
+        foreach (var p in pool.Items) if (nid < 0 || p.Nid == nid) n++;
+        return n;
+    }
+
+    /// <summary>set_max_huge_pages(): a node's count becomes a global target (count + pages on the other nodes,
+    /// ULONG_MAX on overflow).</summary>
+    public static ulong GlobalTarget(StateArray<HugePage> pool, ulong count, int nid)
+    {
+        if (nid == NumaConstants.NumaNoNode) return count;
+        ulong target = count + (ulong)(Count(pool) - Count(pool, nid));
+        return target < count ? ulong.MaxValue : target;
+    }
+
+    /// <summary>for_each_node_mask_to_alloc() with hstate_next_node_to_alloc() on the cursor: each allowed node once,
+    /// until <paramref name="allocOnNode"/> succeeds.</summary>
+    public static bool AllocRoundRobin(ref int cursor, Bitmap allowed, Func<int, bool> allocOnNode)
+    {
+        int nodes = allowed.Weight();
+        for (int i = 0; i < nodes; i++)
+        {
+            int node = Hugetlb.NextNode(ref cursor, allowed);
+            if (node < 0) return false;
+            if (allocOnNode(node)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Models remove_pool_huge_page(): for_each_node_mask_to_free() from the free cursor takes the head of
+    /// the next node's free list (the most recently enqueued page); <paramref name="free"/> gives it back.</summary>
+    public static bool RemoveRoundRobin(StateArray<HugePage> pool, StateArray<int> cursors, Bitmap allowed, Action<int> free)
+    {
+        int nodes = allowed.Weight();
+        for (int i = 0; i < nodes; i++)
+        {
+            int cursor = cursors[1];
+            int node = Hugetlb.NextNode(ref cursor, allowed);
+            cursors.Set(1, cursor);
+            if (node < 0) return false;
+            for (int j = pool.Length - 1; j >= 0; j--)
+                if (pool[j].Nid == node)
+                {
+                    free(j);
+                    return true;
+                }
+        }
+        return false;
+    }
+}
