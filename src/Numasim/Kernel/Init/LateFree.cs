@@ -69,10 +69,20 @@ internal static class LateFree
         for (int i = 0; i < frees.Count; i++)
         {
             if (i == 1) SwiotlbAndInitrd(k);
-            if (frees[i].SmpLocks && !FreesSmpLocks(k)) continue;
+            if (frees[i].SmpLocks) continue; // freed earlier, by AlternativeInstructions()
             Free(k, frees[i].What, k.KernelPhysAddr + frees[i].Offset, frees[i].Size);
         }
         if (frees.Count < 2) SwiotlbAndInitrd(k);
+    }
+
+    /// <summary>Models alternative_instructions()'s free of __smp_locks ("Freeing SMP alternatives memory"): it runs in
+    /// start_kernel() (arch_cpu_finalize_init()), after mem_init() and before any initcall, so the pages are managed
+    /// when init_per_zone_wmark_min() and khugepaged size the watermarks.</summary>
+    public static void AlternativeInstructions(KernelContext k)
+    {
+        if (!FreesSmpLocks(k)) return;
+        foreach (var f in k.Profile.Build.ImageFrees)
+            if (f.SmpLocks) Free(k, f.What, k.KernelPhysAddr + f.Offset, f.Size);
     }
 
     /// <summary>Models alternative_instructions()'s choice, arch/x86/kernel/alternative.c: with one present CPU (or

@@ -65,6 +65,7 @@ internal static class StartKernel
         MemInit(k);
         s.CpuHotplug.KernelAllocations?.EarlyKmemCacheNodeAlloc(); // mm_init(): kmem_cache_init() after mem_init()
         BootPhases.Mark("mem_init");
+        LateFree.AlternativeInstructions(k); // start_kernel(): arch_cpu_finalize_init() → alternative_instructions()
         PerZoneWmarks.HugepageInit(k); // a subsys_initcall: its khugepaged start recomputes what the line below sets
         PerZoneWmarks.InitPerZoneWmarkMin(k);
         BootPhases.Mark("init_per_zone_wmark_min");
