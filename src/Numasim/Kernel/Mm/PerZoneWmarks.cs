@@ -69,6 +69,9 @@ internal static class PerZoneWmarks
         for (int i = 0; i < zones.Length; i++)
         {
             var z = zones[i];
+            // for_each_zone() walks the online pgdats only: an offline node's zones keep what they had (0 for a node
+            // never online), which shows once the node comes online without a recomputation (6.12's Movable cap)
+            if (!k.NodeStates.Has(z.NodeId, NodeState.Online)) continue;
             z.WatermarkMin = marks[i].Min;
             z.WatermarkLow = marks[i].Low;
             z.WatermarkHigh = marks[i].High;
