@@ -18,6 +18,11 @@ public sealed record ScenarioComparison(string File, string Name, IReadOnlyList<
     /// <summary>Why the first QEMU died before the guest's shell, when the boot was made a second time.</summary>
     public string? BootRetried { get; init; }
 
+    /// <summary>The whole tree at the scenario's end (Fuzz/TreeCompare: /sys/devices/system/{node,cpu,memory} and
+    /// /proc/{meminfo,buddyinfo,zoneinfo} by the fuzz's rule): counted in the agreement figure, shown with its first
+    /// difference; the verdict stays the steps' and the reservations'. Null when the guest gave no tree.</summary>
+    public IReadOnlyList<Fuzz.TreeFile>? WholeTree { get; init; }
+
     public bool Equal => Differences.Count == 0 && GuestError is null && Reservations.All(r => r.Equal);
 }
 
@@ -76,8 +81,9 @@ public static partial class OracleRunner
         int filesCompared = results.Sum(r => r.FilesCompared), filesEqual = results.Sum(r => r.FilesEqual);
         int resCompared = results.Sum(r => r.Reservations.Count), resEqual = results.Sum(r => r.Reservations.Count(g => g.Equal));
         int equal = results.Count(r => r.Equal);
+        int treeCompared = results.Sum(r => r.WholeTree?.Count ?? 0), treeEqual = results.Sum(r => r.WholeTree?.Count(f => f.Equal) ?? 0);
         stdout.WriteLine();
-        stdout.WriteLine($"agreement: files {filesEqual}/{filesCompared} equal ({Pct(filesEqual, filesCompared)}), boot reservations {resEqual}/{resCompared} equal ({Pct(resEqual, resCompared)}), scenarios {equal}/{results.Count} equal ({Pct(equal, results.Count)}); {refused.Count} refused; {total.Elapsed.TotalSeconds:0.0} s");
+        stdout.WriteLine($"agreement: files {filesEqual}/{filesCompared} equal ({Pct(filesEqual, filesCompared)}), whole trees {treeEqual}/{treeCompared} files equal ({Pct(treeEqual, treeCompared)}), boot reservations {resEqual}/{resCompared} equal ({Pct(resEqual, resCompared)}), scenarios {equal}/{results.Count} equal ({Pct(equal, results.Count)}); {refused.Count} refused; {total.Elapsed.TotalSeconds:0.0} s");
         // refused scenarios (only run at all under --keep-going) are neither passed nor failed: they were not run
         stdout.WriteLine($"{equal} passed, {results.Count - equal} failed");
         opt.Finished?.Invoke(new OracleSummary(kernel.Spec, profile.Name, results, refused, total.Elapsed));
@@ -86,9 +92,14 @@ public static partial class OracleRunner
 
     internal static string Pct(int a, int b) => b == 0 ? "-" : $"{100.0 * a / b:0.#}%";
 
+    /// <summary>One scenario, with the whole tree read at its end and compared as the fuzz compares it.</summary>
     private static ScenarioComparison RunOne(Scenario sc, OracleKernel kernel, KernelProfile profile, string initrd, string? recordDir,
-        Action<string, int, int, string>? progress) =>
-        RunCase(sc, kernel, profile, initrd, recordDir, recordDir is not null, progress).Comparison;
+        Action<string, int, int, string>? progress)
+    {
+        var (c, model, kr) = RunCase(sc, kernel, profile, initrd, recordDir, dump: true, progress);
+        if (model is null || kr.Dump is null) return c;
+        return c with { WholeTree = Fuzz.TreeCompare.Compare(Fuzz.TreeCompare.ModelDump(model.Machine.Fs), kr.Dump) };
+    }
 
     /// <summary>One scenario on the model and on the kernel, step by step; with <paramref name="dump"/>, the kernel's whole
     /// tree and dmesg are read at the end (<c>oracle fuzz</c> compares them). Model is null when the model itself failed.</summary>
@@ -226,6 +237,13 @@ public static partial class OracleRunner
         if (c.BootRetried is not null) o.WriteLine($"   booted twice: the first QEMU died before the shell ({c.BootRetried})");
         if (c.Reservations.Count > 0)
             o.WriteLine($"   boot reservations (caller, node; memblock=debug): {c.Reservations.Count(r => r.Equal)}/{c.Reservations.Count} equal");
+        if (c.WholeTree is { } tree)
+        {
+            var differ = tree.Where(f => !f.Equal).ToList();
+            o.WriteLine($"   whole tree at the end: {tree.Count - differ.Count}/{tree.Count} files equal");
+            if (differ.Count > 0 && Fuzz.TreeCompare.FirstDifference(differ[0]) is { } d)
+                o.WriteLine($"   first differing file {differ[0].Path} line {d.Line}: model '{Show(d.Model ?? "(none)")}', kernel '{Show(d.Kernel ?? "(none)")}'; {differ.Count} file(s) differ");
+        }
         foreach (var r in c.Reservations.Where(r => !r.Equal))
             o.WriteLine($"   reservation {r.Caller} node {r.Node}: model {r.ModelBytes} bytes in {r.ModelPieces}, kernel {r.KernelBytes} bytes in {r.KernelPieces}");
         foreach (var d in c.Differences)
