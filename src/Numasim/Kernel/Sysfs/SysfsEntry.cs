@@ -60,7 +60,9 @@ public sealed class SysfsLink : SysfsEntry
 
     public string Target { get; }
 
-    /// <summary>The relative form sysfs shows through readlink, e.g. "../../cpu/cpu0".</summary>
+    /// <summary>The relative form sysfs shows through readlink, e.g. "../../cpu/cpu0". Models kernfs_get_target_path():
+    /// it climbs from the link's directory until it reaches an ancestor of the target's parent, so a link to an
+    /// ancestor goes one level above it and down again ("../../../node0", not "../..").</summary>
     public string RelativeTarget
     {
         get
@@ -68,7 +70,7 @@ public sealed class SysfsLink : SysfsEntry
             var from = (Parent?.Path ?? "/").Split('/', StringSplitOptions.RemoveEmptyEntries);
             var to = Target.Split('/', StringSplitOptions.RemoveEmptyEntries);
             int common = 0;
-            while (common < from.Length && common < to.Length && from[common] == to[common]) common++;
+            while (common < from.Length && common < to.Length - 1 && from[common] == to[common]) common++;
             var parts = Enumerable.Repeat("..", from.Length - common).Concat(to.Skip(common));
             return string.Join('/', parts);
         }
