@@ -8,6 +8,16 @@ namespace Numasim.Kernel.Mm;
 /// for_each_node_mask_to_alloc() and remove_pool_huge_page().</summary>
 internal static class HstatePool
 {
+    /// <summary>An hstate's compact state: its pool pages, the alloc/free cursors (NUMA_NO_NODE until first used) and
+    /// h->max_huge_pages, named "{prefix} pool pages" and so on.</summary>
+    public static (StateArray<HugePage> Pool, StateArray<int> NextNid, StateValue<long> Max) NewState(StateStore store, string prefix)
+    {
+        var pool = new StateArray<HugePage>(store, $"{prefix} pool pages");
+        var nextNid = new StateArray<int>(store, $"{prefix} next nid to alloc/free", 2);
+        nextNid.Fill(NumaConstants.NumaNoNode);
+        return (pool, nextNid, new StateValue<long>(store, $"{prefix} max_huge_pages"));
+    }
+
     /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
     public static long Count(StateArray<HugePage> pool, int nid = -1)
     {

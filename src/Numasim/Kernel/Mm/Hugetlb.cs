@@ -32,10 +32,7 @@ internal sealed partial class Hugetlb
     {
         _k = k;
         _alloc = alloc;
-        _pool = new StateArray<HugePage>(k.State, "hugetlb pool pages");
-        _nextNid = new StateArray<int>(k.State, "hugetlb next nid to alloc/free", 2);
-        _nextNid.Fill(NumaConstants.NumaNoNode);
-        _maxHugePages = new StateValue<long>(k.State, "hugetlb max_huge_pages");
+        (_pool, _nextNid, _maxHugePages) = HstatePool.NewState(k.State, "hugetlb");
         _nrOvercommit = new StateValue<long>(k.State, "hugetlb nr_overcommit_huge_pages");
         Gigantic = new HugetlbGigantic(k, alloc);
     }

@@ -25,10 +25,7 @@ internal sealed class HugetlbGigantic
     {
         _k = k;
         _alloc = alloc;
-        _pool = new StateArray<HugePage>(k.State, "hugetlb 1G pool pages");
-        _nextNid = new StateArray<int>(k.State, "hugetlb 1G next nid to alloc/free", 2);
-        _nextNid.Fill(NumaConstants.NumaNoNode);
-        _maxHugePages = new StateValue<long>(k.State, "hugetlb 1G max_huge_pages");
+        (_pool, _nextNid, _maxHugePages) = HstatePool.NewState(k.State, "hugetlb 1G");
     }
 
     // huge_boot_pages: the memblock addresses __alloc_bootmem_huge_page() got, most recent first (list_add()).
