@@ -26,6 +26,32 @@ internal static class HstatePool
         return n;
     }
 
+    /// <summary>__nr_hugepages_store_common()'s nodes_allowed: N_MEMORY for the global files (NUMA_NO_NODE), the
+    /// node alone for a node's file.</summary>
+    public static Bitmap NodesAllowed(KernelContext k, int nid)
+    {
+        var m = k.NodeStates[NodeState.Memory].Clone();
+        if (nid == NumaConstants.NumaNoNode) return m;
+        m.ClearAll();
+        m.Set(nid);
+        return m;
+    }
+
+    /// <summary>Models set_max_huge_pages(): a node's count becomes a global target; grow with alloc_pool_huge_page()
+    /// until the target or the first failure, shrink with remove_pool_huge_page() down to it (min_count = resv + nr -
+    /// free = 0: the model's pages are all free); max_huge_pages is what the pool then holds.</summary>
+    public static Errno SetMaxHugePages(StateArray<HugePage> pool, StateValue<long> maxHugePages, ulong count, int nid,
+        Bitmap allowed, Func<Bitmap, bool> allocPoolHugePage, Func<Bitmap, bool> removePoolHugePage)
+    {
+        count = GlobalTarget(pool, count, nid);
+        while (count > (ulong)Count(pool))
+            if (!allocPoolHugePage(allowed)) break;
+        while (count < (ulong)Count(pool))
+            if (!removePoolHugePage(allowed)) break;
+        maxHugePages.Mut = Count(pool);
+        return Errno.None;
+    }
+
     /// <summary>set_max_huge_pages(): a node's count becomes a global target (count + pages on the other nodes,
     /// ULONG_MAX on overflow).</summary>
     public static ulong GlobalTarget(StateArray<HugePage> pool, ulong count, int nid)

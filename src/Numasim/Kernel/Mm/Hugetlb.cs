@@ -116,30 +116,8 @@ internal sealed partial class Hugetlb
     public Errno NrHugepagesStoreCommon(ulong count, int nid)
     {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"count {count}, nid {nid}");
-        var allowed = nid == NumaConstants.NumaNoNode ? _k.NodeStates[NodeState.Memory].Clone() : NodeOnly(nid);
-        return SetMaxHugePages(count, nid, allowed);
-    }
-
-    private Bitmap NodeOnly(int nid)
-    {
-        var m = _k.NodeStates[NodeState.Memory].Clone();
-        m.ClearAll();
-        m.Set(nid);
-        return m;
-    }
-
-    /// <summary>Models set_max_huge_pages(): a node's count becomes a global target; grow with alloc_pool_huge_page()
-    /// until the target or the first failure, shrink with remove_pool_huge_page() down to the target.</summary>
-    private Errno SetMaxHugePages(ulong count, int nid, Bitmap allowed)
-    {
-        count = HstatePool.GlobalTarget(_pool, count, nid);
-        while (count > (ulong)NrHugePages())
-            if (!AllocPoolHugePage(allowed)) break;
-        // min_count = resv + nr - free = 0: the model's pages are all free
-        while (count < (ulong)NrHugePages())
-            if (!RemovePoolHugePage(allowed)) break;
-        _maxHugePages.Mut = NrHugePages();
-        return Errno.None;
+        return HstatePool.SetMaxHugePages(_pool, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid),
+            allowed => AllocPoolHugePage(allowed), RemovePoolHugePage);
     }
 
     /// <summary>Models hstate_next_node_to_alloc()/_free() (get_valid_node_allowed() then next_node_allowed()).</summary>

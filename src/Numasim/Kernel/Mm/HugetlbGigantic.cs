@@ -131,19 +131,8 @@ internal sealed class HugetlbGigantic
         var err = Hugetlb.ParseCount(value, out var count);
         if (err != Errno.None) return err;
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"1 GiB hstate, count {count}, nid {nid}");
-        var allowed = _k.NodeStates[NodeState.Memory].Clone();
-        if (nid != NumaConstants.NumaNoNode)
-        {
-            allowed.ClearAll();
-            allowed.Set(nid);
-        }
-        count = HstatePool.GlobalTarget(_pool, count, nid);
-        while (count > (ulong)NrHugePages())
-            if (!AllocPoolHugePage(allowed)) break;
-        while (count < (ulong)NrHugePages())
-            if (!RemovePoolHugePage(allowed)) break;
-        _maxHugePages.Mut = NrHugePages();
-        return Errno.None;
+        return HstatePool.SetMaxHugePages(_pool, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid),
+            AllocPoolHugePage, RemovePoolHugePage);
     }
 
     /// <summary>Models alloc_pool_huge_page() → alloc_fresh_huge_page() → alloc_gigantic_page() on the alloc cursor.</summary>
