@@ -12,7 +12,10 @@ public static partial class KernelRun
     /// counters only when vmstat_update() runs for it (deferrable, so an idle vCPU may keep them for long): the step
     /// ends with a write to /proc/sys/vm/stat_refresh, which folds them all, so the files read next show the counters
     /// as the model keeps them.</summary>
-    public static string GuestCommand(NumactlRun r)
+    public static string GuestCommand(NumactlRun r) => $"{CommandLine(r)} 2>&1; r=$?; {StatRefresh}; (exit $r)";
+
+    /// <summary>The numactl and/or dd words of a run, without redirection.</summary>
+    private static string CommandLine(NumactlRun r)
     {
         var sb = new StringBuilder();
         if (r.Policy != NumactlPolicy.None || r.File is not null) sb.Append("numactl ");
@@ -34,7 +37,7 @@ public static partial class KernelRun
         if (r.File is not null && r.Touch) sb.Append("--touch ");
         if (r.Of is not null)
             sb.Append("dd if=/dev/zero of=").Append(Q(r.Of)).Append(" bs=4096 count=").Append(r.Count).Append(r.NoTrunc ? " conv=notrunc" : "");
-        return $"{sb.ToString().TrimEnd()} 2>&1; r=$?; {StatRefresh}; (exit $r)";
+        return sb.ToString().TrimEnd();
     }
 
     /// <summary>A long-lived task in the guest: a shell started under numactl that reads commands from a fifo and
@@ -44,13 +47,11 @@ public static partial class KernelRun
         var fifo = $"/tmp/.task-{name}";
         if (r.Of is null)
         {
-            var numactl = GuestCommand(r with { Of = null });
-            numactl = numactl[..numactl.IndexOf(" 2>&1;", StringComparison.Ordinal)];
+            var numactl = CommandLine(r with { Of = null });
             var worker = $"exec 3<>{fifo}.in 4<>{fifo}.out; while IFS= read -r c <&3; do (eval \"$c\") >&4 2>&1; echo \"@@done=$?\" >&4; done";
             return $"if {numactl} true 2>&1; then mkfifo {fifo}.in {fifo}.out; {numactl} sh -c {Q(worker)} </dev/null >/dev/null 2>&1 & else false; fi";
         }
-        var dd = GuestCommand(r with { Policy = NumactlPolicy.None, Nodes = "", File = null });
-        dd = dd[..dd.IndexOf(" 2>&1;", StringComparison.Ordinal)];
+        var dd = CommandLine(r with { Policy = NumactlPolicy.None, Nodes = "", File = null });
         return $"echo {Q(dd)} > {fifo}.in; exec 5<>{fifo}.out; r=1; while IFS= read -r l <&5; do case \"$l\" in @@done=*) r=${{l#@@done=}}; break;; esac; echo \"$l\"; done; {StatRefresh}; (exit $r)";
     }
 

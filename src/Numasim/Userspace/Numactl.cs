@@ -99,6 +99,7 @@ internal static class Numactl
         int f = shmem.Create(r.File!);
         long length = r.Length > 0 ? r.Length : shmem.Size(r.File!);
         if (r.Offset + length > shmem.Size(r.File!)) shmem.Truncate(f, r.Offset + length, r.Cpu);
+        long start = r.Offset / Page.Size, end = (r.Offset + length + Page.Size - 1) / Page.Size; // the mapping's pages
         if (r.Policy != NumactlPolicy.None)
         {
             var (mode, mask) = r.Policy switch
@@ -112,13 +113,11 @@ internal static class Numactl
             };
             var err = MempolicyOps.Make(k, mode, MpolFlags.None, mask, out var pol);
             if (err != Errno.None) return new(err.ToString()); // numa_error("mbind")
-            long start = r.Offset / Page.Size, end = (r.Offset + length + Page.Size - 1) / Page.Size;
             shmem.SetPolicy(f, start, end, pol);
         }
         if (r.Touch)
         {
             // numa_police_memory(): a read and a write of each page; numactl itself runs with the default policy
-            long start = r.Offset / Page.Size, end = (r.Offset + length + Page.Size - 1) / Page.Size;
             for (long i = start; i < end; i++)
                 if (!shmem.GetPage(f, i, default, r.Cpu, "numactl")) return new("ENOMEM");
         }

@@ -64,7 +64,7 @@ internal sealed class Cpuset
         if (_effectiveMems.Value.SameAs(newMems)) return Errno.None;
         using var call = _k.Trace.Call("cpuset_hotplug_workfn", "kernel/cgroup/cpuset.c", $"N_MEMORY now {newMems.ToListString()}");
         _effectiveMems.Mut = NodemaskWords.Of(newMems);
-        var wide = Widen(newMems);
+        var wide = MempolicyOps.CpusetMemsAllowed(_k);
         for (int i = 0; i < _tasks.Length; i++)
         {
             // cpuset_change_task_nodemask(): mpol_rebind_task(), then mems_allowed
@@ -74,12 +74,5 @@ internal sealed class Cpuset
             _k.Trace.Change($"task {_names[t.Name]}: policy nodes {t.Pol.Nodes.ToBitmap().ToListString()}, mems_allowed {newMems.ToListString()}");
         }
         return Errno.None;
-    }
-
-    private static Bitmap Widen(Bitmap b)
-    {
-        var w = new Bitmap(NumaConstants.MaxNumNodes);
-        foreach (var n in b.Bits()) w.Set(n);
-        return w;
     }
 }
