@@ -18,6 +18,7 @@ mkdir -p "$work"
 
 command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz is missing: apt-get install -y --no-install-recommends afl++" >&2; exit 2; }
 tools="$work/tools"
+t0=$SECONDS
 [[ -x "$tools/sharpfuzz" ]] || dotnet tool install --tool-path "$tools" SharpFuzz.CommandLine --version 2.3.0 >/dev/null
 
 bin="$work/bin" plain="$work/plain"
@@ -26,6 +27,7 @@ dotnet build "$root/fuzz/Numasim.Fuzz/Numasim.Fuzz.csproj" -c Release -o "$bin" 
 cp -r "$bin" "$plain"  # findings are replayed uninstrumented: the exception as a user would meet it
 "$tools/sharpfuzz" "$bin/Numasim.dll" >/dev/null
 "$tools/sharpfuzz" "$bin/YamlDotNet.dll" >/dev/null
+echo "fuzz: tools, build and instrumentation in $((SECONDS - t0)) s"
 
 seed() { # seed TARGET DIR: the starting corpus, from the project's files and the shared dumps
     local t=$1 d=$2 i=0 f
@@ -39,8 +41,8 @@ seed() { # seed TARGET DIR: the starting corpus, from the project's files and th
             i=$((i + 1)); printf '%s\n' "$l" > "$d/m$i.yaml"; done
         for f in "$shared"/hwloc-linux/16amd64-8n2c.tar.bz2 "$shared"/util-linux/ts__lscpu__dumps__x86_64-epyc_7451.tar.gz; do
             [[ -f "$f" ]] || continue
-            dotnet "$root/src/Numasim.Cli/bin/Debug/net10.0/Numasim.Cli.dll" import "$f" -o "$d/$(basename "$f").yaml" >/dev/null 2>&1 \
-              || dotnet "$bin/Numasim.Cli.dll" import "$f" -o "$d/$(basename "$f").yaml" >/dev/null 2>&1 || true
+            # the uninstrumented copy: an instrumented assembly run outside afl-fuzz is not what a user runs
+            timeout 60 dotnet "$plain/Numasim.Cli.dll" import "$f" -o "$d/$(basename "$f").yaml" >/dev/null 2>&1 || true
         done ;;
     scenario)
         for f in "$root"/scenarios/*/*.yaml; do cp "$f" "$d/"; done ;;
@@ -64,11 +66,17 @@ export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT
 export DOTNET_TieredPGO=0
 passed=0 failed=0
 for t in "${targets[@]}"; do
-    in="$work/in/$t" out="$work/out/$t"
+    in="$work/in/$t" out="$work/out/$t" t0=$SECONDS
     seed "$t" "$in"
     rm -rf "$out"; mkdir -p "$work/out"
     dict=(); [[ -f "$root/fuzz/dict/$t.dict" ]] && dict=(-x "$root/fuzz/dict/$t.dict")
-    afl-fuzz -i "$in" -o "$out" -V "$secs" -t 10000 -m none "${dict[@]}" -- dotnet "$bin/Numasim.Fuzz.dll" fuzz "$t" > "$work/afl-$t.log" 2>&1 || true
+    # bounded: afl-fuzz's calibration of a slow seed must not eat the other targets' time
+    timeout --kill-after=5 $((secs + 90)) afl-fuzz -i "$in" -o "$out" -V "$secs" -t 10000 -m none "${dict[@]}" \
+        -- dotnet "$bin/Numasim.Fuzz.dll" fuzz "$t" > "$work/afl-$t.log" 2>&1 && rc=0 || rc=$?
+    if [[ $rc == 124 || $rc == 137 ]]; then
+        echo "fuzz $t: afl-fuzz did not end within $((secs + 90)) s (see $work/afl-$t.log)"; tail -5 "$work/afl-$t.log" >&2
+        failed=$((failed + 1)); continue
+    fi
     stats="$out/default/fuzzer_stats"
     if [[ ! -f "$stats" ]]; then
         echo "fuzz $t: afl-fuzz did not start (see $work/afl-$t.log)"; tail -5 "$work/afl-$t.log" >&2
@@ -76,7 +84,7 @@ for t in "${targets[@]}"; do
     fi
     get() { grep -E "^$1 *:" "$stats" | sed -E 's/^[^:]*: *//'; }
     crashes=$(get saved_crashes) hangs=$(get saved_hangs)
-    echo "fuzz $t: $(get execs_done) execs in $(get run_time) s, $(get bitmap_cvg) map, $(get corpus_count) paths, $crashes crashes, $hangs hangs"
+    echo "fuzz $t: $(get execs_done) execs in $(get run_time) s, $(get bitmap_cvg) map, $(get corpus_count) paths, $crashes crashes, $hangs hangs ($((SECONDS - t0)) s with seeding and calibration)"
     for f in "$out"/default/crashes/id:* "$out"/default/hangs/id:*; do
         [[ -f "$f" ]] || continue
         echo "  finding: $f"
