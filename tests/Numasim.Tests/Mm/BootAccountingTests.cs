@@ -104,6 +104,23 @@ public class BootAccountingTests
         Assert.Contains("node 0: present 1048056 kB, MemTotal 916540 kB, not managed 131516 kB", lines);
     }
 
+    /// <summary>movable_node: setup_arch() makes memblock allocate bottom-up until numa_init() has parsed SRAT, so the
+    /// real-mode trampoline goes to 0x10000 and numa_alloc_distance()'s page to 0x100000 (memblock=debug of both guests,
+    /// 2026-12-07), one more page outside the packed top-down pages: MemTotal one page lower than without it.</summary>
+    [Theory]
+    [InlineData("v6.1", 916536)]
+    [InlineData("v6.12", 924028)]
+    public void Movable_node_allocates_bottom_up_until_numa_init_and_costs_the_distance_table_a_low_page(string profile, long memTotalKb)
+    {
+        var m = Boot(Numasim.Cli.Commands.BenchCommand.OracleQemu + " -append 'movable_node'", profile);
+        Assert.Equal(memTotalKb, MemTotalKb(m, 0));
+        var lines = ReservationReport.Lines(m.Kernel).ToList();
+        Assert.Contains(lines, l => l.Contains("[mem 0x0000000000010000-0x0000000000016fff]") && l.Contains("reserve_real_mode"));
+        Assert.Contains(lines, l => l.Contains("[mem 0x0000000000100000-0x0000000000100003]") && l.Contains("numa_alloc_distance"));
+        // after numa_init() the allocations are top-down again: NODE_DATA(0) at the top of node 0
+        Assert.Contains(lines, l => l.Contains("alloc_node_data") && l.Contains("0x000000003ff"));
+    }
+
     [Fact]
     public void An_initrd_above_a_mem_limit_is_moved_below_it_and_its_old_range_freed()
     {

@@ -3,7 +3,8 @@ using Numasim.Kernel.Mm;
 namespace Numasim.Kernel.Arch;
 
 /// <summary>
-/// arch/x86/mm/init.c init_mem_mapping(): the direct map of all RAM, built top-down (memory_map_top_down()) with
+/// arch/x86/mm/init.c init_mem_mapping(): the direct map of all RAM, built top-down (memory_map_top_down(); bottom-up
+/// from the kernel's end with movable_node, memory_map_bottom_up()) with
 /// 2 MiB pages (QEMU's qemu64 has no 1 GiB pages) and 4 KiB pages at unaligned edges. Its page-table pages come
 /// from the brk buffer (INIT_PGT_BUF_SIZE) while it lasts and the range being mapped does not hold that buffer,
 /// else from memblock inside what is already mapped (alloc_low_pages()). 4-level paging: a PUD page per 512 GiB,
@@ -28,12 +29,21 @@ internal sealed class InitMemMapping
         _bufTop = _bufStart + (ulong)k.Profile.Build.PgtBufPages * (ulong)Page.Size;
     }
 
-    /// <summary>Models init_mem_mapping() → memory_map_top_down(ISA_END_ADDRESS, max_pfn); sets memblock's limit.</summary>
+    /// <summary>Models init_mem_mapping(): the ISA range, then memory_map_top_down(ISA_END_ADDRESS, max_pfn), or
+    /// with memblock bottom-up [_end, max_pfn) and then [ISA_END_ADDRESS, _end); sets memblock's limit.</summary>
     public static void Run(KernelContext k)
     {
         var m = new InitMemMapping(k);
         ulong end = Page.AddrOf(k.MaxPfn);
         m.Map(0, IsaEnd);
+        if (k.Memblock.BottomUp)
+        {
+            ulong kernelEnd = m._bufStart + k.Profile.Build.BrkSectionBytes; // __pa_symbol(_end)
+            m.MapBottomUp(kernelEnd, end);
+            m.MapBottomUp(IsaEnd, kernelEnd);
+            k.Memblock.CurrentLimit = end;
+            return;
+        }
         // the first probe: the highest free 2 MiB, freed again at once
         ulong probe = k.Memblock.FindInRange(Pmd, Pmd, IsaEnd, end, -1);
         ulong realEnd = probe == 0 ? end : probe + Pmd;
@@ -49,6 +59,21 @@ internal sealed class InitMemMapping
         }
         if (realEnd < end) m.MapRange(realEnd, end);
         k.Memblock.CurrentLimit = end;
+    }
+
+    /// <summary>Models memory_map_bottom_up(): [start, end) upwards in steps growing as in the top-down walk; the
+    /// page tables come from what is mapped above <paramref name="start"/> (min_pfn_mapped).</summary>
+    private void MapBottomUp(ulong start, ulong end)
+    {
+        ulong step = Pmd, mapped = 0;
+        _minMapped = start;
+        while (start < end)
+        {
+            ulong next = step != 0 && end - start > step ? Math.Min((start + step) / step * step, end) : end; // round_up(start + 1, step)
+            mapped += MapRange(start, next);
+            start = next;
+            if (mapped >= step) step <<= Page.PageblockOrder - 1;
+        }
     }
 
     /// <summary>Models init_range_memory_mapping(): each memory range's part of [start, end).</summary>

@@ -42,6 +42,8 @@ internal static class X86Numa
             apicToNode = k.Firmware.Cpus.ToDictionary(c => c.ApicId, _ => 0);
         }
 
+        // numa_init(): "We reset memblock back to the top-down direction here" (init_func has parsed SRAT)
+        k.Memblock.BottomUp = false;
         CleanupMeminfo(k, blks, maxPfn);
         RegisterMemblks(k, blks, parsed);
         k.ApicToNode.SetAll(apicToNode);

@@ -19,6 +19,8 @@ internal static class StartKernel
         using var call = k.Trace.Call("start_kernel", "init/main.c", $"profile {k.Profile.Name}");
         // setup_arch(): "Command line:", parse_early_param(), e820, early reservations, NUMA, CPU enumeration.
         BootCommandLine.SetupArch(k);
+        // setup_arch(): memblock_set_bottom_up(true) with movable_node, until numa_init() has parsed SRAT
+        k.Memblock.BottomUp = k.Boot.MovableNode;
         k.MaxPfn = E820Setup.MemblockSetup(k);
         k.Trace.Decide($"e820__memblock_setup(): max_pfn 0x{k.MaxPfn:x} ({k.MaxPfn >> 8} MiB of boot RAM)");
         k.Initrd = InitrdPlacement(k);

@@ -35,6 +35,10 @@ public sealed class Memblock
     /// <summary>memblock.current_limit: the highest address allocations may return (MEMBLOCK_ALLOC_ACCESSIBLE).</summary>
     public ulong CurrentLimit { get; set; } = ulong.MaxValue;
 
+    /// <summary>memblock.bottom_up (memblock_set_bottom_up()): x86's setup_arch() sets it with movable_node, so the
+    /// early allocations stay near the kernel until numa_init() has parsed SRAT's hotpluggable ranges.</summary>
+    public bool BottomUp { get; set; }
+
     /// <summary>Models memblock_add(): ranges are kept sorted and merged when adjacent on the same node.</summary>
     public void Add(long start, long end, int nid = -1)
     {
@@ -155,6 +159,7 @@ public sealed class Memblock
         if (end > CurrentLimit) end = CurrentLimit;
         start = Math.Max(start, (ulong)Page.Size);
         end = Math.Max(start, end);
+        if (BottomUp) return FindBottomUp(size, align, start, end, nid);
         var regions = nid >= 0 ? RegionsOf(nid) : null;
         for (int n = 0, count = regions?.Count ?? _memory.Count; n < count; n++)
         {
@@ -183,6 +188,32 @@ public sealed class Memblock
                 if (bottom == ms) break;
                 top = _reserved[j].Start;
                 j--;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Models __memblock_find_range_bottom_up(): the lowest address in [start, end) where
+    /// <paramref name="size"/> bytes aligned to <paramref name="align"/> fit in free memory of
+    /// <paramref name="nid"/> (-1: any node), over the free ranges ascending (for_each_free_mem_range); 0 when none.</summary>
+    private ulong FindBottomUp(ulong size, ulong align, ulong start, ulong end, int nid)
+    {
+        foreach (var m in _memory)
+        {
+            if (nid >= 0 && m.Nid != nid) continue;
+            ulong ms = Page.AddrOf(m.Start), me = Page.AddrOf(m.End);
+            if (me <= start) continue;
+            if (ms >= end) break;
+            ulong cur = ms;
+            for (int i = FirstReservedEndingAtOrAfter(ms + 1); ; i++)
+            {
+                bool last = i >= _reserved.Count || _reserved[i].Start >= me;
+                ulong freeEnd = last ? me : _reserved[i].Start;
+                ulong fs = Math.Clamp(cur, start, end), fe = Math.Clamp(freeEnd, start, end);
+                ulong cand = (fs + align - 1) & ~(align - 1);
+                if (cand < fe && fe - cand >= size) return cand;
+                if (last) break;
+                cur = Math.Max(cur, _reserved[i].End);
             }
         }
         return 0;

@@ -34,6 +34,10 @@ public sealed record KernelBuild
     /// <summary>__end_of_kernel_reserve - _text (kallsyms): what early_reserve_memory() reserves for the image.</summary>
     public required ulong KernelReserveBytes { get; init; }
 
+    /// <summary>_end - __brk_base (the guest's /proc/kallsyms with nokaslr: 0x30000 in 6.1 and 6.12): the .brk
+    /// section, so _end, the kernel_end init_mem_mapping() maps above first when memblock allocates bottom-up.</summary>
+    public ulong BrkSectionBytes { get; init; } = 0x30000;
+
     /// <summary>INIT_PGT_BUF_SIZE in pages (arch/x86/mm/init.c: 4 * INIT_PGD_PAGE_TABLES with CONFIG_X86_5LEVEL and
     /// CONFIG_RANDOMIZE_MEMORY, config): the early page-table buffer extend_brk() takes before reserve_brk().</summary>
     public int PgtBufPages { get; init; } = 16;
