@@ -5,17 +5,18 @@ namespace Numasim.Kernel.Arch;
 /// <summary>
 /// arch/x86/mm/init.c init_mem_mapping(): the direct map of all RAM, built top-down (memory_map_top_down(); bottom-up
 /// from the kernel's end with movable_node, memory_map_bottom_up()) with
-/// 2 MiB pages (QEMU's qemu64 has no 1 GiB pages) and 4 KiB pages at unaligned edges. Its page-table pages come
-/// from the brk buffer (INIT_PGT_BUF_SIZE) while it lasts and the range being mapped does not hold that buffer,
-/// else from memblock inside what is already mapped (alloc_low_pages()). 4-level paging: a PUD page per 512 GiB,
-/// a PMD page per 1 GiB, a PTE page per partly mapped 2 MiB.
+/// 2 MiB pages, 1 GiB pages with GBPAGES ("pdpe1gb"; QEMU's qemu64 has none) and 4 KiB pages at unaligned edges.
+/// Its page-table pages come from the brk buffer (INIT_PGT_BUF_SIZE) while it lasts and the range being mapped does
+/// not hold that buffer, else from memblock inside what is already mapped (alloc_low_pages()). 4-level paging: a PUD
+/// page per 512 GiB, a PMD page per 1 GiB not mapped by one 1 GiB page, a PTE page per partly mapped 2 MiB.
 /// </summary>
 internal sealed class InitMemMapping
 {
     private const ulong Pmd = 2UL << 20, Pud = 1UL << 30, Pgd = 512UL << 30, IsaEnd = 1UL << 20;
 
     private readonly KernelContext _k;
-    private readonly HashSet<ulong> _puds = [], _pmds = [], _ptes = [];
+    private readonly HashSet<ulong> _puds = [], _pmds = [], _ptes = [], _gigPages = [];
+    private readonly bool _gbpages;
     private readonly ulong _bufStart, _bufTop;
     private ulong _bufEnd;
     private ulong _minMapped, _maxMapped;
@@ -27,6 +28,7 @@ internal sealed class InitMemMapping
         _bufStart = k.KernelPhysAddr + k.Profile.Build.KernelReserveBytes;
         _bufEnd = _bufStart;
         _bufTop = _bufStart + (ulong)k.Profile.Build.PgtBufPages * (ulong)Page.Size;
+        _gbpages = X86Capabilities.BootCpuHas(k, "pdpe1gb"); // probe_page_size_mask(): PG_LEVEL_1G
     }
 
     /// <summary>Models init_mem_mapping(): the ISA range, then memory_map_top_down(ISA_END_ADDRESS, max_pfn), or
@@ -92,19 +94,38 @@ internal sealed class InitMemMapping
         return mapped;
     }
 
-    /// <summary>Models init_memory_mapping(): the tables [start, end) needs that do not exist yet.</summary>
+    /// <summary>Models init_memory_mapping(): the tables [start, end) needs that do not exist yet. A GiB that is all
+    /// one memory region gets a 1 GiB page with GBPAGES (split_mem_range()'s 1G part, or adjust_range_page_size_mask()
+    /// for a piece of it) unless a PMD table already holds part of it (phys_pud_init() keeps using that table).</summary>
     private void Map(ulong start, ulong end)
     {
         ulong n = 0;
         for (ulong a = start / Pgd; a <= (end - 1) / Pgd; a++) if (_puds.Add(a)) n++;
-        for (ulong a = start / Pud; a <= (end - 1) / Pud; a++) if (_pmds.Add(a)) n++;
-        // split_mem_range(): 4 KiB pages for the unaligned head and tail
-        if (start % Pmd != 0 && _ptes.Add(start / Pmd)) n++;
-        if (end % Pmd != 0 && _ptes.Add((end - 1) / Pmd)) n++;
-        if (start % Pmd == 0 && end - start < Pmd && _ptes.Add(start / Pmd)) n++;
+        for (ulong a = start / Pud; a <= (end - 1) / Pud; a++)
+        {
+            if (_pmds.Contains(a) || _gigPages.Contains(a)) continue;
+            if (_gbpages && IsRegionMemory(a * Pud, Pud)) _gigPages.Add(a);
+            else { _pmds.Add(a); n++; }
+        }
+        // split_mem_range(): 4 KiB pages for the unaligned head and tail, unless adjust_range_page_size_mask() finds
+        // their whole 2 MiB (or GiB) in memory and maps it with a big page
+        if (start % Pmd != 0 && NeedsPte(start / Pmd)) n++;
+        if (end % Pmd != 0 && NeedsPte((end - 1) / Pmd)) n++;
+        if (start % Pmd == 0 && end - start < Pmd && NeedsPte(start / Pmd)) n++;
         AllocLowPages(n);
         _maxMapped = Math.Max(_maxMapped, end);
     }
+
+    /// <summary>Whether the 4 KiB part in 2 MiB number <paramref name="pmd"/> takes a new PTE page.</summary>
+    private bool NeedsPte(ulong pmd)
+    {
+        if (_gigPages.Contains(pmd * Pmd / Pud) || _ptes.Contains(pmd)) return false;
+        if (IsRegionMemory(pmd * Pmd, Pmd)) return false;
+        _ptes.Add(pmd);
+        return true;
+    }
+
+    private bool IsRegionMemory(ulong @base, ulong size) => _k.Memblock.IsRegionMemory(@base, size);
 
     /// <summary>Models <paramref name="n"/> calls of alloc_low_pages(1): the brk buffer while it lasts and may be
     /// used, then memblock; each memblock page lands just below the previous one, so they are taken as one block.</summary>

@@ -68,8 +68,7 @@ internal static class StartKernel
         s.CpuHotplug.KernelAllocations?.EarlyKmemCacheNodeAlloc(); // mm_init(): kmem_cache_init() after mem_init()
         BootPhases.Mark("mem_init");
         LateFree.AlternativeInstructions(k); // start_kernel(): arch_cpu_finalize_init() → alternative_instructions()
-        PerZoneWmarks.HugepageInit(k); // a subsys_initcall: its khugepaged start recomputes what the line below sets
-        PerZoneWmarks.InitPerZoneWmarkMin(k);
+        PerZoneWmarks.InitPerZoneWmarkMin(k, khugepagedStarted: false); // postcore_initcall
         BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).
@@ -98,6 +97,7 @@ internal static class StartKernel
         BootPhases.Mark("memory_dev_init");
         s.NodeDevices.NodeDevInit();
         s.InitMemoryTiersAndHmat();
+        PerZoneWmarks.StartKhugepaged(k); // hugepage_init(), the subsys_initcall after hugetlb_init()
         BootPhases.Mark("node_dev_init");
         foreach (var cpu in k.Cpus.Present.Bits().ToList())
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);

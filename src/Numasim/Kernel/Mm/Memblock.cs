@@ -262,6 +262,20 @@ public sealed class Memblock
         return new PfnRange(ps, Math.Max(ps, pe), nid);
     }
 
+    /// <summary>Models memblock_is_region_memory(): [base, base + size) lies inside one memory region.</summary>
+    public bool IsRegionMemory(ulong @base, ulong size)
+    {
+        long pfn = (long)(@base >> Page.Shift);
+        int i = _memoryClean ? FirstEndingAfter(_memory, pfn) : 0;
+        for (; i < _memory.Count; i++)
+        {
+            var r = _memory[i];
+            if (Page.AddrOf(r.Start) <= @base && @base + size <= Page.AddrOf(r.End)) return true;
+            if (_memoryClean) return false;
+        }
+        return false;
+    }
+
     /// <summary>The node of the memory holding <paramref name="addr"/>, or -1.</summary>
     public int NidOf(ulong addr)
     {

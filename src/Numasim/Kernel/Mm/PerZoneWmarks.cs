@@ -8,7 +8,7 @@ internal static class PerZoneWmarks
 {
     /// <summary>Models hugepage_init()'s "disable transparent hugepages on smaller systems": below 512 MiB of
     /// totalram_pages() the flags are cleared and khugepaged is not started.</summary>
-    public static void HugepageInit(KernelContext k) => k.ThpEnabled = k.TotalRamPages >= (512L << 20) / Page.Size;
+    private static void HugepageInit(KernelContext k) => k.ThpEnabled = k.TotalRamPages >= (512L << 20) / Page.Size;
 
     // Scratch of one recomputation (memory hotplug runs on one thread per machine; the checker's workers each
     // have their own machine): no allocation per on/offline.
@@ -23,18 +23,29 @@ internal static class PerZoneWmarks
         return s;
     }
 
-    /// <summary>Models init_per_zone_wmark_min() followed by khugepaged_min_free_kbytes_update().</summary>
-    public static void InitPerZoneWmarkMin(KernelContext k)
+    /// <summary>Models init_per_zone_wmark_min() followed by khugepaged_min_free_kbytes_update(), which does something
+    /// only once khugepaged runs: not at the boot's postcore call (<paramref name="khugepagedStarted"/> false).</summary>
+    public static void InitPerZoneWmarkMin(KernelContext k, bool khugepagedStarted = true)
     {
         var zones = k.ZoneSpan;
         k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
-        if (k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
+        if (khugepagedStarted && k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
+    }
+
+    /// <summary>Models hugepage_init() (a subsys_initcall after hugetlb_init() in mm/'s link order) → its
+    /// start_stop_khugepaged(): set_recommended_min_free_kbytes() and setup_per_zone_wmarks() on the managed pages
+    /// of that moment, which include the gigantic pages hugetlb_init() gave back (adjust_managed_page_count()).</summary>
+    public static void StartKhugepaged(KernelContext k)
+    {
+        HugepageInit(k);
+        if (!k.Profile.TransparentHugepage || !k.ThpEnabled) return;
+        SetRecommendedMinFreeKbytes(k, k.ZoneSpan, managedChanged: true);
     }
 
     /// <summary>Models set_recommended_min_free_kbytes(), mm/khugepaged.c: room for two free pageblocks per
     /// populated zone up to ZONE_NORMAL, plus MIGRATE_PCPTYPES² more, capped at 5% of lowmem.</summary>
-    private static void SetRecommendedMinFreeKbytes(KernelContext k, ReadOnlySpan<Zone> zones)
+    private static void SetRecommendedMinFreeKbytes(KernelContext k, ReadOnlySpan<Zone> zones, bool managedChanged = false)
     {
         int nrZones = 0;
         for (int i = 0; i < zones.Length; i++)
@@ -44,12 +55,11 @@ internal static class PerZoneWmarks
         recommended <<= Page.Shift - 10;
         // The kernel calls setup_per_zone_wmarks() either way; Setup is a function of min_free_kbytes, the zones'
         // managed pages and the CPUs, and it overwrites everything it writes, so run again on the inputs the first
-        // call just used it would write the same values: only a raised min_free_kbytes needs it.
-        if (recommended > k.MinFreeKbytes)
-        {
-            k.MinFreeKbytes = (int)recommended;
-            Setup(k, zones);
-        }
+        // call just used it would write the same values: only a raised min_free_kbytes, or inputs changed since that
+        // call (the boot's, after smp_init() and hugetlb_init()), need it.
+        bool raised = recommended > k.MinFreeKbytes;
+        if (raised) k.MinFreeKbytes = (int)recommended;
+        if (raised || managedChanged) Setup(k, zones);
     }
 
     /// <summary>nr_free_buffer_pages() over the zones as they are now (managed pages above the high watermark).</summary>
