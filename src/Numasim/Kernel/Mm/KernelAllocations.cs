@@ -13,10 +13,13 @@ namespace Numasim.Kernel.Mm;
 /// </summary>
 internal sealed class KernelAllocations
 {
-    /// <summary>Unmovable pages each online CPU keeps on its node's ZONE_NORMAL: about what the 6.1 guest used on
-    /// node 1 with one online CPU and one ZONE_NORMAL block (MemUsed 208 kB; the model shows 196 kB, the pcp refill
-    /// works in batches of 7 there). Other machines and workloads differ; "some unmovable pages" is the property
-    /// hotplug depends on.</summary>
+    /// <summary>Unmovable pages each online CPU keeps on its node's ZONE_NORMAL. Not a kernel constant: they are the
+    /// new slabs (new_slab() → alloc_pages_node(numa_mem_id())) the guest's own work between the steps makes the
+    /// CPUs' caches take, and the real kernel's offline answer varies with that work (docs/conformance.md, "Kernel
+    /// allocations after a hot-add": the same case EBUSY under the oracle's reads between steps, success written back
+    /// to back). 48 is about what the 6.1 guest used on node 1 with one online CPU and one ZONE_NORMAL block under the
+    /// oracle's pace (MemUsed 208 kB, 248 kB in ../shared/oracle/node1-offline-after-dimm-eject.v6.1.txt; the model
+    /// shows 196 kB, the pcp refill works in batches of 7 there): it stands for that work, not for a mechanism.</summary>
     public const int PagesPerCpu = 48;
 
     private readonly KernelContext _k;
