@@ -111,7 +111,12 @@ public sealed class NodeDevices
         var huge = d.Dir("hugepages");
         foreach (var size in Mm.HugetlbHstates.DirectoryNames(_k))
             if (size == "hugepages-2048kB" && _k.Hugetlb is { } pool) huge.Dir(size).AddGroup(Mm.Hugetlb.NodeAttrs, new Mm.NodeHstate(pool, nid));
-            else if (size == Mm.HugetlbGigantic.Dir && _k.Hugetlb is { } gpool) huge.Dir(size).AddGroup(Mm.HugetlbGigantic.NodeAttrs, new Mm.NodeGigantic(gpool.Gigantic, nid));
+            else if (size == Mm.HugetlbGigantic.Dir && _k.Hugetlb is { } gpool)
+            {
+                var g = huge.Dir(size);
+                g.AddGroup(Mm.HugetlbGigantic.NodeAttrs, new Mm.NodeGigantic(gpool.Gigantic, nid));
+                if (_k.Profile.HugetlbDemote) g.AddGroup(Mm.HugetlbGigantic.NodeDemoteAttrs, new Mm.NodeGigantic(gpool.Gigantic, nid));
+            }
             else huge.Dir(size).AddGroup(HugepagesGroup);
         // arch/x86/kernel/cpu/sgx/main.c's arch_node_dev_group: the named group's directory is made, but
         // arch_node_attr_is_visible() hides sgx_total_bytes while sgx_numa_mask is empty (no SGX: QEMU's qemu64)

@@ -64,6 +64,12 @@ internal sealed partial class Hugetlb
         d.Attr("surplus_hugepages", () => "0\n", mode: 0b100_100_100);
     }
 
+    /// <summary>A 2 MiB part of a demoted gigantic page joins its node's free list (enqueue_huge_page(): the head).</summary>
+    internal void EnqueueDemoted(HugePage page) => _pool.Add(page);
+
+    /// <summary>demote_free_huge_page()'s "target_hstate->max_huge_pages += ...".</summary>
+    internal void AddMaxHugePages(long n) => _maxHugePages.Mut += n;
+
     /// <summary>h->max_huge_pages: what /proc/sys/vm/nr_hugepages shows (the sysfs file shows nr_huge_pages).</summary>
     public long MaxHugePages => _maxHugePages.Value;
 

@@ -8,8 +8,8 @@ namespace Numasim.Kernel.Mm;
 /// pool grown at run time by alloc_gigantic_page() → alloc_contig_pages() (a 1 GiB aligned range wholly in one zone
 /// at or below ZONE_NORMAL: gigantic pages are not movable, so htlb_alloc_mask() is GFP_HIGHUSER) and shrunk by
 /// free_gigantic_page() → free_contig_range(); at boot (hugepagesz=1G hugepages=N) from memblock while the command
-/// line is parsed, put in the pool by gather_bootmem_prealloc(). Demotion to 2 MiB pages is not modelled.</summary>
-internal sealed class HugetlbGigantic
+/// line is parsed, put in the pool by gather_bootmem_prealloc(); demoted to 2 MiB pages (HugetlbDemote.cs).</summary>
+internal sealed partial class HugetlbGigantic
 {
     public const int Order = 30 - Page.Shift;
     public const string Dir = "hugepages-1048576kB";
@@ -109,8 +109,8 @@ internal sealed class HugetlbGigantic
         return false;
     }
 
-    /// <summary>Models hugetlb_sysfs_add_hstate() for the 1 GiB hstate: hstate_attr_group. (Its demote group —
-    /// demote, demote_size — is not modelled.) nr_overcommit_hugepages_store() is -EINVAL for a gigantic hstate.</summary>
+    /// <summary>Models hugetlb_sysfs_add_hstate() for the 1 GiB hstate: hstate_attr_group, then hstate_demote_attr_group
+    /// (its demote_order is the 2 MiB hstate's). nr_overcommit_hugepages_store() is -EINVAL for a gigantic hstate.</summary>
     public void SysfsInit()
     {
         if (!Registered) return;
@@ -122,6 +122,9 @@ internal sealed class HugetlbGigantic
         d.Attr("nr_overcommit_hugepages", () => "0\n", _ => Errno.EINVAL, rw);
         d.Attr("resv_hugepages", () => "0\n", mode: ro);
         d.Attr("surplus_hugepages", () => "0\n", mode: ro);
+        if (!_k.Profile.HugetlbDemote) return;
+        d.Attr("demote", null, v => DemoteStore(v, NumaConstants.NumaNoNode), 0b010_000_000);
+        d.Attr("demote_size", DemoteSizeShow, DemoteSizeStore, rw);
     }
 
     /// <summary>Models nr_hugepages_store() → __nr_hugepages_store_common() → set_max_huge_pages() for the gigantic
@@ -238,6 +241,11 @@ internal sealed class HugetlbGigantic
         DeviceAttribute.Ro<NodeGigantic>("free_hugepages", n => $"{n.Pool.NrHugePages(n.Nid)}\n"),
         DeviceAttribute.Rw<NodeGigantic>("nr_hugepages", n => $"{n.Pool.NrHugePages(n.Nid)}\n", (n, v) => n.Pool.Store(v, n.Nid)),
         DeviceAttribute.Ro<NodeGigantic>("surplus_hugepages", _ => "0\n"));
+
+    /// <summary>The nodeN files of hstate_demote_attr_group (hugetlb_register_node() adds it when h->demote_order).</summary>
+    public static readonly AttributeGroup NodeDemoteAttrs = new(
+        DeviceAttribute.Wo<NodeGigantic>("demote", (n, v) => n.Pool.DemoteStore(v, n.Nid)),
+        DeviceAttribute.Rw<NodeGigantic>("demote_size", _ => DemoteSizeShow(), (_, v) => DemoteSizeStore(v)));
 }
 
 /// <summary>A node's view of the gigantic hstate.</summary>

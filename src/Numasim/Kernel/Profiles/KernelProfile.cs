@@ -88,6 +88,15 @@ public sealed record KernelProfile
     /// offline of a memory block holding part of a 1 GiB page is EBUSY on 6.1 and dissolves the page on 6.12 (both live).</summary>
     public bool IsolationSkipsHugePages { get; init; }
 
+    /// <summary>The hstate demote interface (79dfc695525f, v5.16, mm/hugetlb.c): a gigantic hstate's demote and
+    /// demote_size files split free 1 GiB pages into 2 MiB ones.</summary>
+    public bool HugetlbDemote { get; init; } = true;
+
+    /// <summary>demote_pool_huge_page() takes every free page it may from one node's list in one batch and enqueues the
+    /// parts with prep_and_add_allocated_folios() (6.12: each node's pages first, the lowest part at the list's head);
+    /// 6.1 demotes one page per pass of the free cursor, each part freed in turn (the highest at the head).</summary>
+    public bool HugetlbDemoteBatched { get; init; }
+
     /// <summary>MPOL_PREFERRED_MANY exists (b27abaccf8e8, v5.15): before it mode 5 is MPOL_MAX, EINVAL in
     /// sanitize_mpol_flags().</summary>
     public bool MpolPreferredMany { get; init; } = true;
@@ -224,6 +233,7 @@ public sealed record KernelProfile
         MemoryTiers = false,
         ZonerefsOfPopulatedZones = false,
         MpolPreferredMany = false,
+        HugetlbDemote = false,
         // no v4.x boot was traced: crash_notes keeps reading 0 there
         Build = KernelBuild.Debian6_1 with { PercpuBootAllocations = null },
     };
@@ -253,6 +263,7 @@ public sealed record KernelProfile
         NodeMemoryFailureStats = true,
         NodeMeminfoFileThpAligned = true,
         HugetlbBootAllocInChunks = true,
+        HugetlbDemoteBatched = true,
         IsolationSkipsHugePages = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses

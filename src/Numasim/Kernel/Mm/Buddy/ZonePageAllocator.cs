@@ -312,6 +312,17 @@ public sealed class ZonePageAllocator
         for (long pfn = startPfn; pfn < endPfn; pfn += 1L << order) _allocated.Add(pfn, order, MigrateType.Movable);
     }
 
+    /// <summary>An allocated block at <paramref name="pfn"/> becomes allocated blocks of <paramref name="order"/>, its
+    /// migratetype kept (hugetlb's demotion: destroy_compound_hugetlb_page_for_demote(), then prep_compound_page() of
+    /// each part).</summary>
+    public void SplitAllocated(long pfn, int order)
+    {
+        int old = _allocated.OrderAt(pfn, out var mt);
+        if (old < order) throw new InvalidOperationException($"BUG: pfn {pfn:x} is not an allocated block of order {order} or more");
+        _allocated.Remove(pfn, out _);
+        for (long p = pfn; p < pfn + (1L << old); p += 1L << order) _allocated.Add(p, order, mt);
+    }
+
     /// <summary>Pages the buddy never had (memblock-reserved at memblock_free_all()) become managed, allocated pages
     /// (blocks of MAX_ORDER-1): gather_bootmem_prealloc()'s adjust_managed_page_count() for a boot-time gigantic page.</summary>
     public void AdoptAllocated(long startPfn, long count)
