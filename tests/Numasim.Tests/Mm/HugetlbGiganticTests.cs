@@ -91,12 +91,24 @@ public class HugetlbGiganticTests
         Assert.Equal(free + 1048576, MemFree(m, 1));
     }
 
-    [Fact]
-    public void A_1g_default_hstate_is_named_as_not_modelled_only_where_the_cpu_has_pdpe1gb()
+    [Theory]
+    [InlineData("default_hugepagesz=1G hugepages=1")]
+    [InlineData("hugepages=1 default_hugepagesz=1G")] // default_hugepagesz_setup() allocates the earlier count itself
+    public void A_1g_default_hstate_is_what_meminfo_and_the_vm_sysctls_show(string append)
     {
-        var gb = Machine.Boot(QemuCommandLine.Parse(Qemu + " -append 'default_hugepagesz=1G'").GetSpecOrThrow(), KernelProfile.V6_1);
-        Assert.Contains("'default_hugepagesz (a 1 GiB default hstate)'", string.Join("\n", gb.BootWarnings));
+        const string threeGib = "-m 3G -cpu qemu64,+pdpe1gb -smp 2 -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=2G " +
+            "-numa node,nodeid=0,memdev=m0,cpus=0-1 -numa node,nodeid=1,memdev=m1";
+        var m = Machine.Boot(QemuCommandLine.Parse(threeGib + $" -append '{append}'").GetSpecOrThrow(), KernelProfile.V6_1);
+        Assert.Empty(m.BootWarnings);
+        Assert.Contains("HugePages_Total:       1\nHugePages_Free:        1\nHugePages_Rsvd:        0\nHugePages_Surp:        0\nHugepagesize:    1048576 kB\n",
+            m.Read("/proc/meminfo").Text);
+        Assert.Equal("1\n", m.Read("/proc/sys/vm/nr_hugepages").Text);
+        Assert.Contains("Node 1 HugePages_Total:     1\n", m.Read("/sys/devices/system/node/node1/meminfo").Text);
+        Assert.Equal(Errno.EINVAL, m.Write("/proc/sys/vm/nr_overcommit_hugepages", "0"));
+        Assert.Equal(Errno.None, m.Write("/proc/sys/vm/nr_hugepages", "0"));
+        Assert.Equal("0\n", m.Read(Global + "nr_hugepages").Text);
+        // without pdpe1gb there is no 1 GiB hstate: the default stays 2 MiB
         var plain = Machine.Boot(QemuCommandLine.Parse(Qemu.Replace(",+pdpe1gb", "") + " -append 'default_hugepagesz=1G'").GetSpecOrThrow(), KernelProfile.V6_1);
-        Assert.DoesNotContain("hugepagesz", string.Join("\n", plain.BootWarnings));
+        Assert.Contains("Hugepagesize:       2048 kB\n", plain.Read("/proc/meminfo").Text);
     }
 }

@@ -53,8 +53,9 @@ internal sealed class NodeMeminfo
             Kb(label, 0);
         if (_k.Profile.Build.UnacceptedMemory) Kb("Unaccepted:     ", 0);
         // hugetlb_report_node_meminfo(): the default hstate's per-node counters
-        sb.Append($"Node {nid} HugePages_Total: {_k.Hugetlb?.NrHugePages(nid) ?? 0,5}\n");
-        sb.Append($"Node {nid} HugePages_Free:  {_k.Hugetlb?.FreeHugePages(nid) ?? 0,5}\n");
+        var def = _k.Hugetlb?.Default;
+        sb.Append($"Node {nid} HugePages_Total: {def?.NrHugePages(nid) ?? 0,5}\n");
+        sb.Append($"Node {nid} HugePages_Free:  {def?.FreeHugePages(nid) ?? 0,5}\n");
         sb.Append($"Node {nid} HugePages_Surp:  {0,5}\n");
         return sb.ToString();
     }

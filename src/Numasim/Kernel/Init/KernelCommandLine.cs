@@ -238,8 +238,7 @@ public static class KernelCommandLine
         return true;
     }
 
-    /// <summary>Keeps a hugetlb option for its handler (Mm.HugetlbCmdline, run with the kernel's state; it names what
-    /// the model lacks: a 1 GiB boot pool, a 1 GiB default hstate).</summary>
+    /// <summary>Keeps a hugetlb option for its handler (Mm.HugetlbCmdline, run with the kernel's state).</summary>
     private static void HugetlbOption(BootParams bp, string setup, string value) => bp.Hugetlb.Words.Add((setup, value));
 
     private static void NoteUnmodelled(BootParams bp, string name)

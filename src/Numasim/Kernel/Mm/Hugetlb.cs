@@ -11,7 +11,7 @@ internal readonly record struct HugePage(long Pfn, int Nid, int ZoneId);
 /// <summary>mm/hugetlb.c: the default hstate's (2 MiB, order 9) persistent pool, per node, allocated from and freed
 /// to the buddy allocator. The pool's pages are compact state; every counter (nr_huge_pages, free_huge_pages and
 /// their per-node arrays) is derived from them. Surplus and reserved pages need hugetlbfs users: always 0.</summary>
-internal sealed partial class Hugetlb
+internal sealed partial class Hugetlb : IHstate
 {
     public const int Order = 9; // HUGETLB_PAGE_ORDER on x86_64 (PMD_SHIFT - PAGE_SHIFT)
     public const string Root = "/sys/kernel/mm/hugepages";
@@ -35,6 +35,7 @@ internal sealed partial class Hugetlb
         (_pool, _nextNid, _maxHugePages) = HstatePool.NewState(k.State, "hugetlb");
         _nrOvercommit = new StateValue<long>(k.State, "hugetlb nr_overcommit_huge_pages");
         Gigantic = new HugetlbGigantic(k, alloc);
+        Default = this;
     }
 
     public int PagesPerHugePage => 1 << Order;
@@ -76,14 +77,25 @@ internal sealed partial class Hugetlb
     /// <summary>h->nr_overcommit_huge_pages.</summary>
     public ulong NrOvercommitHugePages => (ulong)_nrOvercommit.Value;
 
-    public void SetNrOvercommitHugePages(ulong count) => _nrOvercommit.Mut = (long)count;
+    public Errno SetNrOvercommitHugePages(ulong count)
+    {
+        _nrOvercommit.Mut = (long)count;
+        return Errno.None;
+    }
+
+    public long SizeKb => (Page.Size << Order) / 1024;
+
+    public bool IsGigantic => false;
+
+    /// <summary>default_hstate: this one unless default_hugepagesz= named the 1 GiB hstate (set by hugetlb_init()).</summary>
+    public IHstate Default { get; private set; }
 
     /// <summary>Models nr_overcommit_hugepages_store(): kstrtoul(buf, 10) (the default hstate is never gigantic in
     /// the model, so its -EINVAL for a gigantic hstate is not reached).</summary>
     private Errno NrOvercommitStore(string v)
     {
         var err = ParseCount(v, out var count);
-        if (err == Errno.None) SetNrOvercommitHugePages(count);
+        if (err == Errno.None) err = SetNrOvercommitHugePages(count);
         return err;
     }
 

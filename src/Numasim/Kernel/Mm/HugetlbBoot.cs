@@ -45,7 +45,8 @@ internal sealed partial class Hugetlb
         }
         SysfsInit();
         Gigantic.SysfsInit();
-        HugetlbSysctl.Register(_k, this); // 6.1: kernel/sysctl.c's vm_table (registered earlier, same files)
+        if (c.Hstates[c.DefaultHstateIdx].IsGigantic && Gigantic.Registered) Default = Gigantic; // default_hstate_idx
+        HugetlbSysctl.Register(_k, Default); // 6.1: kernel/sysctl.c's vm_table (registered earlier, same files)
     }
 
     /// <summary>Models hugetlb_hstate_alloc_pages() for the 2 MiB hstate: the node-specific counts first

@@ -180,14 +180,15 @@ internal sealed class HugetlbCmdline
             return;
         }
         int order = Log2(size) - Page.Shift;
-        if (order >= BuddyConstants.MaxOrder) NoteUnmodelled(k, "default_hugepagesz (a 1 GiB default hstate)");
         AddHstate(order);
         _parsedValidHugepagesz = true;
         ParsedDefaultHugepagesz = true;
         DefaultHstateIdx = IndexOf(order);
         if (DefaultHstateMaxHugePages != 0)
         {
+            // a hugepages= before it: a gigantic default hstate gets its pages from memblock here
             TakeDefaultCounter(k);
+            if (Hstates[DefaultHstateIdx].IsGigantic && k.Hugetlb is { } hugetlb) hugetlb.Gigantic.BootAllocPages(Hstates[DefaultHstateIdx], printk);
             DefaultHstateMaxHugePages = 0;
         }
     }
@@ -198,11 +199,6 @@ internal sealed class HugetlbCmdline
         var h = Hstates[DefaultHstateIdx];
         h.MaxHugePages = DefaultHstateMaxHugePages;
         foreach (int n in k.NodeStates[NodeState.Online].Bits()) h.MaxHugePagesNode[n] = DefaultHugepagesInNode[n];
-    }
-
-    private static void NoteUnmodelled(KernelContext k, string what)
-    {
-        if (!k.Boot.Unmodelled.Contains(what)) k.Boot.Unmodelled.Add(what);
     }
 
     private static int Log2(ulong v) => 63 - System.Numerics.BitOperations.LeadingZeroCount(v);

@@ -9,7 +9,7 @@ namespace Numasim.Kernel.Mm;
 /// at or below ZONE_NORMAL: gigantic pages are not movable, so htlb_alloc_mask() is GFP_HIGHUSER) and shrunk by
 /// free_gigantic_page() → free_contig_range(); at boot (hugepagesz=1G hugepages=N) from memblock while the command
 /// line is parsed, put in the pool by gather_bootmem_prealloc(); demoted to 2 MiB pages (HugetlbDemote.cs).</summary>
-internal sealed partial class HugetlbGigantic
+internal sealed partial class HugetlbGigantic : IHstate
 {
     public const int Order = 30 - Page.Shift;
     public const string Dir = "hugepages-1048576kB";
@@ -102,6 +102,20 @@ internal sealed partial class HugetlbGigantic
 
     public long TotalPages => NrHugePages() * NrPages;
 
+    public long FreeHugePages(int nid = -1) => NrHugePages(nid);
+
+    public long MaxHugePages => _maxHugePages.Value;
+
+    public long SizeKb => (Page.Size << Order) / 1024;
+
+    public bool IsGigantic => true;
+
+    /// <summary>h->nr_overcommit_huge_pages stays 0: surplus pages are never gigantic.</summary>
+    public ulong NrOvercommitHugePages => 0;
+
+    /// <summary>hugetlb_overcommit_handler() and nr_overcommit_hugepages_store(): -EINVAL for a gigantic hstate.</summary>
+    public Errno SetNrOvercommitHugePages(ulong count) => Errno.EINVAL;
+
     /// <summary>Whether pfn lies in a pool page (PageHuge(): scan_movable_pages() and pfn_range_valid_contig() skip it).</summary>
     public bool Contains(long pfn)
     {
@@ -119,7 +133,7 @@ internal sealed partial class HugetlbGigantic
         d.Attr("free_hugepages", () => $"{NrHugePages()}\n", mode: ro);
         d.Attr("nr_hugepages", () => $"{NrHugePages()}\n", v => Store(v, NumaConstants.NumaNoNode), rw);
         d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => Store(v, NumaConstants.NumaNoNode), rw);
-        d.Attr("nr_overcommit_hugepages", () => "0\n", _ => Errno.EINVAL, rw);
+        d.Attr("nr_overcommit_hugepages", () => "0\n", _ => SetNrOvercommitHugePages(0), rw);
         d.Attr("resv_hugepages", () => "0\n", mode: ro);
         d.Attr("surplus_hugepages", () => "0\n", mode: ro);
         if (!_k.Profile.HugetlbDemote) return;
@@ -132,7 +146,11 @@ internal sealed partial class HugetlbGigantic
     public Errno Store(string value, int nid)
     {
         var err = Hugetlb.ParseCount(value, out var count);
-        if (err != Errno.None) return err;
+        return err != Errno.None ? err : NrHugepagesStoreCommon(count, nid);
+    }
+
+    public Errno NrHugepagesStoreCommon(ulong count, int nid)
+    {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"1 GiB hstate, count {count}, nid {nid}");
         return HstatePool.SetMaxHugePages(_pool, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid),
             AllocPoolHugePage, RemovePoolHugePage);

@@ -11,3 +11,32 @@ internal static class HugetlbHstates
     public static IReadOnlyList<string> DirectoryNames(KernelContext k) =>
         X86Capabilities.BootCpuHas(k, "pdpe1gb") ? ["hugepages-1048576kB", "hugepages-2048kB"] : ["hugepages-2048kB"];
 }
+
+/// <summary>What /proc/meminfo, nodeN/meminfo and /proc/sys/vm read and write of the default hstate (default_hstate:
+/// the 2 MiB one, or the 1 GiB one after default_hugepagesz=1G).</summary>
+internal interface IHstate
+{
+    /// <summary>huge_page_size(h) / SZ_1K: /proc/meminfo's Hugepagesize.</summary>
+    long SizeKb { get; }
+
+    /// <summary>h->nr_huge_pages(_node[nid]); nid &lt; 0 for all nodes.</summary>
+    long NrHugePages(int nid = -1);
+
+    /// <summary>h->free_huge_pages(_node[nid]).</summary>
+    long FreeHugePages(int nid = -1);
+
+    /// <summary>h->max_huge_pages: /proc/sys/vm/nr_hugepages.</summary>
+    long MaxHugePages { get; }
+
+    /// <summary>h->nr_overcommit_huge_pages.</summary>
+    ulong NrOvercommitHugePages { get; }
+
+    /// <summary>Models __nr_hugepages_store_common() after the caller's parse.</summary>
+    Errno NrHugepagesStoreCommon(ulong count, int nid);
+
+    /// <summary>Models hugetlb_overcommit_handler()'s write once parsed (a gigantic hstate refuses it first).</summary>
+    Errno SetNrOvercommitHugePages(ulong count);
+
+    /// <summary>hstate_is_gigantic(h).</summary>
+    bool IsGigantic { get; }
+}

@@ -11,7 +11,7 @@ internal static class HugetlbSysctl
 
     /// <summary>Models register_sysctl("vm", ...) for the hugetlb entries. MakeDirs returns /proc/sys/vm when another
     /// subsystem made it first, so every registration lands in the one directory.</summary>
-    public static void Register(KernelContext k, Hugetlb h)
+    public static void Register(KernelContext k, IHstate h)
     {
         var vm = k.Fs.MakeDirs("/proc/sys/vm");
         vm.Attr("nr_hugepages", () => $"{(ulong)h.MaxHugePages}\n", v => HugetlbSysctlHandler(h, v), Mode0644);
@@ -22,18 +22,19 @@ internal static class HugetlbSysctl
     /// <summary>Models hugetlb_sysctl_handler_common() (both hugetlb_sysctl_handler() and
     /// hugetlb_mempolicy_sysctl_handler()): proc_doulongvec_minmax() into a copy of max_huge_pages, then
     /// __nr_hugepages_store_common(NUMA_NO_NODE).</summary>
-    private static Errno HugetlbSysctlHandler(Hugetlb h, string buf)
+    private static Errno HugetlbSysctlHandler(IHstate h, string buf)
     {
         var err = ProcDoulongvecMinmax(buf, out var count);
         return err != Errno.None ? err : h.NrHugepagesStoreCommon(count, NumaConstants.NumaNoNode);
     }
 
-    /// <summary>Models hugetlb_overcommit_handler(): the parsed value becomes h->nr_overcommit_huge_pages.</summary>
-    private static Errno HugetlbOvercommitHandler(Hugetlb h, string buf)
+    /// <summary>Models hugetlb_overcommit_handler(): a write to a gigantic default hstate is -EINVAL before parsing;
+    /// otherwise the parsed value becomes h->nr_overcommit_huge_pages.</summary>
+    private static Errno HugetlbOvercommitHandler(IHstate h, string buf)
     {
+        if (h.IsGigantic) return Errno.EINVAL;
         var err = ProcDoulongvecMinmax(buf, out var count);
-        if (err == Errno.None) h.SetNrOvercommitHugePages(count);
-        return err;
+        return err != Errno.None ? err : h.SetNrOvercommitHugePages(count);
     }
 
     /// <summary>Models a write through __do_proc_doulongvec_minmax() with one value and no bounds (maxlen is one

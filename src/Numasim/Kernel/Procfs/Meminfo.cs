@@ -50,10 +50,11 @@ internal static class Meminfo
         }
         if (k.Profile.Build.UnacceptedMemory) Kb("Unaccepted", 0);
         // hugetlb_report_meminfo(): the default hstate's counters, then every hstate's pages
-        long nr = k.Hugetlb?.NrHugePages() ?? 0, hfree = k.Hugetlb?.FreeHugePages() ?? 0;
+        var def = k.Hugetlb?.Default;
+        long nr = def?.NrHugePages() ?? 0, hfree = def?.FreeHugePages() ?? 0;
         foreach (var (l, v) in new[] { ("HugePages_Total", nr), ("HugePages_Free", hfree), ("HugePages_Rsvd", 0L), ("HugePages_Surp", 0L) })
             sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{v,8}\n");
-        Val("Hugepagesize", 2048);
+        Val("Hugepagesize", def?.SizeKb ?? 2048);
         Kb("Hugetlb", hugetlb);
         DirectMap.Report(k, Val);
         return sb.ToString();
