@@ -31,6 +31,10 @@ public sealed class ConfinedTree
     /// 8,192 CPUs has half a million sysfs files), so each folder's links are followed once, not once per file.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _dirs = new(StringComparer.Ordinal);
 
+    /// <summary><see cref="_dirs"/> looked up by a part of a path, without a string for it.</summary>
+    private System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> DirsBySpan =>
+        _dirs.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>The real path of <paramref name="rel"/> inside the tree (links resolved), or an error when a link
     /// leaves it. A missing component ends the walk: the path is returned as if it existed.</summary>
     public string Resolve(string rel) => Stat(rel).Full;
@@ -153,7 +157,7 @@ public sealed class ConfinedTree
         DirectoryReader.Listing? listing = null;
         string? dir = null;
         int slash = rel.LastIndexOf('/');
-        if (parents is not null && slash > 0 && rel[(slash + 1)..] is var name and not ("." or "..") && _dirs.TryGetValue(rel[..slash], out var parent)
+        if (parents is not null && slash > 0 && rel[(slash + 1)..] is var name and not ("." or "..") && DirsBySpan.TryGetValue(rel.AsSpan(0, slash), out var parent)
             && parents.Fd(parent) is var pfd and >= 0)
         {
             var full = parent == "/" ? "/" + name : parent + "/" + name;

@@ -17,7 +17,7 @@ internal sealed class TreeFileSystem
     [DllImport("libc", EntryPoint = "free")]
     private static extern void Free(nint p);
 
-    private readonly string _root, _real;
+    private readonly string _root, _realSlash;
     /// <summary>Mount points strictly below the real root, each with a trailing '/'; null when unknown (every folder is asked).</summary>
     private readonly string[]? _mounts;
     private readonly ulong _device;
@@ -25,7 +25,7 @@ internal sealed class TreeFileSystem
     private TreeFileSystem(string root, string real, string[]? mounts, ulong device)
     {
         _root = root;
-        _real = real;
+        _realSlash = real == "/" ? "/" : real + "/";
         _mounts = mounts;
         _device = device;
     }
@@ -45,13 +45,20 @@ internal sealed class TreeFileSystem
     public ulong? DeviceOf(string dir)
     {
         if (_mounts is null) return null;
-        string rest;
-        if (dir == _root) rest = "";
-        else if (_root == "/" ? dir.StartsWith('/') : dir.StartsWith(_root + "/", StringComparison.Ordinal)) rest = dir[(_root == "/" ? 1 : _root.Length + 1)..];
+        var d = dir.AsSpan();
+        ReadOnlySpan<char> rest;
+        if (d.SequenceEqual(_root)) rest = "";
+        else if (_root == "/" ? d.StartsWith('/') : d.Length > _root.Length && d.StartsWith(_root) && d[_root.Length] == '/') rest = d[(_root == "/" ? 1 : _root.Length + 1)..];
         else return null;
-        var real = (_real == "/" ? "/" : _real + "/") + rest + "/";
+        // the real path, with a trailing '/', compared piecewise: no string per folder (a dump has none of these mounts)
+        var real = _realSlash;
         foreach (var m in _mounts)
-            if (real.StartsWith(m, StringComparison.Ordinal)) return null;
+        {
+            var mount = m.AsSpan();
+            if (mount.Length > real.Length + rest.Length + 1 || !mount.StartsWith(real)) continue;
+            var tail = mount[real.Length..];
+            if (rest.StartsWith(tail) || (tail.Length == rest.Length + 1 && tail.StartsWith(rest))) return null;
+        }
         return _device;
     }
 
