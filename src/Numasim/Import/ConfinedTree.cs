@@ -179,8 +179,8 @@ public sealed class ConfinedTree
         return listing;
     }
 
-    /// <summary>The tree's file system, looked at once (mountinfo), when a folder is first read.</summary>
-    private TreeFileSystem Fs => _fs ??= TreeFileSystem.Probe(_root);
+    /// <summary>The tree's file system, looked at once (mountinfo), when a folder is first read (by either reader thread).</summary>
+    private TreeFileSystem Fs => LazyInitializer.EnsureInitialized(ref _fs, () => TreeFileSystem.Probe(_root));
     private TreeFileSystem? _fs;
 
     /// <summary>Texts already read, by (device, inode): a file linked into many places is read once.</summary>
