@@ -31,6 +31,10 @@ public sealed class ConfinedTree
     /// 8,192 CPUs has half a million sysfs files), so each folder's links are followed once, not once per file.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _dirs = new(StringComparer.Ordinal);
 
+    /// <summary><see cref="_dirs"/> looked up by a part of a path, without a string for it.</summary>
+    private System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> DirsBySpan =>
+        _dirs.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>The real path of <paramref name="rel"/> inside the tree (links resolved), or an error when a link
     /// leaves it. A missing component ends the walk: the path is returned as if it existed.</summary>
     public string Resolve(string rel) => Stat(rel).Full;
@@ -143,18 +147,41 @@ public sealed class ConfinedTree
     /// when the path is missing or not a folder; null where the reader is not available or the folder cannot be listed.
     /// With <paramref name="subfolders"/>, its sub-folders are remembered as resolved, so that reading in them needs no
     /// lstat of the folder itself.</summary>
-    internal DirectoryReader.Listing? ReadFolder(string relDir, IReadOnlyList<string> names, bool subfolders)
+    /// <remarks>With <paramref name="parents"/>, a folder whose parent is resolved is opened relative to the parent's
+    /// descriptor, without a lookup of the whole path or an lstat of its own (a real folder opened with O_NOFOLLOW is
+    /// what that lstat would have found).</remarks>
+    internal DirectoryReader.Listing? ReadFolder(string relDir, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents = null)
     {
         if (!DirectoryReader.Available) return null;
         var rel = relDir.Trim('/');
-        var dir = rel.Length == 0 ? _root : ResolveDir(rel);
-        if (dir is null) return DirectoryReader.Listing.NoFolder;
-        var listing = DirectoryReader.ReadFolder(dir, names, MaxFileBytes, _byInode);
+        DirectoryReader.Listing? listing = null;
+        string? dir = null;
+        int slash = rel.LastIndexOf('/');
+        if (parents is not null && slash > 0 && rel[(slash + 1)..] is var name and not ("." or "..") && DirsBySpan.TryGetValue(rel.AsSpan(0, slash), out var parent)
+            && parents.Fd(parent) is var pfd and >= 0)
+        {
+            var full = parent == "/" ? "/" + name : parent + "/" + name;
+            if (DirectoryReader.TryReadFolderAt(pfd, name, names, MaxFileBytes, _byInode, Fs.DeviceOf(full), out listing))
+            {
+                dir = full;
+                _dirs.TryAdd(rel, full);
+            }
+        }
+        if (dir is null)
+        {
+            dir = rel.Length == 0 ? _root : ResolveDir(rel);
+            if (dir is null) return DirectoryReader.Listing.NoFolder;
+            listing = DirectoryReader.ReadFolder(dir, names, MaxFileBytes, _byInode, Fs.DeviceOf(dir));
+        }
         if (listing is null || !subfolders) return listing;
-        foreach (var (name, kind) in listing.Entries)
-            if (kind == FileKind.Directory) _dirs.TryAdd(rel.Length == 0 ? name : rel + "/" + name, dir == "/" ? "/" + name : dir + "/" + name);
+        foreach (var (entry, kind) in listing.Entries)
+            if (kind == FileKind.Directory) _dirs.TryAdd(rel.Length == 0 ? entry : rel + "/" + entry, dir == "/" ? "/" + entry : dir + "/" + entry);
         return listing;
     }
+
+    /// <summary>The tree's file system, looked at once (mountinfo), when a folder is first read (by either reader thread).</summary>
+    private TreeFileSystem Fs => LazyInitializer.EnsureInitialized(ref _fs, () => TreeFileSystem.Probe(_root));
+    private TreeFileSystem? _fs;
 
     /// <summary>Texts already read, by (device, inode): a file linked into many places is read once.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> _byInode = new();

@@ -45,8 +45,11 @@ internal static class DirectoryReader
         _ => 0,
     };
 
-    /// <summary>O_DIRECTORY, which differs between the architectures (asm/fcntl.h).</summary>
-    private static readonly int ODirectory = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
+    /// <summary>O_DIRECTORY and O_NOFOLLOW, which differ between the architectures (asm/fcntl.h); O_PATH does not.</summary>
+    private static readonly int ODirectory = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000,
+        ONoFollow = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
+
+    private const int OPath = 0x200000;
 
     /// <summary>Whether this reader works here (Linux on x86_64 or arm64).</summary>
     public static bool Available => OperatingSystem.IsLinux() && SysGetdents64 != 0;
@@ -76,11 +79,45 @@ internal static class DirectoryReader
     /// <paramref name="names"/> (at most <paramref name="max"/> bytes; a longer file is left unread, for the caller to
     /// refuse). A file whose inode (on the folder's file system) was read before is not read again: an export writes
     /// identical attribute texts once and links them, so a tree of 8,192 CPUs holds a few hundred thousand distinct
-    /// files, not two million. Null when the folder cannot be opened or listed.</summary>
-    public static Listing? ReadFolder(string dir, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode)
+    /// files, not two million. <paramref name="device"/>: the folder's device when known (<see cref="TreeFileSystem"/>),
+    /// else it is asked. Null when the folder cannot be opened or listed.</summary>
+    public static Listing? ReadFolder(string dir, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
     {
         int dfd = Open(Z(dir), ORdOnly | ODirectory | OCloExec);
-        if (dfd < 0) return null;
+        return dfd < 0 ? null : ReadOpen(dfd, names, max, byInode, device);
+    }
+
+    /// <summary><see cref="ReadFolder"/> of the folder <paramref name="name"/> of an open folder <paramref name="parentFd"/>
+    /// (a one-component lookup instead of the whole path's). False when <paramref name="name"/> cannot be opened as a
+    /// folder that is not a link (missing, a file, a link: the caller resolves it its own way).</summary>
+    public static bool TryReadFolderAt(int parentFd, string name, IReadOnlyList<string> names, int max,
+        System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device, out Listing? listing)
+    {
+        listing = null;
+        Span<byte> path = stackalloc byte[NameMax + 1];
+        int dfd = OpenAt(parentFd, ref Terminated(name, path), ORdOnly | ODirectory | ONoFollow | OCloExec);
+        if (dfd < 0) return false;
+        listing = ReadOpen(dfd, names, max, byInode, device);
+        return true;
+    }
+
+    /// <summary>A descriptor of the folder <paramref name="dir"/> to look names up in (O_PATH), or -1.</summary>
+    public static int OpenPath(string dir) => Open(Z(dir), OPath | ODirectory | OCloExec);
+
+    public static void CloseFd(int fd) => Close(fd);
+
+    /// <summary>The device of what <paramref name="path"/> names (stx_dev_major, stx_dev_minor), or ulong.MaxValue.</summary>
+    public static ulong DeviceOf(string path)
+    {
+        int fd = OpenPath(path);
+        if (fd < 0) return ulong.MaxValue;
+        try { return Device(fd); }
+        finally { Close(fd); }
+    }
+
+    /// <summary>Lists the open folder <paramref name="dfd"/> and reads its files (<see cref="ReadFolder"/>); closes it.</summary>
+    private static Listing? ReadOpen(int dfd, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
+    {
         try
         {
             var inos = names.Count == 0 ? [] : new ulong[names.Count];
@@ -88,7 +125,7 @@ internal static class DirectoryReader
             if (kinds is null) return null;
             var texts = names.Count == 0 ? [] : new string?[names.Count];
             var listing = new Listing(kinds, names, texts);
-            ulong? dev = null;
+            ulong? dev = device;
             for (int i = 0; i < names.Count; i++)
             {
                 if (kinds.GetValueOrDefault(names[i]) != FileKind.Regular) continue;

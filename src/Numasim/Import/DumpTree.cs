@@ -40,23 +40,27 @@ internal sealed partial class DumpTree(string root) : AttributeReader
     /// <summary>One folder, listed, with its regular files among <paramref name="names"/> read. A folder that cannot be
     /// read whole (a link that leaves the tree, no reader on this system) is read path by path, so that its errors come
     /// out of the importer's own reads, in their order. <paramref name="subfolders"/>, the folder's own sub-folders are read next, and their paths are kept resolved.</summary>
-    public DumpFolder Folder(string rel, IReadOnlyList<string> names, bool subfolders = false)
+    public DumpFolder Folder(string rel, IReadOnlyList<string> names, bool subfolders = false) => Folder(rel, names, subfolders, null);
+
+    private DumpFolder Folder(string rel, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents)
     {
         DirectoryReader.Listing? listing = null;
-        try { listing = _t.ReadFolder(rel, names, subfolders); }
+        try { listing = _t.ReadFolder(rel, names, subfolders, parents); }
         catch (ImportException) { }
         return new DumpFolder(this, rel, listing);
     }
 
     /// <summary>The folders <paramref name="dirs"/>, in their order, each as <see cref="Folder"/> gives it, read
-    /// <see cref="ReadAhead"/> at a time on <see cref="Readers"/> threads.</summary>
+    /// <see cref="ReadAhead"/> at a time on <see cref="Readers"/> threads, those of a shared parent relative to its
+    /// descriptor (<see cref="ParentFolders"/>).</summary>
     public IEnumerable<DumpFolder> Folders(IReadOnlyList<string> dirs, IReadOnlyList<string> names, bool subfolders = false)
     {
         var chunk = new DumpFolder[Math.Min(ReadAhead, dirs.Count)];
         for (int start = 0; start < dirs.Count; start += chunk.Length)
         {
             int n = Math.Min(chunk.Length, dirs.Count - start);
-            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Readers }, i => chunk[i] = Folder(dirs[start + i], names, subfolders));
+            using (var parents = new ParentFolders())
+                Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Readers }, i => chunk[i] = Folder(dirs[start + i], names, subfolders, parents));
             for (int i = 0; i < n; i++) yield return chunk[i];
         }
     }

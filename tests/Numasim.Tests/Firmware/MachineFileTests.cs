@@ -90,6 +90,8 @@ public class MachineFileTests
     [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 21\n  21 12\n", 7, "distances: Local distance of node 1 should be 10.")]
     [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 21\n\n  21\n", 8, "distances: row 1 has 1 entries but the machine has 2 nodes")]
     [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 x\n  21 10\n", 6, "distances: 'x' is not an integer")]
+    [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: |\n  10 21\n  \t \n", 5, "distances: 1 rows but the machine has 2 nodes")]
+    [InlineData("ram: 1G\nnodes:\n  - {id: 0, mem: 1G}\n  - {id: 1, mem: 0}\ndistances: \"10\\t21\\n21 10\\r\\n\"\n", 6, "distances: '10\r' is not an integer")]
     [InlineData("ram: 1G\nsmp: {cpus: 2}\ncpus:\n  - {node: 0}\n", 4, "cpus: 1 entries but smp.maxcpus is 2")]
     [InlineData("ram: 1G\nsmp: {cpus: 1}\ncpus:\n  - {node: 3}\n", 4, "cpus.node: node 3 is not in 'nodes'")]
     [InlineData("ram: 1G\nmemhp_default_state: sometimes\n", 2, "memhp_default_state: 'sometimes' is not one of")]
