@@ -54,17 +54,26 @@ internal sealed class CacheInfo
     {
         if (_l3Map is null || _k.Cpus.Identity(cpu) is not { } me) return;
         ulong llc = 0;
-        foreach (var o in LlcShared(cpu, me)) llc |= PackageBit(_k.Cpus.Identity(o)!);
-        foreach (var o in LlcShared(cpu, me)) _l3Map.Set(o, _l3Map[o] | llc);
+        var shared = LlcShared(cpu, me);
+        foreach (var o in shared) llc |= PackageBit(_k.Cpus.Identity(o)!);
+        foreach (var o in shared) _l3Map.Set(o, _l3Map[o] | llc);
     }
 
     /// <summary>cpu_llc_shared_mask(): the online CPUs of the same last-level cache (cpu_llc_id is the die id on family
-    /// 15) and node (match_llc()'s topology_sane()).</summary>
-    private IEnumerable<int> LlcShared(int cpu, CpuIdentity me)
+    /// 15) and node (match_llc()'s topology_sane()). They share the package, so only its APIC ids (at most 64 when
+    /// <see cref="_l3Map"/> exists) are looked at, in APIC id order, not every online CPU.</summary>
+    private List<int> LlcShared(int cpu, CpuIdentity me)
     {
-        foreach (var o in _k.Cpus.Online.Bits())
-            if (_k.Cpus.Identity(o) is { } id && id.DieId == me.DieId && id.PackageId == me.PackageId && _k.Cpus.CpuToNode(o) == _k.Cpus.CpuToNode(cpu))
-                yield return o;
+        var shared = new List<int>();
+        uint first = me.ApicId & ~((1u << _packageShift) - 1);
+        for (uint a = first; a < first + (1u << _packageShift); a++)
+        {
+            int o = _k.Cpus.CpuOfApicId(a);
+            if (o >= 0 && _k.Cpus.Online[o] && _k.Cpus.Identity(o) is { } id && id.DieId == me.DieId && id.PackageId == me.PackageId
+                && _k.Cpus.CpuToNode(o) == _k.Cpus.CpuToNode(cpu))
+                shared.Add(o);
+        }
+        return shared;
     }
 
     /// <summary>The leaf one indexK directory shows, for one CPU.</summary>
