@@ -214,10 +214,11 @@ public sealed class KernelContext
     public int MinFreeKbytes { get => _globals[0].MinFreeKbytes; internal set => _globals.Mut(0).MinFreeKbytes = value; }
     public int UserMinFreeKbytes { get => _globals[0].UserMinFreeKbytes; internal set => _globals.Mut(0).UserMinFreeKbytes = value; }
 
-    /// <summary>transparent_hugepage_flags != 0 after hugepage_init() (mm/huge_memory.c): false when totalram_pages()
-    /// was below 512 MiB at boot, and then khugepaged never starts, so set_recommended_min_free_kbytes() never raises
-    /// min_free_kbytes (not even after memory is added). Set once at boot, constant after it.</summary>
-    public bool ThpEnabled { get; internal set; } = true;
+    /// <summary>khugepaged_thread != NULL: hugepage_init() (mm/huge_memory.c, a subsys_initcall) started khugepaged,
+    /// which it does not when totalram_pages() is below 512 MiB (transparent_hugepage_flags cleared). Until then, and
+    /// then forever on a small machine, khugepaged_min_free_kbytes_update() does nothing: set_recommended_min_free_kbytes()
+    /// never raises min_free_kbytes (not even after memory is added). Set once at boot, constant after it.</summary>
+    public bool KhugepagedRunning { get; internal set; }
 
     /// <summary>policy_zone: the highest zone below ZONE_MOVABLE that any node populates.</summary>
     public ZoneType PolicyZone { get => _globals[0].PolicyZone; internal set => _globals.Mut(0).PolicyZone = value; }

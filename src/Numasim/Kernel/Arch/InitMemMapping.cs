@@ -57,11 +57,14 @@ internal sealed class InitMemMapping
             mapped += m.MapRange(start, lastStart);
             lastStart = start;
             m._minMapped = lastStart;
-            if (mapped >= step) step <<= Page.PageblockOrder - 1; // get_new_step_size(): PMD_SHIFT - PAGE_SHIFT - 1
+            if (mapped >= step) step = NewStepSize(step);
         }
         if (realEnd < end) m.MapRange(realEnd, end);
         k.Memblock.CurrentLimit = end;
     }
+
+    /// <summary>Models get_new_step_size(): step_size &lt;&lt; (PMD_SHIFT - PAGE_SHIFT - 1), 0 once it overflows.</summary>
+    private static ulong NewStepSize(ulong step) => step << (Page.PageblockOrder - 1);
 
     /// <summary>Models memory_map_bottom_up(): [start, end) upwards in steps growing as in the top-down walk; the
     /// page tables come from what is mapped above <paramref name="start"/> (min_pfn_mapped).</summary>
@@ -74,7 +77,7 @@ internal sealed class InitMemMapping
             ulong next = step != 0 && end - start > step ? Math.Min((start + step) / step * step, end) : end; // round_up(start + 1, step)
             mapped += MapRange(start, next);
             start = next;
-            if (mapped >= step) step <<= Page.PageblockOrder - 1;
+            if (mapped >= step) step = NewStepSize(step);
         }
     }
 
@@ -104,7 +107,7 @@ internal sealed class InitMemMapping
         for (ulong a = start / Pud; a <= (end - 1) / Pud; a++)
         {
             if (_pmds.Contains(a) || _gigPages.Contains(a)) continue;
-            if (_gbpages && IsRegionMemory(a * Pud, Pud)) _gigPages.Add(a);
+            if (_gbpages && _k.Memblock.IsRegionMemory(a * Pud, Pud)) _gigPages.Add(a);
             else { _pmds.Add(a); n++; }
         }
         // split_mem_range(): 4 KiB pages for the unaligned head and tail, unless adjust_range_page_size_mask() finds
@@ -120,12 +123,10 @@ internal sealed class InitMemMapping
     private bool NeedsPte(ulong pmd)
     {
         if (_gigPages.Contains(pmd * Pmd / Pud) || _ptes.Contains(pmd)) return false;
-        if (IsRegionMemory(pmd * Pmd, Pmd)) return false;
+        if (_k.Memblock.IsRegionMemory(pmd * Pmd, Pmd)) return false;
         _ptes.Add(pmd);
         return true;
     }
-
-    private bool IsRegionMemory(ulong @base, ulong size) => _k.Memblock.IsRegionMemory(@base, size);
 
     /// <summary>Models <paramref name="n"/> calls of alloc_low_pages(1): the brk buffer while it lasts and may be
     /// used, then memblock; each memblock page lands just below the previous one, so they are taken as one block.</summary>

@@ -68,7 +68,7 @@ internal static class StartKernel
         s.CpuHotplug.KernelAllocations?.EarlyKmemCacheNodeAlloc(); // mm_init(): kmem_cache_init() after mem_init()
         BootPhases.Mark("mem_init");
         LateFree.AlternativeInstructions(k); // start_kernel(): arch_cpu_finalize_init() → alternative_instructions()
-        PerZoneWmarks.InitPerZoneWmarkMin(k, khugepagedStarted: false); // postcore_initcall
+        PerZoneWmarks.InitPerZoneWmarkMin(k); // postcore_initcall, before khugepaged runs
         BootPhases.Mark("init_per_zone_wmark_min");
 
         // kernel_init(): smp_init() brings up the other present CPUs (cpu_up → try_online_node()).

@@ -77,7 +77,21 @@ internal static class HstatePool
 
     /// <summary>Models remove_pool_huge_page(): for_each_node_mask_to_free() from the free cursor takes the head of
     /// the next node's free list (the most recently enqueued page); <paramref name="free"/> gives it back.</summary>
-    public static bool RemoveRoundRobin(StateArray<HugePage> pool, StateArray<int> cursors, Bitmap allowed, Action<int> free)
+    public static bool RemoveRoundRobin(StateArray<HugePage> pool, StateArray<int> cursors, Bitmap allowed, Action<int> free) =>
+        ForEachNodeToFree(cursors, allowed, node =>
+        {
+            for (int j = pool.Length - 1; j >= 0; j--)
+                if (pool[j].Nid == node)
+                {
+                    free(j);
+                    return true;
+                }
+            return false;
+        });
+
+    /// <summary>Models for_each_node_mask_to_free() with hstate_next_node_to_free() on the free cursor: each allowed
+    /// node once, until <paramref name="visit"/> returns true (then true).</summary>
+    public static bool ForEachNodeToFree(StateArray<int> cursors, Bitmap allowed, Func<int, bool> visit)
     {
         int nodes = allowed.Weight();
         for (int i = 0; i < nodes; i++)
@@ -86,12 +100,7 @@ internal static class HstatePool
             int node = Hugetlb.NextNode(ref cursor, allowed);
             cursors.Set(1, cursor);
             if (node < 0) return false;
-            for (int j = pool.Length - 1; j >= 0; j--)
-                if (pool[j].Nid == node)
-                {
-                    free(j);
-                    return true;
-                }
+            if (visit(node)) return true;
         }
         return false;
     }

@@ -90,8 +90,8 @@ internal sealed partial class Hugetlb : IHstate
     /// <summary>default_hstate: this one unless default_hugepagesz= named the 1 GiB hstate (set by hugetlb_init()).</summary>
     public IHstate Default { get; private set; }
 
-    /// <summary>Models nr_overcommit_hugepages_store(): kstrtoul(buf, 10) (the default hstate is never gigantic in
-    /// the model, so its -EINVAL for a gigantic hstate is not reached).</summary>
+    /// <summary>Models nr_overcommit_hugepages_store(): kstrtoul(buf, 10) (this hstate is not gigantic, so the
+    /// -EINVAL for a gigantic one is <see cref="HugetlbGigantic"/>'s).</summary>
     private Errno NrOvercommitStore(string v)
     {
         var err = ParseCount(v, out var count);

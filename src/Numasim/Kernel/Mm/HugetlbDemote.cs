@@ -28,7 +28,7 @@ internal sealed partial class HugetlbGigantic
         if (err != Errno.None) return err;
         using var call = _k.Trace.Call("demote_store", "mm/hugetlb.c", $"1 GiB hstate, {nrDemote} page(s), nid {nid}");
         var allowed = HstatePool.NodesAllowed(_k, nid);
-        while (nrDemote > 0 && NrHugePages(nid == NumaConstants.NumaNoNode ? -1 : nid) > 0)
+        while (nrDemote > 0 && FreeHugePages(nid) > 0)
         {
             long done = _k.Profile.HugetlbDemoteBatched ? DemoteNodeBatch(allowed, nrDemote) : DemoteOne(allowed) ? 1 : 0;
             if (done == 0) break;
@@ -57,12 +57,8 @@ internal sealed partial class HugetlbGigantic
     {
         long demoted = 0;
         var taken = new List<HugePage>();
-        for (int n = 0, nodes = allowed.Weight(); n < nodes && (ulong)demoted < nrToDemote; n++)
+        HstatePool.ForEachNodeToFree(_nextNid, allowed, node =>
         {
-            int cursor = _nextNid[1];
-            int node = Hugetlb.NextNode(ref cursor, allowed);
-            _nextNid.Set(1, cursor);
-            if (node < 0) break;
             taken.Clear();
             for (int j = _pool.Length - 1; j >= 0 && (ulong)demoted < nrToDemote; j--)
                 if (_pool[j].Nid == node)
@@ -72,7 +68,8 @@ internal sealed partial class HugetlbGigantic
                     demoted++;
                 }
             foreach (var p in taken) Split(p, descending: true);
-        }
+            return (ulong)demoted == nrToDemote;
+        });
         return demoted;
     }
 

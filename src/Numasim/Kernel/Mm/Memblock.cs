@@ -195,26 +195,16 @@ public sealed class Memblock
 
     /// <summary>Models __memblock_find_range_bottom_up(): the lowest address in [start, end) where
     /// <paramref name="size"/> bytes aligned to <paramref name="align"/> fit in free memory of
-    /// <paramref name="nid"/> (-1: any node), over the free ranges ascending (for_each_free_mem_range); 0 when none.</summary>
+    /// <paramref name="nid"/> (-1: any node), over the free ranges ascending; 0 when none.</summary>
     private ulong FindBottomUp(ulong size, ulong align, ulong start, ulong end, int nid)
     {
-        foreach (var m in _memory)
+        foreach (var (s, e, n) in FreeByteRanges())
         {
-            if (nid >= 0 && m.Nid != nid) continue;
-            ulong ms = Page.AddrOf(m.Start), me = Page.AddrOf(m.End);
-            if (me <= start) continue;
-            if (ms >= end) break;
-            ulong cur = ms;
-            for (int i = FirstReservedEndingAtOrAfter(ms + 1); ; i++)
-            {
-                bool last = i >= _reserved.Count || _reserved[i].Start >= me;
-                ulong freeEnd = last ? me : _reserved[i].Start;
-                ulong fs = Math.Clamp(cur, start, end), fe = Math.Clamp(freeEnd, start, end);
-                ulong cand = (fs + align - 1) & ~(align - 1);
-                if (cand < fe && fe - cand >= size) return cand;
-                if (last) break;
-                cur = Math.Max(cur, _reserved[i].End);
-            }
+            if (s >= end) break;
+            if (nid >= 0 && n != nid) continue;
+            ulong fs = Math.Clamp(s, start, end), fe = Math.Clamp(e, start, end);
+            ulong cand = (fs + align - 1) & ~(align - 1);
+            if (cand < fe && fe - cand >= size) return cand;
         }
         return 0;
     }
@@ -243,16 +233,27 @@ public sealed class Memblock
     /// (__free_memory_core(): PFN_UP(start) to PFN_DOWN(end) of each free range).</summary>
     public IEnumerable<PfnRange> FreeRanges()
     {
+        foreach (var (s, e, nid) in FreeByteRanges())
+        {
+            var f = Pages(s, e, nid);
+            if (f.Count > 0) yield return f;
+        }
+    }
+
+    /// <summary>Models for_each_free_mem_range(): the byte ranges of memory that no reservation covers, ascending,
+    /// with their node.</summary>
+    private IEnumerable<(ulong Start, ulong End, int Nid)> FreeByteRanges()
+    {
         foreach (var m in _memory)
         {
             ulong ms = Page.AddrOf(m.Start), me = Page.AddrOf(m.End), cur = ms;
             for (int i = FirstReservedEndingAtOrAfter(ms + 1); i < _reserved.Count && _reserved[i].Start < me; i++)
             {
                 var r = _reserved[i];
-                if (r.Start > cur) { var f = Pages(cur, r.Start, m.Nid); if (f.Count > 0) yield return f; }
+                if (r.Start > cur) yield return (cur, r.Start, m.Nid);
                 cur = Math.Max(cur, r.End);
             }
-            if (cur < me) { var f = Pages(cur, me, m.Nid); if (f.Count > 0) yield return f; }
+            if (cur < me) yield return (cur, me, m.Nid);
         }
     }
 

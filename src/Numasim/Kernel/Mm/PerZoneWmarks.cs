@@ -6,10 +6,6 @@ namespace Numasim.Kernel.Mm;
 /// min_free_kbytes, every zone's watermarks, lowmem reserves and pcp sizes after boot and memory hotplug.</summary>
 internal static class PerZoneWmarks
 {
-    /// <summary>Models hugepage_init()'s "disable transparent hugepages on smaller systems": below 512 MiB of
-    /// totalram_pages() the flags are cleared and khugepaged is not started.</summary>
-    private static void HugepageInit(KernelContext k) => k.ThpEnabled = k.TotalRamPages >= (512L << 20) / Page.Size;
-
     // Scratch of one recomputation (memory hotplug runs on one thread per machine; the checker's workers each
     // have their own machine): no allocation per on/offline.
     [ThreadStatic] private static ZoneReserveInput[]? t_inputs;
@@ -24,23 +20,23 @@ internal static class PerZoneWmarks
     }
 
     /// <summary>Models init_per_zone_wmark_min() followed by khugepaged_min_free_kbytes_update(), which does something
-    /// only once khugepaged runs: not at the boot's postcore call (<paramref name="khugepagedStarted"/> false).</summary>
-    public static void InitPerZoneWmarkMin(KernelContext k, bool khugepagedStarted = true)
+    /// only once khugepaged runs (not at the boot's postcore call: <see cref="StartKhugepaged"/> comes later).</summary>
+    public static void InitPerZoneWmarkMin(KernelContext k)
     {
         var zones = k.ZoneSpan;
         k.MinFreeKbytes = Watermarks.CalculateMinFreeKbytes(NrFreeBufferPages(zones), k.UserMinFreeKbytes, k.MinFreeKbytes);
         Setup(k, zones);
-        if (khugepagedStarted && k.Profile.TransparentHugepage && k.ThpEnabled) SetRecommendedMinFreeKbytes(k, zones);
+        if (k.KhugepagedRunning) SetRecommendedMinFreeKbytes(k, zones);
     }
 
-    /// <summary>Models hugepage_init() (a subsys_initcall after hugetlb_init() in mm/'s link order) → its
-    /// start_stop_khugepaged(): set_recommended_min_free_kbytes() and setup_per_zone_wmarks() on the managed pages
-    /// of that moment, which include the gigantic pages hugetlb_init() gave back (adjust_managed_page_count()).</summary>
+    /// <summary>Models hugepage_init() (a subsys_initcall after hugetlb_init() in mm/'s link order): "disable
+    /// transparent hugepages on smaller systems" (below 512 MiB of totalram_pages() khugepaged is not started), else
+    /// start_stop_khugepaged(): set_recommended_min_free_kbytes() and setup_per_zone_wmarks() on the managed pages of
+    /// that moment, which include the gigantic pages hugetlb_init() gave back (adjust_managed_page_count()).</summary>
     public static void StartKhugepaged(KernelContext k)
     {
-        HugepageInit(k);
-        if (!k.Profile.TransparentHugepage || !k.ThpEnabled) return;
-        SetRecommendedMinFreeKbytes(k, k.ZoneSpan, managedChanged: true);
+        k.KhugepagedRunning = k.Profile.TransparentHugepage && k.TotalRamPages >= (512L << 20) / Page.Size;
+        if (k.KhugepagedRunning) SetRecommendedMinFreeKbytes(k, k.ZoneSpan, managedChanged: true);
     }
 
     /// <summary>Models set_recommended_min_free_kbytes(), mm/khugepaged.c: room for two free pageblocks per
