@@ -123,6 +123,36 @@ public class BootAccountingTests
         Assert.InRange(start, 0x3f000000UL, 0x40000000UL);
     }
 
+    private const string ThreeGibTwoNodes = "-m 3G -smp 2 -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=2G -numa node,nodeid=0,memdev=m0,cpus=0-1 -numa node,nodeid=1,memdev=m1 -numa dist,src=0,dst=1,val=21";
+
+    /// <summary>With GBPAGES the direct map maps [1G, 2G), all one memory region, with one 1 GiB page: no PMD table,
+    /// so node 1 keeps the page alloc_low_pages() takes from memblock without it (6.1.176, nokaslr, 2026-12-07: node 1
+    /// managed 516007 pages with +pdpe1gb, 516006 without).</summary>
+    [Theory]
+    [InlineData("-cpu qemu64,+pdpe1gb ", 2064028, false)]
+    [InlineData("", 2064024, true)]
+    public void A_gib_of_one_memory_region_is_one_1g_direct_map_page_with_gbpages(string cpu, long node1Kb, bool pmdTableOnNode1)
+    {
+        var m = Boot(cpu + ThreeGibTwoNodes, "v6.1");
+        Assert.Equal(node1Kb, MemTotalKb(m, 1));
+        var lines = ReservationReport.Lines(m.Kernel).ToList();
+        Assert.Equal(pmdTableOnNode1, lines.Any(l => l.Contains("alloc_low_pages") && l.TrimStart().StartsWith("1 ", StringComparison.Ordinal)));
+    }
+
+    /// <summary>hugepage_init() starts khugepaged after hugetlb_init() (mm/'s link order), so its setup_per_zone_wmarks()
+    /// counts the 1 GiB boot page gather_bootmem_prealloc() made managed: the guest's zoneinfo min of node 0's DMA and
+    /// DMA32 and node 1's DMA32 (6.1.176, nokaslr, the oracle's initramfs, with and without the hugetlb options).</summary>
+    [Theory]
+    [InlineData(" -append 'hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=3'")]
+    [InlineData("")]
+    public void Khugepaged_sizes_the_watermarks_after_hugetlb_init_gave_back_the_gigantic_pages(string append)
+    {
+        var m = Boot("-cpu qemu64,+pdpe1gb " + ThreeGibTwoNodes + append, "v6.1");
+        var mins = m.Read("/proc/zoneinfo").Text.Split('\n').Where(l => l.StartsWith("        min ", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])).Where(v => v > 0).ToList();
+        Assert.Equal([85L, 5345L, 11465L], mins);
+    }
+
     [Fact]
     public void An_initrd_above_a_mem_limit_is_moved_below_it_and_its_old_range_freed()
     {
