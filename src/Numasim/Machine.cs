@@ -97,8 +97,13 @@ public sealed class Machine
             ? Userspace.Numactl.StartTask(_s.Kernel, _s.Cpuset, name, run)
             : Userspace.Numactl.RunInTask(_s.Cpuset, _s.Shmem, name, run), new Userspace.NumactlOutcome("oops"));
 
-    /// <summary>rm of a tmpfs file: false when it does not exist.</summary>
-    public bool RemoveFile(string path, int cpu = 0) => _s.Shmem.Unlink(path, cpu);
+    /// <summary>numactl [POLICY] fallocate -l LENGTH FILE on a file of the guest's hugetlbfs mount (Userspace/Numactl.cs).</summary>
+    public Userspace.NumactlOutcome Fallocate(Userspace.NumactlRun run) =>
+        Guard(() => Userspace.Numactl.Fallocate(_s.Kernel, _s.Hugetlbfs, run), new Userspace.NumactlOutcome("oops"));
+
+    /// <summary>rm of a tmpfs or hugetlbfs file: false when it does not exist.</summary>
+    public bool RemoveFile(string path, int cpu = 0) =>
+        Numasim.Kernel.Mm.Hugetlbfs.IsOnMount(path) ? Guard(() => _s.Hugetlbfs.Unlink(path), false) : _s.Shmem.Unlink(path, cpu);
 
     /// <summary>rmmod MODULE.</summary>
     public Errno Rmmod(string module) => Guard(() => _s.Modules.Rmmod(module), Errno.EFAULT);

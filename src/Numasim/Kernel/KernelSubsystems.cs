@@ -25,9 +25,11 @@ internal sealed class KernelSubsystems
         MemoryHotplug.MigrateRange = (zone, start, end) => PageAlloc.MigrateRange(zone, start, end);
         k.Hugetlb = Hugetlb = new Hugetlb(k, PageAlloc);
         PageAlloc.SkipInScan = Hugetlb.SkipInScan;
+        PageAlloc.MigrateHugePage = Hugetlb.MigrateHugePage;
         MemoryHotplug.DissolveFreeHugePages = Hugetlb.DissolveFreeHugePages;
         MemoryHotplug.IsolationBlockedByHugePage = Hugetlb.Gigantic.Straddles;
         k.Shmem = Shmem = new Shmem(k, PageAlloc);
+        Hugetlbfs = new Hugetlbfs(k, Hugetlb);
         Cpuset = new Cpuset(k, MemoryHotplug.Notifiers);
         FirmwareMemmap = new FirmwareMemmap(k);
         Acpi = new AcpiHotplug(k, CpuHotplug, CpuDevices, NodeDevices, NodeHotplug, MemoryHotplug, MemoryDevices) { FirmwareMemmap = FirmwareMemmap };
@@ -59,6 +61,7 @@ internal sealed class KernelSubsystems
     public Numa.AcpiHmat Hmat { get; }
     public Hugetlb Hugetlb { get; }
     public Shmem Shmem { get; }
+    public Hugetlbfs Hugetlbfs { get; }
     public Cpuset Cpuset { get; }
 
     /// <summary>memory_tier_init() (subsys_initcall), hmat_init() (6.1 device_initcall, 6.12 subsys_initcall after it,

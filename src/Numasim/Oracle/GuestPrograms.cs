@@ -19,7 +19,8 @@ public sealed class GuestPrograms
     public static GuestPrograms For(Scenarios.Scenario sc)
     {
         var p = new GuestPrograms();
-        if (sc.Steps.Any(s => s.Kind == "numactl")) p.Add("numactl");
+        if (sc.Steps.Any(s => s.Kind == "numactl" || s.Kind == "fallocate" && Scenarios.GuestToolSteps.PolicyFields.Any(s.Args.ContainsKey)))
+            p.Add("numactl");
         return p;
     }
 

@@ -5,7 +5,7 @@ using Numasim.Userspace;
 
 namespace Numasim.Oracle;
 
-/// <summary>The guest-program steps (numactl, dd, rm, snapshot) on the real guest; see <see cref="GuestToolSteps"/>.</summary>
+/// <summary>The guest-program steps (numactl, dd, fallocate, rm, snapshot) on the real guest; see <see cref="GuestToolSteps"/>.</summary>
 public static partial class KernelRun
 {
     /// <summary>The shell line the guest runs for a numactl or dd step. Each CPU's vmstat differences reach the node
@@ -55,6 +55,17 @@ public static partial class KernelRun
         return $"echo {Q(dd)} > {fifo}.in; exec 5<>{fifo}.out; r=1; while IFS= read -r l <&5; do case \"$l\" in @@done=*) r=${{l#@@done=}}; break;; esac; echo \"$l\"; done; {StatRefresh}; (exit $r)";
     }
 
+    /// <summary>The shell line for a fallocate step: hugetlbfs mounted at the scenario's mount point once, then
+    /// [numactl POLICY] busybox fallocate (the initramfs has no applet links) on the file.</summary>
+    public static string FallocateCommand(NumactlRun r)
+    {
+        var mnt = Kernel.Mm.Hugetlbfs.MountPoint.TrimEnd('/');
+        var mount = $"grep -q ' {mnt} hugetlbfs ' /proc/mounts || {{ mkdir -p {mnt} && mount -t hugetlbfs none {mnt}; }}";
+        var policy = r.Policy == NumactlPolicy.None ? "" : CommandLine(r with { File = null, Length = 0, Offset = 0, Of = null }) + " ";
+        var offset = r.Offset > 0 ? $"-o {r.Offset} " : "";
+        return $"{mount}; {policy}busybox fallocate {offset}-l {r.Length} {Q(r.File!)} 2>&1; r=$?; {StatRefresh}; (exit $r)";
+    }
+
     private const string StatRefresh = "echo 1 > /proc/sys/vm/stat_refresh";
 
     [GeneratedRegex(@"(\d+)\+\d+ records out")]
@@ -74,7 +85,12 @@ public static partial class KernelRun
     private static StepObservation GuestTool(Scenario sc, ScenarioStep step, QemuGuest g)
     {
         var run = GuestToolSteps.Parse(sc, step);
-        var line = step.Kind == "task" ? TaskCommand(step.Args.GetValueOrDefault("name") ?? "", run) : GuestCommand(run);
+        var line = step.Kind switch
+        {
+            "task" => TaskCommand(step.Args.GetValueOrDefault("name") ?? "", run),
+            "fallocate" => FallocateCommand(run),
+            _ => GuestCommand(run),
+        };
         var (ok, output) = ShellStatus(g, line);
         var got = Outcome(run, ok, output);
         var want = GuestToolSteps.ExpectedOutcome(run, step);

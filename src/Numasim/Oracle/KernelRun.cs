@@ -99,7 +99,7 @@ public static partial class KernelRun
                     "write" => Write(step, g),
                     "device_add" or "device_del" or "object-add" or "object-del" or "qom-set" => Qmp(step, g),
                     "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
-                    "numactl" or "dd" or "task" => GuestTool(sc, step, g),
+                    "numactl" or "dd" or "fallocate" or "task" => GuestTool(sc, step, g),
                     "rm" => Remove(step, g),
                     "snapshot" => Snapshot(step, g, snapshots),
                     "expect" when step.Args.TryGetValue("path", out var path) => ExpectPath(step, path, g, files, snapshots),

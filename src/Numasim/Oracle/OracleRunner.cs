@@ -196,7 +196,7 @@ public static partial class OracleRunner
                 }
                 return new(st, r.Passed ? "holds" : "fails", r.Passed ? "holds" : r.Message);
             }
-            case "numactl" or "dd" or "task":
+            case "numactl" or "dd" or "fallocate" or "task":
             {
                 var want = a.GetValueOrDefault("outcome") ?? (!a.ContainsKey("of") ? "ok" : $"{a.GetValueOrDefault("count")} pages");
                 if (r.Passed) return new(st, want, want);

@@ -7,31 +7,30 @@ namespace Numasim.Scenarios;
 /// <summary>
 /// Scenario steps that run guest programs, on the model and (Oracle/KernelRun) in the real guest:
 /// <c>numactl</c> (a memory policy for dd or for a tmpfs file's range), <c>dd</c> (a tmpfs file written with the
-/// default policy), <c>rm</c>, and <c>snapshot</c> of a file whose numbers a later <c>expect: {path, delta}</c>
+/// default policy), <c>fallocate</c> (huge pages in a hugetlbfs file, under numactl's policy when one is given),
+/// <c>rm</c>, and <c>snapshot</c> of a file whose numbers a later <c>expect: {path, delta}</c>
 /// compares as differences (numastat counters move with everything the guest does; their deltas do not).
 /// </summary>
 public static class GuestToolSteps
 {
-    public static readonly string[] Kinds = ["numactl", "dd", "rm", "snapshot", "task"];
+    public static readonly string[] Kinds = ["numactl", "dd", "fallocate", "rm", "snapshot", "task"];
 
     public static readonly string[] PolicyFields = ["membind", "interleave", "preferred", "preferred-many", "localalloc"];
 
     public static readonly string[] NumactlFields = [.. PolicyFields, "file", "length", "offset", "touch", "of", "count", "conv", "cpu", "outcome"];
     public static readonly string[] DdFields = ["of", "count", "conv", "cpu", "outcome"];
     public static readonly string[] TaskFields = ["name", .. PolicyFields, "of", "count", "conv", "cpu", "outcome"];
+    public static readonly string[] FallocateFields = [.. PolicyFields, "file", "length", "offset", "cpu", "outcome"];
 
     /// <summary>The numactl run a step describes (the model's and the guest's command line come from it).</summary>
     public static NumactlRun Parse(Scenario sc, ScenarioStep step)
     {
         var a = step.Args;
         var policies = PolicyFields.Where(a.ContainsKey).ToList();
+        if (step.Kind == "fallocate") return ParseFallocate(sc, step, policies);
         if (step.Kind == "numactl" && policies.Count != 1 || policies.Count > 1)
             throw new ScenarioFormatException(sc.File, step.Line, "numactl: give one of " + string.Join(", ", PolicyFields));
-        var policy = policies.Count == 0 ? NumactlPolicy.None : policies[0] switch
-        {
-            "membind" => NumactlPolicy.Membind, "interleave" => NumactlPolicy.Interleave, "preferred" => NumactlPolicy.Preferred,
-            "preferred-many" => NumactlPolicy.PreferredMany, _ => NumactlPolicy.Localalloc,
-        };
+        var policy = policies.Count == 0 ? NumactlPolicy.None : PolicyOf(policies[0]);
         string nodes = policies.Count == 0 ? "" : a[policies[0]];
         long Size(string key) => a.TryGetValue(key, out var v) ? ParseSize(sc, step, key, v) : 0;
         long count = a.TryGetValue("count", out var c) ? long.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= 1 << 22 ? n
@@ -51,6 +50,27 @@ public static class GuestToolSteps
             throw new ScenarioFormatException(sc.File, step.Line, $"{step.Kind}.of: only files under /tmp (the guest's tmpfs) are modelled");
         return run;
     }
+
+    /// <summary>A fallocate step: a file under the hugetlbfs mount, a length, at most one policy.</summary>
+    private static NumactlRun ParseFallocate(Scenario sc, ScenarioStep step, List<string> policies)
+    {
+        var a = step.Args;
+        if (policies.Count > 1) throw new ScenarioFormatException(sc.File, step.Line, "fallocate: give at most one of " + string.Join(", ", PolicyFields));
+        var file = a.GetValueOrDefault("file");
+        if (file is null || !Kernel.Mm.Hugetlbfs.IsOnMount(file) || file.Contains(".."))
+            throw new ScenarioFormatException(sc.File, step.Line, $"fallocate.file: give a file under {Kernel.Mm.Hugetlbfs.MountPoint} (the guest's hugetlbfs mount)");
+        if (!a.TryGetValue("length", out var length)) throw new ScenarioFormatException(sc.File, step.Line, "fallocate: give length");
+        var policy = policies.Count == 0 ? NumactlPolicy.None : PolicyOf(policies[0]);
+        return new NumactlRun(policy, policies.Count == 0 ? "" : a[policies[0]], file, ParseSize(sc, step, "length", length),
+            a.TryGetValue("offset", out var o) ? ParseSize(sc, step, "offset", o) : 0,
+            Cpu: a.TryGetValue("cpu", out var cpu) && int.TryParse(cpu, out var cn) ? cn : 0);
+    }
+
+    private static NumactlPolicy PolicyOf(string field) => field switch
+    {
+        "membind" => NumactlPolicy.Membind, "interleave" => NumactlPolicy.Interleave, "preferred" => NumactlPolicy.Preferred,
+        "preferred-many" => NumactlPolicy.PreferredMany, _ => NumactlPolicy.Localalloc,
+    };
 
     /// <summary>What the step expects: its outcome field, else success ("ok", or "N pages" for dd).</summary>
     public static string ExpectedOutcome(NumactlRun r, ScenarioStep step) =>
@@ -98,9 +118,12 @@ public static class GuestToolSteps
                 string got;
                 try
                 {
-                    got = step.Kind == "task"
-                        ? m.Task(step.Args.GetValueOrDefault("name") ?? throw new ScenarioFormatException(sc.File, step.Line, "task: give its name"), run).Text
-                        : m.Numactl(run).Text;
+                    got = step.Kind switch
+                    {
+                        "task" => m.Task(step.Args.GetValueOrDefault("name") ?? throw new ScenarioFormatException(sc.File, step.Line, "task: give its name"), run).Text,
+                        "fallocate" => m.Fallocate(run).Text,
+                        _ => m.Numactl(run).Text,
+                    };
                 }
                 catch (NotSupportedException e) { throw new ScenarioFormatException(sc.File, step.Line, e.Message); }
                 var want = ExpectedOutcome(run, step);

@@ -9,7 +9,7 @@ public static class ScenarioParser
     public static readonly IReadOnlySet<string> Kinds = new HashSet<string>
     {
         "device_add", "device_del", "object-add", "object-del", "qom-set", "write", "expect", "modprobe", "rmmod",
-        "alloc_pages", "free_pages", "fail_page_alloc", "numactl", "dd", "rm", "snapshot", "task",
+        "alloc_pages", "free_pages", "fail_page_alloc", "numactl", "dd", "fallocate", "rm", "snapshot", "task",
     };
 
     public static Scenario Load(string path)

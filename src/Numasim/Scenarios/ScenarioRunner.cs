@@ -161,7 +161,7 @@ public static class ScenarioRunner
                 return null;
             }
             case "expect": return Expect(sc, step, st);
-            case "numactl" or "dd" or "rm" or "snapshot" or "task": return GuestToolSteps.Execute(sc, step, st);
+            case "numactl" or "dd" or "fallocate" or "rm" or "snapshot" or "task": return GuestToolSteps.Execute(sc, step, st);
             default: throw new ScenarioFormatException(sc.File, step.Line, $"unknown step '{step.Kind}'");
         }
     }

@@ -20,6 +20,7 @@ public static class StepFields
         ["fail_page_alloc"] = [.. Kernel.FaultInject.FailPageAlloc.Knobs],
         ["numactl"] = GuestToolSteps.NumactlFields,
         ["dd"] = GuestToolSteps.DdFields,
+        ["fallocate"] = GuestToolSteps.FallocateFields,
         ["rm"] = [],
         ["task"] = GuestToolSteps.TaskFields,
         ["snapshot"] = ["path"],

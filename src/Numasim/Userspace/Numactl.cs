@@ -124,6 +124,17 @@ internal static class Numactl
         return new("ok");
     }
 
+    /// <summary>[numactl POLICY] busybox fallocate [-o OFFSET] -l LENGTH FILE on a hugetlbfs file: numactl sets the task's
+    /// policy, fallocate open(O_CREAT)s the file and posix_fallocate() calls fallocate(2) (hugetlbfs_fallocate()).</summary>
+    public static NumactlOutcome Fallocate(KernelContext k, Hugetlbfs fs, NumactlRun r)
+    {
+        if (!ParseNodes(k, r, out var nodes)) return new("invalid nodes");
+        var (pol, err) = TaskMempolicy(k, r, nodes);
+        if (err != Errno.None) return new(err.ToString());
+        err = fs.Fallocate(r.File!, r.Offset, r.Length, pol, r.Cpu);
+        return new(err == Errno.None ? "ok" : err.ToString());
+    }
+
     /// <summary>busybox dd if=/dev/zero of=F bs=4096 count=N [conv=notrunc] with the task's policy: open(O_CREAT, O_TRUNC
     /// unless notrunc), then one write() per page.</summary>
     public static NumactlOutcome Dd(Shmem shmem, string of, long count, bool notrunc, in Mempolicy pol, int cpu)

@@ -56,7 +56,7 @@ internal sealed class NodeMeminfo
         var def = _k.Hugetlb?.Default;
         sb.Append($"Node {nid} HugePages_Total: {def?.NrHugePages(nid) ?? 0,5}\n");
         sb.Append($"Node {nid} HugePages_Free:  {def?.FreeHugePages(nid) ?? 0,5}\n");
-        sb.Append($"Node {nid} HugePages_Surp:  {0,5}\n");
+        sb.Append($"Node {nid} HugePages_Surp:  {def?.SurplusHugePages(nid) ?? 0,5}\n");
         return sb.ToString();
     }
 

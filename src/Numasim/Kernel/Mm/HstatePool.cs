@@ -37,28 +37,41 @@ internal static class HstatePool
         return m;
     }
 
-    /// <summary>Models set_max_huge_pages(): a node's count becomes a global target; grow with alloc_pool_huge_page()
-    /// until the target or the first failure, shrink with remove_pool_huge_page() down to it (min_count = resv + nr -
-    /// free = 0: the model's pages are all free); max_huge_pages is what the pool then holds.</summary>
-    public static Errno SetMaxHugePages(StateArray<HugePage> pool, StateValue<long> maxHugePages, ulong count, int nid,
-        Bitmap allowed, Func<Bitmap, bool> allocPoolHugePage, Func<Bitmap, bool> removePoolHugePage)
-    {
-        count = GlobalTarget(pool, count, nid);
-        while (count > (ulong)Count(pool))
-            if (!allocPoolHugePage(allowed)) break;
-        while (count < (ulong)Count(pool))
-            if (!removePoolHugePage(allowed)) break;
-        maxHugePages.Mut = Count(pool);
-        return Errno.None;
-    }
+    /// <summary>h->nr_huge_pages(_node[nid]) of a pool whose free and in-use pages are kept apart (hugepage_freelists[]
+    /// and hugepage_activelist).</summary>
+    public static long Count(StateArray<HugePage> free, StateArray<HugePage> active, int nid = -1) =>
+        Count(free, nid) + Count(active, nid);
 
-    /// <summary>set_max_huge_pages(): a node's count becomes a global target (count + pages on the other nodes,
-    /// ULONG_MAX on overflow).</summary>
-    public static ulong GlobalTarget(StateArray<HugePage> pool, ulong count, int nid)
+    /// <summary>Models set_max_huge_pages(): a node's count becomes a global target; surplus pages become persistent
+    /// first (adjust_pool_surplus(-1)), then alloc_pool_huge_page() grows the pool until the target or the first
+    /// failure; shrinking stops at min_count (resv + the pages in use) with remove_pool_huge_page(), and what is still
+    /// above the target turns surplus (adjust_pool_surplus(+1)); max_huge_pages is then persistent_huge_pages().</summary>
+    public static Errno SetMaxHugePages(IHstatePool h, StateValue<long> maxHugePages, ulong count, int nid, Bitmap allowed)
     {
-        if (nid == NumaConstants.NumaNoNode) return count;
-        ulong target = count + (ulong)(Count(pool) - Count(pool, nid));
-        return target < count ? ulong.MaxValue : target;
+        if (nid != NumaConstants.NumaNoNode)
+        {
+            ulong old = count;
+            count += (ulong)(h.NrHugePages() - h.NrHugePages(nid));
+            if (count < old) count = ulong.MaxValue;
+        }
+        ulong Persistent() => (ulong)(h.NrHugePages() - h.SurplusHugePages());
+        while (h.SurplusHugePages() > 0 && count > Persistent())
+            if (!h.AdjustPoolSurplus(allowed, -1)) break;
+        bool grown = true;
+        while (count > Persistent())
+            if (!h.AllocPoolHugePage(allowed)) { grown = false; break; }
+        h.EndPoolGrowth();
+        if (grown)
+        {
+            ulong minCount = (ulong)(h.ResvHugePages + h.NrHugePages() - h.FreeHugePages());
+            minCount = Math.Max(count, minCount);
+            while (minCount < Persistent())
+                if (!h.RemovePoolHugePage(allowed)) break;
+            while (count < Persistent())
+                if (!h.AdjustPoolSurplus(allowed, 1)) break;
+        }
+        maxHugePages.Mut = (long)Persistent();
+        return Errno.None;
     }
 
     /// <summary>for_each_node_mask_to_alloc() with hstate_next_node_to_alloc() on the cursor: each allowed node once,
@@ -104,4 +117,33 @@ internal static class HstatePool
         }
         return false;
     }
+}
+
+/// <summary>What set_max_huge_pages() reads and calls of one hstate.</summary>
+internal interface IHstatePool
+{
+    /// <summary>h->nr_huge_pages(_node[nid]).</summary>
+    long NrHugePages(int nid = -1);
+
+    /// <summary>h->free_huge_pages.</summary>
+    long FreeHugePages(int nid = -1);
+
+    /// <summary>h->surplus_huge_pages(_node[nid]).</summary>
+    long SurplusHugePages(int nid = -1);
+
+    /// <summary>h->resv_huge_pages.</summary>
+    long ResvHugePages { get; }
+
+    /// <summary>Models alloc_pool_huge_page() (6.12: alloc_pool_huge_folio(), the folio kept for the batch).</summary>
+    bool AllocPoolHugePage(Bitmap allowed);
+
+    /// <summary>Models prep_and_add_allocated_folios() after the growth loop (6.12); nothing where each page joined
+    /// the pool as it came (6.1's free_huge_page() of every new page).</summary>
+    void EndPoolGrowth();
+
+    /// <summary>Models remove_pool_huge_page() + update_and_free_page().</summary>
+    bool RemovePoolHugePage(Bitmap allowed);
+
+    /// <summary>Models adjust_pool_surplus().</summary>
+    bool AdjustPoolSurplus(Bitmap allowed, int delta);
 }

@@ -4,14 +4,14 @@ using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
-/// <summary>One huge page of the default (2 MiB) hstate's pool: its head pfn and node. The model has no hugetlbfs
-/// users, so every pool page is on its node's free list (hugepage_freelists[nid]).</summary>
+/// <summary>One huge page of an hstate: its head pfn, node and zone.</summary>
 internal readonly record struct HugePage(long Pfn, int Nid, int ZoneId);
 
-/// <summary>mm/hugetlb.c: the default hstate's (2 MiB, order 9) persistent pool, per node, allocated from and freed
-/// to the buddy allocator. The pool's pages are compact state; every counter (nr_huge_pages, free_huge_pages and
-/// their per-node arrays) is derived from them. Surplus and reserved pages need hugetlbfs users: always 0.</summary>
-internal sealed partial class Hugetlb : IHstate
+/// <summary>mm/hugetlb.c: the default hstate's (2 MiB, order 9) pool, per node, allocated from and freed to the buddy
+/// allocator: free pages on their node's list, pages in use (hugetlbfs files, HugetlbFolios.cs) on the active list,
+/// and the per-node surplus counts. nr_huge_pages and free_huge_pages (and their per-node arrays) are derived from the
+/// two lists. resv_huge_pages is 0: reservations are made by mmap() of a hugetlbfs file, which the model has not.</summary>
+internal sealed partial class Hugetlb : IHstate, IHstatePool
 {
     public const int Order = 9; // HUGETLB_PAGE_ORDER on x86_64 (PMD_SHIFT - PAGE_SHIFT)
     public const string Root = "/sys/kernel/mm/hugepages";
@@ -22,10 +22,16 @@ internal sealed partial class Hugetlb : IHstate
     private readonly PageAlloc _alloc;
     // The pool in enqueue order: enqueue_huge_page() puts a page at the head of its node's list, dequeue takes the head.
     private readonly StateArray<HugePage> _pool;
+    // h->hugepage_activelist: the pages a hugetlbfs file holds (its page cache).
+    private readonly StateArray<HugePage> _active;
+    // h->surplus_huge_pages_node[nid], sized to the highest node that ever had one.
+    private readonly StateArray<long> _surplus;
+    // 6.12's set_max_huge_pages() keeps the pages it allocates on a list and enqueues them after the loop: where they start.
+    private int _growStart = -1;
     // h->next_nid_to_alloc, h->next_nid_to_free (NUMA_NO_NODE until first used), h->max_huge_pages.
     private readonly StateArray<int> _nextNid;
     private readonly StateValue<long> _maxHugePages;
-    // h->nr_overcommit_huge_pages: stored and shown; surplus pages need hugetlbfs users (not modelled), so it limits nothing.
+    // h->nr_overcommit_huge_pages: how many surplus pages alloc_surplus_huge_page() may hold.
     private readonly StateValue<long> _nrOvercommit;
 
     public Hugetlb(KernelContext k, PageAlloc alloc)
@@ -34,6 +40,8 @@ internal sealed partial class Hugetlb : IHstate
         _alloc = alloc;
         (_pool, _nextNid, _maxHugePages) = HstatePool.NewState(k.State, "hugetlb");
         _nrOvercommit = new StateValue<long>(k.State, "hugetlb nr_overcommit_huge_pages");
+        _active = new StateArray<HugePage>(k.State, "hugetlb active pages");
+        _surplus = new StateArray<long>(k.State, "hugetlb surplus pages per node");
         Gigantic = new HugetlbGigantic(k, alloc);
         Default = this;
     }
@@ -44,10 +52,28 @@ internal sealed partial class Hugetlb : IHstate
     public HugetlbGigantic Gigantic { get; }
 
     /// <summary>h->nr_huge_pages (nid &lt; 0) or h->nr_huge_pages_node[nid].</summary>
-    public long NrHugePages(int nid = -1) => HstatePool.Count(_pool, nid);
+    public long NrHugePages(int nid = -1) => HstatePool.Count(_pool, _active, nid);
 
-    /// <summary>h->free_huge_pages(_node[nid]): every pool page, as the model has no users.</summary>
-    public long FreeHugePages(int nid = -1) => NrHugePages(nid);
+    /// <summary>h->free_huge_pages(_node[nid]): the pages on the free lists.</summary>
+    public long FreeHugePages(int nid = -1) => HstatePool.Count(_pool, nid);
+
+    /// <summary>h->surplus_huge_pages (nid &lt; 0) or h->surplus_huge_pages_node[nid].</summary>
+    public long SurplusHugePages(int nid = -1)
+    {
+        if (nid >= 0) return nid < _surplus.Length ? _surplus[nid] : 0;
+        long n = 0;
+        foreach (var v in _surplus.Items) n += v;
+        return n;
+    }
+
+    private void AddSurplus(int nid, long delta)
+    {
+        if (nid >= _surplus.Length) _surplus.Resize(nid + 1);
+        _surplus.Mut(nid) += delta;
+    }
+
+    /// <summary>h->resv_huge_pages: 0 (no hugetlbfs mapping reserves pages in the model).</summary>
+    public long ResvHugePages => 0;
 
     /// <summary>hugetlb_total_pages(): base pages held by all hstates' pools.</summary>
     public long TotalPages => NrHugePages() * PagesPerHugePage + Gigantic.TotalPages;
@@ -61,8 +87,8 @@ internal sealed partial class Hugetlb : IHstate
         d.Attr("nr_hugepages", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
         d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
         d.Attr("nr_overcommit_hugepages", () => $"{(ulong)_nrOvercommit.Value}\n", NrOvercommitStore, 0b110_100_100);
-        d.Attr("resv_hugepages", () => "0\n", mode: 0b100_100_100);
-        d.Attr("surplus_hugepages", () => "0\n", mode: 0b100_100_100);
+        d.Attr("resv_hugepages", () => $"{ResvHugePages}\n", mode: 0b100_100_100);
+        d.Attr("surplus_hugepages", () => $"{SurplusHugePages()}\n", mode: 0b100_100_100);
     }
 
     /// <summary>A 2 MiB part of a demoted gigantic page joins its node's free list (enqueue_huge_page(): the head).</summary>
@@ -99,7 +125,8 @@ internal sealed partial class Hugetlb : IHstate
         return err;
     }
 
-    /// <summary>Whether scan_movable_pages() skips pfn: the head of a free 2 MiB pool page or inside a 1 GiB one.</summary>
+    /// <summary>Whether scan_movable_pages() skips pfn: the head of a free 2 MiB pool page (not HPageMigratable) or inside
+    /// a 1 GiB one.</summary>
     public bool SkipInScan(long pfn) => IsFreeHugePage(pfn) || Gigantic.Contains(pfn);
 
     /// <summary>Whether pfn is the head of a pool page (PageHuge() and not HPageMigratable(): scan_movable_pages() skips it).</summary>
@@ -134,8 +161,49 @@ internal sealed partial class Hugetlb : IHstate
     public Errno NrHugepagesStoreCommon(ulong count, int nid)
     {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"count {count}, nid {nid}");
-        return HstatePool.SetMaxHugePages(_pool, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid),
-            allowed => AllocPoolHugePage(allowed), RemovePoolHugePage);
+        return HstatePool.SetMaxHugePages(this, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid));
+    }
+
+    bool IHstatePool.AllocPoolHugePage(Bitmap allowed)
+    {
+        if (_k.Profile.HugetlbPoolGrowBatched && _growStart < 0) _growStart = _pool.Length;
+        return AllocPoolHugePage(allowed);
+    }
+
+    /// <summary>Models prep_and_add_allocated_folios() (6.12): the folios set_max_huge_pages() allocated, kept on a list
+    /// with list_add(), are enqueued from its head, so the first one allocated ends at the head of its node's free list.</summary>
+    void IHstatePool.EndPoolGrowth()
+    {
+        if (_growStart < 0) return;
+        var items = _pool.MutItems;
+        items[_growStart..].Reverse();
+        _growStart = -1;
+    }
+
+    bool IHstatePool.RemovePoolHugePage(Bitmap allowed) => RemovePoolHugePage(allowed);
+
+    /// <summary>Models adjust_pool_surplus(): -1 makes a surplus page persistent on the first node (from the alloc cursor)
+    /// that has one; +1 makes one surplus on the first node (from the free cursor) with a page not yet surplus.</summary>
+    public bool AdjustPoolSurplus(Bitmap allowed, int delta)
+    {
+        int found = NumaConstants.NumaNoNode;
+        if (delta < 0)
+        {
+            int cursor = _nextNid[0];
+            HstatePool.AllocRoundRobin(ref cursor, allowed, node => { found = node; return SurplusHugePages(node) > 0; });
+            _nextNid.Set(0, cursor);
+            if (found >= 0 && SurplusHugePages(found) == 0) found = NumaConstants.NumaNoNode;
+        }
+        else
+            HstatePool.ForEachNodeToFree(_nextNid, allowed, node =>
+            {
+                bool ok = SurplusHugePages(node) < NrHugePages(node);
+                if (ok) found = node;
+                return ok;
+            });
+        if (found < 0) return false;
+        AddSurplus(found, delta);
+        return true;
     }
 
     /// <summary>Models hstate_next_node_to_alloc()/_free() (get_valid_node_allowed() then next_node_allowed()).</summary>
@@ -177,14 +245,32 @@ internal sealed partial class Hugetlb : IHstate
     private bool AllocPoolHugePage(Bitmap allowed, ref int cursor, AllocContext ctx) =>
         HstatePool.AllocRoundRobin(ref cursor, allowed, node => AllocFreshHugePage(node, allowed, ctx));
 
-    /// <summary>Models alloc_fresh_huge_page() + free_huge_page(): a page from node nid's buddy joins the pool.</summary>
+    /// <summary>Models alloc_fresh_huge_page() + free_huge_page() (6.1) or + the batch's enqueue (6.12): a page from node
+    /// nid's buddy joins the pool.</summary>
     private bool AllocFreshHugePage(int node, Bitmap allowed, AllocContext ctx)
     {
         var page = AllocBuddyHugePage(node, allowed, ctx);
         if (page is null) return false;
-        _pool.Add(new HugePage(page.Pfn, page.Node, page.Zone.Id));
+        var p = new HugePage(page.Pfn, page.Node, page.Zone.Id);
         _k.Trace.Change($"huge page at pfn 0x{page.Pfn:x} from {page.Zone} joins node {node}'s pool");
+        if (_growStart >= 0) _pool.Add(p);
+        else FreeHugePage(p, temporary: false);
         return true;
+    }
+
+    /// <summary>Models free_huge_page(): a temporary page, or one of a node with surplus pages, leaves the pool
+    /// (remove_hugetlb_page()) for the buddy allocator (update_and_free_page()); any other goes to the head of its
+    /// node's free list (enqueue_huge_page()). The page is on no list when this is called.</summary>
+    private void FreeHugePage(HugePage p, bool temporary)
+    {
+        if (!temporary && SurplusHugePages(p.Nid) == 0)
+        {
+            _pool.Add(p);
+            return;
+        }
+        if (!temporary) AddSurplus(p.Nid, -1);
+        _k.ZoneById(p.ZoneId).Pages.Free(p.Pfn, 0);
+        _k.Trace.Change($"{(temporary ? "temporary" : "surplus")} huge page at pfn 0x{p.Pfn:x} of node {p.Nid} freed to the buddy allocator");
     }
 
     /// <summary>Models alloc_buddy_huge_page(): __alloc_pages(htlb_alloc_mask(h) | __GFP_THISNODE | __GFP_COMP |
@@ -219,7 +305,7 @@ internal sealed partial class Hugetlb : IHstate
         {
             var p = _pool[i];
             if (p.Pfn < start || p.Pfn >= end) { i++; continue; }
-            if (FreeHugePages() == 0) return _k.Trace.Fail(Errno.EBUSY, "free_huge_pages - resv_huge_pages == 0");
+            if (FreeHugePages() - ResvHugePages == 0) return _k.Trace.Fail(Errno.EBUSY, "free_huge_pages - resv_huge_pages == 0");
             _maxHugePages.Mut--;
             FreeToBuddy(i);
         }
@@ -231,7 +317,7 @@ internal sealed partial class Hugetlb : IHstate
     public static readonly AttributeGroup NodeAttrs = new(
         DeviceAttribute.Ro<NodeHstate>("free_hugepages", n => $"{n.Pool.FreeHugePages(n.Nid)}\n"),
         DeviceAttribute.Rw<NodeHstate>("nr_hugepages", n => $"{n.Pool.NrHugePages(n.Nid)}\n", (n, v) => n.Pool.NrHugepagesStore(v, n.Nid)),
-        DeviceAttribute.Ro<NodeHstate>("surplus_hugepages", _ => "0\n"));
+        DeviceAttribute.Ro<NodeHstate>("surplus_hugepages", n => $"{n.Pool.SurplusHugePages(n.Nid)}\n"));
 }
 
 /// <summary>A node's view of an hstate (hstate_kobjs of struct node_hstate).</summary>

@@ -9,7 +9,7 @@ namespace Numasim.Kernel.Mm;
 /// at or below ZONE_NORMAL: gigantic pages are not movable, so htlb_alloc_mask() is GFP_HIGHUSER) and shrunk by
 /// free_gigantic_page() → free_contig_range(); at boot (hugepagesz=1G hugepages=N) from memblock while the command
 /// line is parsed, put in the pool by gather_bootmem_prealloc(); demoted to 2 MiB pages (HugetlbDemote.cs).</summary>
-internal sealed partial class HugetlbGigantic : IHstate
+internal sealed partial class HugetlbGigantic : IHstate, IHstatePool
 {
     public const int Order = 30 - Page.Shift;
     public const string Dir = "hugepages-1048576kB";
@@ -20,6 +20,7 @@ internal sealed partial class HugetlbGigantic : IHstate
     private readonly StateArray<HugePage> _pool;
     private readonly StateArray<int> _nextNid; // h->next_nid_to_alloc, h->next_nid_to_free
     private readonly StateValue<long> _maxHugePages;
+    private int _growStart = -1; // 6.12: where set_max_huge_pages()'s batch starts in the pool
 
     public HugetlbGigantic(KernelContext k, PageAlloc alloc)
     {
@@ -152,9 +153,34 @@ internal sealed partial class HugetlbGigantic : IHstate
     public Errno NrHugepagesStoreCommon(ulong count, int nid)
     {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"1 GiB hstate, count {count}, nid {nid}");
-        return HstatePool.SetMaxHugePages(_pool, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid),
-            AllocPoolHugePage, RemovePoolHugePage);
+        return HstatePool.SetMaxHugePages(this, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid));
     }
+
+    /// <summary>h->surplus_huge_pages: 0 (alloc_surplus_huge_page() makes none of a gigantic hstate, and no file uses one).</summary>
+    public long SurplusHugePages(int nid = -1) => 0;
+
+    /// <summary>h->resv_huge_pages: 0 (no mapping reserves one).</summary>
+    public long ResvHugePages => 0;
+
+    bool IHstatePool.AllocPoolHugePage(Bitmap allowed)
+    {
+        if (_k.Profile.HugetlbPoolGrowBatched && _growStart < 0) _growStart = _pool.Length;
+        return AllocPoolHugePage(allowed);
+    }
+
+    /// <summary>Models prep_and_add_allocated_folios() (6.12): the first page allocated ends at the head of its list.</summary>
+    void IHstatePool.EndPoolGrowth()
+    {
+        if (_growStart < 0) return;
+        _pool.MutItems[_growStart..].Reverse();
+        _growStart = -1;
+    }
+
+    bool IHstatePool.RemovePoolHugePage(Bitmap allowed) => RemovePoolHugePage(allowed);
+
+    /// <summary>Models adjust_pool_surplus(): no node has a surplus page to make persistent, and once removal stops the
+    /// allowed nodes have no page left to make surplus (every page is free).</summary>
+    public bool AdjustPoolSurplus(Bitmap allowed, int delta) => false;
 
     /// <summary>Models alloc_pool_huge_page() → alloc_fresh_huge_page() → alloc_gigantic_page() on the alloc cursor.</summary>
     private bool AllocPoolHugePage(Bitmap allowed)

@@ -25,6 +25,12 @@ internal interface IHstate
     /// <summary>h->free_huge_pages(_node[nid]).</summary>
     long FreeHugePages(int nid = -1);
 
+    /// <summary>h->surplus_huge_pages(_node[nid]).</summary>
+    long SurplusHugePages(int nid = -1);
+
+    /// <summary>h->resv_huge_pages.</summary>
+    long ResvHugePages { get; }
+
     /// <summary>h->max_huge_pages: /proc/sys/vm/nr_hugepages.</summary>
     long MaxHugePages { get; }
 

@@ -179,8 +179,12 @@ public sealed class PageAlloc
     /// <summary>Set by hugetlb: head pfns scan_movable_pages() skips (free huge pages are not HPageMigratable).</summary>
     internal Func<long, bool>? SkipInScan { get; set; }
 
+    /// <summary>Set by hugetlb: migrates a huge page in use (unmap_and_move_huge_page()); null when pfn heads none.</summary>
+    internal Func<long, int, Bitmap, Errno?>? MigrateHugePage { get; set; }
+
     /// <summary>Models do_migrate_range() during offline_pages(): each movable page of the isolated range gets a
-    /// new page from alloc_migration_target(), preferring other nodes with memory; an unmovable page is EBUSY.</summary>
+    /// new page from alloc_migration_target(), preferring other nodes with memory (a huge page in use from hugetlb);
+    /// an unmovable page is EBUSY.</summary>
     internal Errno MigrateRange(Zone zone, long start, long end)
     {
         using var call = _k.Trace.Call("do_migrate_range", "mm/memory_hotplug.c", $"pfn 0x{start:x}-0x{end - 1:x}");
@@ -196,6 +200,11 @@ public sealed class PageAlloc
         var ctx = new AllocContext(0, "kworker/u8:1", 40, MigrateCaller);
         foreach (var b in blocks)
         {
+            if (MigrateHugePage?.Invoke(b.Pfn, nid, mask) is { } huge)
+            {
+                if (huge != Errno.None) return _k.Trace.Fail(Errno.EBUSY, $"the huge page at pfn 0x{b.Pfn:x} could not be migrated");
+                continue;
+            }
             var target = AllocPages(Gfp.GfpUser | Gfp.Movable | Gfp.RetryMayfail | Gfp.NoWarn, b.Order, nid, mask, ctx);
             if (target is null) return _k.Trace.Fail(Errno.EBUSY, $"no page to migrate pfn 0x{b.Pfn:x} to (alloc_migration_target() failed)");
             _k.Trace.Change($"pfn 0x{b.Pfn:x} (order {b.Order}) migrated to pfn 0x{target.Pfn:x} on {target.Zone}");

@@ -52,7 +52,7 @@ internal static class Meminfo
         // hugetlb_report_meminfo(): the default hstate's counters, then every hstate's pages
         var def = k.Hugetlb?.Default;
         long nr = def?.NrHugePages() ?? 0, hfree = def?.FreeHugePages() ?? 0;
-        foreach (var (l, v) in new[] { ("HugePages_Total", nr), ("HugePages_Free", hfree), ("HugePages_Rsvd", 0L), ("HugePages_Surp", 0L) })
+        foreach (var (l, v) in new[] { ("HugePages_Total", nr), ("HugePages_Free", hfree), ("HugePages_Rsvd", def?.ResvHugePages ?? 0), ("HugePages_Surp", def?.SurplusHugePages() ?? 0) })
             sb.Append(l).Append(':').Append(' ', 15 - l.Length).Append($"{v,8}\n");
         Val("Hugepagesize", def?.SizeKb ?? 2048);
         Kb("Hugetlb", hugetlb);

@@ -97,6 +97,11 @@ public sealed record KernelProfile
     /// 6.1 demotes one page per pass of the free cursor, each part freed in turn (the highest at the head).</summary>
     public bool HugetlbDemoteBatched { get; init; }
 
+    /// <summary>set_max_huge_pages() (6.12.111's mm/hugetlb.c; not 6.1's) keeps the pages it grows the pool by on a list and
+    /// adds them with prep_and_add_allocated_folios() after the loop, so the first one allocated ends at the head of
+    /// its node's free list; 6.1 frees each into the pool as it comes (free_huge_page()), the last one at the head.</summary>
+    public bool HugetlbPoolGrowBatched { get; init; }
+
     /// <summary>MPOL_PREFERRED_MANY exists (b27abaccf8e8, v5.15): before it mode 5 is MPOL_MAX, EINVAL in
     /// sanitize_mpol_flags().</summary>
     public bool MpolPreferredMany { get; init; } = true;
@@ -264,6 +269,7 @@ public sealed record KernelProfile
         NodeMeminfoFileThpAligned = true,
         HugetlbBootAllocInChunks = true,
         HugetlbDemoteBatched = true,
+        HugetlbPoolGrowBatched = true,
         IsolationSkipsHugePages = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
