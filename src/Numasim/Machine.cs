@@ -160,9 +160,12 @@ public sealed class Machine
     public ReadResult Read(string path) => Fs.Read(path);
 
     /// <summary>echo VALUE > PATH: the value is written with echo's trailing newline.</summary>
-    public Errno Write(string path, string value)
+    /// <summary>A write of VALUE (with its newline) to a file; with <paramref name="under"/> by a task numactl started
+    /// with that policy.</summary>
+    public Errno Write(string path, string value, Userspace.NumactlRun? under = null)
     {
-        var err = Fs.Write(path, value + "\n");
+        var err = under is null ? Fs.Write(path, value + "\n")
+            : Userspace.Numactl.WriteUnder(_s.Kernel, under, () => Fs.Write(path, value + "\n"));
         _s.Kernel.Workqueue.Flush();   // work the write queued (a driver's retry) runs before the next step
         return err;
     }

@@ -69,6 +69,10 @@ public sealed class KernelContext
     /// <summary>The default hstate's huge page pool (mm/hugetlb.c), wired by KernelSubsystems.</summary>
     internal Mm.Hugetlb? Hugetlb { get; set; }
 
+    /// <summary>current->mempolicy of the task writing a file now (a scenario's write under numactl), null for the
+    /// default policy. Set only for the length of one write, so it is not part of the state.</summary>
+    internal Mm.Mempolicy? WriterMempolicy { get; set; }
+
     /// <summary>The rootfs's tmpfs files (their page cache counts in Shmem and FilePages).</summary>
     internal Mm.Shmem? Shmem { get; set; }
 

@@ -19,7 +19,7 @@ public sealed class GuestPrograms
     public static GuestPrograms For(Scenarios.Scenario sc)
     {
         var p = new GuestPrograms();
-        if (sc.Steps.Any(s => s.Kind == "numactl" || s.Kind == "fallocate" && Scenarios.GuestToolSteps.PolicyFields.Any(s.Args.ContainsKey)))
+        if (sc.Steps.Any(s => s.Kind == "numactl" || s.Kind is "fallocate" or "write" && Scenarios.GuestToolSteps.PolicyFields.Any(s.Args.ContainsKey)))
             p.Add("numactl");
         return p;
     }

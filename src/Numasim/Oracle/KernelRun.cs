@@ -96,7 +96,7 @@ public static partial class KernelRun
                 }
                 obs.Add(step.Kind switch
                 {
-                    "write" => Write(step, g),
+                    "write" => Write(sc, step, g),
                     "device_add" or "device_del" or "object-add" or "object-del" or "qom-set" => Qmp(step, g),
                     "modprobe" or "rmmod" when modules is not null => Module(step, g, modules),
                     "numactl" or "dd" or "fallocate" or "task" => GuestTool(sc, step, g),
@@ -123,11 +123,13 @@ public static partial class KernelRun
         return new KernelScenarioRun(obs, g.BootTime, sw.Elapsed, error, files, dmesgAll, dump) { BootLog = bootLog };
     }
 
-    private static StepObservation Write(ScenarioStep step, QemuGuest g)
+    private static StepObservation Write(Scenario sc, ScenarioStep step, QemuGuest g)
     {
         var path = step.Args.GetValueOrDefault("path") ?? "";
         var value = step.Args.GetValueOrDefault("value") ?? "";
-        var (ok, msg) = ShellStatus(g, $"echo {Q(value)} > {Q(path)}");
+        var echo = $"echo {Q(value)} > {Q(path)}";
+        var under = GuestToolSteps.WriterPolicy(sc, step);
+        var (ok, msg) = ShellStatus(g, under is null ? echo : $"{CommandLine(under)} sh -c {Q(echo)}");
         var got = ok ? "ok" : ErrnoOf(msg);
         var want = step.Args.GetValueOrDefault("errno") ?? "ok";
         return new(got == want ? StepStatus.Passed : StepStatus.Failed, got, ok ? "ok" : $"{got} ({msg})");

@@ -66,6 +66,14 @@ public static class GuestToolSteps
             Cpu: a.TryGetValue("cpu", out var cpu) && int.TryParse(cpu, out var cn) ? cn : 0);
     }
 
+    /// <summary>The numactl policy a write step is made under (one of the policy fields), or null.</summary>
+    public static NumactlRun? WriterPolicy(Scenario sc, ScenarioStep step)
+    {
+        var policies = PolicyFields.Where(step.Args.ContainsKey).ToList();
+        if (policies.Count > 1) throw new ScenarioFormatException(sc.File, step.Line, "write: give at most one of " + string.Join(", ", PolicyFields));
+        return policies.Count == 0 ? null : new NumactlRun(PolicyOf(policies[0]), step.Args[policies[0]]);
+    }
+
     private static NumactlPolicy PolicyOf(string field) => field switch
     {
         "membind" => NumactlPolicy.Membind, "interleave" => NumactlPolicy.Interleave, "preferred" => NumactlPolicy.Preferred,

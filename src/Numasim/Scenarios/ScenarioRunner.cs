@@ -107,7 +107,7 @@ public static class ScenarioRunner
             case "write":
             {
                 var expected = a.TryGetValue("errno", out var en) ? ParseErrno(sc, step, en) : Errno.None;
-                var got = st.LastErrno = m.Write(Req("path"), Req("value"));
+                var got = st.LastErrno = m.Write(Req("path"), Req("value"), GuestToolSteps.WriterPolicy(sc, step));
                 return got == expected ? null : $"write {a["path"]}: expected {Show(expected)}, got {Show(got)}";
             }
             case "device_add": return Qmp(step, st.Qmp(m.Qmp.DeviceAdd(Without(a, "error"))));

@@ -9,7 +9,7 @@ public static class StepFields
 {
     private static readonly Dictionary<string, string[]> Fields = new()
     {
-        ["write"] = ["path", "value", "errno"],
+        ["write"] = ["path", "value", "errno", .. GuestToolSteps.PolicyFields],
         ["expect"] = ["path", "exists", "equals", "contains", "matches", "dmesg", "present", "oops", "no_oops", "uevent",
                       "vmcs", "node", "page", "zone", "demotion", "delta"],
         ["modprobe"] = ["module", "cpu", "params", "errno"],

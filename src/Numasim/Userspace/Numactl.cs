@@ -135,6 +135,18 @@ internal static class Numactl
         return new(err == Errno.None ? "ok" : err.ToString());
     }
 
+    /// <summary>numactl POLICY sh -c 'echo VALUE &gt; FILE': one write by a task with that policy (what the hugetlb
+    /// *_mempolicy files read with init_nodemask_of_mempolicy()). A policy numactl refuses is -EINVAL.</summary>
+    public static Errno WriteUnder(KernelContext k, NumactlRun r, Func<Errno> write)
+    {
+        if (!ParseNodes(k, r, out var nodes)) return Errno.EINVAL;
+        var (pol, err) = TaskMempolicy(k, r, nodes);
+        if (err != Errno.None) return err;
+        k.WriterMempolicy = pol;
+        try { return write(); }
+        finally { k.WriterMempolicy = null; }
+    }
+
     /// <summary>busybox dd if=/dev/zero of=F bs=4096 count=N [conv=notrunc] with the task's policy: open(O_CREAT, O_TRUNC
     /// unless notrunc), then one write() per page.</summary>
     public static NumactlOutcome Dd(Shmem shmem, string of, long count, bool notrunc, in Mempolicy pol, int cpu)

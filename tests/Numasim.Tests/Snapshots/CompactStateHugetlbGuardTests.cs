@@ -3,9 +3,11 @@ using Numasim.Tests.Mm;
 namespace Numasim.Tests.Snapshots;
 
 /// <summary>
-/// The compact-state guard for the hugetlb pool: the pool's pages, the round-robin cursors, max_huge_pages and
-/// nr_overcommit_huge_pages. Random walks of node, global and /proc/sys/vm nr_hugepages writes, nr_overcommit_hugepages
-/// writes and block offline/online; after each step the state is restored into a
+/// The compact-state guard for the hugetlb pool: the pool's free and in-use pages, the per-node surplus counts, the
+/// round-robin cursors, max_huge_pages and nr_overcommit_huge_pages, and the hugetlbfs files' page caches. Random
+/// walks of node, global and /proc/sys/vm nr_hugepages writes (nr_hugepages_mempolicy under a policy),
+/// nr_overcommit_hugepages writes, fallocate and rm of hugetlbfs files and block offline/online (which migrates pages
+/// in use); after each step the state is restored into a
 /// machine that was elsewhere and both must render and go on alike.
 /// </summary>
 public class CompactStateHugetlbGuardTests
@@ -13,14 +15,15 @@ public class CompactStateHugetlbGuardTests
     private static string Internals(Machine m)
     {
         var h = m.Subsystems.Hugetlb;
-        return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
+        return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} free {h.FreeHugePages(0)}/{h.FreeHugePages(1)} surplus "
+            + $"{h.SurplusHugePages(0)}/{h.SurplusHugePages(1)} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
     }
 
     private static readonly string[] BlockStates = ["offline", "online_movable"];
 
     private static string Step(Machine m, Random rnd, ref int unused)
     {
-        switch (rnd.Next(5))
+        switch (rnd.Next(8))
         {
             case 0:
             {
@@ -46,6 +49,29 @@ public class CompactStateHugetlbGuardTests
                 m.Write(rnd.Next(2) == 0 ? "/proc/sys/vm/nr_overcommit_hugepages" : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages", v);
                 return $"nr_overcommit_hugepages {v}";
             }
+            case 4:
+            {
+                string file = $"/dev/hugepages/f{rnd.Next(3)}", len = $"{rnd.Next(1, 9) * 2}m";
+                var policy = rnd.Next(4) switch
+                {
+                    0 => Userspace.NumactlPolicy.None, 1 => Userspace.NumactlPolicy.Membind, 2 => Userspace.NumactlPolicy.Interleave,
+                    _ => Userspace.NumactlPolicy.PreferredMany,
+                };
+                string nodes = policy == Userspace.NumactlPolicy.Membind ? "1" : "0,1";
+                var got = m.Fallocate(new Userspace.NumactlRun(policy, nodes, file, long.Parse(len[..^1]) << 20)).Text;
+                return $"fallocate {policy} {file} {len}: {got}";
+            }
+            case 5:
+            {
+                string file = $"/dev/hugepages/f{rnd.Next(3)}";
+                return $"rm {file}: {m.RemoveFile(file)}";
+            }
+            case 6:
+            {
+                string v = rnd.Next(0, 60).ToString();
+                var err = m.Write("/proc/sys/vm/nr_hugepages_mempolicy", v, new Userspace.NumactlRun(Userspace.NumactlPolicy.Membind, "1"));
+                return $"membind=1 vm.nr_hugepages_mempolicy {v}: {err}";
+            }
             default:
                 return GuardWalk.WriteBlockState(m, rnd, BlockStates);
         }
@@ -54,11 +80,13 @@ public class CompactStateHugetlbGuardTests
     [Theory]
     [InlineData("v6.1", 1)]
     [InlineData("v6.12", 2)]
+    [InlineData("v6.1", 5)]
+    [InlineData("v6.12", 6)]
     public void A_hugetlb_pool_restored_from_its_value_renders_and_evolves_as_the_original(string profile, int seed)
     {
         var a = HugetlbPoolTests.BootWithMovableNode1(profile);
         var b = HugetlbPoolTests.BootWithMovableNode1(profile);
-        GuardWalk.Run(a, b, seed, 10, Step, (x, y, when) => GuardWalk.Same(x, y, when, Internals));
+        GuardWalk.Run(a, b, seed, 16, Step, (x, y, when) => GuardWalk.Same(x, y, when, Internals));
     }
 
     private static string GiganticInternals(Machine m)

@@ -26,10 +26,11 @@ internal static class HstatePool
         return n;
     }
 
-    /// <summary>__nr_hugepages_store_common()'s nodes_allowed: N_MEMORY for the global files (NUMA_NO_NODE), the
-    /// node alone for a node's file.</summary>
-    public static Bitmap NodesAllowed(KernelContext k, int nid)
+    /// <summary>__nr_hugepages_store_common()'s nodes_allowed: N_MEMORY for the global files (NUMA_NO_NODE), or for the
+    /// *_mempolicy files what init_nodemask_of_mempolicy() gives of the writer's policy; the node alone for a node's file.</summary>
+    public static Bitmap NodesAllowed(KernelContext k, int nid, bool obeyMempolicy = false)
     {
+        if (nid == NumaConstants.NumaNoNode && obeyMempolicy && InitNodemaskOfMempolicy(k) is { } policyNodes) return policyNodes;
         var m = k.NodeStates[NodeState.Memory].Clone();
         if (nid == NumaConstants.NumaNoNode) return m;
         m.ClearAll();
@@ -72,6 +73,18 @@ internal static class HstatePool
         }
         maxHugePages.Mut = (long)Persistent();
         return Errno.None;
+    }
+
+    /// <summary>Models init_nodemask_of_mempolicy(): the writing task's policy nodes (preferred, preferred-many, bind,
+    /// interleave), its CPU's node for MPOL_LOCAL; null for the default policy (no current->mempolicy). The writer is
+    /// taken to run on CPU 0.</summary>
+    private static Bitmap? InitNodemaskOfMempolicy(KernelContext k)
+    {
+        if (k.WriterMempolicy is not { } pol || pol.Mode == MpolMode.Default) return null;
+        if (pol.Mode != MpolMode.Local) return pol.Nodes.ToBitmap();
+        var m = new Bitmap(NumaConstants.MaxNumNodes);
+        m.Set(k.Cpus.CpuToNode(0));
+        return m;
     }
 
     /// <summary>for_each_node_mask_to_alloc() with hstate_next_node_to_alloc() on the cursor: each allowed node once,

@@ -85,7 +85,7 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
         var d = _k.Fs.MakeDirs($"{Root}/hugepages-2048kB");
         d.Attr("free_hugepages", () => $"{FreeHugePages()}\n", mode: 0b100_100_100);
         d.Attr("nr_hugepages", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
-        d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode), 0b110_100_100);
+        d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => NrHugepagesStore(v, NumaConstants.NumaNoNode, true), 0b110_100_100);
         d.Attr("nr_overcommit_hugepages", () => $"{(ulong)_nrOvercommit.Value}\n", NrOvercommitStore, 0b110_100_100);
         d.Attr("resv_hugepages", () => $"{ResvHugePages}\n", mode: 0b100_100_100);
         d.Attr("surplus_hugepages", () => $"{SurplusHugePages()}\n", mode: 0b100_100_100);
@@ -150,18 +150,18 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
     }
 
     /// <summary>Models nr_hugepages_store(): kstrtoul() then __nr_hugepages_store_common().</summary>
-    public Errno NrHugepagesStore(string value, int nid)
+    public Errno NrHugepagesStore(string value, int nid, bool obeyMempolicy = false)
     {
         var err = ParseCount(value, out var count);
-        return err != Errno.None ? err : NrHugepagesStoreCommon(count, nid);
+        return err != Errno.None ? err : NrHugepagesStoreCommon(count, nid, obeyMempolicy);
     }
 
-    /// <summary>Models __nr_hugepages_store_common(): NUMA_NO_NODE balances over N_MEMORY, a node's file only that node.
-    /// (obey_mempolicy: the writer's policy is the default one in the model, so init_nodemask_of_mempolicy() gives no mask.)</summary>
-    public Errno NrHugepagesStoreCommon(ulong count, int nid)
+    /// <summary>Models __nr_hugepages_store_common(): NUMA_NO_NODE balances over N_MEMORY (over the writer's policy nodes
+    /// for the *_mempolicy files), a node's file only that node.</summary>
+    public Errno NrHugepagesStoreCommon(ulong count, int nid, bool obeyMempolicy = false)
     {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"count {count}, nid {nid}");
-        return HstatePool.SetMaxHugePages(this, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid));
+        return HstatePool.SetMaxHugePages(this, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid, obeyMempolicy));
     }
 
     bool IHstatePool.AllocPoolHugePage(Bitmap allowed)

@@ -133,7 +133,7 @@ internal sealed partial class HugetlbGigantic : IHstate, IHstatePool
         const int rw = 0b110_100_100, ro = 0b100_100_100;
         d.Attr("free_hugepages", () => $"{NrHugePages()}\n", mode: ro);
         d.Attr("nr_hugepages", () => $"{NrHugePages()}\n", v => Store(v, NumaConstants.NumaNoNode), rw);
-        d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => Store(v, NumaConstants.NumaNoNode), rw);
+        d.Attr("nr_hugepages_mempolicy", () => $"{NrHugePages()}\n", v => Store(v, NumaConstants.NumaNoNode, true), rw);
         d.Attr("nr_overcommit_hugepages", () => "0\n", _ => SetNrOvercommitHugePages(0), rw);
         d.Attr("resv_hugepages", () => "0\n", mode: ro);
         d.Attr("surplus_hugepages", () => "0\n", mode: ro);
@@ -144,16 +144,16 @@ internal sealed partial class HugetlbGigantic : IHstate, IHstatePool
 
     /// <summary>Models nr_hugepages_store() → __nr_hugepages_store_common() → set_max_huge_pages() for the gigantic
     /// hstate (gigantic_page_runtime_supported(): CONFIG_CONTIG_ALLOC).</summary>
-    public Errno Store(string value, int nid)
+    public Errno Store(string value, int nid, bool obeyMempolicy = false)
     {
         var err = Hugetlb.ParseCount(value, out var count);
-        return err != Errno.None ? err : NrHugepagesStoreCommon(count, nid);
+        return err != Errno.None ? err : NrHugepagesStoreCommon(count, nid, obeyMempolicy);
     }
 
-    public Errno NrHugepagesStoreCommon(ulong count, int nid)
+    public Errno NrHugepagesStoreCommon(ulong count, int nid, bool obeyMempolicy = false)
     {
         using var call = _k.Trace.Call("__nr_hugepages_store_common", "mm/hugetlb.c", $"1 GiB hstate, count {count}, nid {nid}");
-        return HstatePool.SetMaxHugePages(this, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid));
+        return HstatePool.SetMaxHugePages(this, _maxHugePages, count, nid, HstatePool.NodesAllowed(_k, nid, obeyMempolicy));
     }
 
     /// <summary>h->surplus_huge_pages: 0 (alloc_surplus_huge_page() makes none of a gigantic hstate, and no file uses one).</summary>

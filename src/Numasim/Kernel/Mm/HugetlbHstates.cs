@@ -37,8 +37,8 @@ internal interface IHstate
     /// <summary>h->nr_overcommit_huge_pages.</summary>
     ulong NrOvercommitHugePages { get; }
 
-    /// <summary>Models __nr_hugepages_store_common() after the caller's parse.</summary>
-    Errno NrHugepagesStoreCommon(ulong count, int nid);
+    /// <summary>Models __nr_hugepages_store_common() after the caller's parse (obey_mempolicy for the *_mempolicy files).</summary>
+    Errno NrHugepagesStoreCommon(ulong count, int nid, bool obeyMempolicy = false);
 
     /// <summary>Models hugetlb_overcommit_handler()'s write once parsed (a gigantic hstate refuses it first).</summary>
     Errno SetNrOvercommitHugePages(ulong count);

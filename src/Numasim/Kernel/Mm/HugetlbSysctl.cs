@@ -14,18 +14,18 @@ internal static class HugetlbSysctl
     public static void Register(KernelContext k, IHstate h)
     {
         var vm = k.Fs.MakeDirs("/proc/sys/vm");
-        vm.Attr("nr_hugepages", () => $"{(ulong)h.MaxHugePages}\n", v => HugetlbSysctlHandler(h, v), Mode0644);
-        vm.Attr("nr_hugepages_mempolicy", () => $"{(ulong)h.MaxHugePages}\n", v => HugetlbSysctlHandler(h, v), Mode0644);
+        vm.Attr("nr_hugepages", () => $"{(ulong)h.MaxHugePages}\n", v => HugetlbSysctlHandler(h, v, false), Mode0644);
+        vm.Attr("nr_hugepages_mempolicy", () => $"{(ulong)h.MaxHugePages}\n", v => HugetlbSysctlHandler(h, v, true), Mode0644);
         vm.Attr("nr_overcommit_hugepages", () => $"{h.NrOvercommitHugePages}\n", v => HugetlbOvercommitHandler(h, v), Mode0644);
     }
 
     /// <summary>Models hugetlb_sysctl_handler_common() (both hugetlb_sysctl_handler() and
     /// hugetlb_mempolicy_sysctl_handler()): proc_doulongvec_minmax() into a copy of max_huge_pages, then
     /// __nr_hugepages_store_common(NUMA_NO_NODE).</summary>
-    private static Errno HugetlbSysctlHandler(IHstate h, string buf)
+    private static Errno HugetlbSysctlHandler(IHstate h, string buf, bool obeyMempolicy)
     {
         var err = ProcDoulongvecMinmax(buf, out var count);
-        return err != Errno.None ? err : h.NrHugepagesStoreCommon(count, NumaConstants.NumaNoNode);
+        return err != Errno.None ? err : h.NrHugepagesStoreCommon(count, NumaConstants.NumaNoNode, obeyMempolicy);
     }
 
     /// <summary>Models hugetlb_overcommit_handler(): a write to a gigantic default hstate is -EINVAL before parsing;
