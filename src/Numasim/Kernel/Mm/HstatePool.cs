@@ -75,6 +75,16 @@ internal static class HstatePool
         return Errno.None;
     }
 
+    /// <summary>Models prep_and_add_allocated_folios() for the pages a set_max_huge_pages() batch appended from
+    /// <paramref name="start"/> on (allocation order): enqueued from the list's head, the first allocated ends nearest
+    /// the head of its node's free list (the pool's end). start is reset (-1: no batch).</summary>
+    public static void PrepAndAddAllocated(StateArray<HugePage> pool, ref int start)
+    {
+        if (start < 0) return;
+        pool.MutItems[start..].Reverse();
+        start = -1;
+    }
+
     /// <summary>Models init_nodemask_of_mempolicy(): the writing task's policy nodes (preferred, preferred-many, bind,
     /// interleave), its CPU's node for MPOL_LOCAL; null for the default policy (no current->mempolicy). The writer is
     /// taken to run on CPU 0.</summary>

@@ -172,13 +172,7 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
 
     /// <summary>Models prep_and_add_allocated_folios() (6.12): the folios set_max_huge_pages() allocated, kept on a list
     /// with list_add(), are enqueued from its head, so the first one allocated ends at the head of its node's free list.</summary>
-    void IHstatePool.EndPoolGrowth()
-    {
-        if (_growStart < 0) return;
-        var items = _pool.MutItems;
-        items[_growStart..].Reverse();
-        _growStart = -1;
-    }
+    void IHstatePool.EndPoolGrowth() => HstatePool.PrepAndAddAllocated(_pool, ref _growStart);
 
     bool IHstatePool.RemovePoolHugePage(Bitmap allowed) => RemovePoolHugePage(allowed);
 

@@ -169,12 +169,7 @@ internal sealed partial class HugetlbGigantic : IHstate, IHstatePool
     }
 
     /// <summary>Models prep_and_add_allocated_folios() (6.12): the first page allocated ends at the head of its list.</summary>
-    void IHstatePool.EndPoolGrowth()
-    {
-        if (_growStart < 0) return;
-        _pool.MutItems[_growStart..].Reverse();
-        _growStart = -1;
-    }
+    void IHstatePool.EndPoolGrowth() => HstatePool.PrepAndAddAllocated(_pool, ref _growStart);
 
     bool IHstatePool.RemovePoolHugePage(Bitmap allowed) => RemovePoolHugePage(allowed);
 
