@@ -89,7 +89,7 @@ public sealed class Machine
     /// <summary>numactl (with busybox dd) run in the guest: a memory policy for a task or a tmpfs file, then its
     /// allocations (Userspace/Numactl.cs).</summary>
     public Userspace.NumactlOutcome Numactl(Userspace.NumactlRun run) =>
-        Guard(() => Userspace.Numactl.Run(_s.Kernel, _s.Shmem, run), new Userspace.NumactlOutcome("oops"));
+        Guard(() => Userspace.Numactl.Run(_s.Kernel, _s.Shmem, _s.Hugetlbfs, run), new Userspace.NumactlOutcome("oops"));
 
     /// <summary>A long-lived task: started under numactl's policy (no <c>Of</c>), or running dd in it.</summary>
     public Userspace.NumactlOutcome Task(string name, Userspace.NumactlRun run) =>

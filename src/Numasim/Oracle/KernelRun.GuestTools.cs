@@ -12,7 +12,18 @@ public static partial class KernelRun
     /// counters only when vmstat_update() runs for it (deferrable, so an idle vCPU may keep them for long): the step
     /// ends with a write to /proc/sys/vm/stat_refresh, which folds them all, so the files read next show the counters
     /// as the model keeps them.</summary>
-    public static string GuestCommand(NumactlRun r) => $"{CommandLine(r)} 2>&1; r=$?; {StatRefresh}; (exit $r)";
+    public static string GuestCommand(NumactlRun r) =>
+        $"{(r.File is { } f && Kernel.Mm.Hugetlbfs.IsOnMount(f) ? MountHugetlbfs + "; " : "")}{CommandLine(r)} 2>&1; r=$?; {StatRefresh}; (exit $r)";
+
+    /// <summary>hugetlbfs mounted at the scenario's mount point, once.</summary>
+    private static string MountHugetlbfs
+    {
+        get
+        {
+            var mnt = Kernel.Mm.Hugetlbfs.MountPoint.TrimEnd('/');
+            return $"grep -q ' {mnt} hugetlbfs ' /proc/mounts || {{ mkdir -p {mnt} && mount -t hugetlbfs none {mnt}; }}";
+        }
+    }
 
     /// <summary>The numactl and/or dd words of a run, without redirection.</summary>
     private static string CommandLine(NumactlRun r)
@@ -59,8 +70,7 @@ public static partial class KernelRun
     /// [numactl POLICY] busybox fallocate (the initramfs has no applet links) on the file.</summary>
     public static string FallocateCommand(NumactlRun r)
     {
-        var mnt = Kernel.Mm.Hugetlbfs.MountPoint.TrimEnd('/');
-        var mount = $"grep -q ' {mnt} hugetlbfs ' /proc/mounts || {{ mkdir -p {mnt} && mount -t hugetlbfs none {mnt}; }}";
+        var mount = MountHugetlbfs;
         var policy = r.Policy == NumactlPolicy.None ? "" : CommandLine(r with { File = null, Length = 0, Offset = 0, Of = null }) + " ";
         var offset = r.Offset > 0 ? $"-o {r.Offset} " : "";
         return $"{mount}; {policy}busybox fallocate {offset}-l {r.Length} {Q(r.File!)} 2>&1; r=$?; {StatRefresh}; (exit $r)";

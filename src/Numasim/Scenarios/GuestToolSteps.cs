@@ -44,8 +44,9 @@ public static class GuestToolSteps
             throw new ScenarioFormatException(sc.File, step.Line, "task: give a policy (start it under numactl) or of and count (dd in it)");
         if (step.Kind != "task" && (run.File is null) == (run.Of is null))
             throw new ScenarioFormatException(sc.File, step.Line, $"{step.Kind}: give file (a shared policy) or of and count (dd)");
-        if (run.File is not null && (!run.File.StartsWith("/tmp/", StringComparison.Ordinal) || run.File.Contains("..")))
-            throw new ScenarioFormatException(sc.File, step.Line, $"{step.Kind}.file: only files under /tmp (the guest's tmpfs) are modelled");
+        if (run.File is not null && (!run.File.StartsWith("/tmp/", StringComparison.Ordinal) && !Kernel.Mm.Hugetlbfs.IsOnMount(run.File) || run.File.Contains("..")))
+            throw new ScenarioFormatException(sc.File, step.Line,
+                $"{step.Kind}.file: only files under /tmp (the guest's tmpfs) and {Kernel.Mm.Hugetlbfs.MountPoint} (its hugetlbfs) are modelled");
         if (run.Of is not null && (!run.Of.StartsWith("/tmp/", StringComparison.Ordinal) || run.Of.Contains("..")))
             throw new ScenarioFormatException(sc.File, step.Line, $"{step.Kind}.of: only files under /tmp (the guest's tmpfs) are modelled");
         return run;

@@ -22,14 +22,15 @@ public readonly record struct NumactlOutcome(string Text);
 /// set_mempolicy(), mbind() on a tmpfs mapping, page faults and write(): libnuma's node parsing against the task's
 /// Mems_allowed, numactl's order of operations, then the kernel's answer.
 /// </summary>
-internal static class Numactl
+internal static partial class Numactl
 {
     private const string Comm = "dd";
 
     /// <summary>Runs numactl (and dd) as the guest would.</summary>
-    public static NumactlOutcome Run(KernelContext k, Shmem shmem, NumactlRun r)
+    public static NumactlOutcome Run(KernelContext k, Shmem shmem, Hugetlbfs hugetlbfs, NumactlRun r)
     {
         if (!ParseNodes(k, r, out var nodes)) return new("invalid nodes");
+        if (r.File is not null && Hugetlbfs.IsOnMount(r.File)) return HugetlbfsFile(k, hugetlbfs, r, nodes);
         return r.File is not null ? SharedFile(k, shmem, r, nodes) : TaskPolicy(k, shmem, r, nodes);
     }
 
@@ -102,16 +103,7 @@ internal static class Numactl
         long start = r.Offset / Page.Size, end = (r.Offset + length + Page.Size - 1) / Page.Size; // the mapping's pages
         if (r.Policy != NumactlPolicy.None)
         {
-            var (mode, mask) = r.Policy switch
-            {
-                NumactlPolicy.Membind => (MpolMode.Bind, nodes),          // numa_tonodemask_memory(), bind_policy MPOL_BIND
-                NumactlPolicy.Interleave => (MpolMode.Interleave, nodes), // numa_interleave_memory()
-                NumactlPolicy.Localalloc => (MpolMode.Local, new Bitmap(NumaConstants.MaxNumNodes)), // numa_setlocal_memory()
-                // --preferred and --preferred-many: libnuma 2.0.16 calls mbind(MPOL_PREFERRED_MANY) with an empty nodemask
-                // (strace in the 6.1 and 6.12 guests, for every node list), which mpol_new() refuses: EINVAL
-                _ => (MpolMode.PreferredMany, new Bitmap(NumaConstants.MaxNumNodes)),
-            };
-            var err = MempolicyOps.Make(k, mode, MpolFlags.None, mask, out var pol);
+            var err = MbindPolicy(k, r, nodes, out var pol);
             if (err != Errno.None) return new(err.ToString()); // numa_error("mbind")
             shmem.SetPolicy(f, start, end, pol);
         }
@@ -124,17 +116,6 @@ internal static class Numactl
         return new("ok");
     }
 
-    /// <summary>[numactl POLICY] busybox fallocate [-o OFFSET] -l LENGTH FILE on a hugetlbfs file: numactl sets the task's
-    /// policy, fallocate open(O_CREAT)s the file and posix_fallocate() calls fallocate(2) (hugetlbfs_fallocate()).</summary>
-    public static NumactlOutcome Fallocate(KernelContext k, Hugetlbfs fs, NumactlRun r)
-    {
-        if (!ParseNodes(k, r, out var nodes)) return new("invalid nodes");
-        var (pol, err) = TaskMempolicy(k, r, nodes);
-        if (err != Errno.None) return new(err.ToString());
-        err = fs.Fallocate(r.File!, r.Offset, r.Length, pol, r.Cpu);
-        return new(err == Errno.None ? "ok" : err.ToString());
-    }
-
     /// <summary>numactl POLICY sh -c 'echo VALUE &gt; FILE': one write by a task with that policy (what the hugetlb
     /// *_mempolicy files read with init_nodemask_of_mempolicy()). A policy numactl refuses is -EINVAL.</summary>
     public static Errno WriteUnder(KernelContext k, NumactlRun r, Func<Errno> write)
@@ -145,6 +126,21 @@ internal static class Numactl
         k.WriterMempolicy = pol;
         try { return write(); }
         finally { k.WriterMempolicy = null; }
+    }
+
+    /// <summary>The policy numactl's mbind() of a --file mapping gives (a struct mempolicy from mpol_new()).</summary>
+    private static Errno MbindPolicy(KernelContext k, NumactlRun r, Bitmap nodes, out Mempolicy pol)
+    {
+        var (mode, mask) = r.Policy switch
+        {
+            NumactlPolicy.Membind => (MpolMode.Bind, nodes),          // numa_tonodemask_memory(), bind_policy MPOL_BIND
+            NumactlPolicy.Interleave => (MpolMode.Interleave, nodes), // numa_interleave_memory()
+            NumactlPolicy.Localalloc => (MpolMode.Local, new Bitmap(NumaConstants.MaxNumNodes)), // numa_setlocal_memory()
+            // --preferred and --preferred-many: libnuma 2.0.16 calls mbind(MPOL_PREFERRED_MANY) with an empty nodemask
+            // (strace in the 6.1 and 6.12 guests, for every node list), which mpol_new() refuses: EINVAL
+            _ => (MpolMode.PreferredMany, new Bitmap(NumaConstants.MaxNumNodes)),
+        };
+        return MempolicyOps.Make(k, mode, MpolFlags.None, mask, out pol);
     }
 
     /// <summary>busybox dd if=/dev/zero of=F bs=4096 count=N [conv=notrunc] with the task's policy: open(O_CREAT, O_TRUNC

@@ -6,7 +6,7 @@ namespace Numasim.Tests.Snapshots;
 /// The compact-state guard for the hugetlb pool: the pool's free and in-use pages, the per-node surplus counts, the
 /// round-robin cursors, max_huge_pages and nr_overcommit_huge_pages, and the hugetlbfs files' page caches. Random
 /// walks of node, global and /proc/sys/vm nr_hugepages writes (nr_hugepages_mempolicy under a policy),
-/// nr_overcommit_hugepages writes, fallocate and rm of hugetlbfs files and block offline/online (which migrates pages
+/// nr_overcommit_hugepages writes, fallocate, shared mmap (reservations) and rm of hugetlbfs files and block offline/online (which migrates pages
 /// in use); after each step the state is restored into a
 /// machine that was elsewhere and both must render and go on alike.
 /// </summary>
@@ -16,7 +16,7 @@ public class CompactStateHugetlbGuardTests
     {
         var h = m.Subsystems.Hugetlb;
         return $"nr {h.NrHugePages()} node1 {h.NrHugePages(1)} free {h.FreeHugePages(0)}/{h.FreeHugePages(1)} surplus "
-            + $"{h.SurplusHugePages(0)}/{h.SurplusHugePages(1)} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
+            + $"{h.SurplusHugePages(0)}/{h.SurplusHugePages(1)} resv {h.ResvHugePages} pages {h.TotalPages} max {h.MaxHugePages} overcommit {h.NrOvercommitHugePages}";
     }
 
     private static readonly string[] BlockStates = ["offline", "online_movable"];
@@ -61,10 +61,17 @@ public class CompactStateHugetlbGuardTests
                 var got = m.Fallocate(new Userspace.NumactlRun(policy, nodes, file, long.Parse(len[..^1]) << 20)).Text;
                 return $"fallocate {policy} {file} {len}: {got}";
             }
-            case 5:
+            case 5 when rnd.Next(2) == 0:
             {
                 string file = $"/dev/hugepages/f{rnd.Next(3)}";
                 return $"rm {file}: {m.RemoveFile(file)}";
+            }
+            case 5:
+            {
+                string file = $"/dev/hugepages/f{rnd.Next(3)}";
+                bool touch = rnd.Next(2) == 0;
+                var run = new Userspace.NumactlRun(Userspace.NumactlPolicy.Interleave, "0,1", file, rnd.Next(1, 9) * (2L << 20), Touch: touch);
+                return $"numactl --file {file} mmap{(touch ? " --touch" : "")}: {m.Numactl(run).Text}";
             }
             case 6:
             {

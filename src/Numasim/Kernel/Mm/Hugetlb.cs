@@ -10,7 +10,7 @@ internal readonly record struct HugePage(long Pfn, int Nid, int ZoneId);
 /// <summary>mm/hugetlb.c: the default hstate's (2 MiB, order 9) pool, per node, allocated from and freed to the buddy
 /// allocator: free pages on their node's list, pages in use (hugetlbfs files, HugetlbFolios.cs) on the active list,
 /// and the per-node surplus counts. nr_huge_pages and free_huge_pages (and their per-node arrays) are derived from the
-/// two lists. resv_huge_pages is 0: reservations are made by mmap() of a hugetlbfs file, which the model has not.</summary>
+/// two lists; resv_huge_pages counts the pages hugetlbfs files have reserved (HugetlbReserve.cs).</summary>
 internal sealed partial class Hugetlb : IHstate, IHstatePool
 {
     public const int Order = 9; // HUGETLB_PAGE_ORDER on x86_64 (PMD_SHIFT - PAGE_SHIFT)
@@ -33,6 +33,8 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
     private readonly StateValue<long> _maxHugePages;
     // h->nr_overcommit_huge_pages: how many surplus pages alloc_surplus_huge_page() may hold.
     private readonly StateValue<long> _nrOvercommit;
+    // h->resv_huge_pages.
+    private readonly StateValue<long> _resv;
 
     public Hugetlb(KernelContext k, PageAlloc alloc)
     {
@@ -40,6 +42,7 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
         _alloc = alloc;
         (_pool, _nextNid, _maxHugePages) = HstatePool.NewState(k.State, "hugetlb");
         _nrOvercommit = new StateValue<long>(k.State, "hugetlb nr_overcommit_huge_pages");
+        _resv = new StateValue<long>(k.State, "hugetlb resv_huge_pages");
         _active = new StateArray<HugePage>(k.State, "hugetlb active pages");
         _surplus = new StateArray<long>(k.State, "hugetlb surplus pages per node");
         Gigantic = new HugetlbGigantic(k, alloc);
@@ -72,8 +75,8 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
         _surplus.Mut(nid) += delta;
     }
 
-    /// <summary>h->resv_huge_pages: 0 (no hugetlbfs mapping reserves pages in the model).</summary>
-    public long ResvHugePages => 0;
+    /// <summary>h->resv_huge_pages.</summary>
+    public long ResvHugePages => _resv.Value;
 
     /// <summary>hugetlb_total_pages(): base pages held by all hstates' pools.</summary>
     public long TotalPages => NrHugePages() * PagesPerHugePage + Gigantic.TotalPages;
@@ -263,8 +266,14 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
             return;
         }
         if (!temporary) AddSurplus(p.Nid, -1);
+        ReleaseToBuddy(p, temporary ? "temporary" : "surplus");
+    }
+
+    /// <summary>Models update_and_free_page(): a page off the pool's books goes back to its zone's buddy allocator.</summary>
+    private void ReleaseToBuddy(HugePage p, string what)
+    {
         _k.ZoneById(p.ZoneId).Pages.Free(p.Pfn, 0);
-        _k.Trace.Change($"{(temporary ? "temporary" : "surplus")} huge page at pfn 0x{p.Pfn:x} of node {p.Nid} freed to the buddy allocator");
+        _k.Trace.Change($"{what} huge page at pfn 0x{p.Pfn:x} of node {p.Nid} freed to the buddy allocator");
     }
 
     /// <summary>Models alloc_buddy_huge_page(): __alloc_pages(htlb_alloc_mask(h) | __GFP_THISNODE | __GFP_COMP |
@@ -284,8 +293,7 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
     {
         var p = _pool[index];
         _pool.RemoveAt(index);
-        _k.ZoneById(p.ZoneId).Pages.Free(p.Pfn, 0);
-        _k.Trace.Change($"huge page at pfn 0x{p.Pfn:x} of node {p.Nid} freed to the buddy allocator");
+        ReleaseToBuddy(p, "free");
     }
 
     /// <summary>Models dissolve_free_huge_pages(start, end) in offline_pages(): every free huge page of the range leaves

@@ -14,15 +14,17 @@ internal sealed partial class Hugetlb
     /// <summary>Raised when a page in use moves: the old head pfn and the new page (the page cache that holds it follows).</summary>
     public event Action<long, HugePage>? HugePageMigrated;
 
-    /// <summary>Models alloc_huge_page(vma, addr, 0) for hugetlbfs_fallocate()'s pseudo vma (VM_MAYSHARE, no reservation
-    /// for the index: vma_needs_reservation() is 1; no subpool limit): dequeue_huge_page_vma() takes a free page by the
-    /// policy while one is not reserved, else alloc_buddy_huge_page_with_mpol() makes a surplus page. Null: -ENOSPC.</summary>
-    public HugePage? AllocHugePage(in Mempolicy pol, long index, int cpu)
+    /// <summary>Models alloc_huge_page(vma, addr, 0) for a page of a shared hugetlbfs mapping (hugetlbfs_fallocate()'s
+    /// pseudo vma or a fault; no subpool limit): <paramref name="reserved"/> when the file's reserve map holds the index
+    /// (vma_needs_reservation() 0: the page consumes a reservation, resv_huge_pages--). dequeue_huge_page_vma() takes a
+    /// free page by the policy (without a reservation only while a free page is not reserved), else
+    /// alloc_buddy_huge_page_with_mpol() makes a surplus page. Null: -ENOSPC.</summary>
+    public HugePage? AllocHugePage(in Mempolicy pol, long index, int cpu, bool reserved = false)
     {
-        using var call = _k.Trace.Call("alloc_huge_page", "mm/hugetlb.c", $"index {index}, {MempolicyOps.ModeName(pol.Mode)} policy, CPU {cpu}");
+        using var call = _k.Trace.Call("alloc_huge_page", "mm/hugetlb.c", $"index {index}, {MempolicyOps.ModeName(pol.Mode)} policy, CPU {cpu}{(reserved ? ", reserved" : "")}");
         var (nid, nmask) = HugeNode(pol, index, cpu);
         HugePage? page = null;
-        if (FreeHugePages() - ResvHugePages > 0)
+        if (reserved || FreeHugePages() - ResvHugePages > 0)
         {
             if (pol.Mode == MpolMode.PreferredMany)
             {
@@ -32,7 +34,13 @@ internal sealed partial class Hugetlb
             page ??= DequeueHugePageNodemask(nid, nmask);
         }
         else _k.Trace.Decide("free_huge_pages - resv_huge_pages == 0: no page to dequeue");
-        return page ?? AllocBuddyHugePageWithMpol(pol, nid, nmask, cpu);
+        if (page is null && AllocBuddyHugePageWithMpol(pol, nid, nmask, cpu) is { } fresh)
+        {
+            _active.Add(fresh);
+            page = fresh;
+        }
+        if (page is not null && reserved) _resv.Mut--;
+        return page;
     }
 
     /// <summary>Models huge_node(): the interleave node of the page's index, else policy_node() on the CPU's node with
@@ -94,7 +102,7 @@ internal sealed partial class Hugetlb
     }
 
     /// <summary>Models alloc_surplus_huge_page(): none while surplus_huge_pages has reached nr_overcommit_hugepages; a fresh
-    /// page from the buddy allocator is counted surplus on its node and goes on the active list.</summary>
+    /// page from the buddy allocator is counted surplus on its node (on no list yet).</summary>
     private HugePage? AllocSurplusHugePage(Gfp gfp, int nid, Bitmap? nmask, AllocContext ctx)
     {
         if (SurplusHugePages() >= _nrOvercommit.Value)
@@ -104,7 +112,6 @@ internal sealed partial class Hugetlb
         }
         if (AllocFreshHugePage(gfp, nid, nmask, ctx) is not { } page) return null;
         AddSurplus(page.Nid, 1);
-        _active.Add(page);
         _k.Trace.Change($"surplus huge page at pfn 0x{page.Pfn:x} of node {page.Nid}");
         return page;
     }

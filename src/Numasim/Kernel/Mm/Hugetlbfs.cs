@@ -8,10 +8,14 @@ internal readonly record struct HugetlbfsFile(int NameIndex, long SizeBytes) : I
 /// <summary>A page of a hugetlbfs file's page cache: file, index (in huge pages) and the huge page's head pfn.</summary>
 internal readonly record struct HugetlbfsPage(int File, long Index, long Pfn);
 
+/// <summary>An index of a file's reserve map (inode->i_mapping's resv_map): reserved by a shared mmap() or allocated.</summary>
+internal readonly record struct HugetlbfsResv(int File, long Index);
+
 /// <summary>
 /// fs/hugetlbfs/inode.c for the files of one hugetlbfs mount of the default hstate (`mount -t hugetlbfs none
-/// /dev/hugepages`: no size= or min_size=, so no subpool limits it): fallocate(2) puts pages in use in a file's page
-/// cache, unlink gives them back; a page the offline of its memory block migrates stays in the file at its new place.
+/// /dev/hugepages`: no size= or min_size=, so no subpool limits it): a shared mmap() reserves the range's pages in the
+/// file's reserve map, fallocate(2) and faults put pages in use in its page cache (consuming a reservation where the
+/// map has one), unlink gives both back; a page the offline of its memory block migrates stays in the file.
 /// </summary>
 internal sealed class Hugetlbfs
 {
@@ -23,6 +27,7 @@ internal sealed class Hugetlbfs
     private readonly StateStrings _names;
     private readonly StateArray<HugetlbfsFile> _files;
     private readonly StateArray<HugetlbfsPage> _pages;
+    private readonly StateArray<HugetlbfsResv> _resvMap;
 
     public Hugetlbfs(KernelContext k, Hugetlb h)
     {
@@ -31,6 +36,7 @@ internal sealed class Hugetlbfs
         _names = new StateStrings(k.State, "hugetlbfs file names");
         _files = new StateArray<HugetlbfsFile>(k.State, "hugetlbfs files");
         _pages = new StateArray<HugetlbfsPage>(k.State, "hugetlbfs page cache");
+        _resvMap = new StateArray<HugetlbfsResv>(k.State, "hugetlbfs reserve maps");
         h.HugePageMigrated += OnMigrated;
     }
 
@@ -52,19 +58,77 @@ internal sealed class Hugetlbfs
         for (long index = start; index < end; index++)
         {
             if (Find(f, index) >= 0) continue; // find_get_page(): already there
-            if (_h.AllocHugePage(pol, index, cpu) is not { } page) return _k.Trace.Fail(Errno.ENOSPC, $"no huge page for index {index}");
-            _pages.Add(new HugetlbfsPage(f, index, page.Pfn));
+            if (!AddPage(f, index, pol, cpu)) return _k.Trace.Fail(Errno.ENOSPC, $"no huge page for index {index}");
         }
         if (offset + len > _files[f].SizeBytes) _files.Mut(f) = _files[f] with { SizeBytes = offset + len };
         return Errno.None;
     }
 
+    /// <summary>alloc_huge_page() for an index (a reservation consumed where the map has the index), then
+    /// hugetlb_add_to_page_cache() and vma_commit_reservation() (region_add(): the index joins the map).</summary>
+    private bool AddPage(int f, long index, in Mempolicy pol, int cpu)
+    {
+        bool reserved = InResvMap(f, index);
+        if (_h.AllocHugePage(pol, index, cpu, reserved) is not { } page) return false;
+        _pages.Add(new HugetlbfsPage(f, index, page.Pfn));
+        if (!reserved) _resvMap.Add(new HugetlbfsResv(f, index));
+        return true;
+    }
+
+    private bool InResvMap(int f, long index)
+    {
+        foreach (var r in _resvMap.Items) if (r.File == f && r.Index == index) return true;
+        return false;
+    }
+
+    /// <summary>Models hugetlbfs_setattr() growing a file (ftruncate()): a size that is not a multiple of the huge page
+    /// size is -EINVAL; growing allocates and reserves nothing. Creates the file (open(O_CREAT)) first.</summary>
+    public Errno Truncate(string path, long size)
+    {
+        if ((size & ((Page.Size << Hugetlb.Order) - 1)) != 0) return Errno.EINVAL;
+        int f = Create(path);
+        if (size < _files[f].SizeBytes) throw new NotSupportedException("shrinking a hugetlbfs file (hugetlb_vmtruncate()) is not modelled");
+        _files.Mut(f) = _files[f] with { SizeBytes = size };
+        return Errno.None;
+    }
+
+    /// <summary>i_size of a file, or -1.</summary>
+    public long Size(string path) => _files.IndexOfName(_names, path) is var f and >= 0 ? _files[f].SizeBytes : -1;
+
+    /// <summary>Models mmap(MAP_SHARED) of a file → hugetlbfs_file_mmap(): an offset or a length that is not huge page
+    /// aligned is -EINVAL (hugetlb_get_unmapped_area()); hugetlb_reserve_pages() then reserves the range's indices not yet
+    /// in the reserve map (region_chg()) with hugetlb_acct_memory(), -ENOMEM when it cannot, and region_add()s them.</summary>
+    public Errno MmapShared(string path, long offset, long len, int cpu)
+    {
+        long hpage = Page.Size << Hugetlb.Order;
+        if (len <= 0 || (len & (hpage - 1)) != 0 || (offset & (hpage - 1)) != 0) return Errno.EINVAL;
+        using var call = _k.Trace.Call("hugetlb_reserve_pages", "mm/hugetlb.c", $"{path}, offset {offset}, length {len}");
+        int f = Create(path);
+        long from = offset / hpage, to = from + len / hpage, chg = 0;
+        for (long i = from; i < to; i++) if (!InResvMap(f, i)) chg++;
+        var err = _h.AcctMemory(chg, cpu);
+        if (err != Errno.None) return err;
+        for (long i = from; i < to; i++) if (!InResvMap(f, i)) _resvMap.Add(new HugetlbfsResv(f, i));
+        return Errno.None;
+    }
+
+    /// <summary>Models hugetlb_fault() → hugetlb_no_page() of a shared mapping at an index: the cached page, or a new one
+    /// with the mapping's policy (its vma policy from mbind()); false is VM_FAULT_SIGBUS.</summary>
+    public bool Fault(string path, long index, in Mempolicy vmaPolicy, int cpu)
+    {
+        int f = _files.IndexOfName(_names, path);
+        if (f < 0) throw new InvalidOperationException($"BUG: no hugetlbfs file {path}");
+        return Find(f, index) >= 0 || AddPage(f, index, vmaPolicy, cpu);
+    }
+
     /// <summary>Models the unlink of a file's last link: hugetlbfs_evict_inode() → remove_inode_hugepages() puts every
-    /// page in index order (free_huge_page()); false when the file does not exist.</summary>
-    public bool Unlink(string path)
+    /// page in index order (free_huge_page()), then hugetlb_unreserve_pages() gives back the reservations no page used
+    /// (region_del() of the whole map minus the pages freed); false when the file does not exist.</summary>
+    public bool Unlink(string path, int cpu = 0)
     {
         int f = _files.IndexOfName(_names, path);
         if (f < 0) return false;
+        long freed = 0;
         while (true)
         {
             int next = -1;
@@ -74,7 +138,12 @@ internal sealed class Hugetlbfs
             long pfn = _pages[next].Pfn;
             _pages.RemoveAt(next);
             _h.PutHugePage(pfn);
+            freed++;
         }
+        long chg = 0;
+        for (int i = _resvMap.Length - 1; i >= 0; i--)
+            if (_resvMap[i].File == f) { _resvMap.RemoveAt(i); chg++; }
+        _h.AcctMemory(-(chg - freed), cpu);
         // the slot stays (the other files' pages refer to theirs by id), with a name no path has
         _files.Mut(f) = new HugetlbfsFile(_names.Intern("\0unlinked"), 0);
         return true;

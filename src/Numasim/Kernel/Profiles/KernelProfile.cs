@@ -102,6 +102,10 @@ public sealed record KernelProfile
     /// its node's free list; 6.1 frees each into the pool as it comes (free_huge_page()), the last one at the head.</summary>
     public bool HugetlbPoolGrowBatched { get; init; }
 
+    /// <summary>gather_surplus_pages() (6.12.111's mm/hugetlb.c) tries each node of the task's mems_allowed in turn for
+    /// every surplus page a reservation needs; 6.1 asks once with NUMA_NO_NODE (the task's node).</summary>
+    public bool HugetlbGatherSurplusPerNode { get; init; }
+
     /// <summary>MPOL_PREFERRED_MANY exists (b27abaccf8e8, v5.15): before it mode 5 is MPOL_MAX, EINVAL in
     /// sanitize_mpol_flags().</summary>
     public bool MpolPreferredMany { get; init; } = true;
@@ -270,6 +274,7 @@ public sealed record KernelProfile
         HugetlbBootAllocInChunks = true,
         HugetlbDemoteBatched = true,
         HugetlbPoolGrowBatched = true,
+        HugetlbGatherSurplusPerNode = true,
         IsolationSkipsHugePages = true,
         BootCpuHotplugTargetSet = true,
         // QEMU 7.2's MADT does not mark the not-present CPUs online-capable; 6.12's topology code then refuses
