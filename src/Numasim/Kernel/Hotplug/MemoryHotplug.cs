@@ -132,9 +132,9 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
             if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
             return _k.Trace.Fail(err, "a memory notifier refused MEM_GOING_OFFLINE; isolation undone");
         }
-        bool migrated = false; // which check refused: the migration or the isolation test
+        bool migrated = false, dissolved = true; // which check refused: the migration, the dissolve or the isolation test
         if (MigrateRange is not null) err = MigrateRange(zone, start, end);
-        if (err == Errno.None && DissolveFreeHugePages is not null) err = DissolveFreeHugePages(start, end);
+        if (err == Errno.None && DissolveFreeHugePages is not null) dissolved = (err = DissolveFreeHugePages(start, end)) == Errno.None;
         if (err == Errno.None) { migrated = true; err = TestPagesIsolated(pages, start, end, out badPfn); }
         if (err != Errno.None)
         {
@@ -143,7 +143,9 @@ public sealed partial class MemoryHotplug : IMemoryOnlining
             OfflineSkipped.Clear();
             mb.State = MemoryBlockState.Online;
             if (vmemmap > 0) AdjustPresentPageCount(zone, mb, vmemmap);
-            if (err == Errno.EBUSY) _k.Log.Printk("page dumped because: unmovable page");
+            // "failure to dissolve huge pages" is only a pr_debug() of offline_pages()
+            if (err == Errno.EBUSY && dissolved) _k.Log.Printk("page dumped because: unmovable page");
+            if (!dissolved) return _k.Trace.Fail(err, $"dissolve_free_huge_pages(): a free huge page of memory{mb.Id} is reserved; isolation undone");
             return migrated ? _k.Trace.Fail(err, $"test_pages_isolated(): pfn 0x{badPfn:x} of memory{mb.Id} is still in use; isolation undone")
                 : _k.Trace.Fail(err, $"do_migrate_range() could not move every page out of memory{mb.Id}; isolation undone");
         }
