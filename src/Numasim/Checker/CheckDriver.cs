@@ -153,7 +153,7 @@ public sealed class CheckDriver
             case OpKind.CpuAdd:
             {
                 var slot = SlotOf(op.Arg);
-                var args = Args(("cpu-add", slot.Index, 0));
+                var args = Args((QmpArgs.CpuAdd, slot.Index, 0));
                 var r = Machine.Qmp.DeviceAdd(args);
                 Record("device_add", args, r.Error);
                 if (!r.Ok) return false;
@@ -163,7 +163,7 @@ public sealed class CheckDriver
             case OpKind.CpuDel:
             {
                 var slot = SlotOf(op.Arg);
-                var args = Args(("cpu-del", slot.Index, 0));
+                var args = Args((QmpArgs.CpuDel, slot.Index, 0));
                 int cpu = K.Cpus.CpuOfApicId(slot.ApicId);
                 int nid = cpu >= 0 ? K.Cpus.CpuToNode(cpu) : -1;
                 var r = Machine.Qmp.DeviceDel(args);
@@ -182,16 +182,16 @@ public sealed class CheckDriver
                 int idx = 0;
                 while (_st.DimmNode(idx) >= 0) idx++;
                 int nid = (int)op.Arg;
-                var obj = Args(("object-add", idx, 0));
+                var obj = Args((QmpArgs.ObjectAdd, idx, 0));
                 var r = Machine.Qmp.ObjectAdd(obj);
                 Record("object-add", obj, r.Error);
                 if (!r.Ok) return false;
-                var dev = Args(("dimm-add", idx, nid));
+                var dev = Args((QmpArgs.DimmAdd, idx, nid));
                 r = Machine.Qmp.DeviceAdd(dev);
                 Record("device_add", dev, r.Error);
                 if (!r.Ok)
                 {
-                    var del = Args(("object-del", idx, 0));
+                    var del = Args((QmpArgs.ObjectDel, idx, 0));
                     Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                     return false;
                 }
@@ -210,13 +210,13 @@ public sealed class CheckDriver
                 ranges.Clear();
                 foreach (var b in K.AllMemoryBlocks)
                     if (b.IsOfDevice(id)) ranges.Add((b.StartPfn, b.EndPfn));
-                var args = Args(("dimm-del", idx, 0));
+                var args = Args((QmpArgs.DimmDel, idx, 0));
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
                 foreach (var b in K.AllMemoryBlocks)
                     if (b.IsOfDevice(id)) return false; // eject refused
-                var del = Args(("object-del", idx, 0));
+                var del = Args((QmpArgs.ObjectDel, idx, 0));
                 Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                 foreach (var range in ranges) _st.Removed.Add(range);
                 // The eject offlined the blocks: pages the checker held there were migrated.
@@ -268,18 +268,20 @@ public sealed class CheckDriver
         throw new InvalidOperationException("unknown operation " + op);
     }
 
-    // The QMP arguments of each operation never change: made once (QMP does not keep or change them).
-    private readonly Dictionary<(string, int, int), Dictionary<string, string>> _args = [];
+    private enum QmpArgs { CpuAdd, CpuDel, ObjectAdd, DimmAdd, ObjectDel, DimmDel }
 
-    private Dictionary<string, string> Args((string Op, int Index, int Node) key) =>
+    // The QMP arguments of each operation never change: made once (QMP does not keep or change them).
+    private readonly Dictionary<(QmpArgs, int, int), Dictionary<string, string>> _args = [];
+
+    private Dictionary<string, string> Args((QmpArgs Op, int Index, int Node) key) =>
         _args.TryGetValue(key, out var a) ? a : _args[key] = MakeArgs(key);
 
-    private Dictionary<string, string> MakeArgs((string Op, int Index, int Node) key)
+    private Dictionary<string, string> MakeArgs((QmpArgs Op, int Index, int Node) key)
     {
         int idx = key.Index;
         switch (key.Op)
         {
-            case "cpu-add":
+            case QmpArgs.CpuAdd:
             {
                 var slot = SlotOf(idx);
                 var a = new Dictionary<string, string>
@@ -291,11 +293,11 @@ public sealed class CheckDriver
                 a["thread-id"] = slot.ThreadId.ToString();
                 return a;
             }
-            case "cpu-del": return new() { ["id"] = $"cpu{idx}" };
-            case "object-add": return new() { ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString() };
-            case "dimm-add": return new() { ["driver"] = "pc-dimm", ["id"] = DimmId(idx), ["memdev"] = $"memck{idx}", ["node"] = key.Node.ToString() };
-            case "object-del": return new() { ["id"] = $"memck{idx}" };
-            case "dimm-del": return new() { ["id"] = DimmId(idx) };
+            case QmpArgs.CpuDel: return new() { ["id"] = $"cpu{idx}" };
+            case QmpArgs.ObjectAdd: return new() { ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString() };
+            case QmpArgs.DimmAdd: return new() { ["driver"] = "pc-dimm", ["id"] = DimmId(idx), ["memdev"] = $"memck{idx}", ["node"] = key.Node.ToString() };
+            case QmpArgs.ObjectDel: return new() { ["id"] = $"memck{idx}" };
+            case QmpArgs.DimmDel: return new() { ["id"] = DimmId(idx) };
         }
         throw new InvalidOperationException("no QMP arguments for " + key.Op);
     }
@@ -355,10 +357,17 @@ public sealed class CheckDriver
     // Exploring, a write goes straight to the file's store() (the file exists: the operation is enabled); recording,
     // through the sysfs path as the scenario's write step will.
     private bool WriteCpuOnline(int cpu, string value) =>
-        _steps is null ? Done(Machine.Subsystems.CpuDevices.WriteOnlineFile(cpu, value + "\n")) : Write($"/sys/devices/system/cpu/cpu{cpu}/online", value);
+        _steps is null ? Done(Machine.Subsystems.CpuDevices.WriteOnlineFile(cpu, Line(value))) : Write($"/sys/devices/system/cpu/cpu{cpu}/online", value);
 
     private bool WriteBlockState(long id, string value) =>
-        _steps is null ? Done(Machine.Subsystems.MemoryDevices.WriteStateFile(id, value + "\n")) : Write($"/sys/devices/system/memory/memory{id}/state", value);
+        _steps is null ? Done(Machine.Subsystems.MemoryDevices.WriteStateFile(id, Line(value))) : Write($"/sys/devices/system/memory/memory{id}/state", value);
+
+    /// <summary>The value as echo writes it (with its newline); the operations' values as constants.</summary>
+    private static string Line(string value) => value switch
+    {
+        "0" => "0\n", "1" => "1\n", "online" => "online\n", "online_kernel" => "online_kernel\n",
+        "online_movable" => "online_movable\n", "offline" => "offline\n", _ => value + "\n",
+    };
 
     private bool Done(Errno err) => err == Errno.None || Machine.Oops is not null;
 
