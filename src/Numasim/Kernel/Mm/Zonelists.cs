@@ -99,6 +99,9 @@ internal static class Zonelists
         AddZonesOfNode(k, pgdat, own);
         pgdat.SetZonelists(zones, own, order);
         k.Trace.Change($"node {local}'s fallback order: {Trace.TraceList.Brief(order, " ")} (zonelist: {Trace.TraceList.Brief(zones)})");
+        // The scratch must not hold this machine's zones (and through them the machine) once it is done.
+        zones.Clear();
+        own.Clear();
 
         if (!k.Log.Enabled) return; // printk() would drop the line: not even built
         var sb = new StringBuilder(32 + 6 * order.Count).Append("Fallback order for Node ").Append(local).Append(": ");
