@@ -63,12 +63,16 @@ public sealed class Machine
     }
 
     /// <summary>Runs a kernel-internal action; a modelled oops is recorded and logged, never thrown out.</summary>
-    public T Guard<T>(Func<T> action, T onOops)
+    public T Guard<T>(Func<T> action, T onOops) => Guard(action, static a => a(), onOops);
+
+    /// <summary><see cref="Guard{T}(Func{T}, T)"/> with the action's arguments passed in (a static lambda: no closure
+    /// for the checker's operations, which run millions of times).</summary>
+    public T Guard<TState, T>(TState state, Func<TState, T> action, T onOops)
     {
         if (Oops is not null) throw new InvalidOperationException("the modelled kernel has oopsed");
         try
         {
-            return action();
+            return action(state);
         }
         catch (KernelOops oops)
         {

@@ -152,18 +152,8 @@ public sealed class CheckDriver
         {
             case OpKind.CpuAdd:
             {
-                var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = Args(("cpu-add", slot.Index, 0), () =>
-                {
-                    var a = new Dictionary<string, string>
-                    {
-                        ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
-                    };
-                    if (Machine.Spec.Smp.Dies > 1) a["die-id"] = slot.DieId.ToString();
-                    a["core-id"] = slot.CoreId.ToString();
-                    a["thread-id"] = slot.ThreadId.ToString();
-                    return a;
-                });
+                var slot = SlotOf(op.Arg);
+                var args = Args((QmpArgs.CpuAdd, slot.Index, 0));
                 var r = Machine.Qmp.DeviceAdd(args);
                 Record("device_add", args, r.Error);
                 if (!r.Ok) return false;
@@ -172,8 +162,8 @@ public sealed class CheckDriver
             }
             case OpKind.CpuDel:
             {
-                var slot = Machine.Spec.CpuSlots.First(s => s.Index == op.Arg);
-                var args = Args(("cpu-del", slot.Index, 0), () => new() { ["id"] = $"cpu{slot.Index}" });
+                var slot = SlotOf(op.Arg);
+                var args = Args((QmpArgs.CpuDel, slot.Index, 0));
                 int cpu = K.Cpus.CpuOfApicId(slot.ApicId);
                 int nid = cpu >= 0 ? K.Cpus.CpuToNode(cpu) : -1;
                 var r = Machine.Qmp.DeviceDel(args);
@@ -192,42 +182,41 @@ public sealed class CheckDriver
                 int idx = 0;
                 while (_st.DimmNode(idx) >= 0) idx++;
                 int nid = (int)op.Arg;
-                var obj = Args(("object-add", idx, 0), () => new()
-                {
-                    ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString(),
-                });
+                var obj = Args((QmpArgs.ObjectAdd, idx, 0));
                 var r = Machine.Qmp.ObjectAdd(obj);
                 Record("object-add", obj, r.Error);
                 if (!r.Ok) return false;
-                var dev = Args(("dimm-add", idx, nid), () => new()
-                {
-                    ["driver"] = "pc-dimm", ["id"] = $"dimmck{idx}", ["memdev"] = $"memck{idx}", ["node"] = nid.ToString(),
-                });
+                var dev = Args((QmpArgs.DimmAdd, idx, nid));
                 r = Machine.Qmp.DeviceAdd(dev);
                 Record("device_add", dev, r.Error);
                 if (!r.Ok)
                 {
-                    var del = Args(("object-del", idx, 0), () => new() { ["id"] = $"memck{idx}" });
+                    var del = Args((QmpArgs.ObjectDel, idx, 0));
                     Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                     return false;
                 }
                 _st.SetDimm(idx, nid);
                 // A range ejected earlier may come back with the new DIMM: it is memory again.
-                foreach (var b in K.AllMemoryBlocks.Where(b => b.IsOfDevice($"dimmck{idx}")))
-                    _st.Unremove(b.StartPfn, b.EndPfn);
+                string dimmId = DimmId(idx);
+                foreach (var b in K.AllMemoryBlocks)
+                    if (b.IsOfDevice(dimmId)) _st.Unremove(b.StartPfn, b.EndPfn);
                 return true;
             }
             case OpKind.DimmDel:
             {
                 int idx = (int)op.Arg;
-                string id = $"dimmck{idx}";
-                var ranges = K.AllMemoryBlocks.Where(b => b.IsOfDevice(id)).Select(b => (b.StartPfn, b.EndPfn)).ToList();
-                var args = Args(("dimm-del", idx, 0), () => new() { ["id"] = id });
+                string id = DimmId(idx);
+                var ranges = _ranges;
+                ranges.Clear();
+                foreach (var b in K.AllMemoryBlocks)
+                    if (b.IsOfDevice(id)) ranges.Add((b.StartPfn, b.EndPfn));
+                var args = Args((QmpArgs.DimmDel, idx, 0));
                 var r = Machine.Qmp.DeviceDel(args);
                 Record("device_del", args, r.Error);
                 if (!r.Ok) return false;
-                if (K.AllMemoryBlocks.Any(b => b.IsOfDevice(id))) return false; // eject refused
-                var del = Args(("object-del", idx, 0), () => new() { ["id"] = $"memck{idx}" });
+                foreach (var b in K.AllMemoryBlocks)
+                    if (b.IsOfDevice(id)) return false; // eject refused
+                var del = Args((QmpArgs.ObjectDel, idx, 0));
                 Record("object-del", del, Machine.Qmp.ObjectDel(del).Error);
                 foreach (var range in ranges) _st.Removed.Add(range);
                 // The eject offlined the blocks: pages the checker held there were migrated.
@@ -279,11 +268,59 @@ public sealed class CheckDriver
         throw new InvalidOperationException("unknown operation " + op);
     }
 
-    // The QMP arguments of each operation never change: made once (QMP does not keep or change them).
-    private readonly Dictionary<(string, int, int), Dictionary<string, string>> _args = [];
+    private enum QmpArgs { CpuAdd, CpuDel, ObjectAdd, DimmAdd, ObjectDel, DimmDel }
 
-    private Dictionary<string, string> Args((string, int, int) key, Func<Dictionary<string, string>> make) =>
-        _args.TryGetValue(key, out var a) ? a : _args[key] = make();
+    // The QMP arguments of each operation never change: made once (QMP does not keep or change them).
+    private readonly Dictionary<(QmpArgs, int, int), Dictionary<string, string>> _args = [];
+
+    private Dictionary<string, string> Args((QmpArgs Op, int Index, int Node) key) =>
+        _args.TryGetValue(key, out var a) ? a : _args[key] = MakeArgs(key);
+
+    private Dictionary<string, string> MakeArgs((QmpArgs Op, int Index, int Node) key)
+    {
+        int idx = key.Index;
+        switch (key.Op)
+        {
+            case QmpArgs.CpuAdd:
+            {
+                var slot = SlotOf(idx);
+                var a = new Dictionary<string, string>
+                {
+                    ["driver"] = "qemu64-x86_64-cpu", ["id"] = $"cpu{slot.Index}", ["socket-id"] = slot.SocketId.ToString(),
+                };
+                if (Machine.Spec.Smp.Dies > 1) a["die-id"] = slot.DieId.ToString();
+                a["core-id"] = slot.CoreId.ToString();
+                a["thread-id"] = slot.ThreadId.ToString();
+                return a;
+            }
+            case QmpArgs.CpuDel: return new() { ["id"] = $"cpu{idx}" };
+            case QmpArgs.ObjectAdd: return new() { ["qom-type"] = "memory-backend-ram", ["id"] = $"memck{idx}", ["size"] = DimmBytes.ToString() };
+            case QmpArgs.DimmAdd: return new() { ["driver"] = "pc-dimm", ["id"] = DimmId(idx), ["memdev"] = $"memck{idx}", ["node"] = key.Node.ToString() };
+            case QmpArgs.ObjectDel: return new() { ["id"] = $"memck{idx}" };
+            case QmpArgs.DimmDel: return new() { ["id"] = DimmId(idx) };
+        }
+        throw new InvalidOperationException("no QMP arguments for " + key.Op);
+    }
+
+    // The QMP id of the checker's DIMM idx ("dimmckN"), made once per index.
+    private readonly List<string> _dimmIds = [];
+
+    private string DimmId(int idx)
+    {
+        while (_dimmIds.Count <= idx) _dimmIds.Add($"dimmck{_dimmIds.Count}");
+        return _dimmIds[idx];
+    }
+
+    // Scratch for a DIMM eject's ranges (read within the operation).
+    private readonly List<(long Start, long End)> _ranges = [];
+
+    private Firmware.CpuSlotSpec SlotOf(long index)
+    {
+        var slots = Machine.Spec.CpuSlots;
+        for (int i = 0; i < slots.Count; i++)
+            if (slots[i].Index == index) return slots[i];
+        throw new InvalidOperationException($"no CPU slot {index}");
+    }
 
     private static string PageName(long key) => $"n{key / 4}_{((AllocKind)(key % 4)).ToString().ToLowerInvariant()}";
 
@@ -303,7 +340,7 @@ public sealed class CheckDriver
         int target = kind == AllocKind.NoNode ? NumaConstants.NumaNoNode : nid;
         // As ScenarioRunner's alloc_pages step does it.
         var ctx = new AllocContext(cpu, "numasim", 1000, AllocCaller);
-        var page = Machine.Guard(() => Machine.PageAlloc.AllocPagesNode(target, gfp, 0, ctx), null);
+        var page = Machine.Guard((Machine.PageAlloc, target, gfp, ctx), static a => a.PageAlloc.AllocPagesNode(a.target, a.gfp, 0, a.ctx), null);
         if (_steps is not null)
         {
             var args = new Dictionary<string, string> { ["nid"] = target.ToString(), ["cpu"] = cpu.ToString(), ["order"] = "0", ["gfp"] = gfpText };
@@ -320,10 +357,17 @@ public sealed class CheckDriver
     // Exploring, a write goes straight to the file's store() (the file exists: the operation is enabled); recording,
     // through the sysfs path as the scenario's write step will.
     private bool WriteCpuOnline(int cpu, string value) =>
-        _steps is null ? Done(Machine.Subsystems.CpuDevices.WriteOnlineFile(cpu, value + "\n")) : Write($"/sys/devices/system/cpu/cpu{cpu}/online", value);
+        _steps is null ? Done(Machine.Subsystems.CpuDevices.WriteOnlineFile(cpu, Line(value))) : Write($"/sys/devices/system/cpu/cpu{cpu}/online", value);
 
     private bool WriteBlockState(long id, string value) =>
-        _steps is null ? Done(Machine.Subsystems.MemoryDevices.WriteStateFile(id, value + "\n")) : Write($"/sys/devices/system/memory/memory{id}/state", value);
+        _steps is null ? Done(Machine.Subsystems.MemoryDevices.WriteStateFile(id, Line(value))) : Write($"/sys/devices/system/memory/memory{id}/state", value);
+
+    /// <summary>The value as echo writes it (with its newline); the operations' values as constants.</summary>
+    private static string Line(string value) => value switch
+    {
+        "0" => "0\n", "1" => "1\n", "online" => "online\n", "online_kernel" => "online_kernel\n",
+        "online_movable" => "online_movable\n", "offline" => "offline\n", _ => value + "\n",
+    };
 
     private bool Done(Errno err) => err == Errno.None || Machine.Oops is not null;
 

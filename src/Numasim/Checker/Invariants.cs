@@ -337,14 +337,17 @@ public sealed class ZonelistsMatchNodes : IInvariant
             for (int t = ZoneTypes.MaxNrZones - 1; t >= 0; t--)
             {
                 if (!p.Zones[t].InZonelists(k.Profile)) continue;
-                if (j >= own.Count || own[j] != p.Zones[t])
-                    return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}], its zones [{string.Join(", ", p.Zones.Where(z => z.InZonelists(k.Profile)).OrderByDescending(z => z.Type))}]";
+                if (j >= own.Count || own[j] != p.Zones[t]) return NoFallbackMismatch(k, nid, p);
                 j++;
             }
             if (j != own.Count) return $"node {nid}'s no-fallback zonelist is [{string.Join(", ", own.Zones)}]: more than its managed zones";
         }
         return null;
     }
+
+    // Its own method: the lambda's closure would otherwise be made on every check.
+    private static string NoFallbackMismatch(Kernel.KernelContext k, int nid, PgData p) =>
+        $"node {nid}'s no-fallback zonelist is [{string.Join(", ", p.NoFallback.Zones)}], its zones [{string.Join(", ", p.Zones.Where(z => z.InZonelists(k.Profile)).OrderByDescending(z => z.Type))}]";
 }
 
 /// <summary>page-conservation: in every zone, free (buddy) + allocated + per-CPU-list pages = managed pages, by the

@@ -137,26 +137,31 @@ public sealed partial class Qmp
 
     /// <summary>Models x86_cpu_pre_plug(), hw/i386/x86.c (QEMU 7.2): every topology id must be set and in range (die-id
     /// defaults to 0 with one die), the slot must exist and be free; then the guest's ACPI processor hot-add runs.</summary>
+    private static readonly string[] CpuIdKeys = ["socket-id", "die-id", "core-id", "thread-id"];
+
     private QmpResult CpuAdd(string id, IReadOnlyDictionary<string, string> args)
     {
         var smp = _spec.Smp;
-        var ids = new Dictionary<string, int>();
-        foreach (var (key, count) in new[] { ("socket-id", smp.Sockets), ("die-id", smp.Dies), ("core-id", smp.Cores), ("thread-id", smp.Threads) })
+        // socket-id, die-id, core-id, thread-id (CpuIdKeys), in that order.
+        Span<int> ids = stackalloc int[4];
+        for (int i = 0; i < CpuIdKeys.Length; i++)
         {
+            string key = CpuIdKeys[i];
+            int count = i switch { 0 => smp.Sockets, 1 => smp.Dies, 2 => smp.Cores, _ => smp.Threads };
             if (!args.TryGetValue(key, out var v))
             {
-                if (key == "die-id" && count == 1) { ids[key] = 0; continue; }
+                if (i == 1 && count == 1) { ids[i] = 0; continue; }
                 return new($"CPU {key} is not set");
             }
             if (!QmpProperty.TryInt32(key, v, out var n, out var perr)) return new(perr);
             // x86_cpu_pre_plug(): a negative id is UNASSIGNED_APIC_ID's "not set".
             if (n < 0) return new($"CPU {key} is not set");
             if (n > count - 1) return new($"Invalid CPU {key}: {n} must be in range 0:{count - 1}");
-            ids[key] = n;
+            ids[i] = n;
         }
-        var slot = QemuCommandLine.FindSlot(_spec, ids["socket-id"], ids["die-id"], ids["core-id"], ids["thread-id"]);
+        var slot = QemuCommandLine.FindSlot(_spec, ids[0], ids[1], ids[2], ids[3]);
         if (slot is null)
-            return new($"Invalid CPU [socket: {ids["socket-id"]}, die: {ids["die-id"]}, core: {ids["core-id"]}, thread: {ids["thread-id"]}], valid index range 0:{smp.MaxCpus - 1}");
+            return new($"Invalid CPU [socket: {ids[0]}, die: {ids[1]}, core: {ids[2]}, thread: {ids[3]}], valid index range 0:{smp.MaxCpus - 1}");
         if (_k.Cpus.CpuOfApicId(slot.ApicId) >= 0 || CpuApicTaken(slot.ApicId))
             return new($"CPU[{slot.Index}] with APIC ID {slot.ApicId} exists");
         int nid = slot.NodeId;

@@ -67,8 +67,14 @@ public static class QmpProperty
     {
         // The first unknown one in ordinal order (what QEMU names); sorted only when there is one.
         string? first = null;
-        foreach (var k in args.Keys)
-            if (!known.Contains(k) && (first is null || string.CompareOrdinal(k, first) < 0)) first = k;
+        if (args is Dictionary<string, string> d) // the usual case: its key enumerator is a struct
+        {
+            foreach (var k in d.Keys)
+                if (!known.Contains(k) && (first is null || string.CompareOrdinal(k, first) < 0)) first = k;
+        }
+        else
+            foreach (var k in args.Keys)
+                if (!known.Contains(k) && (first is null || string.CompareOrdinal(k, first) < 0)) first = k;
         if (first is null) return null;
         return driver is null ? $"Parameter '{first}' is unexpected" : $"Property '{driver}.{first}' not found";
     }

@@ -93,7 +93,9 @@ public sealed class StateStore
     public StateSnapshot Save(StateSnapshot? reuse)
     {
         _sealed = true;
+        var parent = _base; // the state is the base's plus the regions written since (none known when null)
         var s = StateSnapshot.Capture(_regions, reuse);
+        s.SetParent(ReferenceEquals(parent, s) ? null : parent, _dirty);
         ClearDirty();
         _base = s;
         return s;
@@ -118,6 +120,14 @@ public sealed class StateStore
         else if (ReferenceEquals(s, _base))
         {
             foreach (var r in _dirty) r.LoadFrom(s.RegionBytes(r.Index));
+        }
+        else if (_base is { } b && b.IsChildOf(s))
+        {
+            // Back to the state the base was saved from (the checker moving to a sibling): only the regions that step
+            // wrote and those written since differ from it.
+            foreach (int i in b.ParentDiff) _regions[i].LoadFrom(s.RegionBytes(i));
+            foreach (var r in _dirty) r.LoadFrom(s.RegionBytes(r.Index));
+            _base = s;
         }
         else
         {
@@ -222,6 +232,29 @@ public sealed class StateSnapshot
         _data = data;
         _offsets = offsets;
     }
+
+    // Which state this one was saved from and the regions written in between (StateStore.Restore's shortcut back to
+    // it); a version per capture tells a parent overwritten in place since.
+    private static long s_versions;
+    private long _version;
+    private StateSnapshot? _parent;
+    private long _parentVersion;
+    private int[] _parentDiff = [];
+    private int _parentDiffCount;
+
+    internal void SetParent(StateSnapshot? parent, List<StateRegion> written)
+    {
+        _version = Interlocked.Increment(ref s_versions);
+        _parent = parent;
+        _parentVersion = parent?._version ?? 0;
+        if (_parentDiff.Length < written.Count) _parentDiff = new int[Math.Max(16, written.Count * 2)];
+        for (int i = 0; i < written.Count; i++) _parentDiff[i] = written[i].Index;
+        _parentDiffCount = written.Count;
+    }
+
+    internal bool IsChildOf(StateSnapshot s) => ReferenceEquals(_parent, s) && _parentVersion == s._version && s._version != 0;
+
+    internal ReadOnlySpan<int> ParentDiff => _parentDiff.AsSpan(0, _parentDiffCount);
 
     internal int RegionCount => _offsets.Length - 1;
 

@@ -142,7 +142,9 @@ public sealed class AcpiHotplug
     public Errno MemoryEject(string deviceId)
     {
         using var call = _k.Trace.Call("acpi_scan_hot_remove", "drivers/acpi/scan.c", $"memory device {deviceId}");
-        var blocks = _k.AllMemoryBlocks.Where(b => b.DeviceId == deviceId).ToList();
+        var blocks = new List<MemoryBlock>();
+        foreach (var b in _k.AllMemoryBlocks)
+            if (b.DeviceId == deviceId) blocks.Add(b);
         if (blocks.Count == 0) return _k.Trace.Fail(Errno.ENODEV, $"no memory block belongs to {deviceId}");
         var offlined = new List<MemoryBlock>();
         using (var tryOffline = _k.Trace.Call("acpi_scan_try_to_offline", "drivers/acpi/scan.c"))
@@ -164,7 +166,12 @@ public sealed class AcpiHotplug
         }
         using var remove = _k.Trace.Call("__remove_memory", "mm/memory_hotplug.c", $"{deviceId}, node {blocks[0].Nid}");
         _memory.RemoveMemory(Page.AddrOf(blocks[0].StartPfn), (ulong)blocks.Count * _k.MemoryBlockSize);
-        FirmwareMemmap?.Remove(Page.AddrOf(blocks.Min(b => b.StartPfn)), Page.AddrOf(blocks.Max(b => b.EndPfn)));
+        if (FirmwareMemmap is { } memmap)
+        {
+            long lo = long.MaxValue, hi = long.MinValue;
+            foreach (var b in blocks) { lo = Math.Min(lo, b.StartPfn); hi = Math.Max(hi, b.EndPfn); }
+            memmap.Remove(Page.AddrOf(lo), Page.AddrOf(hi));
+        }
         if (_groupOf.IndexOfName(_groupNames, deviceId) is var g and >= 0)
         {
             _k.MemoryGroups.Unregister(_groupOf[g].Mgid);

@@ -48,7 +48,8 @@ internal static class DeviceCommon
     public static void AddPower(SysfsDirectory d) => d.Dir("power").AddGroup(PowerGroup);
 
     /// <summary>Models sysfs_streq(): equal, ignoring one trailing newline on either side.</summary>
-    public static bool SysfsStreq(string a, string b) => a.TrimEnd('\n') == b.TrimEnd('\n') && CountTrailingNl(a) <= 1 && CountTrailingNl(b) <= 1;
+    public static bool SysfsStreq(string a, string b) =>
+        a.AsSpan().TrimEnd('\n').SequenceEqual(b.AsSpan().TrimEnd('\n')) && CountTrailingNl(a) <= 1 && CountTrailingNl(b) <= 1;
 
     private static int CountTrailingNl(string s)
     {

@@ -51,12 +51,29 @@ public sealed class MemoryBlockTable
 
     private MemoryBlock Handle(long id)
     {
-        if (!_handles.TryGetValue(id, out var h))
-        {
-            long ppb = Kernel.PagesPerBlock;
-            _handles[id] = h = new MemoryBlock(this, id, id * ppb, ppb);
-        }
+        // Low ids (every block of a small machine) from an array, the rest from the dictionary.
+        var h = (ulong)id < (ulong)_smallHandles.Length ? _smallHandles[id] : _handles.GetValueOrDefault(id);
+        if (h is null) SetHandle(id, h = NewHandle(id));
         return h;
+    }
+
+    private const long SmallIds = 4096;
+    private MemoryBlock?[] _smallHandles = [];
+
+    private void SetHandle(long id, MemoryBlock mb)
+    {
+        if ((ulong)id < SmallIds)
+        {
+            if (id >= _smallHandles.Length) Array.Resize(ref _smallHandles, (int)Math.Min(SmallIds, Math.Max(64, id * 2)));
+            _smallHandles[id] = mb;
+        }
+        else _handles[id] = mb;
+    }
+
+    private MemoryBlock NewHandle(long id)
+    {
+        long ppb = Kernel.PagesPerBlock;
+        return new MemoryBlock(this, id, id * ppb, ppb);
     }
 
     /// <summary>Every block, ascending id.</summary>
@@ -91,7 +108,7 @@ public sealed class MemoryBlockTable
         rec.DeviceName = device is null ? -1 : Names.Intern(device);
         _rows.Insert(~i, rec);
         mb.Attach(this);
-        _handles[mb.Id] = mb;
+        SetHandle(mb.Id, mb);
         Kernel.State.Observe(Zobrist.Key(FieldKind.Block, rec.Id), 0, rec.Observed, rec.Hotplugged ? (ulong)FieldKind.Block : 0);
     }
 

@@ -61,7 +61,7 @@ public sealed class NodeHotplug
     {
         using var call = _k.Trace.Call("try_offline_node", "mm/memory_hotplug.c", $"node {nid}");
         if (!_k.NodeStates.Has(nid, NodeState.Online)) { _k.Trace.Decide($"node {nid} is not online: nothing to do"); return; }
-        if ((_k.Profile.Fix2c91f8fc6c99 ? _k.AllMemoryBlocks.FirstOrDefault(mb => mb.Nid == nid) : PresentSectionInNodeSpan(nid)) is { } left)
+        if ((_k.Profile.Fix2c91f8fc6c99 ? FirstBlockOn(nid) : PresentSectionInNodeSpan(nid)) is { } left)
         {
             _k.Trace.Decide($"node {nid} stays online: memory{left.Id} is still present on it");
             return;
@@ -78,6 +78,14 @@ public sealed class NodeHotplug
         _k.Trace.Change($"node_states[N_ONLINE] -= node {nid} (node_set_offline())");
         _k.NodeStates.Clear(nid, NodeState.Online);
         _nodes.UnregisterOneNode(nid);
+    }
+
+    /// <summary>try_offline_node()'s for_each_memory_block() walk (2c91f8fc6c99): the first block on the node.</summary>
+    private MemoryBlock? FirstBlockOn(int nid)
+    {
+        foreach (var mb in _k.AllMemoryBlocks)
+            if (mb.Nid == nid) return mb;
+        return null;
     }
 
     /// <summary>Models try_offline_node()'s loop before 2c91f8fc6c99 (v3.9..v5.4): the present sections in

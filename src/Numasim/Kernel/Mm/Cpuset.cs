@@ -64,12 +64,12 @@ internal sealed class Cpuset
         if (_effectiveMems.Value.SameAs(newMems)) return Errno.None;
         using var call = _k.Trace.Call("cpuset_hotplug_workfn", "kernel/cgroup/cpuset.c", $"N_MEMORY now {newMems.ToListString()}");
         _effectiveMems.Mut = NodemaskWords.Of(newMems);
-        var wide = MempolicyOps.CpusetMemsAllowed(_k);
+        var wide = _tasks.Length == 0 ? null : MempolicyOps.CpusetMemsAllowed(_k); // no task: nothing to rebind
         for (int i = 0; i < _tasks.Length; i++)
         {
             // cpuset_change_task_nodemask(): mpol_rebind_task(), then mems_allowed
             ref var t = ref _tasks.Mut(i);
-            MempolicyOps.Rebind(ref t.Pol, wide);
+            MempolicyOps.Rebind(ref t.Pol, wide!);
             t.MemsAllowed = _effectiveMems.Value;
             _k.Trace.Change($"task {_names[t.Name]}: policy nodes {t.Pol.Nodes.ToBitmap().ToListString()}, mems_allowed {newMems.ToListString()}");
         }

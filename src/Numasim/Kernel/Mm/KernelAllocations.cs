@@ -51,13 +51,13 @@ internal sealed class KernelAllocations
         var ctx = new AllocContext(_k.Cpus.CpumaskOfNode(nid).First(), "kworker", 2, Caller);
         for (long i = inNormal; i < (long)PagesPerCpu * cpus; i++)
         {
-            var page = _alloc.AllocPages(Gfp.GfpKernel | Gfp.ThisNode | Gfp.NoWarn, 0, nid, null, ctx);
-            if (page is null || page.Zone.Type != ZoneType.Normal)
+            long pfn = _alloc.AllocPagesPfn(Gfp.GfpKernel | Gfp.ThisNode | Gfp.NoWarn, 0, nid, null, ctx, out var zone);
+            if (zone is null || zone.Type != ZoneType.Normal)
             {
-                if (page is not null) _alloc.FreePages(page.Pfn, ctx.Cpu);
+                if (zone is not null) _alloc.FreePages(pfn, ctx.Cpu);
                 break;
             }
-            _held.Insert(end++, (nid, PageRef.Of(page)));
+            _held.Insert(end++, (nid, new PageRef(pfn, 0, zone.Id)));
         }
     }
 

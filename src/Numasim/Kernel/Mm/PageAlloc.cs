@@ -93,29 +93,41 @@ public sealed class PageAlloc
     /// then a retry at the min watermark (reclaim and compaction are not modelled); failure warns unless __GFP_NOWARN.</summary>
     public AllocatedPage? AllocPages(Gfp gfp, int order, int preferredNid, Bitmap? nodemask, AllocContext ctx)
     {
+        long pfn = AllocPagesPfn(gfp, order, preferredNid, nodemask, ctx, out var zone);
+        return zone is null ? null : new AllocatedPage(pfn, order, zone);
+    }
+
+    /// <summary>Models __alloc_pages() / __alloc_pages_nodemask() as <see cref="AllocPages"/> does, without the page
+    /// object: the head pfn and its zone (null when the allocation fails), for callers that keep plain values.</summary>
+    internal long AllocPagesPfn(Gfp gfp, int order, int preferredNid, Bitmap? nodemask, AllocContext ctx, out Zone? zone)
+    {
+        zone = null;
         using var call = _k.Trace.Call(_k.Profile.AllocPagesIsNodemaskFree ? "__alloc_pages" : "__alloc_pages_nodemask", "mm/page_alloc.c", $"{GfpFlags.Format(gfp)}, order {order}, preferred nid {preferredNid}");
-        if (order < 0 || order >= _k.Profile.MaxOrder) { _k.Trace.Decide($"order {order} is not below MAX_ORDER {_k.Profile.MaxOrder}: NULL"); return null; }
+        if (order < 0 || order >= _k.Profile.MaxOrder) { _k.Trace.Decide($"order {order} is not below MAX_ORDER {_k.Profile.MaxOrder}: NULL"); return -1; }
         // prepare_alloc_pages(): should_fail_alloc_page() fails the allocation before any zone is tried.
-        if (FailPageAlloc.ShouldFail(gfp, order, ctx)) { _k.Trace.Decide("should_fail_alloc_page(): fail_page_alloc injects a failure: NULL"); return null; }
+        if (FailPageAlloc.ShouldFail(gfp, order, ctx)) { _k.Trace.Decide("should_fail_alloc_page(): fail_page_alloc injects a failure: NULL"); return -1; }
         var pgdat = _k.NodeDataOf(preferredNid)!;
         var zonelist = (gfp & Gfp.ThisNode) != 0 ? pgdat.NoFallback : pgdat.Fallback;
         var highest = GfpFlags.GfpZone(gfp);
         _k.Trace.Decide($"{((gfp & Gfp.ThisNode) != 0 ? "__GFP_THISNODE: node" : "the fallback zonelist of node")} {preferredNid}, zones up to {highest.Name()}: {Trace.TraceList.Brief(zonelist.Eligible(highest))}");
         var mt = GfpFlags.GfpMigratetype(gfp);
-        var page = GetPageFromFreelist(zonelist, highest, order, mt, nodemask, AllocFlags.WmarkLow, ctx)
-                   ?? GetPageFromFreelist(zonelist, highest, order, mt, nodemask,
-                       AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx);
-        _k.Trace.Decide(page is null, $"no eligible zone is above its watermark: the allocation fails", $"pfn 0x{page?.Pfn:x} from {page?.Zone}");
-        if (page is null && (gfp & Gfp.NoWarn) == 0)
+        long pfn = GetPageFromFreelist(zonelist, highest, order, mt, nodemask, AllocFlags.WmarkLow, ctx, out zone);
+        if (zone is null)
+            pfn = GetPageFromFreelist(zonelist, highest, order, mt, nodemask,
+                AllocFlags.WmarkMin | ((gfp & Gfp.High) != 0 ? AllocFlags.MinReserve : 0), ctx, out zone);
+        _k.Trace.Decide(zone is null, $"no eligible zone is above its watermark: the allocation fails", $"pfn 0x{pfn:x} from {zone}");
+        if (zone is null && (gfp & Gfp.NoWarn) == 0)
             _k.Log.Printk($"{ctx.Comm}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask={(nodemask is null ? "(null)" : nodemask.ToListString())},cpuset=/,mems_allowed={_k.NodeStates[NodeState.Memory].ToListString()}");
-        if (page is not null) ZoneStatistics(FirstEligible(zonelist, highest, nodemask), page.Zone, ctx.Cpu, order);
-        return page;
+        if (zone is not null) ZoneStatistics(FirstEligible(zonelist, highest, nodemask), zone, ctx.Cpu, order);
+        return pfn;
     }
 
-    /// <summary>Models get_page_from_freelist(): the first eligible zone whose watermark allows the request.</summary>
-    private AllocatedPage? GetPageFromFreelist(Zonelist zonelist, ZoneType highest, int order, MigrateType mt,
-        Bitmap? nodemask, AllocFlags flags, AllocContext ctx)
+    /// <summary>Models get_page_from_freelist(): the first eligible zone whose watermark allows the request (its head pfn
+    /// and the zone; the zone null when none does).</summary>
+    private static long GetPageFromFreelist(Zonelist zonelist, ZoneType highest, int order, MigrateType mt,
+        Bitmap? nodemask, AllocFlags flags, AllocContext ctx, out Zone? zone)
     {
+        zone = null;
         for (int i = 0; i < zonelist.Count; i++)
         {
             var z = zonelist[i];
@@ -124,9 +136,9 @@ public sealed class PageAlloc
             long mark = (flags & AllocFlags.WmarkLow) != 0 ? z.WatermarkLow : z.WatermarkMin;
             if (!z.Pages.ZoneWatermarkOk(order, mark, (int)highest, flags, z.LowmemReserve)) continue;
             long pfn = z.Pages.Allocate(order, mt, ctx.Cpu, flags | (mt == MigrateType.Movable ? AllocFlags.Cma : 0));
-            if (pfn >= 0) return new AllocatedPage(pfn, order, z);
+            if (pfn >= 0) { zone = z; return pfn; }
         }
-        return null;
+        return -1;
     }
 
     /// <summary>Models first_zones_zonelist(): ac->preferred_zoneref, the first zone allowed by the highest zone index

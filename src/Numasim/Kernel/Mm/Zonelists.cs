@@ -14,8 +14,8 @@ internal static class Zonelists
     public static void BuildAll(KernelContext k, PgData? self)
     {
         using var call = k.Trace.Call("build_all_zonelists", "mm/page_alloc.c", $"{(self is null ? "NULL" : $"NODE_DATA({self.NodeId})")}");
-        var nodeLoad = new int[k.NrNodeIds];
-        var candidates = new Candidates(k);
+        var candidates = Candidates.For(k);
+        var nodeLoad = candidates.NodeLoad;
         if (self is not null && !k.NodeStates.Has(self.NodeId, NodeState.Online))
         {
             Build(k, self, nodeLoad, candidates);
@@ -63,7 +63,7 @@ internal static class Zonelists
         int prev = local;
         var byValue = candidates.Keys;
         int count = 0;
-        for (int i = 0; i < candidates.Nodes.Length; i++)
+        for (int i = 0; i < candidates.Count; i++)
         {
             int n = candidates.Nodes[i];
             if (n == local) continue; // find_next_best_node() returned it first
@@ -77,7 +77,8 @@ internal static class Zonelists
         // (value, node id) pairs: on a tie the lower node id comes first.
         Array.Sort(byValue, 0, count);
 
-        var order = new List<int>(count + 1);
+        var order = candidates.Order;
+        order.Clear();
         // find_next_best_node() hands out the local node first; v6.6+ only when it has memory.
         if (!k.Profile.FallbackSkipsMemorylessLocalNode || k.NodeStates.Has(local, NodeState.Memory)) order.Add(local);
         for (int i = 0; i < count; i++)
@@ -89,43 +90,69 @@ internal static class Zonelists
             prev = node;
         }
 
-        var zones = new List<Zone>(candidates.Nodes.Length + 1);
+        var zones = candidates.Zones;
+        zones.Clear();
         foreach (var n in order)
             if (k.NodeDataOf(n) is { } p) AddZonesOfNode(k, p, zones);
-        var own = new List<Zone>();
+        var own = candidates.Own;
+        own.Clear();
         AddZonesOfNode(k, pgdat, own);
         pgdat.SetZonelists(zones, own, order);
         k.Trace.Change($"node {local}'s fallback order: {Trace.TraceList.Brief(order, " ")} (zonelist: {Trace.TraceList.Brief(zones)})");
+        // The scratch must not hold this machine's zones (and through them the machine) once it is done.
+        zones.Clear();
+        own.Clear();
 
+        if (!k.Log.Enabled) return; // printk() would drop the line: not even built
         var sb = new StringBuilder(32 + 6 * order.Count).Append("Fallback order for Node ").Append(local).Append(": ");
         foreach (var n in order) sb.Append(n).Append(' ');
         k.Log.Printk(sb.ToString());
     }
 
-    /// <summary>for_each_node_state(n, N_MEMORY) as arrays, with each node's PENALTY_FOR_NODE_WITH_CPUS (0 or 1):
-    /// neither changes while build_all_zonelists() runs.</summary>
+    /// <summary>for_each_node_state(n, N_MEMORY) as arrays (the first Count entries), with each node's
+    /// PENALTY_FOR_NODE_WITH_CPUS (0 or 1): neither changes while build_all_zonelists() runs. With node_load[] and the
+    /// lists one build_zonelists() fills, it is scratch, made once per thread and filled anew by every
+    /// build_all_zonelists() (memory onlining runs it on every transition; the pgdat copies what it keeps).</summary>
     private sealed class Candidates
     {
-        public Candidates(KernelContext k)
+        [ThreadStatic] private static Candidates? t_scratch;
+
+        public static Candidates For(KernelContext k)
         {
+            var c = t_scratch ??= new Candidates();
             var mem = k.NodeStates[NodeState.Memory];
-            Nodes = new int[mem.Weight()];
-            CpuPenalty = new int[Nodes.Length];
+            int count = mem.Weight();
+            if (c.Nodes.Length < count)
+            {
+                c.Nodes = new int[count];
+                c.CpuPenalty = new int[count];
+                c.Keys = new (long, int)[count];
+            }
+            c.Count = count;
             int i = 0;
             for (int n = mem.NextSet(0); n < mem.NBits; n = mem.NextSet(n + 1), i++)
             {
-                Nodes[i] = n;
-                CpuPenalty[i] = k.Cpus.CpumaskOfNode(n).IsEmpty ? 0 : PenaltyForNodeWithCpus;
+                c.Nodes[i] = n;
+                c.CpuPenalty[i] = k.Cpus.CpumaskOfNode(n).IsEmpty ? 0 : PenaltyForNodeWithCpus;
             }
+            if (c.NodeLoad.Length != k.NrNodeIds) c.NodeLoad = new int[k.NrNodeIds];
+            else Array.Clear(c.NodeLoad);
+            return c;
         }
 
-        public int[] Nodes { get; }
-        public int[] CpuPenalty { get; }
+        public int Count { get; private set; }
+        public int[] Nodes { get; private set; } = [];
+        public int[] CpuPenalty { get; private set; } = [];
 
         /// <summary>Scratch for one build_zonelists(): (value, node) of the candidates.</summary>
-        public (long Val, int Node)[] Keys => _keys ??= new (long, int)[Nodes.Length];
+        public (long Val, int Node)[] Keys { get; private set; } = [];
 
-        private (long Val, int Node)[]? _keys;
+        /// <summary>node_load[], zeroed for each build_all_zonelists().</summary>
+        public int[] NodeLoad { get; private set; } = [];
+
+        /// <summary>One build_zonelists()'s node order, fallback zones and own zones.</summary>
+        public readonly List<int> Order = [];
+        public readonly List<Zone> Zones = [], Own = [];
     }
 
     /// <summary>Models build_zonerefs_node(): the populated zones of a node (managed ones before e553f62f10d9), highest

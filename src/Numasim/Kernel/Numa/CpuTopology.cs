@@ -110,6 +110,13 @@ public sealed class CpuTopology
     /// <summary>The logical CPU number of an APIC id, or -1 (cpuid_to_apicid reverse lookup).</summary>
     public int CpuOfApicId(uint apicId)
     {
+        // A few CPUs: a scan (lowest CPU first, as the map keeps it) costs less than remaking the map after a restore.
+        if (NrCpuIds <= 64)
+        {
+            for (int cpu = 0; cpu < NrCpuIds; cpu++)
+                if (_cpu[cpu].ApicPlus1 is var a and > 0 && a - 1 == apicId) return cpu;
+            return -1;
+        }
         if (_cpuOfApic is null)
         {
             _cpuOfApic = [];

@@ -212,6 +212,26 @@ internal sealed class AllocatedPages
         return found;
     }
 
+    /// <summary>The head pfn of the first (lowest) block in [startPfn, endPfn) that is not movable (what iterating
+    /// <see cref="InRange"/> for the first !IsMovable gives), or -1; no list made.</summary>
+    public long FirstUnmovableInRange(long startPfn, long endPfn)
+    {
+        foreach (int e in _map.InRange(startPfn, endPfn))
+        {
+            int slot = _map.HeadsSlot(e);
+            if (slot < 0) continue;
+            long pbPfn = _map.PageblockPfn(e);
+            var heads = _map.Heads(slot);
+            int from = (int)Math.Max(0, startPfn - pbPfn), to = (int)Math.Min(heads.Length, endPfn - pbPfn);
+            for (int i = from; i < to; i++)
+            {
+                byte s = heads[i];
+                if (s != 0 && !new AllocatedBlock(pbPfn + i, (s & 15) - 1, (MigrateType)(s >> 4)).IsMovable) return pbPfn + i;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>Whether any block's head lies in [startPfn, endPfn) (no list made).</summary>
     public bool AnyInRange(long startPfn, long endPfn)
     {

@@ -13,9 +13,7 @@ internal static class PageIsolation
     {
         if (zoneIsMovable) return -1;
         if (zone.PageblockMigratetype(startPfn) == MigrateType.Cma) return startPfn;
-        foreach (var b in zone.Allocated.InRange(startPfn, endPfn))
-            if (!b.IsMovable) return b.Pfn;
-        return -1;
+        return zone.Allocated.FirstUnmovableInRange(startPfn, endPfn);
     }
 
     /// <summary>Models set_migratetype_isolate(), mm/page_isolation.c: EBUSY when already isolated or unmovable.</summary>

@@ -184,12 +184,28 @@ internal sealed class PageblockMap
 
     /// <summary>Entries (ascending) whose pageblock lies in [startPfn, endPfn). Do not add or drop entries while
     /// enumerating.</summary>
-    public IEnumerable<int> InRange(long startPfn, long endPfn)
+    public EntryRange InRange(long startPfn, long endPfn)
     {
-        if (endPfn <= startPfn) yield break;
+        if (endPfn <= startPfn) return default;
         long firstPb = startPfn >> PbShift, lastPb = (endPfn - 1) >> PbShift;
         int i = Search(firstPb);
         if (i < 0) i = ~i;
-        for (; i < _entries.Length && _entries[i].Pb <= lastPb; i++) yield return i;
+        int end = i;
+        while (end < _entries.Length && _entries[end].Pb <= lastPb) end++;
+        return new EntryRange(i, end);
+    }
+}
+
+/// <summary>Consecutive entry indices [Start, End) of a <see cref="PageblockMap"/>, enumerable without an allocation
+/// (the walks of offlining and isolation run once per pageblock).</summary>
+internal readonly record struct EntryRange(int Start, int End)
+{
+    public Enumerator GetEnumerator() => new(Start, End);
+
+    public struct Enumerator(int start, int end)
+    {
+        private int _i = start - 1;
+        public readonly int Current => _i;
+        public bool MoveNext() => ++_i < end;
     }
 }

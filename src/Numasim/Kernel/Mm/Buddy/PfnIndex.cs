@@ -92,12 +92,17 @@ internal sealed class PfnIndex
 
     private void Grow()
     {
-        var old = _slots.Items.ToArray();
-        int cap = Math.Max(16, old.Length * 2);
+        // The old slots in a pooled buffer: after a restore the region is small again, so a search grows it anew on
+        // most transitions.
+        int n = _slots.Length;
+        var old = System.Buffers.ArrayPool<Slot>.Shared.Rent(n);
+        _slots.Items.CopyTo(old);
+        int cap = Math.Max(16, n * 2);
         _slots.Resize(0);
         _slots.Resize(cap);
         _count.Mut(0) = 0;
-        foreach (var e in old)
-            if (e.KeyPlus1 != 0) Add(e.KeyPlus1 - 1, e.Value);
+        for (int i = 0; i < n; i++)
+            if (old[i].KeyPlus1 != 0) Add(old[i].KeyPlus1 - 1, old[i].Value);
+        System.Buffers.ArrayPool<Slot>.Shared.Return(old);
     }
 }
