@@ -218,15 +218,11 @@ internal sealed class AllocatedPages
     {
         foreach (int e in _map.InRange(startPfn, endPfn))
         {
-            int slot = _map.HeadsSlot(e);
-            if (slot < 0) continue;
-            long pbPfn = _map.PageblockPfn(e);
-            var heads = _map.Heads(slot);
-            int from = (int)Math.Max(0, startPfn - pbPfn), to = (int)Math.Min(heads.Length, endPfn - pbPfn);
-            for (int i = from; i < to; i++)
+            var heads = HeadsIn(e, startPfn, endPfn, out long first);
+            for (int i = 0; i < heads.Length; i++)
             {
                 byte s = heads[i];
-                if (s != 0 && !new AllocatedBlock(pbPfn + i, (s & 15) - 1, (MigrateType)(s >> 4)).IsMovable) return pbPfn + i;
+                if (s != 0 && !new AllocatedBlock(first + i, (s & 15) - 1, (MigrateType)(s >> 4)).IsMovable) return first + i;
             }
         }
         return -1;
@@ -236,14 +232,20 @@ internal sealed class AllocatedPages
     public bool AnyInRange(long startPfn, long endPfn)
     {
         foreach (int e in _map.InRange(startPfn, endPfn))
-        {
-            int slot = _map.HeadsSlot(e);
-            if (slot < 0) continue;
-            long pbPfn = _map.PageblockPfn(e);
-            var heads = _map.Heads(slot);
-            int from = (int)Math.Max(0, startPfn - pbPfn), to = (int)Math.Min(heads.Length, endPfn - pbPfn);
-            if (from < to && heads[from..to].ContainsAnyExcept((byte)0)) return true;
-        }
+            if (HeadsIn(e, startPfn, endPfn, out _).ContainsAnyExcept((byte)0)) return true;
         return false;
+    }
+
+    /// <summary>The head bytes of pageblock entry e that lie in [startPfn, endPfn) (empty when it has none), and the
+    /// pfn of the first.</summary>
+    private ReadOnlySpan<byte> HeadsIn(int e, long startPfn, long endPfn, out long firstPfn)
+    {
+        long pbPfn = _map.PageblockPfn(e);
+        int slot = _map.HeadsSlot(e);
+        firstPfn = Math.Max(startPfn, pbPfn);
+        if (slot < 0) return [];
+        var heads = _map.Heads(slot);
+        int from = (int)Math.Max(0, startPfn - pbPfn), to = (int)Math.Min(heads.Length, endPfn - pbPfn);
+        return from < to ? heads[from..to] : [];
     }
 }
