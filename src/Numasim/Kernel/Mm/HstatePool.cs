@@ -116,14 +116,27 @@ internal static class HstatePool
     public static bool RemoveRoundRobin(StateArray<HugePage> pool, StateArray<int> cursors, Bitmap allowed, Action<int> free) =>
         ForEachNodeToFree(cursors, allowed, node =>
         {
-            for (int j = pool.Length - 1; j >= 0; j--)
-                if (pool[j].Nid == node)
-                {
-                    free(j);
-                    return true;
-                }
-            return false;
+            int j = HeadOf(pool, node);
+            if (j >= 0) free(j);
+            return j >= 0;
         });
+
+    /// <summary>The head of node nid's free list (hugepage_freelists[nid].next): the index of its most recently enqueued
+    /// page in the pool, or -1 when the list is empty.</summary>
+    public static int HeadOf(StateArray<HugePage> pool, int nid)
+    {
+        var items = pool.Items;
+        for (int j = items.Length - 1; j >= 0; j--) if (items[j].Nid == nid) return j;
+        return -1;
+    }
+
+    /// <summary>The index of the page with head pfn in a list of huge pages, or -1.</summary>
+    public static int IndexOfPfn(StateArray<HugePage> pages, long pfn)
+    {
+        var items = pages.Items;
+        for (int i = 0; i < items.Length; i++) if (items[i].Pfn == pfn) return i;
+        return -1;
+    }
 
     /// <summary>Models for_each_node_mask_to_free() with hstate_next_node_to_free() on the free cursor: each allowed
     /// node once, until <paramref name="visit"/> returns true (then true).</summary>

@@ -133,14 +133,7 @@ internal sealed partial class Hugetlb : IHstate, IHstatePool
     public bool SkipInScan(long pfn) => IsFreeHugePage(pfn) || Gigantic.Contains(pfn);
 
     /// <summary>Whether pfn is the head of a pool page (PageHuge() and not HPageMigratable(): scan_movable_pages() skips it).</summary>
-    public bool IsFreeHugePage(long pfn) => IndexOf(pfn) >= 0;
-
-    private int IndexOf(long pfn)
-    {
-        var items = _pool.Items;
-        for (int i = 0; i < items.Length; i++) if (items[i].Pfn == pfn) return i;
-        return -1;
-    }
+    public bool IsFreeHugePage(long pfn) => HstatePool.IndexOfPfn(_pool, pfn) >= 0;
 
     /// <summary>kstrtoul(buf, 10, &amp;count): decimal digits and at most one trailing newline.</summary>
     internal static Errno ParseCount(string v, out ulong count)

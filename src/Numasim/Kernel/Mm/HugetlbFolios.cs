@@ -74,16 +74,13 @@ internal sealed partial class Hugetlb
     /// <summary>Models dequeue_huge_page_node_exact(): the head of the node's free list moves to the active list.</summary>
     private HugePage? DequeueHugePageNodeExact(int nid)
     {
-        for (int j = _pool.Length - 1; j >= 0; j--)
-        {
-            if (_pool[j].Nid != nid) continue;
-            var page = _pool[j];
-            _pool.RemoveAt(j);
-            _active.Add(page);
-            _k.Trace.Change($"free huge page at pfn 0x{page.Pfn:x} of node {nid} taken into use");
-            return page;
-        }
-        return null;
+        int j = HstatePool.HeadOf(_pool, nid);
+        if (j < 0) return null;
+        var page = _pool[j];
+        _pool.RemoveAt(j);
+        _active.Add(page);
+        _k.Trace.Change($"free huge page at pfn 0x{page.Pfn:x} of node {nid} taken into use");
+        return page;
     }
 
     /// <summary>Models alloc_buddy_huge_page_with_mpol(): alloc_surplus_huge_page() on the policy's node and nodemask
@@ -122,25 +119,18 @@ internal sealed partial class Hugetlb
     {
         if (nid == NumaConstants.NumaNoNode) nid = _alloc.NumaMemId(ctx.Cpu);
         if (_k.NodeDataOf(nid) is null) return null;
-        var page = _alloc.AllocPages(gfp | Gfp.Comp | Gfp.NoWarn | Gfp.RetryMayfail, Order, nid, nmask, ctx);
-        return page is null ? null : new HugePage(page.Pfn, page.Node, page.Zone.Id);
+        long pfn = _alloc.AllocPagesPfn(gfp | Gfp.Comp | Gfp.NoWarn | Gfp.RetryMayfail, Order, nid, nmask, ctx, out var zone);
+        return zone is null ? null : new HugePage(pfn, zone.NodeId, zone.Id);
     }
 
     /// <summary>Models the last put of a page in use (a hugetlbfs file truncated or unlinked): free_huge_page().</summary>
     public void PutHugePage(long pfn)
     {
-        int i = IndexOfActive(pfn);
+        int i = HstatePool.IndexOfPfn(_active, pfn);
         if (i < 0) throw new InvalidOperationException($"BUG: pfn 0x{pfn:x} is not a huge page in use");
         var page = _active[i];
         _active.RemoveAt(i);
         FreeHugePage(page, temporary: false);
-    }
-
-    private int IndexOfActive(long pfn)
-    {
-        var items = _active.Items;
-        for (int i = 0; i < items.Length; i++) if (items[i].Pfn == pfn) return i;
-        return -1;
     }
 
     /// <summary>Models unmap_and_move_huge_page() for do_migrate_range() when pfn heads a page in use (null otherwise):
@@ -150,7 +140,7 @@ internal sealed partial class Hugetlb
     /// to the buddy allocator (temporary) or to its node's free list.</summary>
     internal Errno? MigrateHugePage(long pfn, int nid, Bitmap nmask)
     {
-        int i = IndexOfActive(pfn);
+        int i = HstatePool.IndexOfPfn(_active, pfn);
         if (i < 0) return null;
         var old = _active[i];
         using var call = _k.Trace.Call("unmap_and_move_huge_page", "mm/migrate.c", $"pfn 0x{pfn:x} of node {old.Nid}");
@@ -171,7 +161,7 @@ internal sealed partial class Hugetlb
         }
         _k.Trace.Change($"huge page at pfn 0x{pfn:x} migrated to pfn 0x{to.Pfn:x} of node {to.Nid}");
         HugePageMigrated?.Invoke(pfn, to);
-        _active.RemoveAt(IndexOfActive(pfn));
+        _active.RemoveAt(i); // the target, if any, went on the list's end
         FreeHugePage(old, temporary);
         return Errno.None;
     }

@@ -83,16 +83,12 @@ internal sealed partial class Hugetlb
         {
             bool found = HstatePool.ForEachNodeToFree(_nextNid, nodes, node =>
             {
-                if (SurplusHugePages(node) == 0) return false;
-                for (int j = _pool.Length - 1; j >= 0; j--)
-                    if (_pool[j].Nid == node)
-                    {
-                        removed.Add(_pool[j]);
-                        _pool.RemoveAt(j);
-                        AddSurplus(node, -1); // remove_hugetlb_page(h, page, true)
-                        return true;
-                    }
-                return false;
+                int j = SurplusHugePages(node) == 0 ? -1 : HstatePool.HeadOf(_pool, node);
+                if (j < 0) return false;
+                removed.Add(_pool[j]);
+                _pool.RemoveAt(j);
+                AddSurplus(node, -1); // remove_hugetlb_page(h, page, true)
+                return true;
             });
             if (!found) break;
         }
