@@ -2,9 +2,6 @@ using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
-/// <summary>A hugetlbfs file: its name and i_size in bytes.</summary>
-internal readonly record struct HugetlbfsFile(int NameIndex, long SizeBytes) : INamedRecord;
-
 /// <summary>A page of a hugetlbfs file's page cache: file, index (in huge pages) and the huge page's head pfn.</summary>
 internal readonly record struct HugetlbfsPage(int File, long Index, long Pfn);
 
@@ -24,8 +21,7 @@ internal sealed class Hugetlbfs
 
     private readonly KernelContext _k;
     private readonly Hugetlb _h;
-    private readonly StateStrings _names;
-    private readonly StateArray<HugetlbfsFile> _files;
+    private readonly MemFileTable _files;
     private readonly StateArray<HugetlbfsPage> _pages;
     private readonly StateArray<HugetlbfsResv> _resvMap;
 
@@ -33,8 +29,7 @@ internal sealed class Hugetlbfs
     {
         _k = k;
         _h = h;
-        _names = new StateStrings(k.State, "hugetlbfs file names");
-        _files = new StateArray<HugetlbfsFile>(k.State, "hugetlbfs files");
+        _files = new MemFileTable(k.State, "hugetlbfs");
         _pages = new StateArray<HugetlbfsPage>(k.State, "hugetlbfs page cache");
         _resvMap = new StateArray<HugetlbfsResv>(k.State, "hugetlbfs reserve maps");
         h.HugePageMigrated += OnMigrated;
@@ -52,7 +47,7 @@ internal sealed class Hugetlbfs
         if (_h.Default.IsGigantic) throw new NotSupportedException("hugetlbfs files of the 1 GiB hstate are not modelled");
         if (offset < 0 || len <= 0) return Errno.EINVAL; // vfs_fallocate()
         using var call = _k.Trace.Call("hugetlbfs_fallocate", "fs/hugetlbfs/inode.c", $"{path}, offset {offset}, length {len}");
-        int f = Create(path);
+        int f = _files.Create(path);
         long hpage = Page.Size << Hugetlb.Order;
         long start = offset / hpage, end = (offset + len + hpage - 1) / hpage;
         for (long index = start; index < end; index++)
@@ -60,7 +55,7 @@ internal sealed class Hugetlbfs
             if (Find(f, index) >= 0) continue; // find_get_page(): already there
             if (!AddPage(f, index, pol, cpu)) return _k.Trace.Fail(Errno.ENOSPC, $"no huge page for index {index}");
         }
-        if (offset + len > _files[f].SizeBytes) _files.Mut(f) = _files[f] with { SizeBytes = offset + len };
+        if (offset + len > _files.Size(f)) _files.SetSize(f, offset + len);
         return Errno.None;
     }
 
@@ -86,14 +81,14 @@ internal sealed class Hugetlbfs
     public Errno Truncate(string path, long size)
     {
         if ((size & ((Page.Size << Hugetlb.Order) - 1)) != 0) return Errno.EINVAL;
-        int f = Create(path);
-        if (size < _files[f].SizeBytes) throw new NotSupportedException("shrinking a hugetlbfs file (hugetlb_vmtruncate()) is not modelled");
-        _files.Mut(f) = _files[f] with { SizeBytes = size };
+        int f = _files.Create(path);
+        if (size < _files.Size(f)) throw new NotSupportedException("shrinking a hugetlbfs file (hugetlb_vmtruncate()) is not modelled");
+        _files.SetSize(f, size);
         return Errno.None;
     }
 
     /// <summary>i_size of a file, or -1.</summary>
-    public long Size(string path) => _files.IndexOfName(_names, path) is var f and >= 0 ? _files[f].SizeBytes : -1;
+    public long Size(string path) => _files.Size(path);
 
     /// <summary>Models mmap(MAP_SHARED) of a file → hugetlbfs_file_mmap(): an offset or a length that is not huge page
     /// aligned is -EINVAL (hugetlb_get_unmapped_area()); hugetlb_reserve_pages() then reserves the range's indices not yet
@@ -103,7 +98,7 @@ internal sealed class Hugetlbfs
         long hpage = Page.Size << Hugetlb.Order;
         if (len <= 0 || (len & (hpage - 1)) != 0 || (offset & (hpage - 1)) != 0) return Errno.EINVAL;
         using var call = _k.Trace.Call("hugetlb_reserve_pages", "mm/hugetlb.c", $"{path}, offset {offset}, length {len}");
-        int f = Create(path);
+        int f = _files.Create(path);
         long from = offset / hpage, to = from + len / hpage, chg = 0;
         for (long i = from; i < to; i++) if (!InResvMap(f, i)) chg++;
         var err = _h.AcctMemory(chg, cpu);
@@ -116,7 +111,7 @@ internal sealed class Hugetlbfs
     /// with the mapping's policy (its vma policy from mbind()); false is VM_FAULT_SIGBUS.</summary>
     public bool Fault(string path, long index, in Mempolicy vmaPolicy, int cpu)
     {
-        int f = _files.IndexOfName(_names, path);
+        int f = _files.Find(path);
         if (f < 0) throw new InvalidOperationException($"BUG: no hugetlbfs file {path}");
         return Find(f, index) >= 0 || AddPage(f, index, vmaPolicy, cpu);
     }
@@ -126,7 +121,7 @@ internal sealed class Hugetlbfs
     /// (region_del() of the whole map minus the pages freed); false when the file does not exist.</summary>
     public bool Unlink(string path, int cpu = 0)
     {
-        int f = _files.IndexOfName(_names, path);
+        int f = _files.Find(path);
         if (f < 0) return false;
         long freed = 0;
         while (true)
@@ -144,15 +139,8 @@ internal sealed class Hugetlbfs
         for (int i = _resvMap.Length - 1; i >= 0; i--)
             if (_resvMap[i].File == f) { _resvMap.RemoveAt(i); chg++; }
         _h.AcctMemory(-(chg - freed), cpu);
-        // the slot stays (the other files' pages refer to theirs by id), with a name no path has
-        _files.Mut(f) = new HugetlbfsFile(_names.Intern("\0unlinked"), 0);
+        _files.Unlink(f);
         return true;
-    }
-
-    private int Create(string path)
-    {
-        int f = _files.IndexOfName(_names, path);
-        return f >= 0 ? f : _files.Add(new HugetlbfsFile(_names.Intern(path), 0));
     }
 
     private int Find(int file, long index)

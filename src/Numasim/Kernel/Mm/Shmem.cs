@@ -2,9 +2,6 @@ using Numasim.Snapshots;
 
 namespace Numasim.Kernel.Mm;
 
-/// <summary>A tmpfs file: its name and i_size in bytes.</summary>
-internal readonly record struct ShmemFile(int NameIndex, long SizeBytes) : INamedRecord;
-
 /// <summary>A page of a tmpfs file's page cache: file, index, and the page (head pfn, zone).</summary>
 internal readonly record struct ShmemPage(int File, long Index, long Pfn, int ZoneId);
 
@@ -28,8 +25,7 @@ internal sealed class Shmem
     private static readonly string[] Caller = ["shmem_alloc_folio", "shmem_alloc_and_acct_folio", "shmem_get_folio_gfp"];
     private readonly KernelContext _k;
     private readonly PageAlloc _alloc;
-    private readonly StateStrings _names;
-    private readonly StateArray<ShmemFile> _files;
+    private readonly MemFileTable _files;
     private readonly StateArray<ShmemPage> _pages;
     private readonly StateArray<SharedPolicyRange> _policies;
 
@@ -37,17 +33,16 @@ internal sealed class Shmem
     {
         _k = k;
         _alloc = alloc;
-        _names = new StateStrings(k.State, "tmpfs file names");
-        _files = new StateArray<ShmemFile>(k.State, "tmpfs files");
+        _files = new MemFileTable(k.State, "tmpfs");
         _pages = new StateArray<ShmemPage>(k.State, "tmpfs page cache");
         _policies = new StateArray<SharedPolicyRange>(k.State, "tmpfs shared policies");
         alloc.PageMigrated += OnMigrated;
     }
 
-    public bool Exists(string path) => _files.IndexOfName(_names, path) >= 0;
+    public bool Exists(string path) => _files.Find(path) >= 0;
 
     /// <summary>i_size of a file, or -1.</summary>
-    public long Size(string path) => _files.IndexOfName(_names, path) is var f and >= 0 ? _files[f].SizeBytes : -1;
+    public long Size(string path) => _files.Size(path);
 
     /// <summary>Pages of all tmpfs files on a node (NR_SHMEM, and NR_FILE_PAGES of tmpfs).</summary>
     public long PagesOnNode(int nid)
@@ -60,7 +55,7 @@ internal sealed class Shmem
     /// <summary>The node of each page of a file, by index (numactl --dump-nodes reads them with get_mempolicy()).</summary>
     public List<(long Index, int Node)> PageNodes(string path)
     {
-        int f = _files.IndexOfName(_names, path);
+        int f = _files.Find(path);
         var l = new List<(long, int)>();
         foreach (var p in _pages.Items)
             if (p.File == f) l.Add((p.Index, _k.ZoneById(p.ZoneId).NodeId));
@@ -69,12 +64,7 @@ internal sealed class Shmem
     }
 
     /// <summary>Models shmem_create() (open(O_CREAT)) of a missing file; then the file's id.</summary>
-    public int Create(string path)
-    {
-        int f = _files.IndexOfName(_names, path);
-        if (f >= 0) return f;
-        return _files.Add(new ShmemFile(_names.Intern(path), 0));
-    }
+    public int Create(string path) => _files.Create(path);
 
     /// <summary>Models shmem_setattr() → shmem_truncate_range(): the pages from the new size on are freed.</summary>
     public void Truncate(int file, long sizeBytes, int cpu)
@@ -87,18 +77,17 @@ internal sealed class Shmem
             _alloc.FreePages(p.Pfn, cpu);
             _pages.RemoveAt(i);
         }
-        _files.Mut(file) = _files[file] with { SizeBytes = sizeBytes };
+        _files.SetSize(file, sizeBytes);
     }
 
     /// <summary>Models shmem_unlink() of the last link: the file's pages and shared policy go (shmem_evict_inode()).</summary>
     public bool Unlink(string path, int cpu)
     {
-        int f = _files.IndexOfName(_names, path);
+        int f = _files.Find(path);
         if (f < 0) return false;
         Truncate(f, 0, cpu);
         for (int i = _policies.Length - 1; i >= 0; i--) if (_policies[i].File == f) _policies.RemoveAt(i);
-        // the slot stays (ids of the other files' pages refer to it), with a name no path has
-        _files.Mut(f) = new ShmemFile(_names.Intern("\0unlinked"), 0);
+        _files.Unlink(f);
         return true;
     }
 
@@ -147,7 +136,7 @@ internal sealed class Shmem
         long done = 0;
         while (done < pages && GetPage(file, done, taskPolicy, cpu, comm)) done++;
         long end = done * Page.Size;
-        if (end > _files[file].SizeBytes) _files.Mut(file) = _files[file] with { SizeBytes = end };
+        if (end > _files.Size(file)) _files.SetSize(file, end);
         return done;
     }
 
