@@ -197,6 +197,34 @@ internal sealed class BuddyFreeArea
         return -1;
     }
 
+    /// <summary>What up to <paramref name="want"/> consecutive __rmqueue() calls of rmqueue_bulk() take while
+    /// __rmqueue_smallest() serves them from mt's lists (mm/page_alloc.c): the first call splits the smallest block
+    /// of order o ≥ order, and expand() leaves one block on each list between order and o (those lists were empty),
+    /// so the next calls take the split's following blocks in address order until it is used up. Returns the head
+    /// pfn; the blocks taken are head + j·2^order for j &lt; got, and the split's rest is on the lists as the calls
+    /// would leave it (its aligned blocks, each alone on its list). -1 when __rmqueue() would not reach
+    /// __rmqueue_smallest(mt) first (the CMA balance) or mt's lists are empty: the caller takes that path.</summary>
+    public long RmqueueSmallestRun(int order, MigrateType mt, AllocFlags flags, int want, out int got)
+    {
+        got = 0;
+        if ((flags & AllocFlags.Cma) != 0 && NrFreeCmaPages > NrFreePages / 2) return -1;
+        for (int o = order; o < MaxOrder; o++)
+        {
+            long head = Lists.RemoveHead(o, mt);
+            if (head < 0) continue;
+            got = (int)Math.Min(want, 1L << (o - order));
+            long end = head + (1L << o);
+            for (long pfn = head + ((long)got << order); pfn < end;)
+            {
+                int fo = BitOperations.TrailingZeroCount(pfn - head);
+                Lists.AddHead(pfn, fo, mt);
+                pfn += 1L << fo;
+            }
+            return head;
+        }
+        return -1;
+    }
+
     /// <summary>Models can_steal_fallback(), mm/page_alloc.c.</summary>
     public static bool CanStealFallback(int order, MigrateType startMt) =>
         order >= PbOrder || order >= PbOrder / 2 || startMt == MigrateType.Reclaimable || startMt == MigrateType.Unmovable;

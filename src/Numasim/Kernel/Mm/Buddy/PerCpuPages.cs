@@ -173,16 +173,26 @@ public sealed class PerCpuPages
         return true;
     }
 
-    /// <summary>Models rmqueue_bulk(), mm/page_alloc.c: moves up to count blocks from the buddy to the list tail.</summary>
+    /// <summary>Models rmqueue_bulk(), mm/page_alloc.c: moves up to count blocks from the buddy to the list tail.
+    /// The kernel's loop calls __rmqueue() once a block; while the smallest block of mt's lists serves, the calls
+    /// take consecutive blocks of one split, which <see cref="BuddyFreeArea.RmqueueSmallestRun"/> gives at once.</summary>
     internal int RmqueueBulk(BuddyFreeArea zone, int order, int count, int pindex, MigrateType mt, AllocFlags flags)
     {
-        int i;
-        for (i = 0; i < count; i++)
+        int i = 0;
+        while (i < count)
         {
+            long head = zone.RmqueueSmallestRun(order, mt, flags, count - i, out int got);
+            if (head >= 0)
+            {
+                for (int j = 0; j < got; j++) PushBack(pindex, ((head + ((long)j << order)) << 3) | (long)mt);
+                i += got;
+                continue;
+            }
             long pfn = zone.Rmqueue(order, mt, flags, out var takenAs);
             if (pfn < 0) break;
             PushBack(pindex, (pfn << 3) | (long)takenAs);
             if (takenAs == MigrateType.Cma) zone.ModZonePageState(0, -(1L << order));
+            i++;
         }
         zone.ModZonePageState(-((long)i << order), 0);
         return i;
