@@ -46,7 +46,7 @@ internal static class X86Capabilities
 
     /// <summary>Whether the boot CPU is QEMU's qemu64 (no identity given, or the identity qemu64 reports: an imported
     /// qemu64 guest), whose synthetic bits the build facts hold.</summary>
-    private static bool IsQemu64(KernelContext k)
+    internal static bool IsQemu64(KernelContext k)
     {
         if (k.Machine.CpuInfo is null) return true;
         var f = BootCpuFields(k);

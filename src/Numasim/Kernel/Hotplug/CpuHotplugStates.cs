@@ -50,7 +50,7 @@ public sealed class CpuHotplugStates
     private int Number(string name) => _table.First(s => s.Name == name).Number;
 
     /// <summary>Models cpuhp_sysfs_init(): the states file and each registered CPU's hotplug group.</summary>
-    internal void SysfsInit()
+    internal void SysfsInit(Func<int, bool> hasCpuDevice)
     {
         _failValues = new Snapshots.StateArray<int>(_k.State, "cpuhp fail", _k.Cpus.NrCpuIds); // nr_cpu_ids is known by now
         _failValues.Fill(Invalid);
@@ -58,7 +58,7 @@ public sealed class CpuHotplugStates
         var cpuRoot = (SysfsDirectory)_k.Fs.Lookup("/sys/devices/system/cpu")!;
         cpuRoot.GetOrAddDir("hotplug").Attr("states", StatesShow);
         foreach (var cpu in _k.Cpus.Present.Bits())
-            if (_k.Fs.Lookup($"/sys/devices/system/cpu/cpu{cpu}") is SysfsDirectory) _hasFiles[cpu] = true;
+            if (hasCpuDevice(cpu)) _hasFiles[cpu] = true; // get_cpu_device(cpu), not the directory's view
     }
 
     /// <summary>cpuN/hotplug/{state,target,fail} in the view of cpuN, for the CPUs cpuhp_sysfs_init() saw.</summary>

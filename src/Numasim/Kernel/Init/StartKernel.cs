@@ -103,7 +103,7 @@ internal static class StartKernel
             s.CpuDevices.RegisterCpu(cpu, s.NodeDevices);
         BootPhases.Mark("register_cpu");
         foreach (var cpu in k.Cpus.Online.Bits().ToList()) s.CpuDevices.CacheOnline(cpu); // cacheinfo_sysfs_init(), a device_initcall
-        s.CpuHotplug.States?.SysfsInit(); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
+        s.CpuHotplug.States?.SysfsInit(s.CpuDevices.IsRegistered); // cpuhp_sysfs_init(), a device_initcall: only CPUs registered by now
         BootPhases.Mark("cpuhp_sysfs_init");
         // memhp_default_state= is an early parameter: it holds for the DIMMs found below
         k.DefaultOnlineType = k.Boot.MemhpDefaultState ?? ParseOnlineType(k.Machine.MemhpDefaultState) ?? OnlineType.Offline;

@@ -49,11 +49,12 @@ internal sealed class PercpuChunkMap
         int bits = (Math.Max(size, 1) + MinAllocSize - 1) / MinAllocSize;
         int step = Math.Max(align, MinAllocSize) / MinAllocSize;
         if (bits > _free) return -1;
-        for (int start = (_firstFree + step - 1) / step * step; start + bits <= _used.Length; start += step)
+        for (int start = (_firstFree + step - 1) / step * step; start + bits <= _used.Length;)
         {
             int run = 0;
             while (run < bits && !_used[start + run]) run++;
-            if (run < bits) continue;
+            // no aligned start at or before the used bit can fit: go on at the first aligned one after it
+            if (run < bits) { start = (start + run + 1 + step - 1) / step * step; continue; }
             Take(start, start + bits);
             _bitsAt[start] = bits;
             return start * MinAllocSize;
