@@ -90,6 +90,7 @@ public static class BenchCommand
         {
             var spec = QemuCommandLine.Parse(OracleQemu).GetSpecOrThrow();
             Numasim.Machine.Boot(spec); // JIT warm-up, not counted
+            long before = GC.GetTotalAllocatedBytes(precise: true);
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < oracleRuns; i++)
             {
@@ -97,7 +98,9 @@ public static class BenchCommand
                 if (i % 10 == 9 || i == oracleRuns - 1) bar("oracle", i + 1, oracleRuns, $"oracle machine: {i + 1}/{oracleRuns} boots");
             }
             sw.Stop();
-            stdout.WriteLine(string.Create(inv, $"oracle machine (2 nodes, 4 CPUs, 1 GiB): {oracleRuns} boots in {sw.Elapsed.TotalMilliseconds:F1} ms, {sw.Elapsed.TotalMilliseconds / oracleRuns:F3} ms per boot"));
+            long perBoot = (GC.GetTotalAllocatedBytes(precise: true) - before) / oracleRuns;
+            stdout.WriteLine(string.Create(inv, $"oracle machine (2 nodes, 4 CPUs, 1 GiB): {oracleRuns} boots in {sw.Elapsed.TotalMilliseconds:F1} ms, {sw.Elapsed.TotalMilliseconds / oracleRuns:F3} ms per boot, {perBoot / 1024.0:F1} KiB allocated per boot"));
+            if (phases) WriteOraclePhases(stdout, spec, oracleRuns);
         }
 
         bar("big", 0, 1, "1,024-node machine: booting");
@@ -131,6 +134,24 @@ public static class BenchCommand
             stdout.WriteLine(string.Create(inv, $"tree  sha256: {sha} ({bytes} bytes; largest {largest}, {largestBytes} bytes)"));
         }
         return CliApp.ExitOk;
+    }
+
+    /// <summary>The oracle machine's start_kernel() phases, averaged over <paramref name="runs"/> more boots (timed apart
+    /// from the figure above: the phase marks cost a little).</summary>
+    private static void WriteOraclePhases(TextWriter stdout, MachineSpec spec, int runs)
+    {
+        var sums = new List<(string Phase, double Ms, long Bytes)>();
+        for (int i = 0; i < runs; i++)
+        {
+            var times = BootPhases.Measure(() => Numasim.Machine.Boot(spec));
+            for (int k = 0; k < times.Count; k++)
+            {
+                if (k == sums.Count) sums.Add((times[k].Phase, 0, 0));
+                sums[k] = (sums[k].Phase, sums[k].Ms + times[k].Time.TotalMilliseconds, sums[k].Bytes + times[k].Allocated);
+            }
+        }
+        foreach (var (phase, ms, bytes) in sums)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase,-26} {ms * 1000 / runs,10:F1} µs {bytes / 1024.0 / runs,8:F1} KiB allocated"));
     }
 
     /// <summary>SHA-256 over every entry's path, mode or link target, and text, depth first; and the bytes hashed.</summary>
