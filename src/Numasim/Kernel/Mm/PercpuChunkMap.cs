@@ -49,12 +49,11 @@ internal sealed class PercpuChunkMap
         int bits = (Math.Max(size, 1) + MinAllocSize - 1) / MinAllocSize;
         int step = Math.Max(align, MinAllocSize) / MinAllocSize;
         if (bits > _free) return -1;
-        for (int start = (_firstFree + step - 1) / step * step; start + bits <= _used.Length;)
+        for (int start = (_firstFree + step - 1) / step * step; start + bits <= _used.Length; start += step)
         {
             int run = 0;
             while (run < bits && !_used[start + run]) run++;
-            // no aligned start at or before the used bit can fit: go on at the first aligned one after it
-            if (run < bits) { start = (start + run + 1 + step - 1) / step * step; continue; }
+            if (run < bits) continue;
             Take(start, start + bits);
             _bitsAt[start] = bits;
             return start * MinAllocSize;
