@@ -44,7 +44,7 @@ internal sealed partial class DumpTree(string root) : AttributeReader
 
     private DumpFolder Folder(string rel, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents)
     {
-        DirectoryReader.Listing? listing = null;
+        FolderListing? listing = null;
         try { listing = _t.ReadFolder(rel, names, subfolders, parents); }
         catch (ImportException) { }
         return new DumpFolder(this, rel, listing);
