@@ -52,18 +52,40 @@ internal sealed partial class DumpTree(string root) : AttributeReader
 
     /// <summary>The folders <paramref name="dirs"/>, in their order, each as <see cref="Folder"/> gives it, read
     /// <see cref="ReadAhead"/> at a time on <see cref="Readers"/> threads, those of a shared parent relative to its
-    /// descriptor (<see cref="ParentFolders"/>).</summary>
+    /// descriptor (<see cref="ParentFolders"/>). The next batch is read while the caller works through this one, so
+    /// that the reading (system calls) and the caller's parsing use both cores.</summary>
     public IEnumerable<DumpFolder> Folders(IReadOnlyList<string> dirs, IReadOnlyList<string> names, bool subfolders = false)
     {
-        var chunk = new DumpFolder[Math.Min(ReadAhead, dirs.Count)];
-        for (int start = 0; start < dirs.Count; start += chunk.Length)
+        int size = Math.Min(ReadAhead, dirs.Count);
+        var parents = new ParentFolders();
+        Task<DumpFolder[]>? pending = dirs.Count == 0 ? null : Batch(dirs, 0, size, names, subfolders, parents);
+        try
         {
-            int n = Math.Min(chunk.Length, dirs.Count - start);
-            using (var parents = new ParentFolders())
-                Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Readers }, i => chunk[i] = Folder(dirs[start + i], names, subfolders, parents));
-            for (int i = 0; i < n; i++) yield return chunk[i];
+            for (int start = 0; start < dirs.Count; start += size)
+            {
+                var batch = pending!.GetAwaiter().GetResult();
+                pending = start + size < dirs.Count ? Batch(dirs, start + size, size, names, subfolders, parents) : null;
+                foreach (var d in batch) yield return d;
+            }
+        }
+        finally
+        {
+            // a caller that stops early (an error in a folder) leaves no read running on the tree it may delete next
+            try { pending?.Wait(); }
+            catch (AggregateException) { }
+            parents.Dispose();
         }
     }
+
+    /// <summary>Folders <paramref name="start"/>.. (at most <paramref name="size"/>) of <paramref name="dirs"/>, read on
+    /// a thread of their own (a long-running one: the caller waits for it, and the pool may have no thread to spare).</summary>
+    private Task<DumpFolder[]> Batch(IReadOnlyList<string> dirs, int start, int size, IReadOnlyList<string> names, bool subfolders, ParentFolders parents) =>
+        Task.Factory.StartNew(() =>
+        {
+            var batch = new DumpFolder[Math.Min(size, dirs.Count - start)];
+            Parallel.For(0, batch.Length, new ParallelOptions { MaxDegreeOfParallelism = Readers }, i => batch[i] = Folder(dirs[start + i], names, subfolders, parents));
+            return batch;
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>A link's own target text (not followed), or null when <paramref name="rel"/> is not a link.</summary>
     public string? LinkTarget(string rel) => _t.LinkTarget(rel);
