@@ -143,18 +143,18 @@ public sealed class ConfinedTree
 
     /// <summary>The folder <paramref name="relDir"/> listed, with the texts of its regular files among
     /// <paramref name="names"/> (<see cref="DirectoryReader"/>); entries the listing does not settle (links, FIFOs,
-    /// devices, files too large) are left for <see cref="ReadText"/> to follow or refuse. <see cref="DirectoryReader.Listing.NoFolder"/>
+    /// devices, files too large) are left for <see cref="ReadText"/> to follow or refuse. <see cref="FolderListing.NoFolder"/>
     /// when the path is missing or not a folder; null where the reader is not available or the folder cannot be listed.
     /// With <paramref name="subfolders"/>, its sub-folders are remembered as resolved, so that reading in them needs no
     /// lstat of the folder itself.</summary>
     /// <remarks>With <paramref name="parents"/>, a folder whose parent is resolved is opened relative to the parent's
     /// descriptor, without a lookup of the whole path or an lstat of its own (a real folder opened with O_NOFOLLOW is
     /// what that lstat would have found).</remarks>
-    internal DirectoryReader.Listing? ReadFolder(string relDir, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents = null)
+    internal FolderListing? ReadFolder(string relDir, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents = null)
     {
         if (!DirectoryReader.Available) return null;
         var rel = relDir.Trim('/');
-        DirectoryReader.Listing? listing = null;
+        FolderListing? listing = null;
         string? dir = null;
         int slash = rel.LastIndexOf('/');
         if (parents is not null && slash > 0 && rel[(slash + 1)..] is var name and not ("." or "..") && DirsBySpan.TryGetValue(rel.AsSpan(0, slash), out var parent)
@@ -170,12 +170,12 @@ public sealed class ConfinedTree
         if (dir is null)
         {
             dir = rel.Length == 0 ? _root : ResolveDir(rel);
-            if (dir is null) return DirectoryReader.Listing.NoFolder;
+            if (dir is null) return FolderListing.NoFolder;
             listing = DirectoryReader.ReadFolder(dir, names, MaxFileBytes, _byInode, Fs.DeviceOf(dir));
         }
         if (listing is null || !subfolders) return listing;
-        foreach (var (entry, kind) in listing.Entries)
-            if (kind == FileKind.Directory) _dirs.TryAdd(rel.Length == 0 ? entry : rel + "/" + entry, dir == "/" ? "/" + entry : dir + "/" + entry);
+        for (int i = 0; i < listing.Count; i++)
+            if (listing.KindAt(i) == FileKind.Directory && listing.NameAt(i) is var entry) _dirs.TryAdd(rel.Length == 0 ? entry : rel + "/" + entry, dir == "/" ? "/" + entry : dir + "/" + entry);
         return listing;
     }
 
@@ -220,7 +220,7 @@ public sealed class ConfinedTree
     public IReadOnlyList<string> List(string rel)
     {
         List<string> names;
-        if (ReadFolder(rel, [], subfolders: true) is { } listing) names = [.. listing.Entries.Keys];
+        if (ReadFolder(rel, [], subfolders: true) is { } listing) names = [.. listing.Names];
         else
         {
             var full = Resolve(rel);

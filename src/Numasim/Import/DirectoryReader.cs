@@ -58,30 +58,13 @@ internal static class DirectoryReader
 
     [ThreadStatic] private static byte[]? t_dents, t_data, t_statx;
 
-    /// <summary>What <see cref="ReadFolder"/> found: every entry's kind (from d_type, an lstat where the file system
-    /// gives none), and the text of each of the names asked for (<see cref="Asked"/>) that is a regular file and was
-    /// read (null otherwise). <see cref="IsFolder"/> is false for <see cref="NoFolder"/>: the path is missing or not a
-    /// folder, so nothing lies under it.</summary>
-    public sealed record Listing(Dictionary<string, FileKind> Entries, IReadOnlyList<string> Asked, string?[] Texts, bool IsFolder = true)
-    {
-        public static readonly Listing NoFolder = new([], [], [], false);
-
-        /// <summary>The text read for <paramref name="name"/>, or null when it was not asked for or not read.</summary>
-        public string? Text(string name)
-        {
-            for (int i = 0; i < Asked.Count; i++)
-                if (Asked[i] == name) return Texts[i];
-            return null;
-        }
-    }
-
     /// <summary>The entries of <paramref name="dir"/> (a real path) and the text of each regular file among
     /// <paramref name="names"/> (at most <paramref name="max"/> bytes; a longer file is left unread, for the caller to
     /// refuse). A file whose inode (on the folder's file system) was read before is not read again: an export writes
     /// identical attribute texts once and links them, so a tree of 8,192 CPUs holds a few hundred thousand distinct
     /// files, not two million. <paramref name="device"/>: the folder's device when known (<see cref="TreeFileSystem"/>),
     /// else it is asked. Null when the folder cannot be opened or listed.</summary>
-    public static Listing? ReadFolder(string dir, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
+    public static FolderListing? ReadFolder(string dir, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
     {
         int dfd = Open(Z(dir), ORdOnly | ODirectory | OCloExec);
         return dfd < 0 ? null : ReadOpen(dfd, names, max, byInode, device);
@@ -91,7 +74,7 @@ internal static class DirectoryReader
     /// (a one-component lookup instead of the whole path's). False when <paramref name="name"/> cannot be opened as a
     /// folder that is not a link (missing, a file, a link: the caller resolves it its own way).</summary>
     public static bool TryReadFolderAt(int parentFd, string name, IReadOnlyList<string> names, int max,
-        System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device, out Listing? listing)
+        System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device, out FolderListing? listing)
     {
         listing = null;
         Span<byte> path = stackalloc byte[NameMax + 1];
@@ -116,19 +99,17 @@ internal static class DirectoryReader
     }
 
     /// <summary>Lists the open folder <paramref name="dfd"/> and reads its files (<see cref="ReadFolder"/>); closes it.</summary>
-    private static Listing? ReadOpen(int dfd, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
+    private static FolderListing? ReadOpen(int dfd, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
     {
         try
         {
             var inos = names.Count == 0 ? [] : new ulong[names.Count];
-            var kinds = List(dfd, names, inos);
-            if (kinds is null) return null;
-            var texts = names.Count == 0 ? [] : new string?[names.Count];
-            var listing = new Listing(kinds, names, texts);
+            var listing = List(dfd, names, inos, out var texts);
+            if (listing is null) return null;
             ulong? dev = device;
             for (int i = 0; i < names.Count; i++)
             {
-                if (kinds.GetValueOrDefault(names[i]) != FileKind.Regular) continue;
+                if (!listing.TryGetKind(names[i], out var kind) || kind != FileKind.Regular) continue;
                 dev ??= Device(dfd);
                 if (dev != ulong.MaxValue && byInode.TryGetValue((dev.Value, inos[i]), out var known)) { texts[i] = known; continue; }
                 texts[i] = ReadAt(dfd, names[i], max);
@@ -161,13 +142,15 @@ internal static class DirectoryReader
         DtReg => FileKind.Regular, DtLnk => FileKind.SymbolicLink, 12 => FileKind.Socket, _ => FileKind.Other,
     };
 
-    /// <summary>The folder's entries and their kinds; the inode of each of <paramref name="names"/> into
-    /// <paramref name="inos"/>. Null when it cannot be listed.</summary>
-    private static Dictionary<string, FileKind>? List(int dfd, IReadOnlyList<string> names, ulong[] inos)
+    /// <summary>The folder's entries and their kinds, with <paramref name="texts"/> for the caller to fill; the inode
+    /// of each of <paramref name="names"/> into <paramref name="inos"/>. Null when it cannot be listed.</summary>
+    private static FolderListing? List(int dfd, IReadOnlyList<string> names, ulong[] inos, out string?[] texts)
     {
         var buf = t_dents ??= new byte[32 << 10];
-        var found = t_found ??= [];
-        found.Clear();
+        var found = t_names ??= new string[64];
+        var kinds = t_kinds ??= new FileKind[64];
+        int count = 0;
+        texts = [];
         while (true)
         {
             nint n = Getdents64(SysGetdents64, dfd, buf, buf.Length);
@@ -183,18 +166,53 @@ internal static class DirectoryReader
                 off += reclen;
                 var name = NameTable.Get(buf.AsSpan(nameStart, end - nameStart));
                 if (name is "." or "..") continue;
-                found.Add((name, type == DtUnknown ? KindAt(dfd, name) : KindOf(type)));
+                if (count == found.Length)
+                {
+                    Array.Resize(ref found, count * 2);
+                    Array.Resize(ref kinds, count * 2);
+                    t_names = found;
+                    t_kinds = kinds;
+                }
+                found[count] = name;
+                kinds[count++] = type == DtUnknown ? KindAt(dfd, name) : KindOf(type);
                 for (int i = 0; i < names.Count; i++)
                     if (names[i] == name) inos[i] = ino;
             }
         }
-        var kinds = new Dictionary<string, FileKind>(found.Count, StringComparer.Ordinal);
-        foreach (var (name, kind) in found) kinds[name] = kind;
-        return kinds;
+        texts = names.Count == 0 ? [] : new string?[names.Count];
+        return Distinct(found.AsSpan(0, count), kinds.AsSpan(0, count), names, texts);
     }
 
-    /// <summary>The entries of the folder being listed, before they go into a dictionary of the right size.</summary>
-    [ThreadStatic] private static List<(string Name, FileKind Kind)>? t_found;
+    /// <summary>The entries as a listing, a name listed twice (a folder changing while it is listed) once, at its
+    /// first place with its last kind.</summary>
+    private static FolderListing Distinct(Span<string> found, Span<FileKind> kinds, IReadOnlyList<string> names, string?[] texts)
+    {
+        if (found.Length <= FolderListing.Scanned && !HasDuplicate(found)) return new FolderListing(found.ToArray(), kinds.ToArray(), names, texts);
+        // many entries, or a name twice: through an index, which the listing keeps for its lookups
+        var outNames = new List<string>(found.Length);
+        var outKinds = new List<FileKind>(found.Length);
+        var at = new Dictionary<string, int>(found.Length, StringComparer.Ordinal);
+        for (int i = 0; i < found.Length; i++)
+        {
+            if (at.TryGetValue(found[i], out int j)) { outKinds[j] = kinds[i]; continue; }
+            at[found[i]] = outNames.Count;
+            outNames.Add(found[i]);
+            outKinds.Add(kinds[i]);
+        }
+        return new FolderListing([.. outNames], [.. outKinds], names, texts, index: at);
+    }
+
+    private static bool HasDuplicate(Span<string> found)
+    {
+        for (int i = 1; i < found.Length; i++)
+            for (int j = 0; j < i; j++)
+                if (found[i] == found[j]) return true;
+        return false;
+    }
+
+    /// <summary>The entries of the folder being listed, before they go into arrays of the right size.</summary>
+    [ThreadStatic] private static string[]? t_names;
+    [ThreadStatic] private static FileKind[]? t_kinds;
 
     private static string? ReadAt(int dfd, string name, int max)
     {

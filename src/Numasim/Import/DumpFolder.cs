@@ -8,9 +8,9 @@ namespace Numasim.Import;
 internal sealed class DumpFolder : AttributeReader
 {
     private readonly DumpTree _tree;
-    private readonly DirectoryReader.Listing? _listing;
+    private readonly FolderListing? _listing;
 
-    public DumpFolder(DumpTree tree, string path, DirectoryReader.Listing? listing)
+    public DumpFolder(DumpTree tree, string path, FolderListing? listing)
     {
         _tree = tree;
         Path = path;
@@ -28,12 +28,12 @@ internal sealed class DumpFolder : AttributeReader
     public bool IsFolder => _listing?.IsFolder ?? _tree.IsDir(Path);
 
     private FileKind? KindOf(string name) =>
-        _listing is null ? null : _listing.Entries.TryGetValue(name, out var k) ? k : FileKind.Missing;
+        _listing is null ? null : _listing.TryGetKind(name, out var k) ? k : FileKind.Missing;
 
     public override string? TryRead(string name)
     {
         if (_listing is null) return _tree.TryRead(PathOf(name));
-        if (!_listing.Entries.ContainsKey(name)) return null;
+        if (!_listing.Contains(name)) return null;
         return _listing.Text(name) is { } text ? DumpTree.Clean(text) : _tree.TryRead(PathOf(name));
     }
 
@@ -58,5 +58,5 @@ internal sealed class DumpFolder : AttributeReader
 
     /// <summary>Entries name+number in this folder, as paths, in number order.</summary>
     public List<(int Index, string Path)> Numbered(string prefix) =>
-        _listing is null ? _tree.Numbered(Path, prefix) : DumpTree.Numbered(Path, _listing.Entries.Keys, prefix);
+        _listing is null ? _tree.Numbered(Path, prefix) : DumpTree.Numbered(Path, _listing.Names, prefix);
 }

@@ -12,4 +12,11 @@ internal sealed class ImportLog
 
     /// <summary>A fact the tree does not show, filled in by a stated rule.</summary>
     public void Infer(string text) { if (!Inferred.Contains(text)) Inferred.Add(text); }
+
+    /// <summary>What <paramref name="later"/> logged, as if logged here after what this log holds.</summary>
+    public void Append(ImportLog later)
+    {
+        foreach (var n in later.Notes) Note(n);
+        foreach (var i in later.Inferred) Infer(i);
+    }
 }

@@ -1,7 +1,7 @@
 namespace Numasim.Import;
 
 /// <summary>
-/// Descriptors (O_PATH) of the parent folders of a batch of folders read together (<see cref="DumpTree.Folders"/>):
+/// Descriptors (O_PATH) of the parent folders of the folders one <see cref="DumpTree.Folders"/> reads:
 /// 65,536 memoryN share one parent. A parent is opened (and closed) only once more than <see cref="Few"/> folders
 /// were asked in it: for a CPU's one topology or four cache indexK folders the two system calls would cost more than
 /// the path walks they save.

@@ -57,10 +57,7 @@ public static class SysfsImporter
         var log = new ImportLog();
         if (!t.IsDir(DumpTree.Sys)) throw DumpTree.Missing(DumpTree.Sys);
         var nodes = NodeImport.Read(t, log);
-        var mem = MemoryImport.Read(t, nodes, log);
-        var info = CpuInfoImport.Read(t, log);
-        var cpus = CpuImport.Read(t, nodes, info, options.Strict, log);
-        var caches = CacheImport.Read(t, cpus, log);
+        var (mem, info, cpus, caches) = MemoryAndCpus(t, nodes, options, log);
         var kernelPhysAddr = KernelImageImport.Read(t, log);
 
         var ids = NodeIds(nodes, mem, log);
@@ -134,6 +131,33 @@ public static class SysfsImporter
             Profile = old is null ? "v6.1" : "v4.20",
             ProfileReason = old is null ? null : old + "; closest modelled: v4.20",
         };
+    }
+
+    /// <summary>The memory blocks, then /proc/cpuinfo, the CPUs and their caches: the CPU side needs nothing of the
+    /// memory blocks, so it is read on another thread meanwhile (a big machine's blocks and its CPUs' folders are about
+    /// equal halves of the reading). Its log is appended after the memory's, and an error of the memory blocks wins, so
+    /// the notes, the rules and the error reported are those of reading one after the other.</summary>
+    private static (MemoryFacts?, CpuInfoFacts, CpuFacts, List<CacheSpec>?) MemoryAndCpus(DumpTree t, NodeFacts nodes, ImportOptions options, ImportLog log)
+    {
+        var cpuLog = new ImportLog();
+        var cpuSide = Task.Factory.StartNew(() =>
+        {
+            var info = CpuInfoImport.Read(t, cpuLog);
+            var cpus = CpuImport.Read(t, nodes, info, options.Strict, cpuLog);
+            return (info, cpus, CacheImport.Read(t, cpus, cpuLog));
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        MemoryFacts? mem;
+        try { mem = MemoryImport.Read(t, nodes, log); }
+        catch
+        {
+            // read one after the other, the CPU side would not have run: its outcome is dropped, once it no longer reads
+            try { cpuSide.Wait(); }
+            catch (AggregateException) { }
+            throw;
+        }
+        var (info, cpus, caches) = cpuSide.GetAwaiter().GetResult();
+        log.Append(cpuLog);
+        return (mem, info, cpus, caches);
     }
 
     /// <summary>The nodes: the node folders; without any, the nodes the memory blocks name, else node 0.</summary>
