@@ -69,7 +69,14 @@ internal static class X86Capabilities
 
     /// <summary>Models print_cpu_modalias(), drivers/base/cpu.c (arch/x86 CPU_FEATURE_TYPEFMT: vendor, family and
     /// model of boot_cpu_data, then every set capability bit); null when the bits are not known.</summary>
-    public static string? Modalias(KernelContext k)
+    public static string? Modalias(KernelContext k) => ModaliasTexts.GetValue(k, static m => new(Format(m))).Value;
+
+    // boot_cpu_data does not change after boot: the text is made once per machine, when first read (formatting every
+    // capability bit at each boot and CPU registration was a tenth of a boot), and shared by cpu/modalias and every
+    // cpuN/uevent.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<KernelContext, System.Runtime.CompilerServices.StrongBox<string?>> ModaliasTexts = new();
+
+    private static string? Format(KernelContext k)
     {
         if (Qemu64Bits(k) is not { } bits) return null;
         var id = BootCpuFields(k);

@@ -14,12 +14,8 @@ internal static class CpuRootFiles
     /// cpuidle_add_interface().</summary>
     public static void Register(KernelContext k, SysfsDirectory root)
     {
-        // The text is made when read (boot_cpu_data does not change after boot): building it is a tenth of a boot.
-        if (X86Capabilities.IsQemu64(k))
-        {
-            string? modalias = null;
-            root.Attr("modalias", () => modalias ??= X86Capabilities.Modalias(k)!);
-        }
+        // the text is made when first read (X86Capabilities.Modalias)
+        if (X86Capabilities.IsQemu64(k)) root.Attr("modalias", () => X86Capabilities.Modalias(k)!);
         // print_cpus_nohz_full(): "%*pbl" of tick_nohz_full_mask, a NULL cpumask_var_t without nohz_full= (CONFIG_NO_HZ_FULL=y
         // in both configs): vsprintf's error_string() prints "(null)" padded to the field width, nr_cpu_ids
         root.Const("nohz_full", "(null)".PadLeft(k.Cpus.NrCpuIds) + "\n");
@@ -66,8 +62,7 @@ internal static class CpuRootFiles
     /// MODALIAS, whose value print_cpu_modalias() ends with a newline, so the file ends with an empty line).</summary>
     public static void BindProcessorDriver(KernelContext k, SysfsDirectory cpuDir)
     {
-        string? uevent = null;
-        cpuDir.Attr("uevent", () => uevent ??= "DRIVER=processor\n" + (X86Capabilities.Modalias(k) is { } modalias ? "MODALIAS=" + modalias + "\n" : ""),
+        cpuDir.Attr("uevent", () => "DRIVER=processor\n" + (X86Capabilities.Modalias(k) is { } modalias ? "MODALIAS=" + modalias + "\n" : ""),
             _ => Errno.None);
         cpuDir.Link("driver", "/sys/bus/cpu/drivers/processor");
     }
