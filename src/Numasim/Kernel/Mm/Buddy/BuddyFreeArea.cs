@@ -187,12 +187,19 @@ internal sealed class BuddyFreeArea
     /// <summary>Models __rmqueue_smallest(), mm/page_alloc.c: head pfn or -1.</summary>
     public long RmqueueSmallest(int order, MigrateType mt)
     {
-        for (int o = order; o < MaxOrder; o++)
+        long pfn = TakeSmallest(order, mt, out int o);
+        if (pfn >= 0) Expand(pfn, order, o, mt);
+        return pfn;
+    }
+
+    /// <summary>__rmqueue_smallest()'s search: the head block of mt's first non-empty list of order ≥ order, taken off
+    /// it (its order in <paramref name="found"/>), or -1.</summary>
+    private long TakeSmallest(int order, MigrateType mt, out int found)
+    {
+        for (found = order; found < MaxOrder; found++)
         {
-            long pfn = Lists.RemoveHead(o, mt);
-            if (pfn < 0) continue;
-            Expand(pfn, order, o, mt);
-            return pfn;
+            long pfn = Lists.RemoveHead(found, mt);
+            if (pfn >= 0) return pfn;
         }
         return -1;
     }
@@ -208,21 +215,17 @@ internal sealed class BuddyFreeArea
     {
         got = 0;
         if ((flags & AllocFlags.Cma) != 0 && NrFreeCmaPages > NrFreePages / 2) return -1;
-        for (int o = order; o < MaxOrder; o++)
+        long head = TakeSmallest(order, mt, out int o);
+        if (head < 0) return -1;
+        got = (int)Math.Min(want, 1L << (o - order));
+        long end = head + (1L << o);
+        for (long pfn = head + ((long)got << order); pfn < end;)
         {
-            long head = Lists.RemoveHead(o, mt);
-            if (head < 0) continue;
-            got = (int)Math.Min(want, 1L << (o - order));
-            long end = head + (1L << o);
-            for (long pfn = head + ((long)got << order); pfn < end;)
-            {
-                int fo = BitOperations.TrailingZeroCount(pfn - head);
-                Lists.AddHead(pfn, fo, mt);
-                pfn += 1L << fo;
-            }
-            return head;
+            int fo = BitOperations.TrailingZeroCount(pfn - head);
+            Lists.AddHead(pfn, fo, mt);
+            pfn += 1L << fo;
         }
-        return -1;
+        return head;
     }
 
     /// <summary>Models can_steal_fallback(), mm/page_alloc.c.</summary>
