@@ -27,6 +27,9 @@ public sealed class ConfinedTree
 
     public string Root => _root;
 
+    /// <summary>Whether <see cref="ReadFolders"/> reads through io_uring where the kernel offers it (else one by one).</summary>
+    internal bool Batched { get; init; } = true;
+
     /// <summary>Directories already resolved, by the path asked for: a tree is read many files per folder (a machine of
     /// 8,192 CPUs has half a million sysfs files), so each folder's links are followed once, not once per file.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _dirs = new(StringComparer.Ordinal);
@@ -156,11 +159,8 @@ public sealed class ConfinedTree
         var rel = relDir.Trim('/');
         FolderListing? listing = null;
         string? dir = null;
-        int slash = rel.LastIndexOf('/');
-        if (parents is not null && slash > 0 && rel[(slash + 1)..] is var name and not ("." or "..") && DirsBySpan.TryGetValue(rel.AsSpan(0, slash), out var parent)
-            && parents.Fd(parent) is var pfd and >= 0)
+        if (InResolvedParent(rel, parents) is var (pfd, name, full))
         {
-            var full = parent == "/" ? "/" + name : parent + "/" + name;
             if (DirectoryReader.TryReadFolderAt(pfd, name, names, MaxFileBytes, _byInode, Fs.DeviceOf(full), out listing))
             {
                 dir = full;
@@ -173,10 +173,79 @@ public sealed class ConfinedTree
             if (dir is null) return FolderListing.NoFolder;
             listing = DirectoryReader.ReadFolder(dir, names, MaxFileBytes, _byInode, Fs.DeviceOf(dir));
         }
-        if (listing is null || !subfolders) return listing;
+        if (listing is not null && subfolders) RememberSubfolders(rel, dir, listing);
+        return listing;
+    }
+
+    /// <summary>A folder in a resolved parent, with the parent's descriptor (<see cref="ReadFolder"/>'s shortcut).</summary>
+    private (int Fd, string Name, string Full)? InResolvedParent(string rel, ParentFolders? parents)
+    {
+        int slash = rel.LastIndexOf('/');
+        if (parents is null || slash <= 0 || rel[(slash + 1)..] is not (var name and not ("." or "..")) || !DirsBySpan.TryGetValue(rel.AsSpan(0, slash), out var parent)
+            || parents.Fd(parent) is not (var pfd and >= 0)) return null;
+        return (pfd, name, parent == "/" ? "/" + name : parent + "/" + name);
+    }
+
+    private void RememberSubfolders(string rel, string dir, FolderListing listing)
+    {
         for (int i = 0; i < listing.Count; i++)
             if (listing.KindAt(i) == FileKind.Directory && listing.NameAt(i) is var entry) _dirs.TryAdd(rel.Length == 0 ? entry : rel + "/" + entry, dir == "/" ? "/" + entry : dir + "/" + entry);
-        return listing;
+    }
+
+    /// <summary><see cref="ReadFolder"/> of each of <paramref name="rels"/> (an ImportException of one folder gives it
+    /// null), all at once through io_uring where the kernel offers it (<see cref="FolderBatch"/>): the same listings,
+    /// texts and cached paths as one by one, with a few system calls a folder instead of seven.</summary>
+    internal FolderListing?[] ReadFolders(IReadOnlyList<string> rels, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents)
+    {
+        var result = new FolderListing?[rels.Count];
+        var batch = Batched && DirectoryReader.Available ? FolderBatch.Rent() : null;
+        if (batch is null)
+        {
+            for (int i = 0; i < rels.Count; i++) result[i] = TryReadFolder(rels[i], names, subfolders, parents);
+            return result;
+        }
+        try
+        {
+            var opens = new List<FolderOpen>(rels.Count);
+            var of = new List<(int At, string Rel, string Dir)>(rels.Count);
+            for (int i = 0; i < rels.Count; i++)
+            {
+                var rel = rels[i].Trim('/');
+                try
+                {
+                    if (InResolvedParent(rel, parents) is var (pfd, name, full))
+                    {
+                        opens.Add(new FolderOpen(pfd, name, NoFollow: true, Fs.DeviceOf(full)));
+                        of.Add((i, rel, full));
+                        continue;
+                    }
+                    var dir = rel.Length == 0 ? _root : ResolveDir(rel);
+                    if (dir is null) { result[i] = FolderListing.NoFolder; continue; }
+                    opens.Add(new FolderOpen(IoRing.AtFdCwd, dir, NoFollow: false, Fs.DeviceOf(dir)));
+                    of.Add((i, rel, dir));
+                }
+                catch (ImportException) { }
+            }
+            var opened = new bool[opens.Count];
+            var listings = batch.Read(opens, names, MaxFileBytes, _byInode, opened);
+            for (int k = 0; k < opens.Count; k++)
+            {
+                var (i, rel, dir) = of[k];
+                // a name its parent does not hold as a real folder (a link, a file, missing): resolved by path, as ReadFolder does
+                if (!opened[k]) { result[i] = opens[k].NoFollow ? TryReadFolder(rel, names, subfolders, null) : null; continue; }
+                if (opens[k].NoFollow) _dirs.TryAdd(rel, dir);
+                result[i] = listings[k];
+                if (listings[k] is { } l && subfolders) RememberSubfolders(rel, dir, l);
+            }
+            return result;
+        }
+        finally { batch.Return(); }
+    }
+
+    private FolderListing? TryReadFolder(string rel, IReadOnlyList<string> names, bool subfolders, ParentFolders? parents)
+    {
+        try { return ReadFolder(rel, names, subfolders, parents); }
+        catch (ImportException) { return null; }
     }
 
     /// <summary>The tree's file system, looked at once (mountinfo), when a folder is first read (by either reader thread).</summary>

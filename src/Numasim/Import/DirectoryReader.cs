@@ -51,6 +51,16 @@ internal static class DirectoryReader
 
     private const int OPath = 0x200000;
 
+    /// <summary>The flags a folder is opened with to be listed; <paramref name="noFollow"/>: refusing a link (a name
+    /// looked up in its parent, which the caller has not resolved).</summary>
+    internal static int FolderFlags(bool noFollow) => ORdOnly | ODirectory | OCloExec | (noFollow ? ONoFollow : 0);
+
+    /// <summary>The flags a regular file is opened with to be read (<see cref="ReadAt"/>'s).</summary>
+    internal const int FileFlags = ORdOnly | ONonBlock | OCloExec;
+
+    /// <summary><see cref="FileFlags"/> for an open into an io_uring's own table, where O_CLOEXEC has no meaning and is refused (EINVAL).</summary>
+    internal const int DirectFileFlags = ORdOnly | ONonBlock;
+
     /// <summary>Whether this reader works here (Linux on x86_64 or arm64).</summary>
     public static bool Available => OperatingSystem.IsLinux() && SysGetdents64 != 0;
 
@@ -66,7 +76,7 @@ internal static class DirectoryReader
     /// else it is asked. Null when the folder cannot be opened or listed.</summary>
     public static FolderListing? ReadFolder(string dir, IReadOnlyList<string> names, int max, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode, ulong? device)
     {
-        int dfd = Open(Z(dir), ORdOnly | ODirectory | OCloExec);
+        int dfd = Open(Z(dir), FolderFlags(noFollow: false));
         return dfd < 0 ? null : ReadOpen(dfd, names, max, byInode, device);
     }
 
@@ -78,11 +88,15 @@ internal static class DirectoryReader
     {
         listing = null;
         Span<byte> path = stackalloc byte[NameMax + 1];
-        int dfd = OpenAt(parentFd, ref Terminated(name, path), ORdOnly | ODirectory | ONoFollow | OCloExec);
+        int dfd = OpenAt(parentFd, ref Terminated(name, path), FolderFlags(noFollow: true));
         if (dfd < 0) return false;
         listing = ReadOpen(dfd, names, max, byInode, device);
         return true;
     }
+
+    /// <summary>The folder <paramref name="path"/> (a name in the folder <paramref name="dirfd"/>, or a real path with
+    /// <see cref="IoRing.AtFdCwd"/>) opened to be listed (<see cref="FolderFlags"/>); -1 when it cannot be.</summary>
+    internal static int OpenFolder(int dirfd, string path, bool noFollow) => OpenAt(dirfd, ref Z(path)[0], FolderFlags(noFollow));
 
     /// <summary>A descriptor of the folder <paramref name="dir"/> to look names up in (O_PATH), or -1.</summary>
     public static int OpenPath(string dir) => Open(Z(dir), OPath | ODirectory | OCloExec);
@@ -121,7 +135,7 @@ internal static class DirectoryReader
     }
 
     /// <summary>The device of an open folder's file system (statx's stx_dev_major, stx_dev_minor), or ulong.MaxValue.</summary>
-    private static ulong Device(int dfd)
+    internal static ulong Device(int dfd)
     {
         var st = t_statx ??= new byte[256];
         return Statx(dfd, ref Empty[0], AtEmptyPath, 0, st) == 0 ? ((ulong)BitConverter.ToUInt32(st, 136) << 32) | BitConverter.ToUInt32(st, 140) : ulong.MaxValue;
@@ -144,7 +158,7 @@ internal static class DirectoryReader
 
     /// <summary>The folder's entries and their kinds, with <paramref name="texts"/> for the caller to fill; the inode
     /// of each of <paramref name="names"/> into <paramref name="inos"/>. Null when it cannot be listed.</summary>
-    private static FolderListing? List(int dfd, IReadOnlyList<string> names, ulong[] inos, out string?[] texts)
+    internal static FolderListing? List(int dfd, IReadOnlyList<string> names, ulong[] inos, out string?[] texts)
     {
         var buf = t_dents ??= new byte[32 << 10];
         var found = t_names ??= new string[64];
@@ -214,10 +228,10 @@ internal static class DirectoryReader
     [ThreadStatic] private static string[]? t_names;
     [ThreadStatic] private static FileKind[]? t_kinds;
 
-    private static string? ReadAt(int dfd, string name, int max)
+    internal static string? ReadAt(int dfd, string name, int max)
     {
         Span<byte> path = stackalloc byte[NameMax + 1];
-        int fd = OpenAt(dfd, ref Terminated(name, path), ORdOnly | ONonBlock | OCloExec);
+        int fd = OpenAt(dfd, ref Terminated(name, path), FileFlags);
         if (fd < 0) return null;
         try
         {

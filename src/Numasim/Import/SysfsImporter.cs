@@ -6,7 +6,11 @@ namespace Numasim.Import;
 /// <summary>How the importer treats a partial tree. By default a fact the tree lacks is filled in by a stated rule
 /// (one online CPU when cpu/ is missing, <see cref="AssumedNodeMemBytes"/> for a node without meminfo or memory
 /// blocks); <see cref="Strict"/> refuses such a tree, naming the missing file.</summary>
-public sealed record ImportOptions(bool Strict = false, ulong AssumedNodeMemBytes = QemuSize.GiB);
+public sealed record ImportOptions(bool Strict = false, ulong AssumedNodeMemBytes = QemuSize.GiB)
+{
+    /// <summary>Whether folders are read in batches through io_uring where the kernel offers it (tests compare both ways).</summary>
+    internal bool Batched { get; init; } = true;
+}
 
 /// <summary>The imported machine; what was not carried (<see cref="Notes"/>, one per dropped fact); the rules used for
 /// what the tree does not show (<see cref="Inferred"/>); and the kernel profile closest to the tree's kernel.</summary>
@@ -53,11 +57,10 @@ public static class SysfsImporter
     /// <summary>Imports the tree under <paramref name="root"/> (which holds sys/ and, where present, proc/).</summary>
     public static ImportResult ImportTree(string root, string name, ImportOptions options)
     {
-        var t = new DumpTree(root);
+        var t = new DumpTree(root, options.Batched);
         var log = new ImportLog();
         if (!t.IsDir(DumpTree.Sys)) throw DumpTree.Missing(DumpTree.Sys);
-        var nodes = NodeImport.Read(t, log);
-        var (mem, info, cpus, caches) = MemoryAndCpus(t, nodes, options, log);
+        var (nodes, mem, info, cpus, caches) = NodesMemoryAndCpus(t, options, log);
         var kernelPhysAddr = KernelImageImport.Read(t, log);
 
         var ids = NodeIds(nodes, mem, log);
@@ -133,31 +136,42 @@ public static class SysfsImporter
         };
     }
 
-    /// <summary>The memory blocks, then /proc/cpuinfo, the CPUs and their caches: the CPU side needs nothing of the
-    /// memory blocks, so it is read on another thread meanwhile (a big machine's blocks and its CPUs' folders are about
-    /// equal halves of the reading). Its log is appended after the memory's, and an error of the memory blocks wins, so
-    /// the notes, the rules and the error reported are those of reading one after the other.</summary>
-    private static (MemoryFacts?, CpuInfoFacts, CpuFacts, List<CacheSpec>?) MemoryAndCpus(DumpTree t, NodeFacts nodes, ImportOptions options, ImportLog log)
+    /// <summary>The nodes, the memory blocks, then /proc/cpuinfo, the CPUs and their caches. The CPU side is read on
+    /// another thread meanwhile: /proc/cpuinfo needs nothing else, so it is read while the nodes are (whose reading
+    /// leaves a core idle: the parser waits for its folders), and the CPUs and caches need only the nodes (a big
+    /// machine's blocks and its CPUs' folders are about equal halves of the reading). Its log is appended after the
+    /// memory's, and an error of the nodes or the memory blocks wins, so the notes, the rules and the error reported are
+    /// those of reading one after the other.</summary>
+    private static (NodeFacts, MemoryFacts?, CpuInfoFacts, CpuFacts, List<CacheSpec>?) NodesMemoryAndCpus(DumpTree t, ImportOptions options, ImportLog log)
     {
         var cpuLog = new ImportLog();
+        var nodesRead = new TaskCompletionSource<NodeFacts>(TaskCreationOptions.RunContinuationsAsynchronously);
         var cpuSide = Task.Factory.StartNew(() =>
         {
             var info = CpuInfoImport.Read(t, cpuLog);
+            var nodes = nodesRead.Task.GetAwaiter().GetResult();
             var cpus = CpuImport.Read(t, nodes, info, options.Strict, cpuLog);
             return (info, cpus, CacheImport.Read(t, cpus, cpuLog));
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        NodeFacts nodes;
         MemoryFacts? mem;
-        try { mem = MemoryImport.Read(t, nodes, log); }
+        try
+        {
+            nodes = NodeImport.Read(t, log);
+            nodesRead.SetResult(nodes);
+            mem = MemoryImport.Read(t, nodes, log);
+        }
         catch
         {
             // read one after the other, the CPU side would not have run: its outcome is dropped, once it no longer reads
+            nodesRead.TrySetCanceled();
             try { cpuSide.Wait(); }
             catch (AggregateException) { }
             throw;
         }
         var (info, cpus, caches) = cpuSide.GetAwaiter().GetResult();
         log.Append(cpuLog);
-        return (mem, info, cpus, caches);
+        return (nodes, mem, info, cpus, caches);
     }
 
     /// <summary>The nodes: the node folders; without any, the nodes the memory blocks name, else node 0.</summary>
