@@ -38,6 +38,14 @@ public sealed class ConfinedTree
     private System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> DirsBySpan =>
         _dirs.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    /// <summary>Folders listed with their sub-folders to be remembered (<see cref="ReadFolder"/>), by the path asked for:
+    /// their real path and listing. A sub-folder the listing shows as a real folder resolves from it when first asked,
+    /// with no lstat and no string made for the many never asked (memory/ lists 65,536 memoryN).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Dir, FolderListing Listing)> _listed = new(StringComparer.Ordinal);
+
+    private System.Collections.Concurrent.ConcurrentDictionary<string, (string Dir, FolderListing Listing)>.AlternateLookup<ReadOnlySpan<char>> ListedBySpan =>
+        _listed.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>The real path of <paramref name="rel"/> inside the tree (links resolved), or an error when a link
     /// leaves it. A missing component ends the walk: the path is returned as if it existed.</summary>
     public string Resolve(string rel) => Stat(rel).Full;
@@ -51,7 +59,7 @@ public sealed class ConfinedTree
         var name = rel[(slash + 1)..];
         if (name is "." or ".." || rel.Contains("/./", StringComparison.Ordinal) || rel.Contains("/../", StringComparison.Ordinal) || rel.StartsWith("../", StringComparison.Ordinal))
             return Walk(rel);
-        var dir = slash < 0 ? _root : ResolveDir(rel[..slash]);
+        var dir = slash < 0 ? _root : ResolveDir(rel.AsSpan(0, slash));
         if (dir is null) return Walk(rel);
         var here = dir == "/" ? "/" + name : dir + "/" + name;
         var (kind, size) = FileStatus.Lstat(here);
@@ -59,12 +67,27 @@ public sealed class ConfinedTree
     }
 
     /// <summary>The real path of a folder, cached; null when it is missing or not a folder (the caller walks).</summary>
-    private string? ResolveDir(string rel)
+    private string? ResolveDir(ReadOnlySpan<char> rel)
     {
-        if (_dirs.TryGetValue(rel, out var d)) return d;
-        var (full, kind, _) = Stat(rel);
+        if (KnownDir(rel) is { } d) return d;
+        var key = rel.ToString();
+        var (full, kind, _) = Stat(key);
         if (kind != FileKind.Directory) return null;
-        _dirs[rel] = full;
+        _dirs[key] = full;
+        return full;
+    }
+
+    /// <summary>The real path of a folder already resolved, or shown as a real folder by its parent's listing; null
+    /// when it must be looked up.</summary>
+    private string? KnownDir(ReadOnlySpan<char> rel)
+    {
+        if (DirsBySpan.TryGetValue(rel, out var d)) return d;
+        int slash = rel.LastIndexOf('/');
+        var name = rel[(slash + 1)..];
+        if (name.IsEmpty || name is "." or ".." || !ListedBySpan.TryGetValue(slash < 0 ? "" : rel[..slash], out var parent)
+            || !parent.Listing.TryGetKind(name, out var kind) || kind != FileKind.Directory) return null;
+        var full = parent.Dir == "/" ? "/" + name.ToString() : string.Concat(parent.Dir, "/", name);
+        _dirs.TryAdd(rel.ToString(), full);
         return full;
     }
 
@@ -181,16 +204,13 @@ public sealed class ConfinedTree
     private (int Fd, string Name, string Full)? InResolvedParent(string rel, ParentFolders? parents)
     {
         int slash = rel.LastIndexOf('/');
-        if (parents is null || slash <= 0 || rel[(slash + 1)..] is not (var name and not ("." or "..")) || !DirsBySpan.TryGetValue(rel.AsSpan(0, slash), out var parent)
+        if (parents is null || slash <= 0 || rel[(slash + 1)..] is not (var name and not ("." or "..")) || KnownDir(rel.AsSpan(0, slash)) is not { } parent
             || parents.Fd(parent) is not (var pfd and >= 0)) return null;
         return (pfd, name, parent == "/" ? "/" + name : parent + "/" + name);
     }
 
-    private void RememberSubfolders(string rel, string dir, FolderListing listing)
-    {
-        for (int i = 0; i < listing.Count; i++)
-            if (listing.KindAt(i) == FileKind.Directory && listing.NameAt(i) is var entry) _dirs.TryAdd(rel.Length == 0 ? entry : rel + "/" + entry, dir == "/" ? "/" + entry : dir + "/" + entry);
-    }
+    /// <summary>The folder's sub-folders, to resolve from its listing when asked (<see cref="KnownDir"/>).</summary>
+    private void RememberSubfolders(string rel, string dir, FolderListing listing) => _listed.TryAdd(rel, (dir, listing));
 
     /// <summary><see cref="ReadFolder"/> of each of <paramref name="rels"/> (an ImportException of one folder gives it
     /// null), all at once through io_uring where the kernel offers it (<see cref="FolderBatch"/>): the same listings,
@@ -279,7 +299,7 @@ public sealed class ConfinedTree
     {
         rel = rel.Trim('/');
         int slash = rel.LastIndexOf('/');
-        var dir = slash < 0 ? _root : ResolveDir(rel[..slash]);
+        var dir = slash < 0 ? _root : ResolveDir(rel.AsSpan(0, slash));
         if (dir is null) return null;
         var here = (dir == "/" ? "/" : dir + "/") + rel[(slash + 1)..];
         return FileStatus.Lstat(here).Kind == FileKind.SymbolicLink ? new FileInfo(here).LinkTarget : null;

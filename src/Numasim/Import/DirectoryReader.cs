@@ -58,9 +58,6 @@ internal static class DirectoryReader
     /// <summary>The flags a regular file is opened with to be read (<see cref="ReadAt"/>'s).</summary>
     internal const int FileFlags = ORdOnly | ONonBlock | OCloExec;
 
-    /// <summary><see cref="FileFlags"/> for an open into an io_uring's own table, where O_CLOEXEC has no meaning and is refused (EINVAL).</summary>
-    internal const int DirectFileFlags = ORdOnly | ONonBlock;
-
     /// <summary>Whether this reader works here (Linux on x86_64 or arm64).</summary>
     public static bool Available => OperatingSystem.IsLinux() && SysGetdents64 != 0;
 
@@ -233,28 +230,32 @@ internal static class DirectoryReader
         Span<byte> path = stackalloc byte[NameMax + 1];
         int fd = OpenAt(dfd, ref Terminated(name, path), FileFlags);
         if (fd < 0) return null;
-        try
-        {
-            var buf = t_data ??= new byte[64 << 10];
-            int len = 0;
-            while (true)
-            {
-                if (len == buf.Length)
-                {
-                    if (buf.Length > max) return null;
-                    Array.Resize(ref buf, Math.Min(max + 1, buf.Length * 2));
-                    t_data = buf;
-                }
-                nint r = Read(fd, ref buf[len], buf.Length - len);
-                if (r < 0) return null;
-                if (r == 0) break;
-                len += (int)r;
-                // a regular file's short read is its end (sysfs gives an attribute whole in one read)
-                if (len < buf.Length) break;
-            }
-            return Encoding.UTF8.GetString(buf, 0, len);
-        }
+        try { return ReadOpenFile(fd, max); }
         finally { Close(fd); }
+    }
+
+    /// <summary>The text of the open regular file <paramref name="fd"/> (at most <paramref name="max"/> bytes; null when
+    /// longer or unreadable); the caller closes it.</summary>
+    internal static string? ReadOpenFile(int fd, int max)
+    {
+        var buf = t_data ??= new byte[64 << 10];
+        int len = 0;
+        while (true)
+        {
+            if (len == buf.Length)
+            {
+                if (buf.Length > max) return null;
+                Array.Resize(ref buf, Math.Min(max + 1, buf.Length * 2));
+                t_data = buf;
+            }
+            nint r = Read(fd, ref buf[len], buf.Length - len);
+            if (r < 0) return null;
+            if (r == 0) break;
+            len += (int)r;
+            // a regular file's short read is its end (sysfs gives an attribute whole in one read)
+            if (len < buf.Length) break;
+        }
+        return Encoding.UTF8.GetString(buf, 0, len);
     }
 
     /// <summary>NAME_MAX: the longest name getdents64 returns, in bytes.</summary>

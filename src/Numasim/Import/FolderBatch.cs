@@ -11,46 +11,33 @@ internal readonly record struct FolderOpen(int Dirfd, string Path, bool NoFollow
 
 /// <summary>
 /// What <see cref="DirectoryReader.ReadFolder"/> does for one folder, for many at once through an <see cref="IoRing"/>:
-/// the folders are opened in one submission, listed (getdents64 has no io_uring form: two calls a folder), and their
-/// asked regular files are each opened, read and closed by one linked chain, all in a few submissions, then the
-/// folders are closed in one. A 1,024-node dump's 65,536 memoryN folders cost seven system calls each one by one.
+/// the folders are opened in one submission, listed (getdents64 has no io_uring form: two calls a folder), their asked
+/// regular files opened in one submission, read (a call each: see <see cref="IoRing"/>) and closed in one, then the
+/// folders closed in one. A 1,024-node dump's 65,536 memoryN folders cost seven system calls each one by one, three so.
 /// The texts, kinds and the inode cache come out as the one-by-one reads give them: a file whose inode is known is
 /// not read, and one asked by several folders of the batch is read once.
 /// </summary>
 internal sealed class FolderBatch
 {
-    /// <summary>A file's first read: an attribute is at most a page; a longer file is read again one by one.</summary>
-    private const int ReadBytes = 8 << 10;
-
-    /// <summary>The ring's requests: an open, a read and a close for each of 85 files at once.</summary>
+    /// <summary>The ring's requests: 256 opens or closes at once.</summary>
     private const uint Entries = 256;
 
-    /// <summary>Readers not in use: a ring and its buffers are made once, not once a batch (an import reads a
+    /// <summary>Readers not in use: a ring and its name buffers are made once, not once a batch (an import reads a
     /// 1,024-node dump in about 115 batches, each on a thread of its own).</summary>
     private static readonly ConcurrentBag<FolderBatch> Idle = [];
     private static volatile bool s_unavailable;
 
     private readonly IoRing _ring;
-    private readonly int _chains;
-    private readonly byte[] _data;
-    private readonly nint _dataAt;
-    private readonly NameBuffer _paths = new(64 << 10), _names;
+    private readonly NameBuffer _paths = new(64 << 10), _names = new((int)Entries * 256);
 
-    private FolderBatch(IoRing ring)
-    {
-        _ring = ring;
-        _chains = Math.Min(ring.Slots, ring.Capacity / 3);
-        _data = GC.AllocateArray<byte>(_chains * ReadBytes, pinned: true);
-        _dataAt = Marshal.UnsafeAddrOfPinnedArrayElement(_data, 0);
-        _names = new NameBuffer(_chains * 256);
-    }
+    private FolderBatch(IoRing ring) => _ring = ring;
 
     /// <summary>A reader for one thread's batch, or null where io_uring cannot be used (then never tried again).</summary>
     public static FolderBatch? Rent()
     {
         if (Idle.TryTake(out var b)) return b;
         if (s_unavailable) return null;
-        var ring = IoRing.TryCreate(Entries, (int)Entries / 3);
+        var ring = IoRing.TryCreate(Entries);
         if (ring is null) { s_unavailable = true; return null; }
         return new FolderBatch(ring);
     }
@@ -96,7 +83,7 @@ internal sealed class FolderBatch
                 if (text is not null && r.Device != ulong.MaxValue) byInode.TryAdd((r.Device, r.Inode), text);
             }
         }
-        finally { CloseAll(fds); }
+        finally { CloseAll(fds, fds.Length); }
     }
 
     /// <summary>A regular file to read: its folder and name (indices), its inode's key, and the first read of the same
@@ -141,7 +128,7 @@ internal sealed class FolderBatch
             for (; k < count && _ring.Free > 0 && _paths.Fits(opens[first + k].Path); k++)
             {
                 var o = opens[first + k];
-                _ring.OpenAt(o.Dirfd, _paths.Add(o.Path), DirectoryReader.FolderFlags(o.NoFollow), slot: -1, (ulong)k);
+                _ring.OpenAt(o.Dirfd, _paths.Add(o.Path), DirectoryReader.FolderFlags(o.NoFollow), (ulong)k);
             }
             if (!_ring.SubmitAndWait((at, res) => fds[(int)at] = res))
                 for (int i = start; i < k; i++) fds[i] = DirectoryReader.OpenFolder(opens[first + i].Dirfd, opens[first + i].Path, opens[first + i].NoFollow);
@@ -150,12 +137,13 @@ internal sealed class FolderBatch
         return fds;
     }
 
-    private void CloseAll(int[] fds)
+    /// <summary>Closes descriptors 0..<paramref name="count"/> of <paramref name="fds"/> that are open, a ring's worth at once.</summary>
+    private void CloseAll(int[] fds, int count)
     {
-        for (int start = 0; start < fds.Length;)
+        for (int start = 0; start < count;)
         {
             int k = start;
-            for (; k < fds.Length && _ring.Free > 0; k++)
+            for (; k < count && _ring.Free > 0; k++)
                 if (fds[k] >= 0) _ring.CloseFd(fds[k], 0);
             if (!_ring.SubmitAndWait(static (_, _) => { }))
                 for (int i = start; i < k; i++)
@@ -164,39 +152,28 @@ internal sealed class FolderBatch
         }
     }
 
-    /// <summary>The queued files' texts: each opened into a slot, read and closed (open, then read only when it opened,
-    /// then close whatever the read gave), as many at once as the ring holds. A file that fills the buffer, or whose
-    /// chain the kernel refused, is read one by one.</summary>
+    /// <summary>The queued files' texts: a ring's worth opened in one submission, each read (a system call: see
+    /// <see cref="IoRing"/>), closed in one. Where the kernel refuses a submission, the files are read one by one.</summary>
     private void ReadAll(List<FileRead> reads, int[] fds, IReadOnlyList<string> names, int max)
     {
         var todo = reads.Where(r => r.Copy < 0).ToList();
-        var lengths = new int[_chains];
-        for (int start = 0; start < todo.Count; start += _chains)
+        var files = new int[_ring.Capacity];
+        for (int start = 0; start < todo.Count; start += _ring.Capacity)
         {
-            int n = Math.Min(_chains, todo.Count - start);
+            int n = Math.Min(_ring.Capacity, todo.Count - start);
             _names.Clear();
             for (int s = 0; s < n; s++)
+                _ring.OpenAt(fds[todo[start + s].Folder], _names.Add(names[todo[start + s].Name]), DirectoryReader.FileFlags, (ulong)s);
+            if (!_ring.SubmitAndWait((s, res) => files[(int)s] = res))
             {
-                var r = todo[start + s];
-                lengths[s] = -1;
-                _ring.OpenAt(fds[r.Folder], _names.Add(names[r.Name]), DirectoryReader.DirectFileFlags, s, Tag(s, 0), IoRing.Link);
-                _ring.ReadFixed(s, _dataAt + s * ReadBytes, ReadBytes, Tag(s, 1), IoRing.HardLink);
-                _ring.CloseFixed(s, Tag(s, 2));
+                for (int s = 0; s < n; s++) todo[start + s].Text = DirectoryReader.ReadAt(fds[todo[start + s].Folder], names[todo[start + s].Name], max);
+                continue;
             }
-            bool ok = _ring.SubmitAndWait((tag, res) => { if ((tag & 3) == 1) lengths[(int)(tag >> 2)] = res; });
             for (int s = 0; s < n; s++)
-            {
-                var r = todo[start + s];
-                int len = ok ? lengths[s] : ReadBytes;
-                // a failed open cancels the read (-ECANCELED): the file is missing or unreadable, as ReadAt finds it
-                r.Text = len < 0 ? null
-                    : len < ReadBytes ? Encoding.UTF8.GetString(_data, s * ReadBytes, len)
-                    : DirectoryReader.ReadAt(fds[r.Folder], names[r.Name], max);
-            }
+                if (files[s] >= 0) todo[start + s].Text = DirectoryReader.ReadOpenFile(files[s], max);
+            CloseAll(files, n);
         }
     }
-
-    private static ulong Tag(int slot, int step) => ((ulong)slot << 2) | (uint)step;
 
     /// <summary>NUL-terminated UTF-8 names in pinned memory, for the kernel to read during a submission.</summary>
     private sealed class NameBuffer(int bytes)

@@ -32,7 +32,7 @@ internal sealed class FolderListing(string[] names, FileKind[] kinds, IReadOnlyL
     public IReadOnlyList<string> Asked => asked;
 
     /// <summary>The kind of the entry <paramref name="name"/>; false when the folder has none.</summary>
-    public bool TryGetKind(string name, out FileKind kind)
+    public bool TryGetKind(ReadOnlySpan<char> name, out FileKind kind)
     {
         int i = IndexOf(name);
         kind = i < 0 ? FileKind.Missing : kinds[i];
@@ -41,12 +41,12 @@ internal sealed class FolderListing(string[] names, FileKind[] kinds, IReadOnlyL
 
     public bool Contains(string name) => IndexOf(name) >= 0;
 
-    private int IndexOf(string name)
+    private int IndexOf(ReadOnlySpan<char> name)
     {
         if (names.Length <= Scanned)
         {
             for (int i = 0; i < names.Length; i++)
-                if (names[i] == name) return i;
+                if (name.SequenceEqual(names[i])) return i;
             return -1;
         }
         var index = Volatile.Read(ref _index);
@@ -56,7 +56,7 @@ internal sealed class FolderListing(string[] names, FileKind[] kinds, IReadOnlyL
             for (int i = 0; i < names.Length; i++) index.TryAdd(names[i], i);
             Volatile.Write(ref _index, index);
         }
-        return index.GetValueOrDefault(name, -1);
+        return index.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out var at) ? at : -1;
     }
 
     /// <summary>The text read for <paramref name="name"/>, or null when it was not asked for or not read.</summary>

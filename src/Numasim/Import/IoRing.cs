@@ -3,12 +3,13 @@ using System.Runtime.InteropServices;
 namespace Numasim.Import;
 
 /// <summary>
-/// A minimal io_uring (Linux 5.15 or later) for the importer's opens, reads and closes: many are queued, then one
+/// A minimal io_uring (Linux 5.6 or later) for the importer's opens and closes: many are queued, then one
 /// io_uring_enter submits them all and waits, instead of a system call each (a system call costs about 1 µs of entry
-/// and exit on this project's virtual machines, and a 1,024-node dump asks for half a million). Files are opened
-/// into the ring's own descriptor table (direct descriptors), so that open, read and close are one linked chain.
-/// <see cref="TryCreate"/> gives null where the kernel refuses io_uring (too old, disabled, a seccomp filter): the
-/// caller then makes the calls one by one. Layouts are include/uapi/linux/io_uring.h's; the ring is used by one thread.
+/// and exit on this project's virtual machines, and a 1,024-node dump asks for half a million). Reads stay system
+/// calls: tmpfs and sysfs files take no non-blocking reads (no FMODE_NOWAIT), so io_uring hands each to a kernel worker
+/// thread (io-wq) while the submitter waits. <see cref="TryCreate"/> gives null where the kernel refuses io_uring (too
+/// old, disabled, a seccomp filter): the caller then makes the calls one by one. Layouts are
+/// include/uapi/linux/io_uring.h's; a ring is used by one thread at a time.
 /// </summary>
 internal sealed class IoRing : IDisposable
 {
@@ -17,9 +18,6 @@ internal sealed class IoRing : IDisposable
 
     [DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static extern int SysEnter(nint number, int fd, uint toSubmit, uint minComplete, uint flags, nint sig, nint sigsz);
-
-    [DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static extern int SysRegister(nint number, int fd, uint opcode, int[] args, uint nr);
 
     [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static extern nint Mmap(nint addr, nint length, int prot, int flags, int fd, long offset);
@@ -30,20 +28,14 @@ internal sealed class IoRing : IDisposable
     [DllImport("libc", EntryPoint = "close")]
     private static extern int Close(int fd);
 
-    // io_uring_setup, io_uring_enter, io_uring_register: the same numbers on every architecture (the generic table)
-    private const nint NrSetup = 425, NrEnter = 426, NrRegister = 427;
-    private const uint EnterGetEvents = 1, RegisterFiles = 2, FeatSingleMmap = 1;
+    // io_uring_setup, io_uring_enter: the same numbers on every architecture (the generic table)
+    private const nint NrSetup = 425, NrEnter = 426;
+    private const uint EnterGetEvents = 1, FeatSingleMmap = 1;
     private const long OffSqRing = 0, OffCqRing = 0x8000000, OffSqes = 0x10000000;
     private const int ProtRead = 1, ProtWrite = 2, MapShared = 1, MapPopulate = 0x8000;
     private const int Eintr = 4;
 
-    public const byte OpOpenAt = 18, OpClose = 19, OpRead = 22;
-    /// <summary>IOSQE_FIXED_FILE: fd names a slot of the ring's table.</summary>
-    public const byte FixedFile = 1;
-    /// <summary>IOSQE_IO_LINK: the next request runs once this one succeeded, and is cancelled when it failed.</summary>
-    public const byte Link = 4;
-    /// <summary>IOSQE_IO_HARDLINK: the next request runs whatever this one gave (a short read breaks an IO_LINK).</summary>
-    public const byte HardLink = 8;
+    private const byte OpOpenAt = 18, OpClose = 19;
     /// <summary>AT_FDCWD: a path relative to the working directory (an absolute path ignores it).</summary>
     public const int AtFdCwd = -100;
 
@@ -57,15 +49,11 @@ internal sealed class IoRing : IDisposable
     /// <summary>Requests that fit before <see cref="SubmitAndWait"/> must run (the submission queue's size).</summary>
     public int Capacity { get; }
 
-    /// <summary>Slots of the ring's descriptor table (open into slot i, read and close it by i).</summary>
-    public int Slots { get; }
-
-    private IoRing(int fd, byte[] p, int slots)
+    private IoRing(int fd, byte[] p)
     {
         _fd = fd;
         uint sqEntries = U32(p, 0), cqEntries = U32(p, 4), features = U32(p, 20);
         Capacity = (int)sqEntries;
-        Slots = slots;
         _sqRingLen = (nint)(U32(p, 64) + sqEntries * 4);
         _cqRingLen = (nint)(U32(p, 100) + cqEntries * 16);
         if ((features & FeatSingleMmap) != 0) _sqRingLen = _cqRingLen = Math.Max(_sqRingLen, _cqRingLen);
@@ -85,9 +73,8 @@ internal sealed class IoRing : IDisposable
         _tail = (uint)Marshal.ReadInt32(_sqTail);
     }
 
-    /// <summary>A ring of <paramref name="entries"/> requests (a power of two) with <paramref name="slots"/> direct
-    /// descriptors, or null where io_uring cannot be used here.</summary>
-    public static IoRing? TryCreate(uint entries, int slots)
+    /// <summary>A ring of <paramref name="entries"/> requests (a power of two), or null where io_uring cannot be used here.</summary>
+    public static IoRing? TryCreate(uint entries)
     {
         if (!OperatingSystem.IsLinux()) return null;
         var p = new byte[120];
@@ -95,20 +82,10 @@ internal sealed class IoRing : IDisposable
         try { fd = SysSetup(NrSetup, entries, p); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
         if (fd < 0) return null;
-        IoRing? ring = null;
-        try
-        {
-            ring = new IoRing(fd, p, slots);
-            var table = new int[slots];
-            Array.Fill(table, -1);
-            // a table of empty slots (-1), for the opens to fill
-            if (SysRegister(NrRegister, fd, RegisterFiles, table, (uint)slots) < 0) { ring.Dispose(); return null; }
-            return ring;
-        }
+        try { return new IoRing(fd, p); }
         catch (IOException)
         {
-            ring?.Dispose();
-            if (ring is null) Close(fd);
+            Close(fd);
             return null;
         }
     }
@@ -124,39 +101,25 @@ internal sealed class IoRing : IDisposable
     /// <summary>Requests that can still be queued before <see cref="SubmitAndWait"/>.</summary>
     public int Free => Capacity - (int)_queued;
 
-    /// <summary>openat(dirfd, path, flags) into slot <paramref name="slot"/> (0-based), or, with slot -1, into the
-    /// process's descriptor table (the completion gives the descriptor). <paramref name="path"/>: a NUL-terminated
-    /// name in memory that stays put until <see cref="SubmitAndWait"/> returns.</summary>
-    public void OpenAt(int dirfd, nint path, int flags, int slot, ulong userData, byte sqeFlags = 0)
+    /// <summary>openat(dirfd, path, flags); the completion gives the descriptor or -errno. <paramref name="path"/>: a
+    /// NUL-terminated name in memory that stays put until <see cref="SubmitAndWait"/> returns.</summary>
+    public void OpenAt(int dirfd, nint path, int flags, ulong userData)
     {
-        nint e = Next(OpOpenAt, sqeFlags, dirfd, userData);
+        nint e = Next(OpOpenAt, dirfd, userData);
         Marshal.WriteInt64(e, 16, path);
         Marshal.WriteInt32(e, 28, flags);
-        Marshal.WriteInt32(e, 44, slot + 1);
     }
 
-    /// <summary>pread(slot, buffer, length, 0) of a direct descriptor.</summary>
-    public void ReadFixed(int slot, nint buffer, int length, ulong userData, byte sqeFlags = 0)
-    {
-        nint e = Next(OpRead, (byte)(sqeFlags | FixedFile), slot, userData);
-        Marshal.WriteInt64(e, 16, buffer);
-        Marshal.WriteInt32(e, 24, length);
-    }
-
-    /// <summary>close of a direct descriptor's slot.</summary>
-    public void CloseFixed(int slot, ulong userData) => Marshal.WriteInt32(Next(OpClose, 0, 0, userData), 44, slot + 1);
-
-    /// <summary>close(fd) of a process descriptor.</summary>
-    public void CloseFd(int fd, ulong userData) => Next(OpClose, 0, fd, userData);
+    /// <summary>close(fd).</summary>
+    public void CloseFd(int fd, ulong userData) => Next(OpClose, fd, userData);
 
     /// <summary>The next submission entry, cleared, with the fields every request has.</summary>
-    private nint Next(byte op, byte flags, int fd, ulong userData)
+    private nint Next(byte op, int fd, ulong userData)
     {
         if (_queued == Capacity) throw new InvalidOperationException("io_uring: the submission queue is full");
         nint e = _sqes + (nint)((_tail & _sqMask) * 64);
         for (int i = 0; i < 64; i += 8) Marshal.WriteInt64(e, i, 0);
         Marshal.WriteByte(e, 0, op);
-        Marshal.WriteByte(e, 1, flags);
         Marshal.WriteInt32(e, 4, fd);
         Marshal.WriteInt64(e, 32, (long)userData);
         _tail++;

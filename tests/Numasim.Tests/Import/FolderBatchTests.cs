@@ -5,8 +5,8 @@ namespace Numasim.Tests.Import;
 
 /// <summary>
 /// Folders read in a batch through io_uring (ConfinedTree.ReadFolders, FolderBatch) come out as the one-by-one reader
-/// gives them: the same entries and kinds, the same texts (a file longer than the ring's first read, an empty file, a
-/// hard link read once), the same nothing for links, FIFOs and missing folders, and a folder that is a link resolved
+/// gives them: the same entries and kinds, the same texts (a file longer than the first read, an empty file, a hard
+/// link read once), the same nothing for links, FIFOs and missing folders, and a folder that is a link resolved
 /// by its path.
 /// </summary>
 public sealed class FolderBatchTests(ITestOutputHelper output) : IDisposable
@@ -70,7 +70,7 @@ public sealed class FolderBatchTests(ITestOutputHelper output) : IDisposable
         var got = batched.ReadFolders(rels, Asked, subfolders: true, parents);
         Assert.Equal(rels.Count, got.Length);
         for (int i = 0; i < rels.Count; i++) AssertSame(rels[i], expected[i], got[i]);
-        // the big files came back whole, past the ring's first read
+        // the big files came back whole, past the first read
         Assert.Equal(20_000 + 7, got[7]!.Text("big")!.Length);
     }
 
