@@ -201,12 +201,16 @@ public sealed class ConfinedTree
     }
 
     /// <summary>A folder in a resolved parent, with the parent's descriptor (<see cref="ReadFolder"/>'s shortcut).</summary>
-    private (int Fd, string Name, string Full)? InResolvedParent(string rel, ParentFolders? parents)
+    /// <remarks><paramref name="byPath"/>: where the parent has no descriptor, its real path and the name (for
+    /// <see cref="IoRing.AtFdCwd"/>), opened without following a link as well: what an lstat would have found.</remarks>
+    private (int Fd, string Name, string Full)? InResolvedParent(string rel, ParentFolders? parents, bool byPath = false)
     {
         int slash = rel.LastIndexOf('/');
-        if (parents is null || slash <= 0 || rel[(slash + 1)..] is not (var name and not ("." or "..")) || KnownDir(rel.AsSpan(0, slash)) is not { } parent
-            || parents.Fd(parent) is not (var pfd and >= 0)) return null;
-        return (pfd, name, parent == "/" ? "/" + name : parent + "/" + name);
+        if ((parents is null && !byPath) || slash <= 0 || rel[(slash + 1)..] is not (var name and not ("." or "..")) || KnownDir(rel.AsSpan(0, slash)) is not { } parent)
+            return null;
+        var full = parent == "/" ? "/" + name : parent + "/" + name;
+        int pfd = parents?.Fd(parent) ?? -1;
+        return pfd >= 0 ? (pfd, name, full) : byPath ? (IoRing.AtFdCwd, full, full) : null;
     }
 
     /// <summary>The folder's sub-folders, to resolve from its listing when asked (<see cref="KnownDir"/>).</summary>
@@ -233,7 +237,7 @@ public sealed class ConfinedTree
                 var rel = rels[i].Trim('/');
                 try
                 {
-                    if (InResolvedParent(rel, parents) is var (pfd, name, full))
+                    if (InResolvedParent(rel, parents, byPath: true) is var (pfd, name, full))
                     {
                         opens.Add(new FolderOpen(pfd, name, NoFollow: true, Fs.DeviceOf(full)));
                         of.Add((i, rel, full));
