@@ -11,18 +11,16 @@ namespace Numasim.Tests.Import;
 /// </summary>
 public sealed class FolderBatchTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"numasim-batch-test-{Guid.NewGuid():N}");
+    private readonly ScratchFolder _scratch = new("batch-test");
+    private string Dir => _scratch.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _scratch.Dispose();
 
     private static readonly string[] Asked = ["a", "big", "empty", "link", "fifo", "shared", "sub", "absent"];
 
     private void MakeTree()
     {
-        var top = Path.Combine(_dir, "top");
+        var top = Path.Combine(Dir, "top");
         for (int i = 0; i < 300; i++)
         {
             var d = Path.Combine(top, $"f{i}");
@@ -61,10 +59,10 @@ public sealed class FolderBatchTests(ITestOutputHelper output) : IDisposable
         if (!DirectoryReader.Available) return;
         MakeTree();
         var rels = Folders();
-        var one = new ConfinedTree(_dir) { Batched = false };
+        var one = new ConfinedTree(Dir) { Batched = false };
         var expected = rels.Select(r => one.ReadFolder(r, Asked, subfolders: true)).ToList();
         using var parents = new ParentFolders();
-        var batched = new ConfinedTree(_dir);
+        var batched = new ConfinedTree(Dir);
         // the parents must be resolved, as DumpTree's batches find them, for the relative opens to be taken
         batched.ReadFolder("top", [], subfolders: true);
         var got = batched.ReadFolders(rels, Asked, subfolders: true, parents);
@@ -80,8 +78,8 @@ public sealed class FolderBatchTests(ITestOutputHelper output) : IDisposable
         if (!DirectoryReader.Available) return;
         MakeTree();
         var rels = Folders();
-        var expected = rels.Select(r => new ConfinedTree(_dir).ReadFolder(r, Asked, subfolders: false)).ToList();
-        var got = new ConfinedTree(_dir) { Batched = false }.ReadFolders(rels, Asked, subfolders: false, null);
+        var expected = rels.Select(r => new ConfinedTree(Dir).ReadFolder(r, Asked, subfolders: false)).ToList();
+        var got = new ConfinedTree(Dir) { Batched = false }.ReadFolders(rels, Asked, subfolders: false, null);
         for (int i = 0; i < rels.Count; i++) AssertSame(rels[i], expected[i], got[i]);
     }
 

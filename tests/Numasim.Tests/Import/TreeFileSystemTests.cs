@@ -5,22 +5,20 @@ namespace Numasim.Tests.Import;
 /// <summary>The device of a tree's folders, taken from the root where no mount point lies between (TreeFileSystem).</summary>
 public sealed class TreeFileSystemTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"numasim-treefs-test-{Guid.NewGuid():N}");
+    private readonly ScratchFolder _scratch = new("treefs-test");
+    private string Dir => _scratch.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Fact]
     public void A_folder_below_no_mount_point_has_the_roots_device()
     {
         if (!DirectoryReader.Available) return;
-        Directory.CreateDirectory(Path.Combine(_dir, "a", "b"));
-        var fs = TreeFileSystem.Probe(_dir);
-        var folder = _dir + "/a/b";
+        Directory.CreateDirectory(Path.Combine(Dir, "a", "b"));
+        var fs = TreeFileSystem.Probe(Dir);
+        var folder = Dir + "/a/b";
         Assert.Equal(DirectoryReader.DeviceOf(folder), fs.DeviceOf(folder));
-        Assert.Equal(DirectoryReader.DeviceOf(_dir), fs.DeviceOf(_dir));
+        Assert.Equal(DirectoryReader.DeviceOf(Dir), fs.DeviceOf(Dir));
     }
 
     [Fact]
@@ -36,7 +34,7 @@ public sealed class TreeFileSystemTests : IDisposable
     public void A_folder_outside_the_root_is_asked_its_own_device()
     {
         if (!DirectoryReader.Available) return;
-        Directory.CreateDirectory(_dir);
-        Assert.Null(TreeFileSystem.Probe(_dir).DeviceOf(_dir + "-other"));
+        Directory.CreateDirectory(Dir);
+        Assert.Null(TreeFileSystem.Probe(Dir).DeviceOf(Dir + "-other"));
     }
 }
