@@ -214,7 +214,7 @@ internal sealed class BuddyFreeArea
     public long RmqueueSmallestRun(int order, MigrateType mt, AllocFlags flags, int want, out int got)
     {
         got = 0;
-        if ((flags & AllocFlags.Cma) != 0 && NrFreeCmaPages > NrFreePages / 2) return -1;
+        if (CmaFirst(flags)) return -1;
         long head = TakeSmallest(order, mt, out int o);
         if (head < 0) return -1;
         got = (int)Math.Min(want, 1L << (o - order));
@@ -348,12 +348,16 @@ internal sealed class BuddyFreeArea
         return false;
     }
 
+    /// <summary>__rmqueue()'s CMA balance (mm/page_alloc.c): an allocation that may use CMA takes it first while more
+    /// than half of the zone's free pages are CMA.</summary>
+    private bool CmaFirst(AllocFlags flags) => (flags & AllocFlags.Cma) != 0 && NrFreeCmaPages > NrFreePages / 2;
+
     /// <summary>Models __rmqueue(), mm/page_alloc.c: head pfn or -1; takenAs is the list type it came from
     /// (set_pcppage_migratetype()).</summary>
     public long Rmqueue(int order, MigrateType mt, AllocFlags flags, out MigrateType takenAs)
     {
         takenAs = mt;
-        if ((flags & AllocFlags.Cma) != 0 && NrFreeCmaPages > NrFreePages / 2)
+        if (CmaFirst(flags))
         {
             long p = RmqueueSmallest(order, MigrateType.Cma);
             if (p >= 0) { takenAs = MigrateType.Cma; return p; }
