@@ -114,25 +114,48 @@ internal static class DirectoryReader
     {
         try
         {
-            var inos = names.Count == 0 ? [] : new ulong[names.Count];
-            var listing = List(dfd, names, inos, out var texts);
+            var toRead = t_toRead ??= [];
+            var listing = ListKnown(dfd, names, device, byInode, toRead, out var texts, out var inos, out var dev);
             if (listing is null) return null;
-            ulong? dev = device;
-            for (int i = 0; i < names.Count; i++)
+            foreach (int i in toRead)
             {
-                if (!listing.TryGetKind(names[i], out var kind) || kind != FileKind.Regular) continue;
-                dev ??= Device(dfd);
-                if (dev != ulong.MaxValue && byInode.TryGetValue((dev.Value, inos[i]), out var known)) { texts[i] = known; continue; }
                 texts[i] = ReadAt(dfd, names[i], max);
-                if (texts[i] is { } text && dev != ulong.MaxValue) byInode.TryAdd((dev.Value, inos[i]), text);
+                if (texts[i] is { } text && dev != ulong.MaxValue) byInode.TryAdd((dev, inos[i]), text);
             }
             return listing;
         }
         finally { Close(dfd); }
     }
 
+    [ThreadStatic] private static List<int>? t_toRead;
+
+    /// <summary>The open folder listed (<see cref="List"/>), with the texts of its asked regular files whose inode
+    /// <paramref name="byInode"/> knows filled in, and the indices of the other asked regular files put in
+    /// <paramref name="toRead"/>: their inodes are in <paramref name="inos"/>, their file system's device in
+    /// <paramref name="dev"/> (asked only when a regular file is, ulong.MaxValue when unknown). Null when it cannot be
+    /// listed.</summary>
+    internal static FolderListing? ListKnown(int dfd, IReadOnlyList<string> names, ulong? device, System.Collections.Concurrent.ConcurrentDictionary<(ulong, ulong), string> byInode,
+        List<int> toRead, out string?[] texts, out ulong[] inos, out ulong dev)
+    {
+        toRead.Clear();
+        inos = names.Count == 0 ? [] : new ulong[names.Count];
+        dev = device ?? ulong.MaxValue;
+        var listing = List(dfd, names, inos, out texts);
+        if (listing is null) return null;
+        ulong? d = device;
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (!listing.TryGetKind(names[i], out var kind) || kind != FileKind.Regular) continue;
+            d ??= Device(dfd);
+            if (d != ulong.MaxValue && byInode.TryGetValue((d.Value, inos[i]), out var known)) { texts[i] = known; continue; }
+            toRead.Add(i);
+        }
+        dev = d ?? ulong.MaxValue;
+        return listing;
+    }
+
     /// <summary>The device of an open folder's file system (statx's stx_dev_major, stx_dev_minor), or ulong.MaxValue.</summary>
-    internal static ulong Device(int dfd)
+    private static ulong Device(int dfd)
     {
         var st = t_statx ??= new byte[256];
         return Statx(dfd, ref Empty[0], AtEmptyPath, 0, st) == 0 ? ((ulong)BitConverter.ToUInt32(st, 136) << 32) | BitConverter.ToUInt32(st, 140) : ulong.MaxValue;
@@ -155,7 +178,7 @@ internal static class DirectoryReader
 
     /// <summary>The folder's entries and their kinds, with <paramref name="texts"/> for the caller to fill; the inode
     /// of each of <paramref name="names"/> into <paramref name="inos"/>. Null when it cannot be listed.</summary>
-    internal static FolderListing? List(int dfd, IReadOnlyList<string> names, ulong[] inos, out string?[] texts)
+    private static FolderListing? List(int dfd, IReadOnlyList<string> names, ulong[] inos, out string?[] texts)
     {
         var buf = t_dents ??= new byte[32 << 10];
         var found = t_names ??= new string[64];

@@ -28,6 +28,7 @@ internal sealed class FolderBatch
     private static volatile bool s_unavailable;
 
     private readonly IoRing _ring;
+    private readonly List<int> _toRead = [];
     private readonly NameBuffer _paths = new(64 << 10), _names = new((int)Entries * 256);
 
     private FolderBatch(IoRing ring) => _ring = ring;
@@ -95,24 +96,19 @@ internal sealed class FolderBatch
         public string? Text;
     }
 
-    /// <summary>Folder <paramref name="i"/> of a chunk listed (null when it cannot be), and its asked regular files
-    /// (<paramref name="t"/>) either taken from the inode cache or queued to be read.</summary>
-    private static FolderListing? Pick(int fd, ulong? device, IReadOnlyList<string> names, ConcurrentDictionary<(ulong, ulong), string> byInode,
+    /// <summary>Folder <paramref name="i"/> of a chunk listed (null when it cannot be), with its asked regular files
+    /// (<paramref name="t"/>) taken from the inode cache or queued to be read (<see cref="DirectoryReader.ListKnown"/>).</summary>
+    private FolderListing? Pick(int fd, ulong? device, IReadOnlyList<string> names, ConcurrentDictionary<(ulong, ulong), string> byInode,
         List<FileRead> reads, Dictionary<(ulong, ulong), int> first, int i, out string?[] t)
     {
-        var inos = names.Count == 0 ? [] : new ulong[names.Count];
-        var listing = DirectoryReader.List(fd, names, inos, out t);
+        var listing = DirectoryReader.ListKnown(fd, names, device, byInode, _toRead, out t, out var inos, out var dev);
         if (listing is null) return null;
-        ulong? dev = device;
-        for (int j = 0; j < names.Count; j++)
+        foreach (int j in _toRead)
         {
-            if (!listing.TryGetKind(names[j], out var kind) || kind != FileKind.Regular) continue;
-            dev ??= DirectoryReader.Device(fd);
-            var key = (dev.Value, inos[j]);
-            if (dev != ulong.MaxValue && byInode.TryGetValue(key, out var known)) { t[j] = known; continue; }
+            var key = (dev, inos[j]);
             int copy = dev != ulong.MaxValue && first.TryGetValue(key, out var f) ? f : -1;
             if (copy < 0 && dev != ulong.MaxValue) first[key] = reads.Count;
-            reads.Add(new FileRead(i, j, dev.Value, inos[j], copy));
+            reads.Add(new FileRead(i, j, dev, inos[j], copy));
         }
         return listing;
     }
