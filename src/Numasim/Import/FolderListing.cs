@@ -3,7 +3,7 @@ namespace Numasim.Import;
 /// <summary>
 /// What <see cref="DirectoryReader.ReadFolder"/> found: every entry's name and kind, in the listing's order (from
 /// d_type, an lstat where the file system gives none), and the text of each of the names asked for
-/// (<see cref="Asked"/>) that is a regular file and was read (null otherwise). Two arrays, not a dictionary: a big
+/// that is a regular file and was read (null otherwise). Two arrays, not a dictionary: a big
 /// machine has 116 k folders of about ten entries each, and a dictionary per folder was a fifth of what an import
 /// allocated; a folder of many entries (memory/, 65,536 memoryN) gets an index on its first lookup.
 /// <see cref="IsFolder"/> is false for <see cref="NoFolder"/>: the path is missing or not a folder.
@@ -22,14 +22,6 @@ internal sealed class FolderListing(string[] names, FileKind[] kinds, IReadOnlyL
 
     /// <summary>The entries' names, in the listing's order.</summary>
     public IReadOnlyList<string> Names => names;
-
-    public int Count => names.Length;
-
-    public string NameAt(int i) => names[i];
-
-    public FileKind KindAt(int i) => kinds[i];
-
-    public IReadOnlyList<string> Asked => asked;
 
     /// <summary>The kind of the entry <paramref name="name"/>; false when the folder has none.</summary>
     public bool TryGetKind(ReadOnlySpan<char> name, out FileKind kind)
